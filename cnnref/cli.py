@@ -1,0 +1,41 @@
+"""The ``cnnref`` command line: one sub-command per job, each defined beside its code."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+import cnnref
+
+# Each module defines ``register(subparsers)``, which adds its sub-command and
+# sets ``run`` (namespace -> exit code) as the parser default.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cnnref",
+        description="Verify conv2d / max_pool2d implementations against cnnref's reference.",
+    )
+    parser.add_argument("--version", action="version", version=f"cnnref {cnnref.__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

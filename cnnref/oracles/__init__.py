@@ -1,0 +1,1 @@
+"""Independent ways of computing what an op should return: the oracles a candidate is checked against."""
