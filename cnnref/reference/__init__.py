@@ -1,6 +1,15 @@
-"""The NumPy reference: conv2d, max_pool2d and their gradients, read as the derivation."""
+"""The NumPy reference: conv2d, max_pool2d and their gradients.
 
-from .conv import conv2d, conv2d_backward
-from .pool import max_pool2d, max_pool2d_backward
+Two forms of the same four functions, checked against each other:
 
-__all__ = ["conv2d", "conv2d_backward", "max_pool2d", "max_pool2d_backward"]
+* ``literal``: each op written as its derivation (docs/derivation.md), the oracle;
+* ``fast``: the same maths as large matrix products and whole-array passes,
+  which is what ``cnnref.conv2d`` and friends run.
+
+Both share the argument checks in ``geometry``.
+"""
+
+from . import fast, literal
+from .fast import conv2d, conv2d_backward, max_pool2d, max_pool2d_backward
+
+__all__ = ["conv2d", "conv2d_backward", "fast", "literal", "max_pool2d", "max_pool2d_backward"]

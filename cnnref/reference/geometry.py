@@ -41,9 +41,7 @@ def as_float_array(value: object, name: str, *, ndim: int, layout: str) -> np.nd
     """View ``value`` as a float32 or float64 array of ``ndim`` dimensions."""
     array = np.asarray(value)
     if array.dtype not in SUPPORTED_DTYPES:
-        raise TypeError(
-            f"{name} has dtype {array.dtype}; cnnref supports float32 and float64 only"
-        )
+        raise TypeError(f"{name} has dtype {array.dtype}; cnnref supports float32 and float64 only")
     if array.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-D array {layout}; got shape {array.shape}")
     return array
@@ -173,7 +171,9 @@ class PoolGeometry:
         return (n, c, *sizes)
 
 
-def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
+def pool_output_size(
+    size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool
+) -> int:
     """PyTorch's pooling output size, ceil_mode rule included."""
     span = size + 2 * padding - effective_kernel(kernel, dilation)
     rounding = stride - 1 if ceil_mode else 0
@@ -182,3 +182,92 @@ def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation
     if ceil_mode and (out - 1) * stride >= size + padding:
         out -= 1
     return out
+
+
+# --- whole calls: what every form of an op (literal or fast) checks first --------------------
+
+_X_LAYOUT = "(N, C, H, W)"
+_W_LAYOUT = "(O, C/groups, kh, kw)"
+
+
+def check_conv2d_call(
+    x: object,
+    w: object,
+    b: object,
+    stride: object,
+    padding: object,
+    dilation: object,
+    groups: object,
+) -> tuple[ConvGeometry, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The checked geometry of a conv2d call, and x, w, b cast to their common dtype."""
+    geometry = ConvGeometry.from_args(stride, padding, dilation, groups)
+    x, w, b = _conv_operands(x, w, b)
+    geometry.output_shape(x.shape, w.shape)  # raises if x and w do not fit together
+    return geometry, x, w, b
+
+
+def check_conv2d_backward_call(
+    dy: object,
+    x: object,
+    w: object,
+    b: object,
+    stride: object,
+    padding: object,
+    dilation: object,
+    groups: object,
+) -> tuple[ConvGeometry, np.ndarray, np.ndarray, np.ndarray]:
+    """The checked geometry of a conv2d_backward call, and dy, x, w in their common dtype
+    (b's dtype counts too, though only its presence matters to the gradients)."""
+    geometry = ConvGeometry.from_args(stride, padding, dilation, groups)
+    x, w, b = _conv_operands(x, w, b)
+    dy = as_float_array(dy, "dy", ndim=4, layout="(N, O, OH, OW)")
+    check_gradient_shape(dy, geometry.output_shape(x.shape, w.shape))
+    dtype = common_dtype(dy, x, w, b)
+    return geometry, *(a.astype(dtype, copy=False) for a in (dy, x, w))
+
+
+def _conv_operands(
+    x: object, w: object, b: object
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Check dtypes and ranks, and cast x, w and b to their common dtype."""
+    x = as_float_array(x, "x", ndim=4, layout=_X_LAYOUT)
+    w = as_float_array(w, "w", ndim=4, layout=_W_LAYOUT)
+    if b is not None:
+        b = as_float_array(b, "b", ndim=1, layout="(O,)")
+        if b.shape[0] != w.shape[0]:
+            raise ValueError(
+                f"b must have one entry per output channel, shape ({w.shape[0]},); got {b.shape}"
+            )
+    dtype = common_dtype(x, w, b)
+    cast = None if b is None else b.astype(dtype, copy=False)
+    return x.astype(dtype, copy=False), w.astype(dtype, copy=False), cast
+
+
+def check_max_pool2d_call(
+    x: object,
+    kernel_size: object,
+    stride: object,
+    padding: object,
+    dilation: object,
+    ceil_mode: object,
+) -> tuple[PoolGeometry, np.ndarray]:
+    """The checked geometry of a max_pool2d call, and x."""
+    geometry = PoolGeometry.from_args(kernel_size, stride, padding, dilation, ceil_mode)
+    return geometry, as_float_array(x, "x", ndim=4, layout=_X_LAYOUT)
+
+
+def check_max_pool2d_backward_call(
+    dy: object,
+    x: object,
+    kernel_size: object,
+    stride: object,
+    padding: object,
+    dilation: object,
+    ceil_mode: object,
+) -> tuple[PoolGeometry, np.ndarray, np.ndarray, np.dtype]:
+    """The checked geometry of a max_pool2d_backward call, dy and x (each in its own
+    dtype: x decides the routing), and the dtype of dL/dX."""
+    geometry, x = check_max_pool2d_call(x, kernel_size, stride, padding, dilation, ceil_mode)
+    dy = as_float_array(dy, "dy", ndim=4, layout="(N, C, OH, OW)")
+    check_gradient_shape(dy, geometry.output_shape(x.shape))
+    return geometry, dy, x, common_dtype(dy, x)

@@ -5,17 +5,25 @@
 * dL/dX:    full correlation of dL/dY (spread by the stride) with rot180(W),
             cropped by the padding
 * dL/db:    dL/dY summed over batch and pixels
+
+This is the literal form, kept as the oracle the fast path (reference/fast/)
+is checked against; ``cnnref.conv2d`` runs the fast path.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .correlate import batch_as_channels, correlate, crop, insert_zeros, pad, rot180, transpose_kernel
-from .geometry import ConvGeometry, IntOrPair, as_float_array, check_gradient_shape, common_dtype
-
-_X_LAYOUT = "(N, C, H, W)"
-_W_LAYOUT = "(O, C/groups, kh, kw)"
+from ..geometry import ConvGeometry, IntOrPair, check_conv2d_backward_call, check_conv2d_call
+from .correlate import (
+    batch_as_channels,
+    correlate,
+    crop,
+    insert_zeros,
+    pad,
+    rot180,
+    transpose_kernel,
+)
 
 
 def conv2d(
@@ -27,14 +35,8 @@ def conv2d(
     dilation: IntOrPair = 1,
     groups: int = 1,
 ) -> np.ndarray:
-    """2-D convolution as PyTorch defines it: a cross-correlation, NCHW.
-
-    ``x`` is (N, C, H, W), ``w`` is (O, C/groups, kh, kw), ``b`` is (O,) or None.
-    Returns (N, O, OH, OW) with ``OH = (H + 2*padding - dilation*(kh-1) - 1) // stride + 1``.
-    """
-    geometry = ConvGeometry.from_args(stride, padding, dilation, groups)
-    x, w, b = _conv_operands(x, w, b)
-    geometry.output_shape(x.shape, w.shape)
+    """``cnnref.conv2d`` in the literal form: one correlation of the padded input with w."""
+    geometry, x, w, b = check_conv2d_call(x, w, b, stride, padding, dilation, groups)
     y = correlate(
         pad(x, geometry.padding),
         w,
@@ -57,17 +59,8 @@ def conv2d_backward(
     dilation: IntOrPair = 1,
     groups: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Gradients ``(dx, dw, db)`` of a loss L given ``dy = dL/dY`` for ``Y = conv2d(x, w, b, ...)``.
-
-    ``db`` is None when ``b`` is None.
-    """
-    geometry = ConvGeometry.from_args(stride, padding, dilation, groups)
-    x, w, b = _conv_operands(x, w, b)
-    dy = as_float_array(dy, "dy", ndim=4, layout="(N, O, OH, OW)")
-    check_gradient_shape(dy, geometry.output_shape(x.shape, w.shape))
-    dtype = common_dtype(dy, x, w, b)
-    dy, x, w = dy.astype(dtype, copy=False), x.astype(dtype, copy=False), w.astype(dtype, copy=False)
-
+    """``cnnref.conv2d_backward`` in the literal form: dx and dw are correlations too."""
+    geometry, dy, x, w = check_conv2d_backward_call(dy, x, w, b, stride, padding, dilation, groups)
     dx = input_gradient(dy, w, x.shape, geometry)
     dw = weight_gradient(dy, x, w.shape, geometry)
     db = None if b is None else dy.sum(axis=(0, 2, 3))
@@ -119,18 +112,3 @@ def input_gradient(
     dx_padded = np.zeros((n, channels, height + 2 * ph, width + 2 * pw), dtype=reached.dtype)
     dx_padded[..., : reached.shape[-2], : reached.shape[-1]] = reached
     return np.ascontiguousarray(crop(dx_padded, geometry.padding))
-
-
-def _conv_operands(x: object, w: object, b: object) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Check dtypes and ranks, and cast x, w and b to their common dtype."""
-    x = as_float_array(x, "x", ndim=4, layout=_X_LAYOUT)
-    w = as_float_array(w, "w", ndim=4, layout=_W_LAYOUT)
-    if b is not None:
-        b = as_float_array(b, "b", ndim=1, layout="(O,)")
-        if b.shape[0] != w.shape[0]:
-            raise ValueError(
-                f"b must have one entry per output channel, shape ({w.shape[0]},); got {b.shape}"
-            )
-    dtype = common_dtype(x, w, b)
-    cast = None if b is None else b.astype(dtype, copy=False)
-    return x.astype(dtype, copy=False), w.astype(dtype, copy=False), cast

@@ -5,6 +5,10 @@ over its in-bounds elements, an element takes over when it is strictly
 greater than the best so far or when it is NaN.  So the first strict maximum
 wins a tie, the last NaN wins over everything, and a window of -inf only
 keeps its first in-bounds element.  Padding is never read.
+
+This is the literal form, kept as the oracle the fast path (reference/fast/)
+is checked against; ``cnnref.max_pool2d`` runs the fast path, which shares
+the window geometry helpers below.
 """
 
 from __future__ import annotations
@@ -13,16 +17,13 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .geometry import (
+from ..geometry import (
     IntOrPair,
     PoolGeometry,
-    as_float_array,
-    check_gradient_shape,
-    common_dtype,
+    check_max_pool2d_backward_call,
+    check_max_pool2d_call,
     effective_kernel,
 )
-
-_X_LAYOUT = "(N, C, H, W)"
 
 
 def max_pool2d(
@@ -33,9 +34,8 @@ def max_pool2d(
     dilation: IntOrPair = 1,
     ceil_mode: bool = False,
 ) -> np.ndarray:
-    """2-D max pooling as PyTorch defines it, NCHW; ``stride=None`` means ``kernel_size``."""
-    geometry = PoolGeometry.from_args(kernel_size, stride, padding, dilation, ceil_mode)
-    x = as_float_array(x, "x", ndim=4, layout=_X_LAYOUT)
+    """``cnnref.max_pool2d`` in the literal form: each window's maximum, tap by tap."""
+    geometry, x = check_max_pool2d_call(x, kernel_size, stride, padding, dilation, ceil_mode)
     maximum, _ = route_to_argmax(x, geometry)
     return maximum
 
@@ -49,21 +49,21 @@ def max_pool2d_backward(
     dilation: IntOrPair = 1,
     ceil_mode: bool = False,
 ) -> np.ndarray:
-    """dL/dX for ``Y = max_pool2d(x, ...)`` given ``dy = dL/dY``.
+    """``cnnref.max_pool2d_backward`` in the literal form.
 
     Each window adds its dL/dY to the input element it routed to; where
     windows overlap, the contributions accumulate.
     """
-    geometry = PoolGeometry.from_args(kernel_size, stride, padding, dilation, ceil_mode)
-    x = as_float_array(x, "x", ndim=4, layout=_X_LAYOUT)
-    dy = as_float_array(dy, "dy", ndim=4, layout="(N, C, OH, OW)")
-    check_gradient_shape(dy, geometry.output_shape(x.shape))
-    dtype = common_dtype(dy, x)
+    geometry, dy, x, dtype = check_max_pool2d_backward_call(
+        dy, x, kernel_size, stride, padding, dilation, ceil_mode
+    )
     _, winner = route_to_argmax(x, geometry)
 
-    widths = _window_padding(geometry, x.shape, dy.shape)
-    dx_padded = np.zeros([size + before + after for size, (before, after) in zip(x.shape, widths)], dtype)
-    for tap, rows, cols in _window_taps(geometry, dy.shape[-2:]):
+    widths = window_padding(geometry, x.shape, dy.shape)
+    dx_padded = np.zeros(
+        [size + before + after for size, (before, after) in zip(x.shape, widths)], dtype
+    )
+    for tap, rows, cols in window_taps(geometry, dy.shape[-2:]):
         # Distinct windows read distinct positions for one tap: a strided add accumulates.
         dx_padded[..., rows, cols] += np.where(winner == tap, dy, 0)
     (ph, pw), (height, width) = geometry.padding, x.shape[-2:]
@@ -75,13 +75,13 @@ def route_to_argmax(x: np.ndarray, geometry: PoolGeometry) -> tuple[np.ndarray, 
     out_shape = geometry.output_shape(x.shape)
     height, width = x.shape[-2:]
     # Padding is filled with NaN but masked out below: it is never read.
-    x_padded = np.pad(x, _window_padding(geometry, x.shape, out_shape), constant_values=np.nan)
-    in_bounds_rows = _in_bounds(geometry, out_shape[-2], 0, height)
-    in_bounds_cols = _in_bounds(geometry, out_shape[-1], 1, width)
+    x_padded = np.pad(x, window_padding(geometry, x.shape, out_shape), constant_values=np.nan)
+    in_bounds_rows = tap_in_bounds(geometry, out_shape[-2], 0, height)
+    in_bounds_cols = tap_in_bounds(geometry, out_shape[-1], 1, width)
 
     maximum = np.full(out_shape, -np.inf, dtype=x.dtype)
-    winner = np.full(out_shape, _first_in_bounds_tap(geometry, in_bounds_rows, in_bounds_cols))
-    for tap, rows, cols in _window_taps(geometry, out_shape[-2:]):
+    winner = np.full(out_shape, first_in_bounds_tap(geometry, in_bounds_rows, in_bounds_cols))
+    for tap, rows, cols in window_taps(geometry, out_shape[-2:]):
         i, j = divmod(tap, geometry.kernel_size[1])
         value = x_padded[..., rows, cols]
         in_bounds = in_bounds_rows[i][:, None] & in_bounds_cols[j][None, :]
@@ -91,7 +91,9 @@ def route_to_argmax(x: np.ndarray, geometry: PoolGeometry) -> tuple[np.ndarray, 
     return maximum, winner
 
 
-def _window_taps(geometry: PoolGeometry, out_size: tuple[int, int]) -> Iterator[tuple[int, slice, slice]]:
+def window_taps(
+    geometry: PoolGeometry, out_size: tuple[int, int]
+) -> Iterator[tuple[int, slice, slice]]:
     """For each tap (i, j) of the window, in row-major order: its index and the
     slices of the padded input that it reads across all windows."""
     (kh, kw), (sh, sw), (dh, dw) = geometry.kernel_size, geometry.stride, geometry.dilation
@@ -102,28 +104,35 @@ def _window_taps(geometry: PoolGeometry, out_size: tuple[int, int]) -> Iterator[
         yield i * kw + j, rows, cols
 
 
-def _window_padding(
+def window_padding(
     geometry: PoolGeometry, in_shape: tuple[int, ...], out_shape: tuple[int, ...]
 ) -> list[tuple[int, int]]:
     """np.pad widths that make every window fit: ``padding`` on each side, and
     more on the far side where ceil_mode lets the last window hang over it."""
     widths = [(0, 0), (0, 0)]
     for size, out, k, s, p, d in zip(
-        in_shape[-2:], out_shape[-2:], geometry.kernel_size, geometry.stride, geometry.padding, geometry.dilation
+        in_shape[-2:],
+        out_shape[-2:],
+        geometry.kernel_size,
+        geometry.stride,
+        geometry.padding,
+        geometry.dilation,
     ):
         last_window_end = (out - 1) * s + effective_kernel(k, d)
         widths.append((p, max(p, last_window_end - size - p)))
     return widths
 
 
-def _in_bounds(geometry: PoolGeometry, out_size: int, axis: int, size: int) -> np.ndarray:
+def tap_in_bounds(geometry: PoolGeometry, out_size: int, axis: int, size: int) -> np.ndarray:
     """in_bounds[i, p]: whether tap i of window p reads a real (unpadded) element along ``axis``."""
-    k, s, p, d = (getattr(geometry, f)[axis] for f in ("kernel_size", "stride", "padding", "dilation"))
+    k, s, p, d = (
+        getattr(geometry, f)[axis] for f in ("kernel_size", "stride", "padding", "dilation")
+    )
     padded_position = np.arange(k)[:, None] * d + np.arange(out_size)[None, :] * s
     return (padded_position >= p) & (padded_position < p + size)
 
 
-def _first_in_bounds_tap(geometry: PoolGeometry, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+def first_in_bounds_tap(geometry: PoolGeometry, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Row-major index of each window's first in-bounds element (where -inf windows route)."""
     first_row = rows.argmax(axis=0)  # argmax of a boolean array: first True
     first_col = cols.argmax(axis=0)

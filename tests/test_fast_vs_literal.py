@@ -1,0 +1,255 @@
+"""The fast path (what cnnref.conv2d & co. run) against the literal derivation form,
+on a table of geometries; see literal_checks.py for what "agree" means."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+
+import cnnref
+from cnnref.reference import fast, literal
+from cnnref.reference.fast import blocks
+from cnnref.reference.geometry import ConvGeometry
+from tests.literal_checks import (
+    assert_identical,
+    assert_matches_literal,
+    check_conv_against_literal,
+    check_pool_against_literal,
+)
+
+RTOL = {np.float32: 1e-5, np.float64: 1e-12}
+
+
+class ConvExample(NamedTuple):
+    x_shape: tuple[int, ...]
+    w_shape: tuple[int, ...]
+    bias: bool
+    geometry: dict
+
+
+CONV_EXAMPLES = {
+    "plain 3x3, padding 1": ConvExample((2, 3, 8, 8), (4, 3, 3, 3), True, {"padding": 1}),
+    "stride 2": ConvExample((2, 2, 9, 9), (3, 2, 3, 3), True, {"stride": 2}),
+    "tuple stride": ConvExample((2, 2, 11, 9), (3, 2, 3, 3), False, {"stride": (2, 3)}),
+    "asymmetric padding": ConvExample((1, 2, 6, 7), (2, 2, 3, 2), True, {"padding": (2, 0)}),
+    "padding wider than kernel": ConvExample((1, 1, 4, 4), (1, 1, 2, 2), True, {"padding": 3}),
+    "dilation": ConvExample((2, 2, 12, 10), (3, 2, 3, 3), True, {"dilation": (2, 3)}),
+    "stride, padding and dilation": ConvExample(
+        (2, 3, 13, 11), (2, 3, 3, 2), True, {"stride": (2, 1), "padding": (1, 2), "dilation": 2}
+    ),
+    "groups": ConvExample((2, 6, 7, 7), (4, 3, 3, 3), True, {"groups": 2}),
+    "groups with stride": ConvExample((2, 6, 8, 8), (9, 2, 3, 3), True, {"groups": 3, "stride": 2}),
+    "depthwise": ConvExample((2, 4, 7, 6), (4, 1, 3, 3), True, {"groups": 4, "padding": 1}),
+    "depthwise multiplier 2": ConvExample((2, 3, 6, 6), (6, 1, 3, 3), False, {"groups": 3}),
+    "1x1 kernel": ConvExample((3, 5, 6, 4), (7, 5, 1, 1), True, {}),
+    "1x1 kernel with stride": ConvExample((2, 3, 7, 7), (2, 3, 1, 1), False, {"stride": 3}),
+    "kernel equals input": ConvExample((2, 3, 5, 4), (2, 3, 5, 4), True, {}),
+    "1x1 input": ConvExample((4, 2, 1, 1), (3, 2, 1, 1), True, {}),
+    "stride larger than kernel": ConvExample((2, 2, 10, 10), (2, 2, 2, 2), True, {"stride": 4}),
+    "stride leaves trailing rows unread": ConvExample(
+        (1, 1, 8, 9), (1, 1, 3, 3), True, {"stride": 3}
+    ),
+    "first layer, one channel in": ConvExample((3, 1, 9, 9), (8, 1, 3, 3), True, {"padding": 1}),
+    "first layer with stride and dilation": ConvExample(
+        (2, 1, 11, 10), (4, 1, 3, 2), True, {"stride": 2, "dilation": 2, "padding": (2, 1)}
+    ),
+    "groups, four outputs per input": ConvExample((2, 4, 6, 6), (16, 2, 2, 3), True, {"groups": 2}),
+    "empty batch": ConvExample((0, 2, 5, 5), (3, 2, 3, 3), True, {"padding": 1}),
+    "MNIST layer 2 shape, small batch": ConvExample(
+        (3, 32, 14, 14), (64, 32, 3, 3), True, {"padding": 1}
+    ),
+}
+
+
+def conv_arrays(example: ConvExample, dtype: type, seed: int):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(example.x_shape).astype(dtype)
+    w = rng.standard_normal(example.w_shape).astype(dtype)
+    b = rng.standard_normal(example.w_shape[0]).astype(dtype) if example.bias else None
+    dy = rng.standard_normal(literal.conv2d(x, w, b, **example.geometry).shape).astype(dtype)
+    return x, w, b, dy
+
+
+@pytest.fixture(params=["default blocks", "one image per block"])
+def block_budget(request, monkeypatch) -> None:
+    """Run each example as the fast path does at scale too: split into many blocks."""
+    if request.param == "one image per block":
+        monkeypatch.setattr(blocks, "PATCH_BUDGET_BYTES", 1)
+        monkeypatch.setattr(blocks, "PLANE_BUDGET_BYTES", 1)
+        monkeypatch.setattr(fast.im2col, "PATCH_BUDGET_BYTES", 1)
+        monkeypatch.setattr(fast.pool, "PLANE_BUDGET_BYTES", 1)
+
+
+@pytest.mark.usefixtures("block_budget")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", CONV_EXAMPLES)
+def test_fast_conv2d_matches_literal(name: str, dtype: type) -> None:
+    example = CONV_EXAMPLES[name]
+    x, w, b, dy = conv_arrays(example, dtype, seed=sum(map(ord, name)))
+    check_conv_against_literal(x, w, b, dy, example.geometry, RTOL[dtype])
+
+
+@pytest.mark.parametrize("form", ["correlated", "scattered"])
+@pytest.mark.parametrize("name", CONV_EXAMPLES)
+def test_both_fast_input_gradient_forms_match_literal(name: str, form: str) -> None:
+    """conv2d_backward picks one of two forms of dL/dX by shape: check each on every geometry."""
+    example = CONV_EXAMPLES[name]
+    x, w, _, dy = conv_arrays(example, np.float64, seed=sum(map(ord, name)))
+    geometry = ConvGeometry.from_args(**example.geometry)
+    dx = getattr(fast.conv, f"{form}_input_gradient")(dy, w, x.shape, geometry)
+    expected = literal.conv.input_gradient(dy, w, x.shape, geometry)
+    magnitude = literal.conv.input_gradient(np.abs(dy), np.abs(w), x.shape, geometry)
+    assert_matches_literal(f"dx ({form})", dx, expected, magnitude, RTOL[np.float64])
+
+
+def test_fast_conv2d_keeps_float32_and_promotes_mixed_dtypes() -> None:
+    x, w, b, dy = conv_arrays(CONV_EXAMPLES["groups"], np.float32, seed=1)
+    geometry = CONV_EXAMPLES["groups"].geometry
+    y = cnnref.conv2d(x, w, b, **geometry)
+    grads = cnnref.conv2d_backward(dy, x, w, b, **geometry)
+    assert [a.dtype for a in (y, *grads)] == [np.float32] * 4, [a.dtype for a in (y, *grads)]
+    mixed = cnnref.conv2d_backward(dy, x.astype(np.float64), w, b, **geometry)
+    assert [a.dtype for a in mixed] == [np.float64] * 3, [a.dtype for a in mixed]
+    check_conv_against_literal(x.astype(np.float64), w, b, dy, geometry, RTOL[np.float32])
+
+
+def test_fast_conv2d_reads_non_contiguous_inputs_and_leaves_them_unchanged() -> None:
+    example = CONV_EXAMPLES["stride, padding and dilation"]
+    x, w, b, dy = conv_arrays(example, np.float64, seed=2)
+    # Same values, transposed memory: every array is a non-contiguous view.
+    x, w, dy = (np.swapaxes(np.swapaxes(a, 2, 3).copy(), 2, 3) for a in (x, w, dy))
+    originals = [a.copy() for a in (x, w, b, dy)]
+    check_conv_against_literal(x, w, b, dy, example.geometry, RTOL[np.float64])
+    for name, array, original in zip("xwb", (x, w, b), originals):
+        assert np.array_equal(array, original), f"{name} was modified"
+    assert np.array_equal(dy, originals[3]), "dy was modified"
+
+
+class PoolExample(NamedTuple):
+    x_shape: tuple[int, ...]
+    values: str
+    geometry: dict
+
+
+POOL_EXAMPLES = {
+    "2x2 tiles": PoolExample((2, 3, 8, 8), "normal", {"kernel_size": 2}),
+    "2x2 tiles, odd size drops the last row": PoolExample((2, 3, 9, 7), "ties", {"kernel_size": 2}),
+    "stride None means kernel_size": PoolExample((1, 2, 9, 7), "normal", {"kernel_size": (3, 2)}),
+    "overlapping windows": PoolExample((2, 2, 7, 7), "ties", {"kernel_size": 3, "stride": 1}),
+    "windows overlap along one axis only": PoolExample(
+        (1, 2, 6, 7), "ties", {"kernel_size": 2, "stride": (2, 1)}
+    ),
+    "tuple stride and padding": PoolExample(
+        (2, 2, 9, 8), "ties", {"kernel_size": (3, 2), "stride": (2, 1), "padding": (1, 1)}
+    ),
+    "dilation": PoolExample((1, 2, 10, 9), "ties", {"kernel_size": 2, "dilation": (2, 3)}),
+    "dilated windows interleave": PoolExample(
+        (1, 2, 9, 9), "ties", {"kernel_size": 2, "stride": 1, "dilation": 2}
+    ),
+    "ceil_mode": PoolExample((2, 1, 5, 7), "ties", {"kernel_size": 2, "ceil_mode": True}),
+    "ceil_mode with padding": PoolExample(
+        (1, 2, 6, 6), "nan", {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}
+    ),
+    "kernel equals input": PoolExample((2, 2, 4, 5), "ties", {"kernel_size": (4, 5)}),
+    "ties": PoolExample((2, 2, 8, 8), "ties", {"kernel_size": 3, "stride": 2, "padding": 1}),
+    "NaN": PoolExample((2, 2, 8, 8), "nan", {"kernel_size": 2, "stride": 1}),
+    "NaN in tiles": PoolExample((2, 2, 8, 8), "nan", {"kernel_size": 2}),
+    "-inf with padding": PoolExample((2, 2, 8, 8), "neginf", {"kernel_size": 2, "padding": 1}),
+    "all -inf with padding": PoolExample(
+        (1, 1, 4, 4), "all-neginf", {"kernel_size": 3, "padding": 1}
+    ),
+    "signed zeros in tiles": PoolExample((2, 2, 8, 8), "signed-zeros", {"kernel_size": 2}),
+    "signed zeros, overlapping": PoolExample(
+        (2, 2, 7, 7), "signed-zeros", {"kernel_size": 3, "stride": 1, "padding": 1}
+    ),
+    "empty batch": PoolExample((0, 2, 6, 6), "normal", {"kernel_size": 2}),
+    "more taps than uint8 holds": PoolExample((1, 1, 17, 17), "ties", {"kernel_size": 17}),
+}
+
+
+def pool_input(shape: tuple[int, ...], values: str, rng: np.random.Generator) -> np.ndarray:
+    if values == "normal":
+        return rng.standard_normal(shape)
+    if values == "all-neginf":
+        return np.full(shape, -np.inf)
+    if values == "signed-zeros":
+        return rng.choice([0.0, -0.0, -1.0], size=shape)
+    x = rng.integers(-2, 3, shape).astype(np.float64)  # many ties
+    special = rng.random(shape) < 0.2
+    if values == "nan":
+        x[special] = np.nan
+    if values == "neginf":
+        x[special] = -np.inf
+    return x
+
+
+@pytest.mark.usefixtures("block_budget")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", POOL_EXAMPLES)
+def test_fast_max_pool2d_matches_literal_exactly(name: str, dtype: type) -> None:
+    example = POOL_EXAMPLES[name]
+    rng = np.random.default_rng(sum(map(ord, name)))
+    x = pool_input(example.x_shape, example.values, rng).astype(dtype)
+    # dL/dY distinct per window (powers of two sum exactly), so a misrouted one shows.
+    y_shape = literal.max_pool2d(x, **example.geometry).shape
+    dy = (2.0 ** rng.integers(-8, 8, y_shape)).astype(dtype)
+    check_pool_against_literal(x, dy, example.geometry)
+
+
+def test_fast_max_pool2d_backward_routes_non_finite_dy_like_the_literal_form() -> None:
+    rng = np.random.default_rng(3)
+    x = pool_input((2, 2, 6, 6), "ties", rng)
+    dy = rng.choice([1.0, np.nan, np.inf, -np.inf, -0.0], size=(2, 2, 3, 3))
+    check_pool_against_literal(x, dy, {"kernel_size": 2})
+    check_pool_against_literal(x, dy[..., :2, :2], {"kernel_size": 3, "stride": 2})
+
+
+def test_fast_max_pool2d_backward_takes_the_common_dtype() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
+    dy = rng.standard_normal((2, 3, 3, 3))
+    dx = cnnref.max_pool2d_backward(dy, x, 2)
+    assert dx.dtype == np.float64, dx.dtype
+    assert_identical("dx", dx, literal.max_pool2d_backward(dy, x, 2))
+
+
+BAD_CALLS = {
+    "conv2d, channel mismatch": ("conv2d", (np.zeros((2, 4, 6, 6)), np.zeros((6, 3, 3, 3))), {}),
+    "conv2d, kernel too large": ("conv2d", (np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 3, 3))), {}),
+    "conv2d, int x": ("conv2d", (np.zeros((1, 1, 4, 4), int), np.zeros((1, 1, 3, 3))), {}),
+    "conv2d_backward, wrong dy shape": (
+        "conv2d_backward",
+        (np.zeros((1, 2, 3, 3)), np.zeros((1, 1, 4, 4)), np.zeros((2, 1, 3, 3))),
+        {},
+    ),
+    "conv2d, bad stride": (
+        "conv2d",
+        (np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 3, 3))),
+        {"stride": 0},
+    ),
+    "max_pool2d, padding above half the kernel": (
+        "max_pool2d",
+        (np.zeros((1, 1, 4, 4)), 2),
+        {"padding": 2},
+    ),
+    "max_pool2d, no window fits": ("max_pool2d", (np.zeros((1, 1, 2, 2)), 3), {}),
+    "max_pool2d_backward, wrong dy shape": (
+        "max_pool2d_backward",
+        (np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 4, 4)), 2),
+        {},
+    ),
+    "max_pool2d, bool ceil_mode": ("max_pool2d", (np.zeros((1, 1, 4, 4)), 2), {"ceil_mode": 1}),
+}
+
+
+@pytest.mark.parametrize("name", BAD_CALLS)
+def test_fast_and_literal_reject_bad_calls_with_the_same_error(name: str) -> None:
+    function, args, kwargs = BAD_CALLS[name]
+    errors = []
+    for form in (fast, literal):
+        with pytest.raises((TypeError, ValueError)) as raised:
+            getattr(form, function)(*args, **kwargs)
+        errors.append((raised.type, str(raised.value)))
+    assert errors[0] == errors[1], f"fast raised {errors[0]}, literal raised {errors[1]}"
