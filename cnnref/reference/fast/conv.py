@@ -64,9 +64,10 @@ def conv2d_backward(
     ``db`` is None when ``b`` is None.
     """
     geometry, dy, x, w = check_conv2d_backward_call(dy, x, w, b, stride, padding, dilation, groups)
-    dx = input_gradient(dy, w, x.shape, geometry)
-    dw = weight_gradient(dy, x, w.shape, geometry)
-    db = None if b is None else dy.sum(axis=(0, 2, 3))
+    dy_rows = gradient_rows(dy, geometry.groups)
+    dx = input_gradient(dy, dy_rows, w, x.shape, geometry)
+    dw = weight_gradient(dy_rows, x, w.shape, geometry)
+    db = None if b is None else dy_rows.sum(axis=2).reshape(-1)
     return dx, dw, db
 
 
@@ -100,7 +101,7 @@ def correlate(
 
 
 def weight_gradient(
-    dy: np.ndarray, x: np.ndarray, w_shape: tuple[int, ...], geometry: ConvGeometry
+    dy_rows: np.ndarray, x: np.ndarray, w_shape: tuple[int, ...], geometry: ConvGeometry
 ) -> np.ndarray:
     """dL/dW[o, (i, j, c)] = sum over windows of dY[window, o] * patches(pad(X))[window, (i, j, c)].
 
@@ -109,16 +110,20 @@ def weight_gradient(
     """
     groups = geometry.groups
     out_channels, per_group, kh, kw = w_shape
-    dw_rows = np.zeros((groups, out_channels // groups, kh * kw * per_group), dtype=dy.dtype)
+    dw_rows = np.zeros((groups, out_channels // groups, kh * kw * per_group), dtype=dy_rows.dtype)
     x_cl = padded_channels_last(x, geometry.padding)
     for images, patches in patch_blocks(x_cl, (kh, kw), geometry.stride, geometry.dilation, groups):
-        dw_rows += np.matmul(gradient_rows(dy, images, groups), patches)
+        dw_rows += np.matmul(columns_of(dy_rows, images, x_cl.shape[0]), patches)
     dw = dw_rows.reshape(groups, out_channels // groups, kh, kw, per_group).transpose(0, 1, 4, 2, 3)
     return np.ascontiguousarray(dw.reshape(w_shape))
 
 
 def input_gradient(
-    dy: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], geometry: ConvGeometry
+    dy: np.ndarray,
+    dy_rows: np.ndarray,
+    w: np.ndarray,
+    x_shape: tuple[int, ...],
+    geometry: ConvGeometry,
 ) -> np.ndarray:
     """dL/dX, through whichever of two equal forms moves less memory.
 
@@ -128,7 +133,7 @@ def input_gradient(
     as a copy (measured: 4x faster at C=1, O=32; 1.2x slower at C=32, O=64).
     """
     if 4 * x_shape[1] <= w.shape[0]:
-        return scattered_input_gradient(dy, w, x_shape, geometry)
+        return scattered_input_gradient(dy_rows, w, x_shape, geometry)
     return correlated_input_gradient(dy, w, x_shape, geometry)
 
 
@@ -154,7 +159,7 @@ def correlated_input_gradient(
 
 
 def scattered_input_gradient(
-    dy: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], geometry: ConvGeometry
+    dy_rows: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], geometry: ConvGeometry
 ) -> np.ndarray:
     """dL/dX = crop(col2im(W_rows^T @ dY_rows)): the forward's product, adjoint in X.
 
@@ -164,11 +169,11 @@ def scattered_input_gradient(
     n, channels, height, width = x_shape
     (ph, pw), groups = geometry.padding, geometry.groups
     kh, kw = w.shape[-2:]
-    columns_per_image = kh * kw * channels * dy.shape[2] * dy.shape[3] * dy.itemsize
+    columns_per_image = kh * kw * channels * dy_rows.shape[2] // max(1, n) * dy_rows.itemsize
     rows_transposed = kernel_rows(w, groups).transpose(0, 2, 1)  # (G, kh*kw*C, O)
-    dx_padded = np.zeros((n, channels, height + 2 * ph, width + 2 * pw), dtype=dy.dtype)
+    dx_padded = np.zeros((n, channels, height + 2 * ph, width + 2 * pw), dtype=dy_rows.dtype)
     for images in batch_blocks(n, columns_per_image, PATCH_BUDGET_BYTES):
-        columns = np.matmul(rows_transposed, gradient_rows(dy, images, groups))
+        columns = np.matmul(rows_transposed, columns_of(dy_rows, images, n))
         add_columns(dx_padded[images], columns, (kh, kw), geometry.stride, geometry.dilation)
     return np.ascontiguousarray(dx_padded[:, :, ph : ph + height, pw : pw + width])
 
@@ -176,12 +181,13 @@ def scattered_input_gradient(
 def kernel_times_patches(rows: np.ndarray, patches: np.ndarray) -> np.ndarray:
     """``rows @ patches^T``: (G, O, windows), possibly as a transposed view.
 
-    Both orientations of the product give the same sums; OpenBLAS's sgemm runs
-    these tall, narrow shapes about 30% faster as ``(patches @ rows^T)^T``, its
-    dgemm about 10% faster as written (measured on this project's 2-core
-    AVX-512 machines).
+    Both orientations of the product give the same sums.  OpenBLAS's sgemm
+    runs these tall, narrow shapes about 30% faster as ``(patches @ rows^T)^T``,
+    which pays for moving its transposed result into place once each output
+    sums 64 or more products; its dgemm is faster as written (measured on
+    this project's 2-core AVX-512 machines).
     """
-    if patches.dtype == np.float32:
+    if patches.dtype == np.float32 and patches.shape[2] >= 64:
         return np.matmul(patches, rows.transpose(0, 2, 1)).transpose(0, 2, 1)
     return np.matmul(rows, patches.transpose(0, 2, 1))
 
@@ -195,12 +201,17 @@ def kernel_rows(kernel: np.ndarray, groups: int) -> np.ndarray:
     )
 
 
-def gradient_rows(dy: np.ndarray, images: slice, groups: int) -> np.ndarray:
-    """dY for a block of images as (G, O, images * OH * OW): columns in the patches' row order."""
-    _, out_channels, oh, ow = dy.shape
-    count = images.stop - images.start
-    block = dy[images].reshape(count, groups, out_channels // groups, oh * ow)
-    return block.transpose(1, 2, 0, 3).reshape(groups, out_channels // groups, count * oh * ow)
+def gradient_rows(dy: np.ndarray, groups: int) -> np.ndarray:
+    """dL/dY as (G, O, N * OH * OW): one column per window, in the patches' row order."""
+    n, out_channels, oh, ow = dy.shape
+    blocks = dy.reshape(n, groups, out_channels // groups, oh * ow)
+    return blocks.transpose(1, 2, 0, 3).reshape(groups, out_channels // groups, n * oh * ow)
+
+
+def columns_of(rows: np.ndarray, images: slice, n: int) -> np.ndarray:
+    """The columns of ``rows`` (G, O, N * pixels) that belong to a block of images."""
+    pixels = rows.shape[2] // max(1, n)
+    return rows[:, :, images.start * pixels : images.stop * pixels]
 
 
 def padded_channels_last(x: np.ndarray, padding: Pair) -> np.ndarray:

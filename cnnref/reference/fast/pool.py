@@ -78,35 +78,28 @@ def max_pool2d_backward(
         dy, x, kernel_size, stride, padding, dilation, ceil_mode
     )
     first = first_taps(geometry, x.shape, dy.shape)
-    widths = window_padding(geometry, x.shape, dy.shape)[2:]
-    padded = any(any(w) for w in widths)
-    (top, _), (left, _) = widths
+    (top, bottom), (left, right) = window_padding(geometry, x.shape, dy.shape)[2:]
     height, width = x.shape[2:]
-    # Where no two windows share an element, each element gets at most one dL/dY.
-    disjoint = all(
+    dx_padded = np.zeros(
+        (len(dy) * dy.shape[1], top + height + bottom, left + width + right), dtype
+    )
+    dy_channels = dy.astype(dtype, copy=False).reshape(-1, *dy.shape[2:])
+    scatter = _place_routed if _windows_disjoint(geometry, dy.shape) else _add_routed
+    for channels, planes in tap_plane_blocks(x, geometry, dy.shape):
+        scatter(dx_padded[channels], route(planes, first), dy_channels[channels], geometry)
+    dx = dx_padded[:, top : top + height, left : left + width].reshape(x.shape)
+    return np.ascontiguousarray(dx)
+
+
+def _windows_disjoint(geometry: PoolGeometry, out_shape: tuple[int, ...]) -> bool:
+    """Whether no two windows share an element: along each axis, one window ends before
+    the next begins (or there is only one)."""
+    return all(
         s >= effective_kernel(k, d) or out == 1
         for k, s, d, out in zip(
-            geometry.kernel_size, geometry.stride, geometry.dilation, dy.shape[2:]
+            geometry.kernel_size, geometry.stride, geometry.dilation, out_shape[2:]
         )
     )
-    dx = np.zeros(x.shape, dtype=dtype)
-    dx_channels = dx.reshape(-1, height, width)
-    dy_channels = dy.astype(dtype, copy=False).reshape(-1, *dy.shape[2:])
-    for channels, planes in tap_plane_blocks(x, geometry, dy.shape):
-        winner = route(planes, first)
-        dy_block = dy_channels[channels]
-        if padded:
-            sizes = [size + before + after for size, (before, after) in zip(x.shape[2:], widths)]
-            dx_block = np.zeros((len(dy_block), *sizes), dtype=dtype)
-        else:
-            dx_block = dx_channels[channels]
-        if disjoint:
-            _place_routed(dx_block, winner, dy_block, geometry)
-        else:
-            _add_routed(dx_block, winner, dy_block, geometry)
-        if padded:
-            dx_channels[channels] = dx_block[:, top : top + height, left : left + width]
-    return dx
 
 
 def _place_routed(
