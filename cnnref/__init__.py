@@ -3,4 +3,4 @@
 from .reference import conv2d, conv2d_backward, max_pool2d, max_pool2d_backward
 
 __version__ = "0.1.0"
-__all__ = ["conv2d", "conv2d_backward", "max_pool2d", "max_pool2d_backward", "__version__"]
+__all__ = ["__version__", "conv2d", "conv2d_backward", "max_pool2d", "max_pool2d_backward"]

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .correlate import batch_as_channels, correlate, crop, insert_zeros, pad, rot180, transpose_kernel
+from .correlate import (
+    batch_as_channels,
+    correlate,
+    crop,
+    insert_zeros,
+    pad,
+    rot180,
+    transpose_kernel,
+)
 from .geometry import ConvGeometry, IntOrPair, as_float_array, check_gradient_shape, common_dtype
 
 _X_LAYOUT = "(N, C, H, W)"
@@ -66,7 +74,11 @@ def conv2d_backward(
     dy = as_float_array(dy, "dy", ndim=4, layout="(N, O, OH, OW)")
     check_gradient_shape(dy, geometry.output_shape(x.shape, w.shape))
     dtype = common_dtype(dy, x, w, b)
-    dy, x, w = dy.astype(dtype, copy=False), x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    dy, x, w = (
+        dy.astype(dtype, copy=False),
+        x.astype(dtype, copy=False),
+        w.astype(dtype, copy=False),
+    )
 
     dx = input_gradient(dy, w, x.shape, geometry)
     dw = weight_gradient(dy, x, w.shape, geometry)
@@ -121,7 +133,9 @@ def input_gradient(
     return np.ascontiguousarray(crop(dx_padded, geometry.padding))
 
 
-def _conv_operands(x: object, w: object, b: object) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _conv_operands(
+    x: object, w: object, b: object
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Check dtypes and ranks, and cast x, w and b to their common dtype."""
     x = as_float_array(x, "x", ndim=4, layout=_X_LAYOUT)
     w = as_float_array(w, "w", ndim=4, layout=_W_LAYOUT)

@@ -36,7 +36,7 @@ def correlate(
     output pixels; the other grid, the channels and the batch are contracted
     in one ``einsum`` per step.
     """
-    n, channels, height, width = x.shape
+    n, _, height, width = x.shape
     out_channels, per_group, kh, kw = kernel.shape
     (sh, sw), (dh, dw) = stride, dilation
     oh = (height - effective_kernel(kh, dh)) // sh + 1
@@ -108,5 +108,7 @@ def batch_as_channels(x: np.ndarray, groups: int) -> np.ndarray:
 def transpose_kernel(kernel: np.ndarray, groups: int) -> np.ndarray:
     """(G*O, C, KH, KW) -> (G*C, O, KH, KW): swap in- and out-channels within each group."""
     out_channels, per_group, kh, kw = kernel.shape
-    blocks = kernel.reshape(groups, out_channels // groups, per_group, kh, kw).transpose(0, 2, 1, 3, 4)
+    blocks = kernel.reshape(groups, out_channels // groups, per_group, kh, kw).transpose(
+        0, 2, 1, 3, 4
+    )
     return blocks.reshape(groups * per_group, out_channels // groups, kh, kw)

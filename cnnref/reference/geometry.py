@@ -41,9 +41,7 @@ def as_float_array(value: object, name: str, *, ndim: int, layout: str) -> np.nd
     """View ``value`` as a float32 or float64 array of ``ndim`` dimensions."""
     array = np.asarray(value)
     if array.dtype not in SUPPORTED_DTYPES:
-        raise TypeError(
-            f"{name} has dtype {array.dtype}; cnnref supports float32 and float64 only"
-        )
+        raise TypeError(f"{name} has dtype {array.dtype}; cnnref supports float32 and float64 only")
     if array.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-D array {layout}; got shape {array.shape}")
     return array
@@ -173,7 +171,9 @@ class PoolGeometry:
         return (n, c, *sizes)
 
 
-def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
+def pool_output_size(
+    size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool
+) -> int:
     """PyTorch's pooling output size, ceil_mode rule included."""
     span = size + 2 * padding - effective_kernel(kernel, dilation)
     rounding = stride - 1 if ceil_mode else 0

@@ -62,7 +62,9 @@ def max_pool2d_backward(
     _, winner = route_to_argmax(x, geometry)
 
     widths = _window_padding(geometry, x.shape, dy.shape)
-    dx_padded = np.zeros([size + before + after for size, (before, after) in zip(x.shape, widths)], dtype)
+    dx_padded = np.zeros(
+        [size + before + after for size, (before, after) in zip(x.shape, widths)], dtype
+    )
     for tap, rows, cols in _window_taps(geometry, dy.shape[-2:]):
         # Distinct windows read distinct positions for one tap: a strided add accumulates.
         dx_padded[..., rows, cols] += np.where(winner == tap, dy, 0)
@@ -91,7 +93,9 @@ def route_to_argmax(x: np.ndarray, geometry: PoolGeometry) -> tuple[np.ndarray, 
     return maximum, winner
 
 
-def _window_taps(geometry: PoolGeometry, out_size: tuple[int, int]) -> Iterator[tuple[int, slice, slice]]:
+def _window_taps(
+    geometry: PoolGeometry, out_size: tuple[int, int]
+) -> Iterator[tuple[int, slice, slice]]:
     """For each tap (i, j) of the window, in row-major order: its index and the
     slices of the padded input that it reads across all windows."""
     (kh, kw), (sh, sw), (dh, dw) = geometry.kernel_size, geometry.stride, geometry.dilation
@@ -109,7 +113,12 @@ def _window_padding(
     more on the far side where ceil_mode lets the last window hang over it."""
     widths = [(0, 0), (0, 0)]
     for size, out, k, s, p, d in zip(
-        in_shape[-2:], out_shape[-2:], geometry.kernel_size, geometry.stride, geometry.padding, geometry.dilation
+        in_shape[-2:],
+        out_shape[-2:],
+        geometry.kernel_size,
+        geometry.stride,
+        geometry.padding,
+        geometry.dilation,
     ):
         last_window_end = (out - 1) * s + effective_kernel(k, d)
         widths.append((p, max(p, last_window_end - size - p)))
@@ -118,7 +127,9 @@ def _window_padding(
 
 def _in_bounds(geometry: PoolGeometry, out_size: int, axis: int, size: int) -> np.ndarray:
     """in_bounds[i, p]: whether tap i of window p reads a real (unpadded) element along ``axis``."""
-    k, s, p, d = (getattr(geometry, f)[axis] for f in ("kernel_size", "stride", "padding", "dilation"))
+    k, s, p, d = (
+        getattr(geometry, f)[axis] for f in ("kernel_size", "stride", "padding", "dilation")
+    )
     padded_position = np.arange(k)[:, None] * d + np.arange(out_size)[None, :] * s
     return (padded_position >= p) & (padded_position < p + size)
 
