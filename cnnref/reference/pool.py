@@ -61,11 +61,9 @@ def max_pool2d_backward(
     dtype = common_dtype(dy, x)
     _, winner = route_to_argmax(x, geometry)
 
-    widths = _window_padding(geometry, x.shape, dy.shape)
-    dx_padded = np.zeros(
-        [size + before + after for size, (before, after) in zip(x.shape, widths)], dtype
-    )
-    for tap, rows, cols in _window_taps(geometry, dy.shape[-2:]):
+    widths = window_padding(geometry, x.shape, dy.shape)
+    dx_padded = np.zeros([n + before + after for n, (before, after) in zip(x.shape, widths)], dtype)
+    for tap, rows, cols in window_taps(geometry, dy.shape[-2:]):
         # Distinct windows read distinct positions for one tap: a strided add accumulates.
         dx_padded[..., rows, cols] += np.where(winner == tap, dy, 0)
     (ph, pw), (height, width) = geometry.padding, x.shape[-2:]
@@ -77,13 +75,13 @@ def route_to_argmax(x: np.ndarray, geometry: PoolGeometry) -> tuple[np.ndarray, 
     out_shape = geometry.output_shape(x.shape)
     height, width = x.shape[-2:]
     # Padding is filled with NaN but masked out below: it is never read.
-    x_padded = np.pad(x, _window_padding(geometry, x.shape, out_shape), constant_values=np.nan)
+    x_padded = np.pad(x, window_padding(geometry, x.shape, out_shape), constant_values=np.nan)
     in_bounds_rows = _in_bounds(geometry, out_shape[-2], 0, height)
     in_bounds_cols = _in_bounds(geometry, out_shape[-1], 1, width)
 
     maximum = np.full(out_shape, -np.inf, dtype=x.dtype)
     winner = np.full(out_shape, _first_in_bounds_tap(geometry, in_bounds_rows, in_bounds_cols))
-    for tap, rows, cols in _window_taps(geometry, out_shape[-2:]):
+    for tap, rows, cols in window_taps(geometry, out_shape[-2:]):
         i, j = divmod(tap, geometry.kernel_size[1])
         value = x_padded[..., rows, cols]
         in_bounds = in_bounds_rows[i][:, None] & in_bounds_cols[j][None, :]
@@ -93,7 +91,7 @@ def route_to_argmax(x: np.ndarray, geometry: PoolGeometry) -> tuple[np.ndarray, 
     return maximum, winner
 
 
-def _window_taps(
+def window_taps(
     geometry: PoolGeometry, out_size: tuple[int, int]
 ) -> Iterator[tuple[int, slice, slice]]:
     """For each tap (i, j) of the window, in row-major order: its index and the
@@ -106,11 +104,11 @@ def _window_taps(
         yield i * kw + j, rows, cols
 
 
-def _window_padding(
+def window_padding(
     geometry: PoolGeometry, in_shape: tuple[int, ...], out_shape: tuple[int, ...]
 ) -> list[tuple[int, int]]:
-    """np.pad widths that make every window fit: ``padding`` on each side, and
-    more on the far side where ceil_mode lets the last window hang over it."""
+    """``np.pad`` widths that make every window fit: ``padding`` on each side, and more
+    on the far side where ceil_mode lets the last window hang over the padded input."""
     widths = [(0, 0), (0, 0)]
     for size, out, k, s, p, d in zip(
         in_shape[-2:],
