@@ -33,6 +33,17 @@ def rtol_for(dtype: np.dtype | str, terms: int = 1) -> float:
     return FLOAT64_RTOL
 
 
+def summation_rtol(dtype: np.dtype | str, terms: int, outputs: int) -> float:
+    """Tolerance for a scalar built from an op's outputs (an inner product, a finite difference).
+
+    Each output sums ``terms`` products and the scalar sums ``outputs`` of
+    them; rounding can accumulate along both.  The factor 64 leaves a wide
+    margin while staying far below any real gradient error.
+    """
+    unit = float(np.finfo(dtype).eps) / 2
+    return 64 * (terms + float(np.sqrt(outputs))) * unit
+
+
 @dataclass(frozen=True)
 class Comparison:
     """The outcome of comparing one output array with what it should be."""

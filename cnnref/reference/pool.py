@@ -76,8 +76,8 @@ def route_to_argmax(x: np.ndarray, geometry: PoolGeometry) -> tuple[np.ndarray, 
     height, width = x.shape[-2:]
     # Padding is filled with NaN but masked out below: it is never read.
     x_padded = np.pad(x, window_padding(geometry, x.shape, out_shape), constant_values=np.nan)
-    in_bounds_rows = _in_bounds(geometry, out_shape[-2], 0, height)
-    in_bounds_cols = _in_bounds(geometry, out_shape[-1], 1, width)
+    in_bounds_rows = geometry.taps_in_bounds("height", height, out_shape[-2])
+    in_bounds_cols = geometry.taps_in_bounds("width", width, out_shape[-1])
 
     maximum = np.full(out_shape, -np.inf, dtype=x.dtype)
     winner = np.full(out_shape, _first_in_bounds_tap(geometry, in_bounds_rows, in_bounds_cols))
@@ -121,15 +121,6 @@ def window_padding(
         last_window_end = (out - 1) * s + effective_kernel(k, d)
         widths.append((p, max(p, last_window_end - size - p)))
     return widths
-
-
-def _in_bounds(geometry: PoolGeometry, out_size: int, axis: int, size: int) -> np.ndarray:
-    """in_bounds[i, p]: whether tap i of window p reads a real (unpadded) element along ``axis``."""
-    k, s, p, d = (
-        getattr(geometry, f)[axis] for f in ("kernel_size", "stride", "padding", "dilation")
-    )
-    padded_position = np.arange(k)[:, None] * d + np.arange(out_size)[None, :] * s
-    return (padded_position >= p) & (padded_position < p + size)
 
 
 def _first_in_bounds_tap(geometry: PoolGeometry, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
