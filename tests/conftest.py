@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -23,3 +24,12 @@ def require(available: bool, what: str) -> None:
 @pytest.fixture
 def torch_required() -> None:
     require(torch_available(), "torch (pip install -e '.[test]')")
+
+
+@pytest.fixture
+def mnist_dir() -> Path:
+    """The real MNIST digits: ``$CNNREF_MNIST_DIR``, else ``<repo>/../shared/data/mnist``."""
+    default = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+    directory = Path(os.environ.get("CNNREF_MNIST_DIR") or default)
+    require((directory / "t10k-images-idx3-ubyte.gz").is_file(), f"MNIST digits in {directory}")
+    return directory
