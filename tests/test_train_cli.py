@@ -70,6 +70,6 @@ def test_train_prints_an_epoch_line_per_epoch_and_the_accuracy_last(
     lines = captured.out.splitlines()
     assert [line.split()[1] for line in lines[:2]] == ["1/2", "2/2"], lines
     assert "img/s" in lines[0] and lines[-1].startswith("accuracy: 0."), lines
-    assert "only the t10k pair: training on its first 40 digits, testing on the last 10" in (
+    assert "only the t10k pair: training on its first 40 images, testing on the last 10" in (
         captured.err
     )

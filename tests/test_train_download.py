@@ -74,7 +74,7 @@ def mirrors(tmp_path: Path) -> Iterator[Mirrors]:
     requests: list[str] = []
     handler = partial(type("Handler", (QuietHandler,), {"requests": requests}), directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield Mirrors(root, server.server_address[1], requests)

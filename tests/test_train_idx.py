@@ -172,7 +172,7 @@ def test_only_t10k_holds_out_the_last_fifth(tmp_path: Path) -> None:
     splits = load_splits(tmp_path)
     np.testing.assert_array_equal(splits.train.images, digits.images[:40])
     np.testing.assert_array_equal(splits.test.labels, digits.labels[40:])
-    assert "first 40 digits" in splits.description and "last 10" in splits.description
+    assert "first 40 images" in splits.description and "last 10" in splits.description
 
 
 def test_a_train_pair_is_trained_on_and_t10k_tested_on(tmp_path: Path) -> None:

@@ -44,5 +44,5 @@ def test_the_reference_layers_learn_mnist(
     assert main(["evaluate", str(model), "--data", str(mnist_dir)]) == 0
     evaluated = capsys.readouterr()
     assert accuracy_in(evaluated.out) == accuracy, "evaluate disagrees with training"
-    assert "evaluating on the 2,000 test digits" in evaluated.err, evaluated.err
+    assert "evaluating on the 2,000 test images" in evaluated.err, evaluated.err
     assert f"{accuracy * 100:.2f}%" in report.read_text()

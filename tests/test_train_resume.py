@@ -188,10 +188,15 @@ def test_resuming_with_another_learning_rate_is_a_usage_error(
     assert "--lr 0.1 differs from the checkpoint's 0.003" in error, error
 
 
-def test_resuming_on_other_data_is_refused(data_dir: Path, tmp_path: Path) -> None:
+def test_resuming_on_other_data_is_refused(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "model.npz"
     assert cli("--data", data_dir, "--epochs", 1, "--save", path) == 0
     other = tmp_path / "other"
     other.mkdir()
     write_digits(other, "t10k", load_splits(data_dir).train)
+    capsys.readouterr()
     assert cli("--data", other, "--epochs", 2, "--resume", path) == 1
+    error = capsys.readouterr().err
+    assert f"{path} was trained on 240 images; the data has 192 to train on" in error, error

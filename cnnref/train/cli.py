@@ -105,6 +105,11 @@ def run_train(args: argparse.Namespace) -> int:
         return _data_error(error)
     except _UsageError as error:
         return _usage_error(str(error))
+    if run.train_size != len(splits.train):
+        return _data_error(
+            f"{args.resume} was trained on {run.train_size:,} images; "
+            f"the data has {len(splits.train):,} to train on"
+        )
     _say(f"data: {splits.description}")
     if args.resume:
         done = run.progress
@@ -120,18 +125,16 @@ def run_train(args: argparse.Namespace) -> int:
             save_checkpoint(save_path, run)
 
     began = time.perf_counter()
-    try:
-        with _stop_on_signal() as stop_requested:
-            final = train(
-                run, splits, on_batch=bar.update, on_epoch=after_epoch, should_stop=stop_requested
-            )
-    except ValueError as error:  # the checkpoint was trained on other data
-        return _data_error(error)
+    with _stop_on_signal() as stop_requested:
+        final = train(
+            run, splits, on_batch=bar.update, on_epoch=after_epoch, should_stop=stop_requested
+        )
     bar.clear()
     if not run.finished:
         return _stopped(run, save_path)
     final = final or evaluate(run.model, splits.test)
-    _say(f"trained {len(run.progress.history)} epochs; {time.perf_counter() - began:.1f} s")
+    seconds = time.perf_counter() - began
+    _say(f"{len(run.progress.history)} epochs in all; this command trained for {seconds:.1f} s")
     if args.report is not None:
         write_report(args.report, run, splits.test, final, splits.description)
         _say(f"report: {args.report}")
@@ -147,7 +150,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         splits = resolve_splits(args.data, log=_say)
     except DataFileError as error:
         return _data_error(error)
-    _say(f"data: {splits.description}; evaluating on the {len(splits.test):,} test digits")
+    _say(f"data: {splits.description}; evaluating on the {len(splits.test):,} test images")
     result = evaluate(run.model, splits.test)
     print(f"loss: {result.loss:.4f}")
     print(f"accuracy: {result.accuracy:.4f}")
@@ -217,7 +220,7 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _data_error(error: Exception) -> int:
+def _data_error(error: Exception | str) -> int:
     print(f"error: {error}", file=sys.stderr)
     return EXIT_DATA
 

@@ -87,13 +87,13 @@ def load_splits(directory: str | os.PathLike) -> Splits:
         return Splits(
             train,
             test,
-            f"training on {len(train):,} train-* digits, testing on {len(test):,} t10k-*",
+            f"training on {len(train):,} train-* images, testing on {len(test):,} t10k-*",
         )
     train, held_out = hold_out(test)
     return Splits(
         train,
         held_out,
-        f"{directory} has only the t10k pair: training on its first {len(train):,} digits, "
+        f"{directory} has only the t10k pair: training on its first {len(train):,} images, "
         f"testing on the last {len(held_out):,}",
     )
 

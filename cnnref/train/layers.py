@@ -55,7 +55,11 @@ def he_normal(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, dty
 
 
 class WeightedLayer(Layer):
-    """A layer with a He-initialised weight (out features first) and a zero bias."""
+    """A layer with a He-initialised weight (out features first) and a zero bias.
+
+    Without ``rng`` the weights are drawn from seed 0 (as when a checkpoint's
+    values are about to replace them).
+    """
 
     def __init__(
         self, weight_shape: tuple[int, ...], rng: np.random.Generator | None, dtype

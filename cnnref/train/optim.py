@@ -27,7 +27,9 @@ class Optimizer:
     def step(self) -> None:
         self.steps += 1
         for name, parameter in self.parameters.items():
-            parameter.value -= self.update(name, parameter.grad).astype(parameter.value.dtype)
+            parameter.value -= self.update(name, parameter.grad).astype(
+                parameter.value.dtype, copy=False
+            )
 
     def update(self, name: str, grad: np.ndarray) -> np.ndarray:
         """The amount to subtract from parameter ``name``, given its gradient."""

@@ -137,6 +137,8 @@ def render_report(run: Run, test: Digits, evaluation: Evaluation, data_descripti
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
     return environment.get_template("training_report.html").render(
