@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
+
 import numpy as np
 
 from .. import reference
@@ -11,15 +14,8 @@ from ..reference.geometry import common_dtype, effective_kernel
 from ..strategies import ConvCase, conv_cases
 from . import contract
 from .base import Candidate, Evidence, Falsified, Property, expect_array, unpack
-from .compare import Comparison, compare, rtol_for, summation_rtol
-from .hints import (
-    batch_region,
-    border_mask,
-    location_hints,
-    matching_variants,
-    rounding_hint,
-    scaling_hint,
-)
+from .compare import compare, rtol_for, summation_rtol
+from .hints import batch_region, border_mask, explain
 
 GRADIENTS = ("dx", "dw", "db")
 
@@ -85,65 +81,135 @@ def _output_shape(
     return (case.batch, case.out_channels, *sizes)
 
 
-def forward_hints(case: ConvCase, x, w, b, y, scale) -> callable:
-    def hints(comparison: Comparison) -> list[str]:
-        geometry = case.geometry
-        variants = [
+KERNEL_FLIPPED = (
+    "y matches a true convolution, with the kernel rotated by 180 degrees: PyTorch's conv2d is a "
+    "cross-correlation, y[n,o,p,q] = sum w[o,c,i,j] x[n,c,p*s+i*d,q*s+j*d], with no flip"
+)
+BIAS_MISSING = "y matches the output without the bias: add b[o] to every output of channel o"
+KERNEL_TRANSPOSED = "y matches the kernel transposed (kh and kw swapped): w[o,c,i,j] has i for rows"
+DX_KERNEL_NOT_ROTATED = (
+    "dx is the gradient for the kernel rotated by 180 degrees: in the full-correlation form dL/dX "
+    "correlates the zero-padded dY with rot180(W); in the scatter form it uses W as it is"
+)
+DW_FIRST_ITEM = (
+    "dw matches the gradient of the first batch item alone: dL/dW must sum over the whole batch"
+)
+DW_ROTATED = (
+    "dw is rotated by 180 degrees: dW[o,c,i,j] pairs kernel tap (i, j) with x[n,c,p*s+i*d,q*s+j*d]"
+)
+SHARED_INPUTS_ONLY = (
+    "only inputs that several kernel taps or windows read are wrong: their contributions must be "
+    "added (+=), not assigned"
+)
+PADDING_ONLY = "only outputs whose window overlaps the zero padding are wrong: check the padding"
+BORDERS_ONLY = (
+    "only inputs near the borders are wrong: check the zero padding of dY for the full "
+    "correlation and the cropping of the padding"
+)
+
+
+def forward_hints(case: ConvCase, x, w, b, expected, actual, scale, comparison) -> list[str]:
+    """Hints for a wrong conv2d output: known bugs first, then where the errors are."""
+    geometry = case.geometry
+    variants = [(KERNEL_FLIPPED, partial(_conv_or_none, x, w[..., ::-1, ::-1], b, geometry))]
+    if b is not None:
+        variants.append((BIAS_MISSING, partial(_conv_or_none, x, w, None, geometry)))
+    if case.kernel_size[0] == case.kernel_size[1] > 1:
+        variants.append(
+            (KERNEL_TRANSPOSED, partial(_conv_or_none, x, w.swapaxes(-1, -2), b, geometry))
+        )
+    for name in ("stride", "padding", "dilation"):
+        if geometry[name][0] != geometry[name][1]:
+            swapped = geometry | {name: geometry[name][::-1]}
+            description = f"y matches the output with the {name} axes swapped: {name}[0] is for height, {name}[1] for width"
+            variants.append((description, partial(_conv_or_none, x, w, b, swapped)))
+    regions = [batch_region(actual.shape), *_group_regions(case, actual.shape)]
+    touching = _windows_touching_padding(case)
+    if touching.any() and not touching.all():
+        regions.append((PADDING_ONLY, touching))
+    return explain(
+        comparison,
+        actual=actual,
+        expected=expected,
+        scale=scale,
+        dtype=case.dtype,
+        variants=variants,
+        regions=regions,
+    )
+
+
+def backward_hints(
+    case: ConvCase, name: str, x, w, dy, expected, actual, scale, comparison
+) -> list[str]:
+    """Hints for a wrong gradient ``name`` (dx, dw or db)."""
+    geometry, variants, regions = case.geometry, [], []
+    if name == "dx":
+        variants.append(
             (
-                "y matches a true convolution, with the kernel rotated by 180 degrees: PyTorch's "
-                "conv2d is a cross-correlation, y[n,o,p,q] = sum w[o,c,i,j] x[n,c,p*s+i*d,q*s+j*d] "
-                "with no flip",
-                lambda: reference.conv2d(x, w[..., ::-1, ::-1], b, **geometry),
-            ),
-            (
-                "y matches the output without the bias: add b[o] to every output of channel o",
-                lambda: reference.conv2d(x, w, None, **geometry) if b is not None else None,
-            ),
-            (
-                "y matches the kernel transposed (kh and kw swapped)",
-                lambda: (
-                    reference.conv2d(x, w.swapaxes(-1, -2), b, **geometry)
-                    if case.kernel_size[0] == case.kernel_size[1] != 1
-                    else None
-                ),
-            ),
-        ]
-        for name in ("stride", "padding", "dilation"):
-            value = geometry[name]
-            if value[0] != value[1]:
-                swapped = geometry | {name: value[::-1]}
-                variants.append(
-                    (
-                        f"y matches the output with the {name} axes swapped: {name}[0] is for height, {name}[1] for width",
-                        lambda swapped=swapped: _try(reference.conv2d, x, w, b, **swapped),
-                    )
-                )
-        rtol = comparison.rtol
-        regions = [batch_region(y.shape)]
-        if any(case.padding):
-            regions.append(
+                DX_KERNEL_NOT_ROTATED,
+                lambda: reference.conv2d_backward(dy, x, w[..., ::-1, ::-1], None, **geometry)[0],
+            )
+        )
+        regions.append(batch_region(actual.shape))
+        shared = _contributions_per_input(case) > 1
+        if shared.any() and not shared.all():
+            regions.append((SHARED_INPUTS_ONLY, shared))
+        reach = tuple(
+            effective_kernel(k, d) - 1 + p
+            for k, d, p in zip(case.kernel_size, case.dilation, case.padding)
+        )
+        border = border_mask(actual.shape, reach)
+        if not border.all():
+            regions.append((BORDERS_ONLY, border))
+    if name == "dw":
+        variants.append((DW_ROTATED, lambda: expected[..., ::-1, ::-1]))
+        if case.batch > 1:
+            variants.append(
                 (
-                    "only outputs whose window overlaps the zero padding are wrong: check the padding",
-                    _windows_touching_padding(case),
+                    DW_FIRST_ITEM,
+                    lambda: reference.conv2d_backward(dy[:1], x[:1], w, None, **geometry)[1],
                 )
             )
-        return (
-            matching_variants(y, variants, scale=scale, rtol=rtol)
-            + scaling_hint(y, comparison_expected(case, x, w, b), scale=scale, rtol=rtol)
-            + location_hints(comparison, regions)
-            + rounding_hint(comparison, case.dtype)
+    return explain(
+        comparison,
+        actual=actual,
+        expected=expected,
+        scale=scale,
+        dtype=case.dtype,
+        variants=variants,
+        regions=regions,
+    )
+
+
+def _group_regions(case: ConvCase, shape: tuple[int, ...]) -> list[tuple[str, np.ndarray]]:
+    if case.groups == 1:
+        return []
+    later = np.zeros(shape, dtype=bool)
+    later[:, case.out_channels // case.groups :] = True
+    return [
+        (
+            "only output channels after the first group are wrong: check which input channels each "
+            "group reads (group g reads channels g*C/groups to (g+1)*C/groups - 1)",
+            later,
         )
-
-    return hints
-
-
-def comparison_expected(case: ConvCase, x, w, b) -> np.ndarray:
-    return reference.conv2d(x, w, b, **case.geometry)
+    ]
 
 
-def _try(function, *args, **kwargs):
+def _contributions_per_input(case: ConvCase) -> np.ndarray:
+    """How many (window, tap) pairs read each input pixel: dL/dX of all-ones dY and W."""
+    ones = ConvCase(
+        1, 1, 1, case.height, case.width, case.kernel_size, case.stride, case.padding, case.dilation
+    )
+    dy = np.ones(ones.y_shape)
+    return reference.conv2d_backward(
+        dy, np.zeros(ones.x_shape), np.ones(ones.w_shape), None, **ones.geometry
+    )[0][0, 0]
+
+
+def _conv_or_none(x, w, b, geometry):
+    """The reference's output, or None where this geometry is invalid."""
     try:
-        return function(*args, **kwargs)
+        return reference.conv2d(x, w, b, **geometry)
     except ValueError:
         return None
 
@@ -162,59 +228,6 @@ def _windows_touching_padding(case: ConvCase) -> np.ndarray:
         start = np.arange(out) * s
         masks.append((start < p) | (start + effective_kernel(k, d) > size + p))
     return masks[0][:, None] | masks[1][None, :]
-
-
-def backward_hints(case: ConvCase, name: str, x, w, b, dy, actual, scale) -> callable:
-    def hints(comparison: Comparison) -> list[str]:
-        geometry, rtol = case.geometry, comparison.rtol
-        expected = dict(zip(GRADIENTS, reference.conv2d_backward(dy, x, w, b, **geometry)))[name]
-        variants = {
-            "dx": [
-                (
-                    "dx matches the full correlation of dY with W NOT rotated: dL/dX correlates the "
-                    "zero-padded dY with rot180(W), i.e. w[..., ::-1, ::-1]",
-                    lambda: reference.conv2d_backward(dy, x, w[..., ::-1, ::-1], None, **geometry)[
-                        0
-                    ],
-                ),
-            ],
-            "dw": [
-                (
-                    "dw matches the gradient of the first batch item alone: dL/dW must sum over the whole batch",
-                    lambda: (
-                        reference.conv2d_backward(dy[:1], x[:1], w, None, **geometry)[1]
-                        if case.batch > 1
-                        else None
-                    ),
-                ),
-                (
-                    "dw is rotated by 180 degrees: dW[o,c,i,j] pairs kernel tap (i, j) with x[n,c,p*s+i*d,q*s+j*d]",
-                    lambda: expected[..., ::-1, ::-1],
-                ),
-            ],
-            "db": [],
-        }[name]
-        regions = [batch_region(actual.shape)] if name == "dx" else []
-        if name == "dx":
-            reach = tuple(
-                effective_kernel(k, d) - 1 + p
-                for k, d, p in zip(case.kernel_size, case.dilation, case.padding)
-            )
-            regions.append(
-                (
-                    "only inputs near the borders are wrong: check the zero padding of dY for the full "
-                    "correlation and the cropping of the padding",
-                    border_mask(actual.shape, reach),
-                )
-            )
-        return (
-            matching_variants(actual, variants, scale=scale, rtol=rtol)
-            + scaling_hint(actual, expected, scale=scale, rtol=rtol)
-            + location_hints(comparison, regions)
-            + rounding_hint(comparison, case.dtype)
-        )
-
-    return hints
 
 
 # ---------------------------------------------------------------- conv2d
@@ -236,14 +249,19 @@ def check_forward_matches(candidate: Candidate, case: ConvCase, evidence: Eviden
     y = _call_forward(candidate, case, x, w, b)
     x64, w64, b64 = _float64(x, w, b)
     scale = conv2d_scale(x64, w64, b64, **case.geometry)
+    expected = oracle(x64, w64, b64, **case.geometry)
     comparison = compare(
         y,
-        oracle(x64, w64, b64, **case.geometry),
+        expected,
         scale=scale,
         rtol=rtol_for(case.dtype, _terms(case)["y"]),
         name="y",
     )
-    evidence.require(comparison, forward_hints(case, x64, w64, b64, y, scale))
+    evidence.require(
+        comparison,
+        partial(forward_hints, case, x64, w64, b64, expected, y, scale),
+        inputs={"x": x, "w": w, "b": b},
+    )
 
 
 def forward_matches_reference(candidate, case, evidence):
@@ -333,7 +351,11 @@ def check_backward_matches(
         comparison = compare(
             got, want, scale=scale, rtol=rtol_for(case.dtype, terms[name]), name=name
         )
-        evidence.require(comparison, backward_hints(case, name, x64, w64, b64, dy64, got, scale))
+        evidence.require(
+            comparison,
+            partial(backward_hints, case, name, x64, w64, dy64, want, got, scale),
+            inputs={"dy": dy, "x": x, "w": w},
+        )
 
 
 def backward_matches_reference(candidate, case, evidence):
@@ -382,7 +404,8 @@ def backward_finite_differences(candidate: Candidate, case: ConvCase, evidence: 
                     scale=scale,
                     rtol=tolerance,
                     name=f"{name} vs finite differences",
-                )
+                ),
+                inputs={"x": x, "w": w, "dy": dy},
             )
             continue
         for _ in range(PROJECTIONS):
@@ -453,8 +476,6 @@ def _cases(**fixed):
 
 
 def _replace(case: ConvCase, **fields) -> ConvCase:
-    from dataclasses import replace
-
     return replace(case, **fields)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from .. import reference
@@ -13,8 +15,9 @@ from ..strategies import PoolCase, pool_cases
 from ..strategies.cases import DISTINCT_SPACING
 from . import contract
 from .base import Candidate, Evidence, Falsified, Property, expect_array
-from .compare import Comparison, compare, rtol_for, summation_rtol
-from .hints import batch_region, location_hints, matching_variants, rounding_hint, scaling_hint
+from .compare import compare, rtol_for, summation_rtol
+from .conv import FULL_JACOBIAN_LIMIT, PROJECTIONS
+from .hints import batch_region, explain
 
 # Finite-difference step: far below the gap between distinct inputs, so no argmax moves,
 # and a power of two, so x +- step is exact in float32 and float64.
@@ -104,75 +107,71 @@ def _axes(case: PoolCase, geometry: PoolGeometry):
     )
 
 
-def forward_hints(case: PoolCase, x: np.ndarray, y: np.ndarray):
-    def hints(comparison: Comparison) -> list[str]:
-        geometry = case.geometry
-        variants = [
-            (
-                "y matches pooling over a zero-padded input: PyTorch never reads the padding (it acts as -inf)",
-                lambda: _zero_padded_pool(case, x),
-            ),
-            (
-                "y matches pooling that skips NaN: a window containing NaN has maximum NaN (np.max, not np.nanmax or fmax)",
-                lambda: (
-                    reference.max_pool2d(np.where(np.isnan(x), -np.inf, x), **geometry)
-                    if np.isnan(x).any()
-                    else None
-                ),
-            ),
-        ]
-        return matching_variants(y, variants, scale=0.0, rtol=0.0) + location_hints(
-            comparison, [batch_region(y.shape)]
-        )
-
-    return hints
+ZERO_PADDING = (
+    "y matches pooling over a zero-padded input: PyTorch never reads the padding (it acts as -inf)"
+)
+NAN_SKIPPED = "y matches pooling that skips NaN: a window containing NaN has maximum NaN (np.max, not np.nanmax or fmax)"
+TIES_ONLY = (
+    "only windows whose maximum is tied are wrong: PyTorch routes a tie to the FIRST maximum in "
+    "row-major window order (take over only on a strictly greater value)"
+)
+NAN_ONLY = "only windows containing NaN are wrong: a NaN always takes over, so PyTorch routes to the LAST NaN of the window"
+NEGINF_ONLY = "only windows that are entirely -inf are wrong: PyTorch routes them to their first in-bounds element (never to padding)"
+OVERLAP_ONLY = "only inputs shared by overlapping windows are wrong: each window must ADD its gradient (+=), not assign it"
 
 
-def _zero_padded_pool(case: PoolCase, x: np.ndarray):
-    if not any(case.padding):
+def forward_hints(
+    case: PoolCase, x: np.ndarray, expected: np.ndarray, actual: np.ndarray, comparison
+) -> list[str]:
+    variants = [(ZERO_PADDING, partial(_zero_padded_pool, case, x))]
+    if np.isnan(x).any():
+        without_nan = np.where(np.isnan(x), -np.inf, x)
+        variants.append((NAN_SKIPPED, partial(reference.max_pool2d, without_nan, **case.geometry)))
+    return explain(
+        comparison,
+        actual=actual,
+        expected=expected,
+        scale=0.0,
+        dtype=case.dtype,
+        variants=variants,
+        regions=[batch_region(actual.shape)],
+    )
+
+
+def _zero_padded_pool(case: PoolCase, x: np.ndarray) -> np.ndarray | None:
+    """What pooling gives when the padding (and any ceil-mode overhang) holds zeros that compete."""
+    geometry = PoolGeometry.from_args(**case.geometry)
+    y = reference.max_pool2d(x, **case.geometry)
+    rows = geometry.taps_in_bounds("height", case.height, y.shape[-2]).all(axis=0)
+    cols = geometry.taps_in_bounds("width", case.width, y.shape[-1]).all(axis=0)
+    touches_outside = ~(rows[:, None] & cols[None, :])
+    if not touches_outside.any():
         return None
-    (ph, pw) = case.padding
-    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    try:
-        return reference.max_pool2d(padded, **(case.geometry | {"padding": 0}))
-    except ValueError:
-        return None
+    return np.where(touches_outside, np.maximum(y, 0.0), y)
 
 
 def backward_hints(
-    case: PoolCase, x: np.ndarray, dy: np.ndarray, dx: np.ndarray, scale: np.ndarray
-):
-    def hints(comparison: Comparison) -> list[str]:
-        y = reference.max_pool2d(x, **case.geometry)
-        counts = window_counts(case, x, y)
-        overlap = _count_over_inputs(case, x, lambda values: np.ones(values.shape, dtype=bool)) > 1
-        regions = [
-            (
-                "only windows whose maximum is tied are wrong: PyTorch routes a tie to the FIRST maximum in row-major window order (take over only on a strictly greater value)",
-                spread_to_inputs(case, x, counts > 1),
-            ),
-            (
-                "only windows containing NaN are wrong: a NaN always takes over, so PyTorch routes to the LAST NaN of the window",
-                spread_to_inputs(case, x, np.isnan(y)),
-            ),
-            (
-                "only windows that are entirely -inf are wrong: PyTorch routes them to their first in-bounds element (never to padding)",
-                spread_to_inputs(case, x, y == -np.inf),
-            ),
-            (
-                "only inputs shared by overlapping windows are wrong: each window must ADD its gradient (+=), not assign it",
-                overlap,
-            ),
-            batch_region(dx.shape),
-        ]
-        expected = reference.max_pool2d_backward(dy, x, **case.geometry)
-        return (
-            location_hints(comparison, regions)
-            + scaling_hint(dx, expected, scale=scale, rtol=comparison.rtol)
-            + rounding_hint(comparison, case.dtype)
-        )
-
-    return hints
+    case: PoolCase,
+    x: np.ndarray,
+    expected: np.ndarray,
+    actual: np.ndarray,
+    scale: np.ndarray,
+    comparison,
+) -> list[str]:
+    y = reference.max_pool2d(x, **case.geometry)
+    regions = [
+        (TIES_ONLY, spread_to_inputs(case, x, window_counts(case, x, y) > 1)),
+        (NAN_ONLY, spread_to_inputs(case, x, np.isnan(y))),
+        (NEGINF_ONLY, spread_to_inputs(case, x, y == -np.inf)),
+        (
+            OVERLAP_ONLY,
+            _count_over_inputs(case, x, lambda values: np.ones(values.shape, dtype=bool)) > 1,
+        ),
+        batch_region(actual.shape),
+    ]
+    return explain(
+        comparison, actual=actual, expected=expected, scale=scale, dtype=case.dtype, regions=regions
+    )
 
 
 # ---------------------------------------------------------------- max_pool2d
@@ -194,8 +193,9 @@ def check_forward_matches(candidate: Candidate, case: PoolCase, evidence: Eviden
     y = _call_forward(candidate, case, x)
     x64 = np.asarray(x, dtype=np.float64)
     # A maximum selects an element: it must be exact, NaN included.
-    comparison = compare(y, oracle(x64), scale=0.0, rtol=0.0, name="y")
-    evidence.require(comparison, forward_hints(case, x64, y))
+    expected = oracle(x64)
+    comparison = compare(y, expected, scale=0.0, rtol=0.0, name="y")
+    evidence.require(comparison, partial(forward_hints, case, x64, expected, y), inputs={"x": x})
 
 
 def forward_matches_reference(candidate, case, evidence):
@@ -249,10 +249,13 @@ def check_backward_matches(
     x64, dy64 = np.asarray(x, np.float64), np.asarray(dy, np.float64)
     scale = max_pool2d_backward_scale(dy64, x64, **case.geometry)
     terms = int(np.prod(case.kernel_size))  # windows that can overlap one input
-    comparison = compare(
-        dx, oracle(dy64, x64), scale=scale, rtol=rtol_for(case.dtype, terms), name="dx"
+    expected = oracle(dy64, x64)
+    comparison = compare(dx, expected, scale=scale, rtol=rtol_for(case.dtype, terms), name="dx")
+    evidence.require(
+        comparison,
+        partial(backward_hints, case, x64, expected, dx, scale),
+        inputs={"x": x, "dy": dy},
     )
-    evidence.require(comparison, backward_hints(case, x64, dy64, dx, scale))
 
 
 def backward_matches_reference(candidate, case, evidence):
@@ -289,14 +292,15 @@ def backward_finite_differences(candidate: Candidate, case: PoolCase, evidence: 
         )
     )
     rtol = summation_rtol(case.dtype, int(np.prod(case.kernel_size)), dy.size) / FD_STEP
-    if x.size <= 48:
+    if x.size <= FULL_JACOBIAN_LIMIT:
         numerical = finite_differences.numerical_gradient(pooled, x, dy, eps=FD_STEP)
         evidence.require(
-            compare(dx, numerical, scale=dy_magnitude, rtol=rtol, name="dx vs finite differences")
+            compare(dx, numerical, scale=dy_magnitude, rtol=rtol, name="dx vs finite differences"),
+            inputs={"x": x, "dy": dy},
         )
         return
     rng = np.random.default_rng(case.seed + 1)
-    for _ in range(2):
+    for _ in range(PROJECTIONS):
         direction = rng.choice([-1.0, 1.0], size=x.shape).astype(case.dtype)
         numerical = finite_differences.directional_derivative(pooled, x, dy, direction, eps=FD_STEP)
         analytic = float(np.vdot(np.asarray(dx, np.float64), direction))

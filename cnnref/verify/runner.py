@@ -217,6 +217,13 @@ def still_needed(case: object) -> str:
     needs = []
     if case.batch > 1:
         needs.append(f"batch={case.batch}")
+    channels = (
+        max(case.in_channels, case.out_channels) if isinstance(case, ConvCase) else case.channels
+    )
+    if channels > 3:
+        needs.append(f"{channels} channels")
+    if max(case.height, case.width) > 12:
+        needs.append(f"a {case.height}x{case.width} input")
     for name in ("stride", "padding", "dilation"):
         value = getattr(case, name)
         default = (0, 0) if name == "padding" else (1, 1)
@@ -234,9 +241,10 @@ def still_needed(case: object) -> str:
         needs.append(f"layout={case.layout!r}")
     if not needs:
         return ""
-    return (
-        "Hypothesis could not shrink away "
-        + ", ".join(needs)
-        + ": the bug shows only with "
-        + ("this" if len(needs) == 1 else "these")
-    )
+    text = f"Hypothesis could not shrink away {', '.join(needs)}: the bug needs {'it' if len(needs) == 1 else 'them'}"
+    if case.layout != "contiguous":
+        text += (
+            ". It fails only for a non-contiguous input: something assumes C-contiguous memory "
+            "(strides computed from the shape, a raw buffer, or reshape where a view is needed)"
+        )
+    return text

@@ -1,0 +1,1 @@
+"""Verification reports: JSON for machines, HTML for people, JUnit XML for CI systems."""
