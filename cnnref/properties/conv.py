@@ -369,11 +369,6 @@ def backward_matches_torch(candidate, case, evidence):
     check_backward_matches(candidate, case, evidence, torch_backward)
 
 
-# Full Jacobians below this many elements, random projections above.
-FULL_JACOBIAN_LIMIT = 48
-PROJECTIONS = 2
-
-
 def backward_finite_differences(candidate: Candidate, case: ConvCase, evidence: Evidence) -> None:
     """dx and dw against central differences of the forward.
 
@@ -395,7 +390,7 @@ def backward_finite_differences(candidate: Candidate, case: ConvCase, evidence: 
         ("dw", dw, w, lambda v: forward(x, v, b, **case.geometry)),
     ):
         scale = magnitude(1.0, 0.0) if name == "dx" else magnitude(0.0, 1.0)
-        if operand.size <= FULL_JACOBIAN_LIMIT:
+        if operand.size <= finite_differences.FULL_JACOBIAN_LIMIT:
             numerical = finite_differences.numerical_gradient(as_function, operand, dy, eps=1.0)
             evidence.require(
                 compare(
@@ -408,7 +403,7 @@ def backward_finite_differences(candidate: Candidate, case: ConvCase, evidence: 
                 inputs={"x": x, "w": w, "dy": dy},
             )
             continue
-        for _ in range(PROJECTIONS):
+        for _ in range(finite_differences.PROJECTIONS):
             direction = rng.choice([-1.0, 1.0], size=operand.shape).astype(case.dtype)
             numerical = finite_differences.directional_derivative(
                 as_function, operand, dy, direction, eps=1.0

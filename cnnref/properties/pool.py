@@ -16,7 +16,6 @@ from ..strategies.cases import DISTINCT_SPACING
 from . import contract
 from .base import Candidate, Evidence, Falsified, Property, expect_array
 from .compare import compare, rtol_for, summation_rtol
-from .conv import FULL_JACOBIAN_LIMIT, PROJECTIONS
 from .hints import batch_region, explain
 
 # Finite-difference step: far below the gap between distinct inputs, so no argmax moves,
@@ -292,7 +291,7 @@ def backward_finite_differences(candidate: Candidate, case: PoolCase, evidence: 
         )
     )
     rtol = summation_rtol(case.dtype, int(np.prod(case.kernel_size)), dy.size) / FD_STEP
-    if x.size <= FULL_JACOBIAN_LIMIT:
+    if x.size <= finite_differences.FULL_JACOBIAN_LIMIT:
         numerical = finite_differences.numerical_gradient(pooled, x, dy, eps=FD_STEP)
         evidence.require(
             compare(dx, numerical, scale=dy_magnitude, rtol=rtol, name="dx vs finite differences"),
@@ -300,7 +299,7 @@ def backward_finite_differences(candidate: Candidate, case: PoolCase, evidence: 
         )
         return
     rng = np.random.default_rng(case.seed + 1)
-    for _ in range(PROJECTIONS):
+    for _ in range(finite_differences.PROJECTIONS):
         direction = rng.choice([-1.0, 1.0], size=x.shape).astype(case.dtype)
         numerical = finite_differences.directional_derivative(pooled, x, dy, direction, eps=FD_STEP)
         analytic = float(np.vdot(np.asarray(dx, np.float64), direction))
