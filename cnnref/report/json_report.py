@@ -21,9 +21,7 @@ SCHEMA_VERSION = 1
 
 def report_dict(result: VerificationResult) -> dict:
     """The report as plain JSON-ready data."""
-    counts: dict[str, int] = {}
-    for prop in result.properties:
-        counts[prop.status] = counts.get(prop.status, 0) + 1
+    properties = [_property(p, result.candidate) for p in result.properties]
     return _finite(
         {
             "schema_version": SCHEMA_VERSION,
@@ -34,15 +32,39 @@ def report_dict(result: VerificationResult) -> dict:
             "duration_seconds": round(result.seconds, 3),
             "settings": result.settings,
             "environment": result.environment,
-            "summary": counts,
-            "properties": [_property(p) for p in result.properties],
+            "summary": _count_statuses(properties),
+            "properties": properties,
         }
     )
 
 
-def _property(prop) -> dict:
+def merge_reports(reports: list[dict]) -> dict:
+    """One report from several (runs of one session, pytest-xdist workers)."""
+    if len(reports) == 1:
+        return reports[0]
+    candidates = list(dict.fromkeys(report["candidate"] for report in reports))
+    properties = [prop for report in reports for prop in report["properties"]]
+    return reports[0] | {
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "candidate": ", ".join(candidates),
+        "passed": all(report["passed"] for report in reports),
+        "duration_seconds": round(sum(report["duration_seconds"] for report in reports), 3),
+        "summary": _count_statuses(properties),
+        "properties": properties,
+    }
+
+
+def _count_statuses(properties: list[dict]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for prop in properties:
+        counts[prop["status"]] = counts.get(prop["status"], 0) + 1
+    return counts
+
+
+def _property(prop, candidate: str) -> dict:
     failure = prop.failure
     return {
+        "candidate": candidate,
         "name": prop.name,
         "op": prop.name.split(".")[0],
         "function": prop.function,
@@ -100,5 +122,5 @@ def _finite(value):
     return value
 
 
-def write_json(result: VerificationResult, path: str | os.PathLike) -> None:
-    write_atomic(path, json.dumps(report_dict(result), indent=2) + "\n")
+def write_json_dict(report: dict, path: str | os.PathLike) -> None:
+    write_atomic(path, json.dumps(report, indent=2) + "\n")

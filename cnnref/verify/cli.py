@@ -74,7 +74,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="S",
         help=f"seconds one candidate call may take (default: {DEFAULT_TIMEOUT:g})",
     )
-    parser.add_argument("--json", metavar="PATH", help="write the machine-readable report here")
+    parser.add_argument(
+        "--json", metavar="PATH", help="write the JSON report here (schema: docs/report-schema.md)"
+    )
+    parser.add_argument(
+        "--report", metavar="PATH", help="write the self-contained HTML report here"
+    )
+    parser.add_argument(
+        "--junit", metavar="PATH", help="write JUnit XML here, one test case per property"
+    )
     parser.add_argument("--list", action="store_true", help="list the properties and exit")
     parser.set_defaults(run=run)
 
@@ -101,11 +109,29 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     print(summary_table(result), file=out)
     if not result.passed:
         print("\n" + result.explain(), file=out)
-    if args.json:
-        from ..report.json_report import write_json
-
-        write_json(result, args.json)
+    write_reports(result, json_path=args.json, html_path=args.report, junit_path=args.junit)
     return EXIT_PASSED if result.passed else EXIT_FAILED
+
+
+def write_reports(
+    result: VerificationResult, *, json_path=None, html_path=None, junit_path=None
+) -> None:
+    """Write whichever reports were asked for, each atomically."""
+    if not (json_path or html_path or junit_path):
+        return
+    from ..report import report_dict
+    from ..report.html_report import write_html
+    from ..report.json_report import write_json_dict
+    from ..report.junit_report import write_junit
+
+    report = report_dict(result)
+    for path, write in (
+        (json_path, write_json_dict),
+        (html_path, write_html),
+        (junit_path, write_junit),
+    ):
+        if path:
+            write(report, path)
 
 
 class ProgressPrinter(Progress):

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 
+from ..oracles.torch_autograd import torch_available
 from ..properties import Property
 from ..strategies import ConvCase, describe_coverage
 from .evaluate import HUNG, INTERNAL, Outcome
@@ -53,6 +54,18 @@ class RunSettings:
         if not self.timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds; got {self.timeout}")
 
+    def describe(self, *, isolated: bool, unsupported: frozenset[str]) -> dict:
+        """The settings as a report records them."""
+        return {
+            "examples": self.examples,
+            "seed": self.seed,
+            "mode": self.mode,
+            "dtype": self.dtype,
+            "timeout": self.timeout,
+            "isolated": isolated,
+            "unsupported": sorted(unsupported),
+        }
+
     @property
     def mode(self) -> str:
         if self.seed is not None:
@@ -61,6 +74,11 @@ class RunSettings:
 
 
 class Executor(Protocol):
+    """Where a candidate runs: a Sandbox (child process) or in this process."""
+
+    functions: list[str]
+    unsupported: frozenset[str]
+
     def evaluate(self, property_name: str, case: object) -> Outcome: ...
 
 
@@ -155,6 +173,29 @@ def run_property(
         f"not drawn (declared unsupported): {name}" for name in sorted(unsupported)
     ]
     return result
+
+
+def verify_property(
+    prop: Property,
+    executor: Executor,
+    *,
+    target: str,
+    run: RunSettings,
+    on_example: Callable[[int], None] = lambda n: None,
+) -> PropertyResult:
+    """``run_property``, or a "not covered" result when the candidate or torch is missing."""
+    if prop.function not in executor.functions:
+        return not_covered(prop, f"{target} does not expose {prop.function}")
+    if prop.needs_torch and not torch_available():
+        return not_covered(prop, "torch is not installed (pip install torch)")
+    return run_property(
+        prop,
+        executor,
+        target=target,
+        unsupported=executor.unsupported,
+        run=run,
+        on_example=on_example,
+    )
 
 
 def not_covered(prop: Property, reason: str) -> PropertyResult:
