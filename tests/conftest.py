@@ -23,3 +23,6 @@ def require(available: bool, what: str) -> None:
 @pytest.fixture
 def torch_required() -> None:
     require(torch_available(), "torch (pip install -e '.[test]')")
+
+
+pytest_plugins = ["pytester"]

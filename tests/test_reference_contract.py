@@ -9,8 +9,8 @@ import pytest
 
 import cnnref
 from cnnref.oracles import torch_autograd
-from cnnref.properties.compare import assert_close, rtol_for
 from cnnref.oracles.scales import conv2d_scale
+from cnnref.properties.compare import assert_close, rtol_for
 
 FLOATS = (np.float32, np.float64)
 rng = np.random.default_rng(5)

@@ -8,8 +8,8 @@ from scipy import signal
 
 import cnnref
 from cnnref.oracles import scipy_correlate
-from cnnref.properties.compare import FLOAT64_RTOL, assert_close
 from cnnref.oracles.scales import conv2d_scale
+from cnnref.properties.compare import FLOAT64_RTOL, assert_close
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,9 @@ import pytest
 
 import cnnref
 from cnnref.oracles import torch_autograd
-from cnnref.strategies.layouts import LAYOUTS, with_layout
-from cnnref.properties.compare import FLOAT64_RTOL, assert_close
 from cnnref.oracles.scales import conv2d_backward_scales, conv2d_scale, max_pool2d_backward_scale
+from cnnref.properties.compare import FLOAT64_RTOL, assert_close
+from cnnref.strategies.layouts import LAYOUTS, with_layout
 
 pytestmark = pytest.mark.usefixtures("torch_required")
 

@@ -125,7 +125,7 @@ def compare(
     if actual.shape != expected.shape:
         raise ValueError(f"{name}: cannot compare shape {actual.shape} with {expected.shape}")
 
-    with np.errstate(invalid="ignore", over="ignore"):
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         error = np.abs(actual - expected)
         special = ~np.isfinite(expected) | ~np.isfinite(actual)
         same_special = (actual == expected) | (np.isnan(actual) & np.isnan(expected))

@@ -94,6 +94,8 @@ DX_KERNEL_NOT_ROTATED = (
 DW_FIRST_ITEM = (
     "dw matches the gradient of the first batch item alone: dL/dW must sum over the whole batch"
 )
+DW_BATCH_MEAN = "dw is the batch mean: dL/dW sums over the batch (no 1/N)"
+DB_MEAN = "db is a mean: dL/db sums dY over the batch and every output pixel (no division)"
 DW_ROTATED = (
     "dw is rotated by 180 degrees: dW[o,c,i,j] pairs kernel tap (i, j) with x[n,c,p*s+i*d,q*s+j*d]"
 )
@@ -164,12 +166,15 @@ def backward_hints(
     if name == "dw":
         variants.append((DW_ROTATED, lambda: expected[..., ::-1, ::-1]))
         if case.batch > 1:
+            variants.append((DW_BATCH_MEAN, lambda: expected / case.batch))
             variants.append(
                 (
                     DW_FIRST_ITEM,
                     lambda: reference.conv2d_backward(dy[:1], x[:1], w, None, **geometry)[1],
                 )
             )
+    if name == "db":
+        variants.append((DB_MEAN, lambda: expected / (dy.size // dy.shape[1])))
     return explain(
         comparison,
         actual=actual,

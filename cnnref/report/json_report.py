@@ -66,7 +66,7 @@ def _property(prop, candidate: str) -> dict:
     return {
         "candidate": candidate,
         "name": prop.name,
-        "op": prop.name.split(".")[0],
+        "op": prop.function.removesuffix("_backward"),
         "function": prop.function,
         "summary": prop.summary,
         "formula": prop.formula,

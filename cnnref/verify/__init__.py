@@ -85,6 +85,7 @@ def verify(
     dtype: str = "float64",
     timeout: float = DEFAULT_TIMEOUT,
     isolate: bool = True,
+    exitfirst: bool = False,
     progress: Progress | None = None,
 ) -> VerificationResult:
     """Check every property of the functions ``candidate`` exposes.
@@ -92,7 +93,8 @@ def verify(
     ``candidate`` is a module, an object with the functions as attributes, or
     a ``"module"`` / ``"module:attr"`` string.  With ``isolate`` (the
     default) it runs in a child process, so a crash or a hang (``timeout``
-    seconds per call) fails a property instead of the whole run.
+    seconds per call) fails a property instead of the whole run.  With
+    ``exitfirst`` the run stops at the first failed property.
     """
     progress = progress or Progress()
     run = RunSettings(examples=examples, seed=seed, dtype=dtype, timeout=timeout)
@@ -113,6 +115,8 @@ def verify(
             )
             progress.finish(result)
             results.append(result)
+            if exitfirst and not result.passed:
+                break
     finally:
         executor.close()
     outcome = VerificationResult(

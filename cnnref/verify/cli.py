@@ -83,6 +83,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--junit", metavar="PATH", help="write JUnit XML here, one test case per property"
     )
+    parser.add_argument(
+        "-x", "--exitfirst", action="store_true", help="stop at the first failed property"
+    )
     parser.add_argument("--list", action="store_true", help="list the properties and exit")
     parser.set_defaults(run=run)
 
@@ -101,6 +104,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
             seed=args.seed,
             dtype=args.dtype,
             timeout=args.timeout,
+            exitfirst=args.exitfirst,
             progress=ProgressPrinter(err),
         )
     except CandidateLoadError as error:

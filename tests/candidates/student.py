@@ -20,7 +20,7 @@ def pair(value):
     return (value, value) if isinstance(value, int) else tuple(value)
 
 
-def build(*bugs: str) -> SimpleNamespace:  # noqa: C901 - one closure per function keeps the bugs local
+def build(*bugs: str) -> SimpleNamespace:
     bugs = frozenset(bugs)
 
     def conv_geometry(stride, padding, dilation):
@@ -43,17 +43,21 @@ def build(*bugs: str) -> SimpleNamespace:  # noqa: C901 - one closure per functi
         (sh, sw), (dh, dw) = stride, dilation
         n, c, h, w = xp.shape
         if "assumes_contiguous" in bugs:
-            s = np.array([c * h * w, h * w, w, 1]) * xp.itemsize  # BUG: strides of a C-contiguous array
+            s = (
+                np.array([c * h * w, h * w, w, 1]) * xp.itemsize
+            )  # BUG: strides of a C-contiguous array
         else:
             s = np.array(xp.strides)
-        return as_strided(xp, (n, c, kh, kw, oh, ow), (s[0], s[1], s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw))
+        return as_strided(
+            xp, (n, c, kh, kw, oh, ow), (s[0], s[1], s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw)
+        )
 
     def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
         x, w = np.asarray(x), np.asarray(w)
         dtype = np.result_type(x, w, *([] if b is None else [b]))
         (sh, sw), (ph, pw), (dh, dw) = conv_geometry(stride, padding, dilation)
         xp = padded(x, ph, pw)
-        n, c, h, wd = xp.shape
+        n, _c, h, wd = xp.shape
         o, cg, kh, kw = w.shape
         if "flip_kernel" in bugs:
             w = w[:, :, ::-1, ::-1]  # BUG: the textbook convolution, not PyTorch's correlation
@@ -63,9 +67,13 @@ def build(*bugs: str) -> SimpleNamespace:  # noqa: C901 - one closure per functi
         y = np.zeros((n, o, oh, ow), dtype=accumulate)
         og = o // groups
         for g in range(groups):
-            start = 0 if "groups_read_first_block" in bugs else g * cg  # BUG: every group reads block 0
+            start = (
+                0 if "groups_read_first_block" in bugs else g * cg
+            )  # BUG: every group reads block 0
             block = patches[:, start : start + cg]
-            y[:, g * og : (g + 1) * og] = np.einsum("ncijhw,ocij->nohw", block, w[g * og : (g + 1) * og])
+            y[:, g * og : (g + 1) * og] = np.einsum(
+                "ncijhw,ocij->nohw", block, w[g * og : (g + 1) * og]
+            )
         if b is not None:
             if "bias_first_item_only" in bugs:
                 y[0] += b[:, None, None]  # BUG: only the first batch item
@@ -78,7 +86,7 @@ def build(*bugs: str) -> SimpleNamespace:  # noqa: C901 - one closure per functi
         dtype = np.result_type(dy, x, w, *([] if b is None else [b]))
         (sh, sw), (ph, pw), (dh, dw) = conv_geometry(stride, padding, dilation)
         xp = padded(x, ph, pw)
-        n, c, h, wd = xp.shape
+        n, _c, _h, _wd = xp.shape
         o, cg, kh, kw = w.shape
         oh, ow = dy.shape[-2:]
         og = o // groups
@@ -88,20 +96,28 @@ def build(*bugs: str) -> SimpleNamespace:  # noqa: C901 - one closure per functi
         grad_xp = np.zeros(xp.shape, dtype=dtype)
         batches = [slice(0, n)]
         if "dw_whole_chunks_only" in bugs and n > 32:
-            batches = [slice(start, start + 32) for start in range(0, n - n % 32, 32)]  # BUG: drops the tail
+            batches = [
+                slice(start, start + 32) for start in range(0, n - n % 32, 32)
+            ]  # BUG: drops the tail
         # The scatter form of dL/dX uses W as it is (the full-correlation form rotates it).
         scattered = w[:, :, ::-1, ::-1] if "dx_kernel_rotated" in bugs else w  # BUG when rotated
         for g in range(groups):
             channels, outputs = slice(g * cg, (g + 1) * cg), slice(g * og, (g + 1) * og)
             for batch in batches:
-                grad_w[outputs] += np.einsum("ncijhw,nohw->ocij", patches[batch, channels], dy[batch, outputs])
+                grad_w[outputs] += np.einsum(
+                    "ncijhw,nohw->ocij", patches[batch, channels], dy[batch, outputs]
+                )
             for i in range(kh):
                 for j in range(kw):
                     rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
                     cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-                    contribution = np.einsum("nohw,oc->nchw", dy[:, outputs], scattered[outputs, :, i, j])
+                    contribution = np.einsum(
+                        "nohw,oc->nchw", dy[:, outputs], scattered[outputs, :, i, j]
+                    )
                     if "dx_overlap_assigned" in bugs:
-                        grad_xp[:, channels, rows, cols] = contribution  # BUG: overlapping taps overwrite
+                        grad_xp[:, channels, rows, cols] = (
+                            contribution  # BUG: overlapping taps overwrite
+                        )
                     else:
                         grad_xp[:, channels, rows, cols] += contribution
         if "dw_mean_over_batch" in bugs:
@@ -112,7 +128,9 @@ def build(*bugs: str) -> SimpleNamespace:  # noqa: C901 - one closure per functi
             grad_x = grad_xp[:, :, ph : ph + x.shape[2], pw : pw + x.shape[3]]
         grad_b = None
         if b is not None:
-            grad_b = dy.mean(axis=(0, 2, 3)) if "db_mean" in bugs else dy.sum(axis=(0, 2, 3))  # BUG: mean
+            grad_b = (
+                dy.mean(axis=(0, 2, 3)) if "db_mean" in bugs else dy.sum(axis=(0, 2, 3))
+            )  # BUG: mean
         return (
             np.ascontiguousarray(grad_x, dtype=dtype),
             grad_w if "backward_float32" in bugs else grad_w.astype(dtype),
@@ -122,12 +140,18 @@ def build(*bugs: str) -> SimpleNamespace:  # noqa: C901 - one closure per functi
     def pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode):
         (kh, kw), (ph, pw), (dh, dw) = pair(kernel_size), pair(padding), pair(dilation)
         if stride is None:
-            stride = 1 if "stride_none_means_one" in bugs else kernel_size  # BUG: None is kernel_size
+            stride = (
+                1 if "stride_none_means_one" in bugs else kernel_size
+            )  # BUG: None is kernel_size
         sh, sw = pair(stride)
         sizes = []
         for size, k, s, p, d in ((x.shape[2], kh, sh, ph, dh), (x.shape[3], kw, sw, pw, dw)):
             span = size + 2 * p - d * (k - 1) - 1
-            out = -(-span // s) + 1 if ceil_mode and "ceil_mode_ignored" not in bugs else span // s + 1
+            out = (
+                -(-span // s) + 1
+                if ceil_mode and "ceil_mode_ignored" not in bugs
+                else span // s + 1
+            )
             if ceil_mode and "ceil_mode_ignored" not in bugs and (out - 1) * s >= size + p:
                 out -= 1
             sizes.append(out)
@@ -135,11 +159,17 @@ def build(*bugs: str) -> SimpleNamespace:  # noqa: C901 - one closure per functi
 
     def pool_windows(x, kernel_size, stride, padding, dilation, ceil_mode):
         """Windows (N, C, OH, OW, kh*kw) over x padded with -inf, and which taps are real input."""
-        (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = pool_geometry(
+            x, kernel_size, stride, padding, dilation, ceil_mode
+        )
         fill = 0.0 if "zero_padding" in bugs else -np.inf
         extra_h = max(0, (oh - 1) * sh + dh * (kh - 1) + 1 - x.shape[2] - 2 * ph)
         extra_w = max(0, (ow - 1) * sw + dw * (kw - 1) + 1 - x.shape[3] - 2 * pw)
-        xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (ph, ph + extra_h), (pw, pw + extra_w)), constant_values=fill)
+        xp = np.pad(
+            x.astype(np.float64),
+            ((0, 0), (0, 0), (ph, ph + extra_h), (pw, pw + extra_w)),
+            constant_values=fill,
+        )
         real = np.zeros(xp.shape[2:], dtype=bool)
         real[ph : ph + x.shape[2], pw : pw + x.shape[3]] = True
         if "zero_padding" in bugs:
@@ -163,26 +193,38 @@ def build(*bugs: str) -> SimpleNamespace:  # noqa: C901 - one closure per functi
             if "ties_last" in bugs:
                 takes = inside[..., tap] & ((value >= best_value) | np.isnan(value))  # BUG: >=
             elif "nan_first" in bugs:
-                takes = inside[..., tap] & ((value > best_value) | (np.isnan(value) & ~np.isnan(best_value)))  # BUG
+                takes = inside[..., tap] & (
+                    (value > best_value) | (np.isnan(value) & ~np.isnan(best_value))
+                )  # BUG
             else:
                 takes = inside[..., tap] & ((value > best_value) | np.isnan(value))
             if "neginf_to_tap_zero" in bugs:
-                best = np.where(tap == 0, 0, best)  # BUG: an all -inf window keeps tap 0, even padding
+                best = np.where(
+                    tap == 0, 0, best
+                )  # BUG: an all -inf window keeps tap 0, even padding
             best = np.where(takes, tap, best)
             best_value = np.where(takes, value, best_value)
         return best, best_value
 
     def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
         x = np.asarray(x)
-        if "pool_view_for_unit_kernel" in bugs and pair(kernel_size) == (1, 1) and pair(padding) == (0, 0):
+        if (
+            "pool_view_for_unit_kernel" in bugs
+            and pair(kernel_size) == (1, 1)
+            and pair(padding) == (0, 0)
+        ):
             s = pair(kernel_size if stride is None else stride)
             return x[:, :, :: s[0], :: s[1]]  # BUG: a view of the input, not a new array
         windows, inside, _ = pool_windows(x, kernel_size, stride, padding, dilation, ceil_mode)
         if "nan_ignored" in bugs:
-            return np.nanmax(np.where(inside, windows, -np.inf), axis=-1).astype(x.dtype)  # BUG: nanmax
+            return np.nanmax(np.where(inside, windows, -np.inf), axis=-1).astype(
+                x.dtype
+            )  # BUG: nanmax
         return argmax(windows, inside)[1].astype(x.dtype)
 
-    def max_pool2d_backward(dy, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    def max_pool2d_backward(
+        dy, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
+    ):
         dy, x = np.asarray(dy), np.asarray(x)
         dtype = np.float32 if "pool_backward_float32" in bugs else np.result_type(dy, x)  # BUG
         if "nan_to_inf_in_place" in bugs:
@@ -196,11 +238,17 @@ def build(*bugs: str) -> SimpleNamespace:  # noqa: C901 - one closure per functi
             chosen = np.arange(kh * kw) == argmax(windows, inside)[0][..., None]
         if "index_uint8" in bugs:
             grad = np.zeros((*x.shape[:2], height * width), dtype=dtype)
-            rows = np.arange(oh)[:, None, None] * sh + (np.arange(kh * kw) // kw)[None, None, :] * dh
+            rows = (
+                np.arange(oh)[:, None, None] * sh + (np.arange(kh * kw) // kw)[None, None, :] * dh
+            )
             cols = np.arange(ow)[None, :, None] * sw + (np.arange(kh * kw) % kw)[None, None, :] * dw
             flat = (rows * width + cols).astype(np.uint8)  # BUG: wraps past 255 positions
             for index in np.ndindex(*x.shape[:2]):
-                np.add.at(grad[index], flat[chosen[index]], np.broadcast_to(dy[index][..., None], chosen[index].shape)[chosen[index]])
+                np.add.at(
+                    grad[index],
+                    flat[chosen[index]],
+                    np.broadcast_to(dy[index][..., None], chosen[index].shape)[chosen[index]],
+                )
             grad = grad.reshape(*x.shape[:2], height, width)
         else:
             grad = np.zeros((*x.shape[:2], height, width), dtype=dtype)
@@ -210,7 +258,9 @@ def build(*bugs: str) -> SimpleNamespace:  # noqa: C901 - one closure per functi
                 cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
                 routed = np.where(chosen[..., tap], dy, 0)
                 if "overlap_assigned" in bugs:
-                    grad[:, :, rows, cols] = np.where(chosen[..., tap], routed, grad[:, :, rows, cols])  # BUG: =
+                    grad[:, :, rows, cols] = np.where(
+                        chosen[..., tap], routed, grad[:, :, rows, cols]
+                    )  # BUG: =
                 else:
                     grad[:, :, rows, cols] += routed
         return np.ascontiguousarray(grad[:, :, ph : ph + x.shape[2], pw : pw + x.shape[3]])
