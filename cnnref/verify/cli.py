@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TextIO
 
@@ -91,6 +92,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    # Import --impl as `python -m` would: the current directory first on the path.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     if args.list:
         for prop in PROPERTIES:
             print(f"{prop.name:46s} {prop.summary}", file=out)

@@ -101,11 +101,8 @@ def pytest_collection_modifyitems(
 
     for target in targets:
         for prop in select_properties():
-            items.append(
-                PropertyItem.from_parent(
-                    session, name=f"cnnref[{target}]::{prop.name}", target=target, prop=prop
-                )
-            )
+            name = f"cnnref[{target}]::{prop.name}"
+            items.append(PropertyItem.from_parent(session, name=name, nodeid=name, target=target, prop=prop))
 
 
 class PropertyFailed(Exception):
