@@ -90,6 +90,8 @@ def build(*bugs: str) -> SimpleNamespace:
         o, cg, kh, kw = w.shape
         oh, ow = dy.shape[-2:]
         og = o // groups
+        if "flip_kernel" in bugs:
+            w = w[:, :, ::-1, ::-1]  # BUG, consistently: the gradients of the flipped forward
         patches = taps(xp, kh, kw, oh, ow, (sh, sw), (dh, dw))
         dw_dtype = np.float32 if "backward_float32" in bugs else dtype
         grad_w = np.zeros(w.shape, dtype=dw_dtype)
@@ -120,6 +122,8 @@ def build(*bugs: str) -> SimpleNamespace:
                         )
                     else:
                         grad_xp[:, channels, rows, cols] += contribution
+        if "flip_kernel" in bugs:
+            grad_w = grad_w[:, :, ::-1, ::-1]
         if "dw_mean_over_batch" in bugs:
             grad_w /= n  # BUG: dL/dW sums over the batch
         if "dx_crop_from_origin" in bugs:
