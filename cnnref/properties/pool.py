@@ -9,14 +9,14 @@ import numpy as np
 from .. import reference
 from ..oracles import finite_differences, torch_autograd
 from ..oracles.scales import max_pool2d_backward_scale
-from ..reference.geometry import PoolGeometry, common_dtype, pool_output_size
-from ..reference.pool import window_padding, window_taps
+from ..reference.geometry import common_dtype
 from ..strategies import PoolCase, pool_cases
 from ..strategies.cases import DISTINCT_SPACING
 from . import contract
 from .base import Candidate, Evidence, Falsified, Property, expect_array
 from .compare import compare, rtol_for, summation_rtol
-from .hints import batch_region, explain
+from .pool_hints import backward_hints, forward_hints, shape_hints
+from .windows import maxima_positions
 
 # Finite-difference step: far below the gap between distinct inputs, so no argmax moves,
 # and a power of two, so x +- step is exact in float32 and float64.
@@ -27,150 +27,6 @@ def _forward(candidate: Candidate):
     if candidate.has("max_pool2d"):
         return lambda *args, **kwargs: candidate.call("max_pool2d", *args, **kwargs)
     return reference.max_pool2d
-
-
-# ---------------------------------------------------------------- window geometry
-
-
-def _each_window(case: PoolCase, x: np.ndarray):
-    """For every tap: (values the tap reads in each window, in-bounds mask, input slices)."""
-    geometry = PoolGeometry.from_args(**case.geometry)
-    out_shape = case.y_shape
-    widths = window_padding(geometry, x.shape, out_shape)
-    padded = np.pad(np.asarray(x, np.float64), widths, constant_values=np.nan)
-    inside = np.pad(np.ones(x.shape[-2:], dtype=bool), widths[2:], constant_values=False)
-    for _, rows, cols in window_taps(geometry, out_shape[-2:]):
-        yield padded[..., rows, cols], inside[rows, cols], (rows, cols), widths
-
-
-def _count_over_inputs(case: PoolCase, x: np.ndarray, per_window) -> np.ndarray:
-    """For each input position, how many windows reading it have ``per_window(values)`` True."""
-    count = None
-    for values, inside, (rows, cols), widths in _each_window(case, x):
-        if count is None:
-            count = np.zeros([n + a + b for n, (a, b) in zip(x.shape, widths)], dtype=int)
-        count[..., rows, cols] += per_window(values) & inside
-    (top, _), (left, _) = widths[2:]
-    return count[..., top : top + case.height, left : left + case.width]
-
-
-def spread_to_inputs(case: PoolCase, x: np.ndarray, window_mask: np.ndarray) -> np.ndarray:
-    """Input positions read by at least one window where ``window_mask`` is True."""
-    return _count_over_inputs(case, x, lambda values: window_mask) > 0
-
-
-def maxima_positions(case: PoolCase, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Input positions that hold the maximum (or a NaN maximum) of a window containing them."""
-    return _count_over_inputs(case, x, lambda v: (v == y) | (np.isnan(v) & np.isnan(y))) > 0
-
-
-def window_counts(case: PoolCase, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """How many in-bounds elements of each window equal its maximum."""
-    count = np.zeros(case.y_shape, dtype=int)
-    for values, inside, _, _ in _each_window(case, x):
-        count += (values == y) & inside
-    return count
-
-
-# ---------------------------------------------------------------- hints
-
-
-def shape_hints(case: PoolCase, shape: tuple[int, ...]) -> list[str]:
-    geometry = PoolGeometry.from_args(**case.geometry)
-    found = []
-    flipped = [
-        pool_output_size(n, k, s, p, d, not case.ceil_mode)
-        for n, k, s, p, d in _axes(case, geometry)
-    ]
-    if tuple(shape[-2:]) == tuple(flipped):
-        mode = "ceil_mode=False (floor)" if case.ceil_mode else "ceil_mode=True"
-        found.append(
-            f"the output shape is what {mode} gives: honour ceil_mode, including PyTorch's rule that the last window must start inside the input or its left padding"
-        )
-    if case.stride is None and tuple(shape[-2:]) == tuple(
-        pool_output_size(n, k, 1, p, d, case.ceil_mode) for n, k, _, p, d in _axes(case, geometry)
-    ):
-        found.append(
-            "the output shape is what stride 1 gives: stride=None means stride = kernel_size"
-        )
-    return found
-
-
-def _axes(case: PoolCase, geometry: PoolGeometry):
-    return zip(
-        (case.height, case.width),
-        geometry.kernel_size,
-        geometry.stride,
-        geometry.padding,
-        geometry.dilation,
-    )
-
-
-ZERO_PADDING = (
-    "y matches pooling over a zero-padded input: PyTorch never reads the padding (it acts as -inf)"
-)
-NAN_SKIPPED = "y matches pooling that skips NaN: a window containing NaN has maximum NaN (np.max, not np.nanmax or fmax)"
-TIES_ONLY = (
-    "only windows whose maximum is tied are wrong: PyTorch routes a tie to the FIRST maximum in "
-    "row-major window order (take over only on a strictly greater value)"
-)
-NAN_ONLY = "only windows containing NaN are wrong: a NaN always takes over, so PyTorch routes to the LAST NaN of the window"
-NEGINF_ONLY = "only windows that are entirely -inf are wrong: PyTorch routes them to their first in-bounds element (never to padding)"
-OVERLAP_ONLY = "only inputs shared by overlapping windows are wrong: each window must ADD its gradient (+=), not assign it"
-
-
-def forward_hints(
-    case: PoolCase, x: np.ndarray, expected: np.ndarray, actual: np.ndarray, comparison
-) -> list[str]:
-    variants = [(ZERO_PADDING, partial(_zero_padded_pool, case, x))]
-    if np.isnan(x).any():
-        without_nan = np.where(np.isnan(x), -np.inf, x)
-        variants.append((NAN_SKIPPED, partial(reference.max_pool2d, without_nan, **case.geometry)))
-    return explain(
-        comparison,
-        actual=actual,
-        expected=expected,
-        scale=0.0,
-        dtype=case.dtype,
-        variants=variants,
-        regions=[batch_region(actual.shape)],
-    )
-
-
-def _zero_padded_pool(case: PoolCase, x: np.ndarray) -> np.ndarray | None:
-    """What pooling gives when the padding (and any ceil-mode overhang) holds zeros that compete."""
-    geometry = PoolGeometry.from_args(**case.geometry)
-    y = reference.max_pool2d(x, **case.geometry)
-    rows = geometry.taps_in_bounds("height", case.height, y.shape[-2]).all(axis=0)
-    cols = geometry.taps_in_bounds("width", case.width, y.shape[-1]).all(axis=0)
-    touches_outside = ~(rows[:, None] & cols[None, :])
-    if not touches_outside.any():
-        return None
-    return np.where(touches_outside, np.maximum(y, 0.0), y)
-
-
-def backward_hints(
-    case: PoolCase,
-    x: np.ndarray,
-    expected: np.ndarray,
-    actual: np.ndarray,
-    scale: np.ndarray,
-    comparison,
-) -> list[str]:
-    y = reference.max_pool2d(x, **case.geometry)
-    regions = [
-        (TIES_ONLY, spread_to_inputs(case, x, window_counts(case, x, y) > 1)),
-        (NAN_ONLY, spread_to_inputs(case, x, np.isnan(y))),
-        (NEGINF_ONLY, spread_to_inputs(case, x, y == -np.inf)),
-        (
-            OVERLAP_ONLY,
-            _count_over_inputs(case, x, lambda values: np.ones(values.shape, dtype=bool)) > 1,
-        ),
-        batch_region(actual.shape),
-    ]
-    return explain(
-        comparison, actual=actual, expected=expected, scale=scale, dtype=case.dtype, regions=regions
-    )
 
 
 # ---------------------------------------------------------------- max_pool2d

@@ -102,7 +102,9 @@ def pytest_collection_modifyitems(
     for target in targets:
         for prop in select_properties():
             name = f"cnnref[{target}]::{prop.name}"
-            items.append(PropertyItem.from_parent(session, name=name, nodeid=name, target=target, prop=prop))
+            items.append(
+                PropertyItem.from_parent(session, name=name, nodeid=name, target=target, prop=prop)
+            )
 
 
 class PropertyFailed(Exception):
