@@ -33,3 +33,6 @@ def mnist_dir() -> Path:
     directory = Path(os.environ.get("CNNREF_MNIST_DIR") or default)
     require((directory / "t10k-images-idx3-ubyte.gz").is_file(), f"MNIST digits in {directory}")
     return directory
+
+
+pytest_plugins = ["pytester"]

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 from hypothesis import strategies as st
 
-from .compare import Comparison
+from .compare import Comparison, describe_inputs
 
 
 class Falsified(Exception):
@@ -58,11 +58,18 @@ class Evidence:
 
     comparisons: list[Comparison] = field(default_factory=list)
 
-    def require(self, comparison: Comparison, hints: Hints = no_hints) -> None:
-        """Record ``comparison``; raise Falsified, with hints, if it failed."""
+    def require(
+        self, comparison: Comparison, hints: Hints = no_hints, inputs: dict | None = None
+    ) -> None:
+        """Record ``comparison``; raise Falsified, with hints, if it failed.
+
+        ``inputs`` are printed with the failure when they are small enough to read.
+        """
         self.comparisons.append(comparison)
         if not comparison.passed:
-            raise Falsified(comparison.describe(), hints(comparison))
+            shown = describe_inputs(inputs or {})
+            message = comparison.describe() + (f"\n{shown}" if shown else "")
+            raise Falsified(message, hints(comparison))
 
     def worst(self) -> Comparison | None:
         """The comparison that came closest to (or went furthest past) its tolerance."""

@@ -56,8 +56,11 @@ class Comparison:
     expected: float
     actual: float
     abs_error: float
-    rel_error: float  # |actual - expected| / scale at the worst element
+    rel_error: float  # |actual - expected| / scale at the worst element (inf where scale is 0)
     mismatched: np.ndarray = field(repr=False, compare=False)
+    # Whole arrays, kept only when small enough to print in a failure message.
+    expected_array: np.ndarray | None = field(default=None, repr=False, compare=False)
+    actual_array: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def passed(self) -> bool:
@@ -70,14 +73,41 @@ class Comparison:
     def describe(self) -> str:
         if self.passed:
             return f"{self.name}: all {self.n_total} elements agree (worst relative error {self.rel_error:.3g})"
-        return "\n".join(
-            [
-                f"{self.name}: {self.n_mismatched} of {self.n_total} elements differ",
-                f"  worst at index {self.worst_index}: expected {self.expected!r}, got {self.actual!r}",
-                f"  absolute error {self.abs_error:.3g}, relative error {self.rel_error:.3g} "
-                f"(tolerance {self.rtol:.3g}, relative to the magnitude of the terms summed)",
-            ]
+        relative = (
+            "nothing is summed into this element, so any error is too much"
+            if np.isinf(self.rel_error)
+            else f"relative error {self.rel_error:.3g} (tolerance {self.rtol:.3g}, relative to the "
+            "magnitude of the terms summed)"
         )
+        lines = [
+            f"{self.name}: {self.n_mismatched} of {self.n_total} elements differ",
+            f"  worst at index {self.worst_index}: expected {self.expected!r}, got {self.actual!r}",
+            f"  absolute error {self.abs_error:.3g}; {relative}",
+        ]
+        if self.expected_array is not None:
+            lines += [f"  expected {self.name}:", *_array_lines(self.expected_array)]
+            lines += [f"  got {self.name}:", *_array_lines(self.actual_array)]
+        return "\n".join(lines)
+
+
+# Arrays up to this many elements are printed whole in failure messages.
+PRINTABLE_SIZE = 36
+
+
+def _array_lines(array: np.ndarray) -> list[str]:
+    text = np.array2string(np.asarray(array), precision=6, suppress_small=False, max_line_width=96)
+    return ["    " + line for line in text.splitlines()]
+
+
+def describe_inputs(inputs: dict[str, np.ndarray | None]) -> str:
+    """The inputs of a small example, printed whole; empty when any is too large to read."""
+    arrays = {name: value for name, value in inputs.items() if value is not None}
+    if not arrays or any(np.size(value) > PRINTABLE_SIZE for value in arrays.values()):
+        return ""
+    lines = ["inputs:"]
+    for name, value in arrays.items():
+        lines += [f"  {name} =", *_array_lines(value)]
+    return "\n".join(lines)
 
 
 def compare(
@@ -95,15 +125,13 @@ def compare(
     if actual.shape != expected.shape:
         raise ValueError(f"{name}: cannot compare shape {actual.shape} with {expected.shape}")
 
-    with np.errstate(invalid="ignore", over="ignore"):
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         error = np.abs(actual - expected)
         special = ~np.isfinite(expected) | ~np.isfinite(actual)
         same_special = (actual == expected) | (np.isnan(actual) & np.isnan(expected))
         error = np.where(special, np.where(same_special, 0.0, np.inf), error)
         mismatched = error > rtol * scale
-        relative = np.where(
-            error == 0, 0.0, error / np.where(scale > 0, scale, np.finfo(float).tiny)
-        )
+        relative = np.where(error == 0, 0.0, error / np.where(scale > 0, scale, 0.0))
 
     if expected.size == 0:
         return Comparison(name, expected.shape, rtol, 0, None, 0.0, 0.0, 0.0, 0.0, mismatched)
@@ -121,6 +149,8 @@ def compare(
         abs_error=float(error[worst]),
         rel_error=float(relative[worst]),
         mismatched=mismatched,
+        expected_array=expected if expected.size <= PRINTABLE_SIZE else None,
+        actual_array=actual if expected.size <= PRINTABLE_SIZE else None,
     )
 
 

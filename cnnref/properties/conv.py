@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
+
 import numpy as np
 
 from .. import reference
 from ..oracles import finite_differences, scipy_correlate, torch_autograd
 from ..oracles.scales import conv2d_backward_scales, conv2d_scale
-from ..reference.geometry import common_dtype, effective_kernel
+from ..reference.geometry import common_dtype
 from ..strategies import ConvCase, conv_cases
 from . import contract
 from .base import Candidate, Evidence, Falsified, Property, expect_array, unpack
-from .compare import Comparison, compare, rtol_for, summation_rtol
-from .hints import (
-    batch_region,
-    border_mask,
-    location_hints,
-    matching_variants,
-    rounding_hint,
-    scaling_hint,
-)
+from .compare import compare, rtol_for, summation_rtol
+from .conv_hints import backward_hints, forward_hints, shape_hints
 
 GRADIENTS = ("dx", "dw", "db")
 
@@ -47,176 +43,6 @@ def _forward(candidate: Candidate):
     return reference.conv2d
 
 
-# ---------------------------------------------------------------- hints
-
-
-def shape_hints(case: ConvCase, shape: tuple[int, ...]) -> list[str]:
-    """Which plausible mistake in the output-size formula gives ``shape``."""
-    variants = {
-        "ceil instead of floor division": {"rounding": "ceil"},
-        "padding ignored": {"padding": (0, 0)},
-        "dilation ignored": {"dilation": (1, 1)},
-        "stride ignored": {"stride": (1, 1)},
-        "stride axes swapped": {"stride": case.stride[::-1]},
-        "padding axes swapped": {"padding": case.padding[::-1]},
-        "padding applied on one side only": {"one_sided": True},
-    }
-    found = []
-    for description, change in variants.items():
-        if _output_shape(case, **change) == tuple(shape) != case.y_shape:
-            found.append(f"the output shape is what you get with {description}")
-    return found
-
-
-def _output_shape(
-    case: ConvCase, stride=None, padding=None, dilation=None, rounding="floor", one_sided=False
-) -> tuple[int, ...]:
-    stride, padding, dilation = (
-        stride or case.stride,
-        padding or case.padding,
-        dilation or case.dilation,
-    )
-    sizes = []
-    for size, k, s, p, d in zip(
-        (case.height, case.width), case.kernel_size, stride, padding, dilation
-    ):
-        span = size + (p if one_sided else 2 * p) - effective_kernel(k, d)
-        sizes.append((-(-span // s) if rounding == "ceil" else span // s) + 1)
-    return (case.batch, case.out_channels, *sizes)
-
-
-def forward_hints(case: ConvCase, x, w, b, y, scale) -> callable:
-    def hints(comparison: Comparison) -> list[str]:
-        geometry = case.geometry
-        variants = [
-            (
-                "y matches a true convolution, with the kernel rotated by 180 degrees: PyTorch's "
-                "conv2d is a cross-correlation, y[n,o,p,q] = sum w[o,c,i,j] x[n,c,p*s+i*d,q*s+j*d] "
-                "with no flip",
-                lambda: reference.conv2d(x, w[..., ::-1, ::-1], b, **geometry),
-            ),
-            (
-                "y matches the output without the bias: add b[o] to every output of channel o",
-                lambda: reference.conv2d(x, w, None, **geometry) if b is not None else None,
-            ),
-            (
-                "y matches the kernel transposed (kh and kw swapped)",
-                lambda: (
-                    reference.conv2d(x, w.swapaxes(-1, -2), b, **geometry)
-                    if case.kernel_size[0] == case.kernel_size[1] != 1
-                    else None
-                ),
-            ),
-        ]
-        for name in ("stride", "padding", "dilation"):
-            value = geometry[name]
-            if value[0] != value[1]:
-                swapped = geometry | {name: value[::-1]}
-                variants.append(
-                    (
-                        f"y matches the output with the {name} axes swapped: {name}[0] is for height, {name}[1] for width",
-                        lambda swapped=swapped: _try(reference.conv2d, x, w, b, **swapped),
-                    )
-                )
-        rtol = comparison.rtol
-        regions = [batch_region(y.shape)]
-        if any(case.padding):
-            regions.append(
-                (
-                    "only outputs whose window overlaps the zero padding are wrong: check the padding",
-                    _windows_touching_padding(case),
-                )
-            )
-        return (
-            matching_variants(y, variants, scale=scale, rtol=rtol)
-            + scaling_hint(y, comparison_expected(case, x, w, b), scale=scale, rtol=rtol)
-            + location_hints(comparison, regions)
-            + rounding_hint(comparison, case.dtype)
-        )
-
-    return hints
-
-
-def comparison_expected(case: ConvCase, x, w, b) -> np.ndarray:
-    return reference.conv2d(x, w, b, **case.geometry)
-
-
-def _try(function, *args, **kwargs):
-    try:
-        return function(*args, **kwargs)
-    except ValueError:
-        return None
-
-
-def _windows_touching_padding(case: ConvCase) -> np.ndarray:
-    """Output positions whose window reads at least one padded (zero) element."""
-    masks = []
-    for size, out, k, s, p, d in zip(
-        (case.height, case.width),
-        case.y_shape[-2:],
-        case.kernel_size,
-        case.stride,
-        case.padding,
-        case.dilation,
-    ):
-        start = np.arange(out) * s
-        masks.append((start < p) | (start + effective_kernel(k, d) > size + p))
-    return masks[0][:, None] | masks[1][None, :]
-
-
-def backward_hints(case: ConvCase, name: str, x, w, b, dy, actual, scale) -> callable:
-    def hints(comparison: Comparison) -> list[str]:
-        geometry, rtol = case.geometry, comparison.rtol
-        expected = dict(zip(GRADIENTS, reference.conv2d_backward(dy, x, w, b, **geometry)))[name]
-        variants = {
-            "dx": [
-                (
-                    "dx matches the full correlation of dY with W NOT rotated: dL/dX correlates the "
-                    "zero-padded dY with rot180(W), i.e. w[..., ::-1, ::-1]",
-                    lambda: reference.conv2d_backward(dy, x, w[..., ::-1, ::-1], None, **geometry)[
-                        0
-                    ],
-                ),
-            ],
-            "dw": [
-                (
-                    "dw matches the gradient of the first batch item alone: dL/dW must sum over the whole batch",
-                    lambda: (
-                        reference.conv2d_backward(dy[:1], x[:1], w, None, **geometry)[1]
-                        if case.batch > 1
-                        else None
-                    ),
-                ),
-                (
-                    "dw is rotated by 180 degrees: dW[o,c,i,j] pairs kernel tap (i, j) with x[n,c,p*s+i*d,q*s+j*d]",
-                    lambda: expected[..., ::-1, ::-1],
-                ),
-            ],
-            "db": [],
-        }[name]
-        regions = [batch_region(actual.shape)] if name == "dx" else []
-        if name == "dx":
-            reach = tuple(
-                effective_kernel(k, d) - 1 + p
-                for k, d, p in zip(case.kernel_size, case.dilation, case.padding)
-            )
-            regions.append(
-                (
-                    "only inputs near the borders are wrong: check the zero padding of dY for the full "
-                    "correlation and the cropping of the padding",
-                    border_mask(actual.shape, reach),
-                )
-            )
-        return (
-            matching_variants(actual, variants, scale=scale, rtol=rtol)
-            + scaling_hint(actual, expected, scale=scale, rtol=rtol)
-            + location_hints(comparison, regions)
-            + rounding_hint(comparison, case.dtype)
-        )
-
-    return hints
-
-
 # ---------------------------------------------------------------- conv2d
 
 
@@ -236,14 +62,19 @@ def check_forward_matches(candidate: Candidate, case: ConvCase, evidence: Eviden
     y = _call_forward(candidate, case, x, w, b)
     x64, w64, b64 = _float64(x, w, b)
     scale = conv2d_scale(x64, w64, b64, **case.geometry)
+    expected = oracle(x64, w64, b64, **case.geometry)
     comparison = compare(
         y,
-        oracle(x64, w64, b64, **case.geometry),
+        expected,
         scale=scale,
         rtol=rtol_for(case.dtype, _terms(case)["y"]),
         name="y",
     )
-    evidence.require(comparison, forward_hints(case, x64, w64, b64, y, scale))
+    evidence.require(
+        comparison,
+        partial(forward_hints, case, x64, w64, b64, expected, y, scale),
+        inputs={"x": x, "w": w, "b": b},
+    )
 
 
 def forward_matches_reference(candidate, case, evidence):
@@ -333,7 +164,11 @@ def check_backward_matches(
         comparison = compare(
             got, want, scale=scale, rtol=rtol_for(case.dtype, terms[name]), name=name
         )
-        evidence.require(comparison, backward_hints(case, name, x64, w64, b64, dy64, got, scale))
+        evidence.require(
+            comparison,
+            partial(backward_hints, case, name, x64, w64, dy64, want, got, scale),
+            inputs={"dy": dy, "x": x, "w": w},
+        )
 
 
 def backward_matches_reference(candidate, case, evidence):
@@ -345,11 +180,6 @@ def backward_matches_torch(candidate, case, evidence):
         return torch_autograd.conv2d_with_gradients(x, w, b, dy, **geometry)[1:]
 
     check_backward_matches(candidate, case, evidence, torch_backward)
-
-
-# Full Jacobians below this many elements, random projections above.
-FULL_JACOBIAN_LIMIT = 48
-PROJECTIONS = 2
 
 
 def backward_finite_differences(candidate: Candidate, case: ConvCase, evidence: Evidence) -> None:
@@ -373,7 +203,7 @@ def backward_finite_differences(candidate: Candidate, case: ConvCase, evidence: 
         ("dw", dw, w, lambda v: forward(x, v, b, **case.geometry)),
     ):
         scale = magnitude(1.0, 0.0) if name == "dx" else magnitude(0.0, 1.0)
-        if operand.size <= FULL_JACOBIAN_LIMIT:
+        if operand.size <= finite_differences.FULL_JACOBIAN_LIMIT:
             numerical = finite_differences.numerical_gradient(as_function, operand, dy, eps=1.0)
             evidence.require(
                 compare(
@@ -382,10 +212,11 @@ def backward_finite_differences(candidate: Candidate, case: ConvCase, evidence: 
                     scale=scale,
                     rtol=tolerance,
                     name=f"{name} vs finite differences",
-                )
+                ),
+                inputs={"x": x, "w": w, "dy": dy},
             )
             continue
-        for _ in range(PROJECTIONS):
+        for _ in range(finite_differences.PROJECTIONS):
             direction = rng.choice([-1.0, 1.0], size=operand.shape).astype(case.dtype)
             numerical = finite_differences.directional_derivative(
                 as_function, operand, dy, direction, eps=1.0
@@ -453,8 +284,6 @@ def _cases(**fixed):
 
 
 def _replace(case: ConvCase, **fields) -> ConvCase:
-    from dataclasses import replace
-
     return replace(case, **fields)
 
 

@@ -21,6 +21,26 @@ from .compare import Comparison, compare
 Variant = tuple[str, Callable[[], np.ndarray | None]]
 
 
+def explain(
+    comparison: Comparison,
+    actual: np.ndarray,
+    expected: np.ndarray,
+    *,
+    scale: np.ndarray,
+    dtype: str,
+    variants: Iterable[Variant] = (),
+    regions: Iterable[tuple[str, np.ndarray]] = (),
+) -> list[str]:
+    """Every hint that applies to a failed comparison of ``actual`` with ``expected``."""
+    rtol = comparison.rtol
+    return (
+        matching_variants(actual, variants, scale=scale, rtol=rtol)
+        + scaling_hint(actual, expected, scale=scale, rtol=rtol)
+        + location_hints(comparison, regions)
+        + rounding_hint(comparison, dtype)
+    )
+
+
 def matching_variants(
     actual: np.ndarray, variants: Iterable[Variant], *, scale: np.ndarray, rtol: float
 ) -> list[str]:
@@ -44,8 +64,8 @@ def scaling_hint(
     if not (np.isfinite(expected64).all() and np.isfinite(actual64).all()):
         return []
     norm = float(np.vdot(expected64, expected64))
-    if norm == 0:
-        return []
+    if np.count_nonzero(expected64) < 3:
+        return []  # any one or two numbers are a multiple of any others: no evidence
     factor = float(np.vdot(actual64, expected64)) / norm
     if abs(factor - 1) < 1e-6 or abs(factor) < 1e-12:
         return []
@@ -62,17 +82,22 @@ def scaling_hint(
 
 
 def location_hints(comparison: Comparison, regions: Iterable[tuple[str, np.ndarray]]) -> list[str]:
-    """Hints for each named region (a boolean mask) that contains every mismatch."""
+    """Hints for each named region (a boolean mask) that contains every mismatch.
+
+    A region is only worth naming when it is a strict part of the output:
+    callers leave out regions that cover everything.
+    """
     wrong = comparison.mismatched
     found = []
     for description, region in regions:
         region = np.broadcast_to(region, wrong.shape)
-        if wrong.any() and region.any() and not region.all() and not (wrong & ~region).any():
+        if wrong.any() and not (wrong & ~region).any():
             found.append(description)
     return found
 
 
 def batch_region(shape: tuple[int, ...]) -> tuple[str, np.ndarray]:
+    """Batch items after the first (empty for a batch of one, so it never matches then)."""
     later = np.zeros(shape, dtype=bool)
     later[1:] = True
     return (

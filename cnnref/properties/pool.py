@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from .. import reference
 from ..oracles import finite_differences, torch_autograd
 from ..oracles.scales import max_pool2d_backward_scale
-from ..reference.geometry import PoolGeometry, common_dtype, pool_output_size
-from ..reference.pool import window_padding, window_taps
+from ..reference.geometry import common_dtype
 from ..strategies import PoolCase, pool_cases
 from ..strategies.cases import DISTINCT_SPACING
 from . import contract
 from .base import Candidate, Evidence, Falsified, Property, expect_array
-from .compare import Comparison, compare, rtol_for, summation_rtol
-from .hints import batch_region, location_hints, matching_variants, rounding_hint, scaling_hint
+from .compare import compare, rtol_for, summation_rtol
+from .pool_hints import backward_hints, forward_hints, shape_hints
+from .windows import maxima_positions
 
 # Finite-difference step: far below the gap between distinct inputs, so no argmax moves,
 # and a power of two, so x +- step is exact in float32 and float64.
@@ -25,154 +27,6 @@ def _forward(candidate: Candidate):
     if candidate.has("max_pool2d"):
         return lambda *args, **kwargs: candidate.call("max_pool2d", *args, **kwargs)
     return reference.max_pool2d
-
-
-# ---------------------------------------------------------------- window geometry
-
-
-def _each_window(case: PoolCase, x: np.ndarray):
-    """For every tap: (values the tap reads in each window, in-bounds mask, input slices)."""
-    geometry = PoolGeometry.from_args(**case.geometry)
-    out_shape = case.y_shape
-    widths = window_padding(geometry, x.shape, out_shape)
-    padded = np.pad(np.asarray(x, np.float64), widths, constant_values=np.nan)
-    inside = np.pad(np.ones(x.shape[-2:], dtype=bool), widths[2:], constant_values=False)
-    for _, rows, cols in window_taps(geometry, out_shape[-2:]):
-        yield padded[..., rows, cols], inside[rows, cols], (rows, cols), widths
-
-
-def _count_over_inputs(case: PoolCase, x: np.ndarray, per_window) -> np.ndarray:
-    """For each input position, how many windows reading it have ``per_window(values)`` True."""
-    count = None
-    for values, inside, (rows, cols), widths in _each_window(case, x):
-        if count is None:
-            count = np.zeros([n + a + b for n, (a, b) in zip(x.shape, widths)], dtype=int)
-        count[..., rows, cols] += per_window(values) & inside
-    (top, _), (left, _) = widths[2:]
-    return count[..., top : top + case.height, left : left + case.width]
-
-
-def spread_to_inputs(case: PoolCase, x: np.ndarray, window_mask: np.ndarray) -> np.ndarray:
-    """Input positions read by at least one window where ``window_mask`` is True."""
-    return _count_over_inputs(case, x, lambda values: window_mask) > 0
-
-
-def maxima_positions(case: PoolCase, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Input positions that hold the maximum (or a NaN maximum) of a window containing them."""
-    return _count_over_inputs(case, x, lambda v: (v == y) | (np.isnan(v) & np.isnan(y))) > 0
-
-
-def window_counts(case: PoolCase, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """How many in-bounds elements of each window equal its maximum."""
-    count = np.zeros(case.y_shape, dtype=int)
-    for values, inside, _, _ in _each_window(case, x):
-        count += (values == y) & inside
-    return count
-
-
-# ---------------------------------------------------------------- hints
-
-
-def shape_hints(case: PoolCase, shape: tuple[int, ...]) -> list[str]:
-    geometry = PoolGeometry.from_args(**case.geometry)
-    found = []
-    flipped = [
-        pool_output_size(n, k, s, p, d, not case.ceil_mode)
-        for n, k, s, p, d in _axes(case, geometry)
-    ]
-    if tuple(shape[-2:]) == tuple(flipped):
-        mode = "ceil_mode=False (floor)" if case.ceil_mode else "ceil_mode=True"
-        found.append(
-            f"the output shape is what {mode} gives: honour ceil_mode, including PyTorch's rule that the last window must start inside the input or its left padding"
-        )
-    if case.stride is None and tuple(shape[-2:]) == tuple(
-        pool_output_size(n, k, 1, p, d, case.ceil_mode) for n, k, _, p, d in _axes(case, geometry)
-    ):
-        found.append(
-            "the output shape is what stride 1 gives: stride=None means stride = kernel_size"
-        )
-    return found
-
-
-def _axes(case: PoolCase, geometry: PoolGeometry):
-    return zip(
-        (case.height, case.width),
-        geometry.kernel_size,
-        geometry.stride,
-        geometry.padding,
-        geometry.dilation,
-    )
-
-
-def forward_hints(case: PoolCase, x: np.ndarray, y: np.ndarray):
-    def hints(comparison: Comparison) -> list[str]:
-        geometry = case.geometry
-        variants = [
-            (
-                "y matches pooling over a zero-padded input: PyTorch never reads the padding (it acts as -inf)",
-                lambda: _zero_padded_pool(case, x),
-            ),
-            (
-                "y matches pooling that skips NaN: a window containing NaN has maximum NaN (np.max, not np.nanmax or fmax)",
-                lambda: (
-                    reference.max_pool2d(np.where(np.isnan(x), -np.inf, x), **geometry)
-                    if np.isnan(x).any()
-                    else None
-                ),
-            ),
-        ]
-        return matching_variants(y, variants, scale=0.0, rtol=0.0) + location_hints(
-            comparison, [batch_region(y.shape)]
-        )
-
-    return hints
-
-
-def _zero_padded_pool(case: PoolCase, x: np.ndarray):
-    if not any(case.padding):
-        return None
-    (ph, pw) = case.padding
-    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    try:
-        return reference.max_pool2d(padded, **(case.geometry | {"padding": 0}))
-    except ValueError:
-        return None
-
-
-def backward_hints(
-    case: PoolCase, x: np.ndarray, dy: np.ndarray, dx: np.ndarray, scale: np.ndarray
-):
-    def hints(comparison: Comparison) -> list[str]:
-        y = reference.max_pool2d(x, **case.geometry)
-        counts = window_counts(case, x, y)
-        overlap = _count_over_inputs(case, x, lambda values: np.ones(values.shape, dtype=bool)) > 1
-        regions = [
-            (
-                "only windows whose maximum is tied are wrong: PyTorch routes a tie to the FIRST maximum in row-major window order (take over only on a strictly greater value)",
-                spread_to_inputs(case, x, counts > 1),
-            ),
-            (
-                "only windows containing NaN are wrong: a NaN always takes over, so PyTorch routes to the LAST NaN of the window",
-                spread_to_inputs(case, x, np.isnan(y)),
-            ),
-            (
-                "only windows that are entirely -inf are wrong: PyTorch routes them to their first in-bounds element (never to padding)",
-                spread_to_inputs(case, x, y == -np.inf),
-            ),
-            (
-                "only inputs shared by overlapping windows are wrong: each window must ADD its gradient (+=), not assign it",
-                overlap,
-            ),
-            batch_region(dx.shape),
-        ]
-        expected = reference.max_pool2d_backward(dy, x, **case.geometry)
-        return (
-            location_hints(comparison, regions)
-            + scaling_hint(dx, expected, scale=scale, rtol=comparison.rtol)
-            + rounding_hint(comparison, case.dtype)
-        )
-
-    return hints
 
 
 # ---------------------------------------------------------------- max_pool2d
@@ -194,8 +48,9 @@ def check_forward_matches(candidate: Candidate, case: PoolCase, evidence: Eviden
     y = _call_forward(candidate, case, x)
     x64 = np.asarray(x, dtype=np.float64)
     # A maximum selects an element: it must be exact, NaN included.
-    comparison = compare(y, oracle(x64), scale=0.0, rtol=0.0, name="y")
-    evidence.require(comparison, forward_hints(case, x64, y))
+    expected = oracle(x64)
+    comparison = compare(y, expected, scale=0.0, rtol=0.0, name="y")
+    evidence.require(comparison, partial(forward_hints, case, x64, expected, y), inputs={"x": x})
 
 
 def forward_matches_reference(candidate, case, evidence):
@@ -249,10 +104,13 @@ def check_backward_matches(
     x64, dy64 = np.asarray(x, np.float64), np.asarray(dy, np.float64)
     scale = max_pool2d_backward_scale(dy64, x64, **case.geometry)
     terms = int(np.prod(case.kernel_size))  # windows that can overlap one input
-    comparison = compare(
-        dx, oracle(dy64, x64), scale=scale, rtol=rtol_for(case.dtype, terms), name="dx"
+    expected = oracle(dy64, x64)
+    comparison = compare(dx, expected, scale=scale, rtol=rtol_for(case.dtype, terms), name="dx")
+    evidence.require(
+        comparison,
+        partial(backward_hints, case, x64, expected, dx, scale),
+        inputs={"x": x, "dy": dy},
     )
-    evidence.require(comparison, backward_hints(case, x64, dy64, dx, scale))
 
 
 def backward_matches_reference(candidate, case, evidence):
@@ -289,14 +147,15 @@ def backward_finite_differences(candidate: Candidate, case: PoolCase, evidence: 
         )
     )
     rtol = summation_rtol(case.dtype, int(np.prod(case.kernel_size)), dy.size) / FD_STEP
-    if x.size <= 48:
+    if x.size <= finite_differences.FULL_JACOBIAN_LIMIT:
         numerical = finite_differences.numerical_gradient(pooled, x, dy, eps=FD_STEP)
         evidence.require(
-            compare(dx, numerical, scale=dy_magnitude, rtol=rtol, name="dx vs finite differences")
+            compare(dx, numerical, scale=dy_magnitude, rtol=rtol, name="dx vs finite differences"),
+            inputs={"x": x, "dy": dy},
         )
         return
     rng = np.random.default_rng(case.seed + 1)
-    for _ in range(2):
+    for _ in range(finite_differences.PROJECTIONS):
         direction = rng.choice([-1.0, 1.0], size=x.shape).astype(case.dtype)
         numerical = finite_differences.directional_derivative(pooled, x, dy, direction, eps=FD_STEP)
         analytic = float(np.vdot(np.asarray(dx, np.float64), direction))

@@ -143,6 +143,6 @@ def pool_values(kind: str, shape: tuple[int, ...], rng: np.random.Generator) -> 
         return x
     if kind == "neginf":
         # Dense enough that whole windows are -inf.
-        x[rng.random(shape) < 0.6] = -np.inf
+        x[rng.random(shape) < 0.8] = -np.inf
         return x
     raise ValueError(f"values must be one of {POOL_VALUES}; got {kind!r}")

@@ -72,11 +72,13 @@ def conv_cases(
     """Valid conv2d examples of every geometry not listed in ``unsupported``."""
     off = check_features(unsupported)
     size = draw(st.sampled_from(SIZE_CLASSES))
-    groups = 1 if "groups" in off else draw(st.integers(1, 3))
+    # Each feature is switched on half the time, then given a value: an even spread that
+    # shrinks to "off" whenever the failure does not need it.
+    groups = _optional(draw, "groups", off, 1, st.integers(2, 3))
     kernel = draw(_pairs(st.integers(1, size.max_kernel), off))
-    stride = (1, 1) if "stride" in off else draw(_pairs(st.integers(1, 4), off))
-    padding = (0, 0) if "padding" in off else draw(_pairs(st.integers(0, 3), off))
-    dilation = (1, 1) if "dilation" in off else draw(_pairs(st.integers(1, 3), off))
+    stride = _optional(draw, "stride", off, (1, 1), _pairs(st.integers(1, 4), off))
+    padding = _optional(draw, "padding", off, (0, 0), _pairs(st.integers(0, 3), off))
+    dilation = _optional(draw, "dilation", off, (1, 1), _pairs(st.integers(1, 3), off))
     height, width = draw(_sides_that_fit(size, kernel, padding, dilation, off))
     return ConvCase(
         batch=draw(st.integers(*size.batch)),
@@ -113,10 +115,11 @@ def pool_cases(
     ]
     size = draw(st.sampled_from(SIZE_CLASSES))
     kernel = draw(_pairs(st.integers(1, size.max_kernel), off))
-    dilation = (1, 1) if "dilation" in off else draw(_pairs(st.integers(1, 3), off))
-    padding = (0, 0) if "padding" in off else draw(_pool_padding(kernel, off))
-    stride = draw(_pool_strides(kernel, off))
-    ceil_mode = False if "ceil_mode" in off else draw(st.booleans())
+    dilation = _optional(draw, "dilation", off, (1, 1), _pairs(st.integers(1, 3), off))
+    padding = _optional(draw, "padding", off, (0, 0), _pool_padding(kernel, off))
+    explicit_stride = st.just(kernel) if "stride" in off else _pairs(st.integers(1, 4), off)
+    stride = _optional(draw, "stride_none", off, None, explicit_stride, on_when_off=True)
+    ceil_mode = _optional(draw, "ceil_mode", off, False, st.just(True))
     height, width = draw(_sides_that_fit(size, kernel, padding, dilation, off))
     # Rarely (dilation > 1 over a side of one or two pixels) a window reads only padding,
     # which PyTorch leaves undefined and the reference rejects.
@@ -147,6 +150,19 @@ def _every_window_reads_input(geometry: PoolGeometry, sides: Pair) -> bool:
     return True
 
 
+def _optional(
+    draw: st.DrawFn, feature: str, off: frozenset[str], default, values, *, on_when_off=False
+):
+    """``default`` or a drawn value, half the time each; always ``default`` if the feature is off.
+
+    ``on_when_off`` inverts that for features whose default is the unsupported one
+    (a candidate without ``stride=None`` always gets an explicit stride).
+    """
+    if feature in off:
+        return draw(values) if on_when_off else default
+    return draw(values) if draw(st.booleans()) else default
+
+
 def _pairs(values: st.SearchStrategy[int], off: frozenset[str]) -> st.SearchStrategy[Pair]:
     """(height, width) pairs; equal entries when the candidate cannot take non-square ones."""
     if "non_square" in off:
@@ -163,11 +179,6 @@ def _pool_padding(kernel: Pair, off: frozenset[str]) -> st.SearchStrategy[Pair]:
     if "non_square" in off:
         return st.integers(0, min(kernel) // 2).map(lambda p: (p, p))
     return st.tuples(st.integers(0, kernel[0] // 2), st.integers(0, kernel[1] // 2))
-
-
-def _pool_strides(kernel: Pair, off: frozenset[str]) -> st.SearchStrategy[Pair | None]:
-    explicit = st.just(kernel) if "stride" in off else _pairs(st.integers(1, 4), off)
-    return explicit if "stride_none" in off else st.one_of(st.none(), explicit)
 
 
 def _sides_that_fit(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from ..oracles.torch_autograd import torch_available
 from ..properties import FUNCTIONS, PROPERTIES, Property, property_named
 from .candidate import (
     DEFAULT_CANDIDATE,
@@ -25,7 +24,7 @@ from .candidate import (
 from .environment import environment
 from .evaluate import Outcome, evaluate
 from .results import PropertyResult, VerificationResult
-from .runner import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, RunSettings, not_covered, run_property
+from .runner import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, RunSettings, verify_property
 from .sandbox import Sandbox
 
 OP_GROUPS = {"conv": ("conv2d", "conv2d_backward"), "pool": ("max_pool2d", "max_pool2d_backward")}
@@ -86,6 +85,7 @@ def verify(
     dtype: str = "float64",
     timeout: float = DEFAULT_TIMEOUT,
     isolate: bool = True,
+    exitfirst: bool = False,
     progress: Progress | None = None,
 ) -> VerificationResult:
     """Check every property of the functions ``candidate`` exposes.
@@ -93,7 +93,8 @@ def verify(
     ``candidate`` is a module, an object with the functions as attributes, or
     a ``"module"`` / ``"module:attr"`` string.  With ``isolate`` (the
     default) it runs in a child process, so a crash or a hang (``timeout``
-    seconds per call) fails a property instead of the whole run.
+    seconds per call) fails a property instead of the whole run.  With
+    ``exitfirst`` the run stops at the first failed property.
     """
     progress = progress or Progress()
     run = RunSettings(examples=examples, seed=seed, dtype=dtype, timeout=timeout)
@@ -105,35 +106,23 @@ def verify(
     try:
         for prop in selected:
             progress.start(prop)
-            if prop.function not in executor.functions:
-                result = not_covered(prop, f"{target} does not expose {prop.function}")
-            elif prop.needs_torch and not torch_available():
-                result = not_covered(prop, "torch is not installed (pip install torch)")
-            else:
-                result = run_property(
-                    prop,
-                    executor,
-                    target=target,
-                    unsupported=executor.unsupported,
-                    run=run,
-                    on_example=lambda n, prop=prop: progress.example(prop, n),
-                )
+            result = verify_property(
+                prop,
+                executor,
+                target=target,
+                run=run,
+                on_example=lambda n, prop=prop: progress.example(prop, n),
+            )
             progress.finish(result)
             results.append(result)
+            if exitfirst and not result.passed:
+                break
     finally:
         executor.close()
     outcome = VerificationResult(
         candidate=target,
         properties=results,
-        settings={
-            "examples": examples,
-            "seed": seed,
-            "mode": run.mode,
-            "dtype": dtype,
-            "timeout": timeout,
-            "isolated": isolate,
-            "unsupported": sorted(executor.unsupported),
-        },
+        settings=run.describe(isolated=isolate, unsupported=executor.unsupported),
         environment=environment(),
         seconds=time.perf_counter() - start,
     )

@@ -8,6 +8,7 @@ points at a log file it quotes when the candidate crashes.
 from __future__ import annotations
 
 import os
+import resource
 import sys
 from multiprocessing.connection import Connection
 
@@ -20,6 +21,8 @@ def main() -> None:
     replies = Connection(os.dup(1), readable=False)
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(2, 1)  # the candidate's prints join stderr, the parent's log file
+    # A crashing candidate should die at once, not spend seconds writing a core file.
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
     _, target, sys_path = requests.recv()
     sys.path[:] = sys_path

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 
+from ..oracles.torch_autograd import torch_available
 from ..properties import Property
 from ..strategies import ConvCase, describe_coverage
 from .evaluate import HUNG, INTERNAL, Outcome
@@ -53,6 +54,18 @@ class RunSettings:
         if not self.timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds; got {self.timeout}")
 
+    def describe(self, *, isolated: bool, unsupported: frozenset[str]) -> dict:
+        """The settings as a report records them."""
+        return {
+            "examples": self.examples,
+            "seed": self.seed,
+            "mode": self.mode,
+            "dtype": self.dtype,
+            "timeout": self.timeout,
+            "isolated": isolated,
+            "unsupported": sorted(unsupported),
+        }
+
     @property
     def mode(self) -> str:
         if self.seed is not None:
@@ -61,6 +74,11 @@ class RunSettings:
 
 
 class Executor(Protocol):
+    """Where a candidate runs: a Sandbox (child process) or in this process."""
+
+    functions: list[str]
+    unsupported: frozenset[str]
+
     def evaluate(self, property_name: str, case: object) -> Outcome: ...
 
 
@@ -157,6 +175,29 @@ def run_property(
     return result
 
 
+def verify_property(
+    prop: Property,
+    executor: Executor,
+    *,
+    target: str,
+    run: RunSettings,
+    on_example: Callable[[int], None] = lambda n: None,
+) -> PropertyResult:
+    """``run_property``, or a "not covered" result when the candidate or torch is missing."""
+    if prop.function not in executor.functions:
+        return not_covered(prop, f"{target} does not expose {prop.function}")
+    if prop.needs_torch and not torch_available():
+        return not_covered(prop, "torch is not installed (pip install torch)")
+    return run_property(
+        prop,
+        executor,
+        target=target,
+        unsupported=executor.unsupported,
+        run=run,
+        on_example=on_example,
+    )
+
+
 def not_covered(prop: Property, reason: str) -> PropertyResult:
     return PropertyResult(
         prop.name, prop.function, prop.summary, prop.formula, NOT_COVERED, not_covered=[reason]
@@ -217,6 +258,13 @@ def still_needed(case: object) -> str:
     needs = []
     if case.batch > 1:
         needs.append(f"batch={case.batch}")
+    channels = (
+        max(case.in_channels, case.out_channels) if isinstance(case, ConvCase) else case.channels
+    )
+    if channels > 3:
+        needs.append(f"{channels} channels")
+    if max(case.height, case.width) > 12:
+        needs.append(f"a {case.height}x{case.width} input")
     for name in ("stride", "padding", "dilation"):
         value = getattr(case, name)
         default = (0, 0) if name == "padding" else (1, 1)
@@ -234,9 +282,10 @@ def still_needed(case: object) -> str:
         needs.append(f"layout={case.layout!r}")
     if not needs:
         return ""
-    return (
-        "Hypothesis could not shrink away "
-        + ", ".join(needs)
-        + ": the bug shows only with "
-        + ("this" if len(needs) == 1 else "these")
-    )
+    text = f"Hypothesis could not shrink away {', '.join(needs)}: the bug needs {'it' if len(needs) == 1 else 'them'}"
+    if case.layout != "contiguous":
+        text += (
+            ". It fails only for a non-contiguous input: something assumes C-contiguous memory "
+            "(strides computed from the shape, a raw buffer, or reshape where a view is needed)"
+        )
+    return text

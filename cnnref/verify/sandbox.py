@@ -63,8 +63,8 @@ class Sandbox:
         self._process.stdout.close()
         self._requests.send(("init", self.target, list(sys.path)))
         message = self._receive(IMPORT_LIMIT)
-        if message is None:
-            exit_code = self._kill()
+        if message[0] in ("timeout", "died"):
+            exit_code = self._kill(grace=5.0 if message[0] == "died" else 0.0)
             raise CandidateLoadError(
                 f"loading {self.target!r} failed ({describe_exit(exit_code)})" + self._output_tail()
             )
@@ -76,13 +76,13 @@ class Sandbox:
         return self
 
     def _receive(self, limit: float):
-        """The child's next message; None if it died or sent nothing within ``limit`` seconds."""
+        """The child's next message; ("timeout",) after ``limit`` seconds, ("died",) on its end."""
         try:
-            if self._replies.poll(limit):
-                return self._replies.recv()
+            if not self._replies.poll(limit):
+                return ("timeout",)
+            return self._replies.recv()
         except (EOFError, OSError):
-            pass
-        return None
+            return ("died",)
 
     def evaluate(self, property_name: str, case: object) -> Outcome:
         self.start()
@@ -92,19 +92,17 @@ class Sandbox:
         while True:
             limit = self.timeout if calling else ORACLE_LIMIT
             message = self._receive(limit)
-            if message is None:
-                alive = self._process.poll() is None
-                exit_code = self._kill()
-                if alive and calling:
+            if message[0] == "timeout":
+                self._kill()
+                if calling:
                     return Outcome(
                         HUNG,
                         f"{calling} did not return within {self.timeout:g} s "
                         "(the per-call time limit, --timeout)",
                     )
-                if alive:
-                    return Outcome(
-                        INTERNAL, f"cnnref's own checks took more than {ORACLE_LIMIT:g} s"
-                    )
+                return Outcome(INTERNAL, f"cnnref's own checks took more than {ORACLE_LIMIT:g} s")
+            if message[0] == "died":
+                exit_code = self._kill(grace=5.0)
                 doing = f"while calling {calling}" if calling else "between candidate calls"
                 return Outcome(
                     CRASHED,
@@ -133,12 +131,18 @@ class Sandbox:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _kill(self) -> int | None:
-        """Stop the child (it is restarted on the next request); return its exit code."""
+    def _kill(self, grace: float = 0.0) -> int | None:
+        """Stop the child (it is restarted on the next request); return its exit code.
+
+        ``grace``: seconds a child that is already dying gets to finish, so that its
+        exit status (the signal that killed it) can be reported.
+        """
         process, self._process = self._process, None
         if process is None:
             return None
-        if process.poll() is None:
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
             process.kill()
         exit_code = process.wait()
         for connection in (self._requests, self._replies):
