@@ -14,6 +14,8 @@ from cnnref.train.datasets import Digits
 from cnnref.train.loop import EpochRecord, Evaluation, Run, TrainingConfig
 from cnnref.train.model import small_cnn
 from cnnref.train.report import confusion_matrix, grayscale_png, line_chart, write_report
+from tests.conftest import require
+from tests.support.browser import Browser, find_chromium
 
 
 def decode_grayscale_png(data: bytes) -> np.ndarray:
@@ -80,6 +82,49 @@ def test_the_report_is_self_contained_and_shows_every_part(
     assert html.count("<polyline") == 4, "train and test lines in both charts"
     assert html.count('class="confusion"') == 1
     assert html.count("data:image/png;base64,") == 3, "one picture per misclassified digit"
-    assert not re.search(r"(src|href)=\"(https?:)?//", html), "the report must fetch nothing"
-    assert "<script" not in html and "@import" not in html
+    external = re.findall(
+        r"""(?:src|href)\s*=\s*["'](?!#|data:image/png)|url\(|@import|<script|<link|https?://""",
+        html,
+    )
+    assert not external, f"the report must fetch nothing: {external[:5]}"
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"], "no temporary file left"
+
+
+# Each misclassified picture drawn on a canvas as the browser decoded it: the sum of its pixels.
+DECODED_PIXEL_SUMS = """
+[...document.querySelectorAll('.mistakes img')].map(image => {
+  const canvas = document.createElement('canvas');
+  canvas.width = image.naturalWidth;
+  canvas.height = image.naturalHeight;
+  const context = canvas.getContext('2d');
+  context.drawImage(image, 0, 0);
+  const rgba = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  let sum = 0;
+  for (let i = 0; i < rgba.length; i += 4) sum += rgba[i];
+  return sum;
+})
+"""
+
+
+def test_the_report_renders_in_a_real_browser(
+    tmp_path: Path, finished_run: tuple[Run, Digits, Evaluation]
+) -> None:
+    chromium = find_chromium()
+    require(chromium is not None, "Chromium (apt-get install chromium)")
+    page = tmp_path / "report.html"
+    write_report(page, *finished_run, "synthetic digits")
+    with Browser(chromium) as browser:
+        browser.open(page)
+        charts = browser.evaluate(
+            "[...document.querySelectorAll('svg.curve')].map(s => s.getBoundingClientRect().width)"
+        )
+        rows = browser.evaluate("document.querySelectorAll('table.confusion tbody tr').length")
+        pictures = browser.evaluate(DECODED_PIXEL_SUMS)
+        problems = browser.problems()
+    assert len(charts) == 2 and min(charts) > 0, f"chart widths {charts}"
+    assert rows == 10, f"{rows} confusion rows"
+    _, test, evaluation = finished_run
+    wrong = np.flatnonzero(evaluation.predictions != test.labels)
+    expected = [int((255 - test.images[i].astype(np.int64)).sum()) for i in wrong]
+    assert pictures == expected, f"pixel sums the browser decoded {pictures}, expected {expected}"
+    assert problems == [], problems

@@ -14,7 +14,6 @@ import struct
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import jinja2
 import numpy as np
@@ -27,7 +26,7 @@ from .loop import EpochRecord, Evaluation, Run
 MAX_MISTAKES_SHOWN = 64
 CHART_SIZE = (420, 240)
 CHART_MARGIN = (48, 16, 16, 32)  # left, top, right, bottom
-SERIES_COLOURS = ("#1f6feb", "#d1242f")
+SERIES_COLOURS = ("#0969da", "#cf222e")  # train, test
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,7 @@ def line_chart(title: str, lines: dict[str, Sequence[float]]) -> Chart:
         for (name, vs), colour in zip(lines.items(), SERIES_COLOURS)
     ]
     x_ticks = [Tick(x_of(e), str(e)) for e in _tick_epochs(epochs)]
-    y_ticks = [Tick(y_of(v), f"{v:.4g}") for v in np.linspace(low + pad, high - pad, 5)]
+    y_ticks = [Tick(y_of(v), f"{v:.3g}") for v in np.linspace(low + pad, high - pad, 5)]
     return Chart(title, width, height, (left, top, right, bottom), series, x_ticks, y_ticks)
 
 
@@ -135,13 +134,19 @@ def render_report(run: Run, test: Digits, evaluation: Evaluation, data_descripti
     history: list[EpochRecord] = run.progress.history
     counts = confusion_matrix(test.labels, evaluation.predictions)
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=True,
+        # The training page extends the verification report's base page and style.
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.PackageLoader("cnnref.train", "templates"),
+                jinja2.PackageLoader("cnnref.report", "templates"),
+            ]
+        ),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
     )
-    return environment.get_template("training_report.html").render(
+    return environment.get_template("training.html.j2").render(
         version=__version__,
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         accuracy=evaluation.accuracy,
