@@ -33,7 +33,10 @@ def main() -> None:
         start = time.perf_counter()
         run = subprocess.run(
             [sys.executable, "-m", "cnnref", "verify", "--impl", target],
-            cwd=ROOT, env=environment, capture_output=True, text=True,
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
         )
         seconds = time.perf_counter() - start
         failed = sum(line.startswith("FAILED ") for line in run.stdout.splitlines())
