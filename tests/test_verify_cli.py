@@ -79,7 +79,7 @@ def test_a_buggy_candidate_exits_1_and_explains() -> None:
             ["--impl", "json"],
             "'json' exposes none of conv2d, conv2d_backward, max_pool2d, max_pool2d_backward",
         ),
-        (["--examples", "0"], "argument --examples: must be >= 1; got 0"),
+        (["--examples", "0"], "argument --examples: must be > 0 and finite; got 0"),
         (["--ops", "conv3d"], "argument --ops: invalid choice: 'conv3d'"),
         (["--timeout", "-1"], "argument --timeout: must be > 0"),
     ],

@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import math
 import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from ..cli import positive_float, positive_int
 from .checkpoint import load_checkpoint, save_checkpoint
 from .datasets import resolve_splits
 from .errors import DataFileError
@@ -44,16 +44,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_data_argument(trainer)
     trainer.add_argument(
         "--epochs",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help=f"epochs in all (default: {DEFAULTS.epochs})",
     )
     trainer.add_argument(
-        "--batch-size", type=_positive_int, metavar="B", help=f"default: {DEFAULTS.batch_size}"
+        "--batch-size", type=positive_int, metavar="B", help=f"default: {DEFAULTS.batch_size}"
     )
     trainer.add_argument(
         "--lr",
-        type=_positive_float,
+        type=positive_float,
         metavar="LR",
         help=f"initial Adam learning rate, times {DEFAULTS.lr_decay} each epoch "
         f"(default: {DEFAULTS.lr})",
@@ -228,22 +228,3 @@ def _data_error(error: Exception | str) -> int:
 def _usage_error(message: str) -> int:
     print(f"cnnref train: error: {message}", file=sys.stderr)
     return EXIT_USAGE
-
-
-def _positive(number: Callable[[str], float], what: str) -> Callable[[str], float]:
-    """An argparse type: ``number(text)``, which must be > 0 and finite."""
-
-    def parse(text: str) -> float:
-        try:
-            value = number(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}; got {text!r}") from None
-        if not 0 < value < math.inf:
-            raise argparse.ArgumentTypeError(f"must be > 0 and finite; got {text}")
-        return value
-
-    return parse
-
-
-_positive_int = _positive(int, "a whole number")
-_positive_float = _positive(float, "a number")

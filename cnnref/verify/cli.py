@@ -7,6 +7,7 @@ import os
 import sys
 from typing import TextIO
 
+from ..cli import positive_float, positive_int
 from ..properties import FUNCTIONS, PROPERTIES, Property
 from . import OP_GROUPS, CandidateLoadError, Progress, verify
 from .candidate import DEFAULT_CANDIDATE
@@ -50,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--examples",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_EXAMPLES,
         metavar="N",
         help=f"examples per property (default: {DEFAULT_EXAMPLES})",
@@ -70,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=_positive_float,
+        type=positive_float,
         default=DEFAULT_TIMEOUT,
         metavar="S",
         help=f"seconds one candidate call may take (default: {DEFAULT_TIMEOUT:g})",
@@ -181,17 +182,3 @@ def summary_table(result: VerificationResult) -> str:
         f"{counts[NOT_COVERED]} not covered, in {result.seconds:.1f} s"
     )
     return "\n".join(rows)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1; got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0; got {value}")
-    return value
