@@ -32,8 +32,13 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_training import torch_twin  # this folder is on sys.path when run as a script
+
 import cnnref
 from cnnref.reference import literal
+from cnnref.train.losses import softmax_cross_entropy
+from cnnref.train.model import Sequential, small_cnn
+from cnnref.train.optim import SGD
 
 DTYPES = (np.float32, np.float64)
 
@@ -196,81 +201,38 @@ def pool_case(ops, name: str, shape: tuple[int, ...], dtype: type) -> Case:
     return Case(name, dtype, None, run_cnnref, run_torch)
 
 
-# TODO(lead): once cnnref.train is merged, build this case from its MNIST CNN and training
-# step instead of the stand-in below, keeping the torch side as the same network.
-def training_step_case(ops, dtype: type) -> Case:
-    """One SGD step of the MNIST CNN (conv 1->32, relu, pool 2, conv 32->64, relu, pool 2,
-    dense 3136->10, softmax cross-entropy), batch 64, on random 28x28 images."""
+def mnist_cnn(dtype: type) -> Sequential:
+    """The MNIST CNN of the benchmark: conv 1->32, relu, pool 2, conv 32->64, relu, pool 2,
+    dense 3136->10 (cnnref.train's small CNN, widened), He-initialised."""
+    return Sequential.from_spec(small_cnn(channels=(32, 64)), np.random.default_rng(3), dtype)
+
+
+def training_step_case(dtype: type) -> Case:
+    """One SGD step (momentum 0.9) of the MNIST CNN with softmax cross-entropy, batch 64,
+    in cnnref.train and in its torch.nn twin with the same weights."""
     rng = np.random.default_rng(3)
     images = rng.random((MNIST_BATCH, 1, 28, 28)).astype(dtype)
     labels = rng.integers(0, 10, MNIST_BATCH)
-    step = StandInMnistStep(ops, dtype)
-    model = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 32, 3, padding=1),
-        torch.nn.ReLU(),
-        torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(32, 64, 3, padding=1),
-        torch.nn.ReLU(),
-        torch.nn.MaxPool2d(2),
-        torch.nn.Flatten(),
-        torch.nn.Linear(64 * 7 * 7, 10),
-    ).to(torch.float32 if dtype == np.float32 else torch.float64)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    model = mnist_cnn(dtype)
+    optimizer = SGD(model.parameters(), lr=0.01)
+    twin = torch_twin(model).to(torch.float32 if dtype == np.float32 else torch.float64)
+    twin_optimizer = torch.optim.SGD(twin.parameters(), lr=0.01, momentum=0.9)
     timages, tlabels = torch.tensor(images), torch.tensor(labels)
 
-    def run_torch():
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(timages), tlabels)
-        loss.backward()
+    def run_cnnref():
+        _, dlogits = softmax_cross_entropy(model.forward(images), labels)
+        model.backward(dlogits)
         optimizer.step()
 
-    # conv1 needs no dL/dX in training (torch skips it; cnnref's API always returns it).
+    def run_torch():
+        twin_optimizer.zero_grad()
+        F.cross_entropy(twin(timages), tlabels).backward()
+        twin_optimizer.step()
+
+    # conv1 needs no dL/dX in training (torch skips it; cnnref.train's layer computes it).
     flops = 2 * MNIST_BATCH * (2 * 32 * 28 * 28 * 9 + 3 * 64 * 14 * 14 * 32 * 9 + 3 * 3136 * 10)
     name = f"MNIST CNN train step b{MNIST_BATCH}"
-    return Case(name, dtype, flops, lambda: step(images, labels), run_torch)
-
-
-class StandInMnistStep:
-    """The MNIST CNN's forward, backward and SGD update, composed from cnnref's four ops."""
-
-    def __init__(self, ops, dtype: type, learning_rate: float = 0.01) -> None:
-        rng = np.random.default_rng(4)
-        shapes = ((32, 1, 3, 3), (32,), (64, 32, 3, 3), (64,), (10, 3136), (10,))
-        self.params = [(rng.standard_normal(s) * 0.05).astype(dtype) for s in shapes]
-        self.ops, self.learning_rate = ops, learning_rate
-        self.activation_bytes = 0
-
-    def __call__(self, images: np.ndarray, labels: np.ndarray) -> float:
-        ops = self.ops
-        w1, b1, w2, b2, w3, b3 = self.params
-        n = images.shape[0]
-        a1 = ops.conv2d(images, w1, b1, padding=1)
-        r1 = np.maximum(a1, 0)
-        p1 = ops.max_pool2d(r1, 2)
-        a2 = ops.conv2d(p1, w2, b2, padding=1)
-        r2 = np.maximum(a2, 0)
-        p2 = ops.max_pool2d(r2, 2)
-        flat = p2.reshape(n, -1)
-        logits = flat @ w3.T + b3
-        self.activation_bytes = sum(a.nbytes for a in (a1, r1, p1, a2, r2, p2, logits))
-
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        probabilities = np.exp(shifted)
-        probabilities /= probabilities.sum(axis=1, keepdims=True)
-        loss = -np.log(probabilities[np.arange(n), labels]).mean()
-        dlogits = probabilities
-        dlogits[np.arange(n), labels] -= 1
-        dlogits /= n
-
-        dw3, db3 = dlogits.T @ flat, dlogits.sum(axis=0)
-        dp2 = (dlogits @ w3).reshape(p2.shape)
-        da2 = ops.max_pool2d_backward(dp2, r2, 2) * (a2 > 0)
-        dp1, dw2, db2 = ops.conv2d_backward(da2, p1, w2, b2, padding=1)
-        da1 = ops.max_pool2d_backward(dp1, r1, 2) * (a1 > 0)
-        _, dw1, db1 = ops.conv2d_backward(da1, images, w1, b1, padding=1)
-        for param, grad in zip(self.params, (dw1, db1, dw2, db2, dw3, db3), strict=True):
-            param -= self.learning_rate * grad
-        return float(loss)
+    return Case(name, dtype, flops, run_cnnref, run_torch)
 
 
 # --- memory ------------------------------------------------------------------------------
@@ -291,14 +253,16 @@ def traced_peak(run: Callable[[], object]) -> int:
 def memory_report(ops) -> list[str]:
     lines = []
     for dtype in DTYPES:
-        step = StandInMnistStep(ops, dtype)
-        rng = np.random.default_rng(5)
-        images = rng.random((MNIST_BATCH, 1, 28, 28)).astype(dtype)
-        labels = rng.integers(0, 10, MNIST_BATCH)
-        peak = traced_peak(lambda step=step, images=images, labels=labels: step(images, labels))
+        step = training_step_case(dtype)
+        images = np.random.default_rng(5).random((MNIST_BATCH, 1, 28, 28)).astype(dtype)
+        activations = 0
+        for layer in mnist_cnn(dtype).layers:
+            images = layer.forward(images)
+            activations += images.nbytes
+        peak = traced_peak(step.run_cnnref)
         lines.append(
             f"| MNIST CNN train step b{MNIST_BATCH} | {np.dtype(dtype).name} | {_mib(peak)} "
-            f"| {_mib(step.activation_bytes)} | {peak / step.activation_bytes:.1f}x |"
+            f"| {_mib(activations)} | {peak / activations:.1f}x |"
         )
     for dtype in DTYPES:
         name, n, c, o, size = CONV_LAYERS[-1]
@@ -324,7 +288,8 @@ def all_cases(ops) -> list[Case]:
     for dtype in DTYPES:
         cases += [conv_case(ops, *layer, dtype) for layer in CONV_LAYERS]
         cases += [pool_case(ops, *layer, dtype) for layer in POOL_LAYERS]
-        cases.append(training_step_case(ops, dtype))
+        if ops is cnnref:  # cnnref.train runs the public (fast) functions
+            cases.append(training_step_case(dtype))
     return cases
 
 

@@ -4,16 +4,36 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import cnnref
 
 # Each module defines ``register(subparsers)``, which adds its sub-command and
 # sets ``run`` (namespace -> exit code) as the parser default.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("cnnref.verify.cli", "cnnref.train.cli")
 
 EXIT_USAGE = 2
+
+
+def positive(number: Callable[[str], float], what: str) -> Callable[[str], float]:
+    """An argparse type: ``number(text)``, which must be > 0 and finite."""
+
+    def parse(text: str) -> float:
+        try:
+            value = number(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}; got {text!r}") from None
+        if not 0 < value < math.inf:
+            raise argparse.ArgumentTypeError(f"must be > 0 and finite; got {text}")
+        return value
+
+    return parse
+
+
+positive_int = positive(int, "a whole number")
+positive_float = positive(float, "a number")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,11 @@ import numpy as np
 
 Forward = Callable[[np.ndarray], np.ndarray]
 
+# The verifier takes full Jacobians of operands up to this size, and this many
+# random projections of larger ones.
+FULL_JACOBIAN_LIMIT = 48
+PROJECTIONS = 2
+
 
 def numerical_gradient(f: Forward, x: np.ndarray, dy: np.ndarray, *, eps: float) -> np.ndarray:
     """The full gradient of ``<f(x), dy>`` with respect to ``x``, one element at a time.

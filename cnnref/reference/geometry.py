@@ -167,8 +167,26 @@ class PoolGeometry:
                     f"input {axis} {size} is too small for kernel_size={self.kernel_size}, "
                     f"dilation={self.dilation}, padding={self.padding}: no window fits"
                 )
+            reads_input = self.taps_in_bounds(axis, size, out).any(axis=0)
+            if not reads_input.all():
+                window = int(np.argmin(reads_input))
+                raise ValueError(
+                    f"window {window} along the {axis} reads only padding (input {axis} {size}, "
+                    f"kernel_size={self.kernel_size}, dilation={self.dilation}, "
+                    f"padding={self.padding}): PyTorch leaves such a window undefined; "
+                    "use less padding or dilation"
+                )
             sizes.append(out)
         return (n, c, *sizes)
+
+    def taps_in_bounds(self, axis: str, size: int, out_size: int) -> np.ndarray:
+        """``in_bounds[i, q]``: whether tap i of window q reads an input element, not padding."""
+        index = ("height", "width").index(axis)
+        k, s, p, d = (
+            getattr(self, name)[index] for name in ("kernel_size", "stride", "padding", "dilation")
+        )
+        padded_position = np.arange(k)[:, None] * d + np.arange(out_size)[None, :] * s
+        return (padded_position >= p) & (padded_position < p + size)
 
 
 def pool_output_size(

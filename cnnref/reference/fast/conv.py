@@ -26,7 +26,7 @@ from ..geometry import (
     effective_kernel,
 )
 from ..literal.correlate import rot180, transpose_kernel
-from .blocks import PATCH_BUDGET_BYTES, batch_blocks
+from . import blocks
 from .im2col import add_columns, channels_last, output_size, patch_blocks
 
 
@@ -183,7 +183,7 @@ def scattered_input_gradient(
     columns_per_image = kh * kw * channels * dy_rows.shape[2] // max(1, n) * dy_rows.itemsize
     rows_transposed = kernel_rows(w, groups).transpose(0, 2, 1)  # (G, kh*kw*C, O)
     dx_padded = np.zeros((n, channels, height + 2 * ph, width + 2 * pw), dtype=dy_rows.dtype)
-    for images in batch_blocks(n, columns_per_image, PATCH_BUDGET_BYTES):
+    for images in blocks.batch_blocks(n, columns_per_image, blocks.PATCH_BUDGET_BYTES):
         columns = np.matmul(rows_transposed, columns_of(dy_rows, images, n))
         add_columns(dx_padded[images], columns, (kh, kw), geometry.stride, geometry.dilation)
     return np.ascontiguousarray(dx_padded[:, :, ph : ph + height, pw : pw + width])
@@ -206,8 +206,8 @@ def large_product(rows: np.ndarray, patches: np.ndarray) -> np.ndarray:
 def kernel_rows(kernel: np.ndarray, groups: int) -> np.ndarray:
     """(G*O, C, kh, kw) -> (G, O, kh*kw*C): each kernel read in the patches' (i, j, c) order."""
     out_channels, per_group, kh, kw = kernel.shape
-    blocks = kernel.reshape(groups, out_channels // groups, per_group, kh, kw)
-    return blocks.transpose(0, 1, 3, 4, 2).reshape(
+    grouped = kernel.reshape(groups, out_channels // groups, per_group, kh, kw)
+    return grouped.transpose(0, 1, 3, 4, 2).reshape(
         groups, out_channels // groups, kh * kw * per_group
     )
 
@@ -215,8 +215,8 @@ def kernel_rows(kernel: np.ndarray, groups: int) -> np.ndarray:
 def gradient_rows(dy: np.ndarray, groups: int) -> np.ndarray:
     """dL/dY as (G, O, N * OH * OW): one column per window, in the patches' row order."""
     n, out_channels, oh, ow = dy.shape
-    blocks = dy.reshape(n, groups, out_channels // groups, oh * ow)
-    return blocks.transpose(1, 2, 0, 3).reshape(groups, out_channels // groups, n * oh * ow)
+    grouped = dy.reshape(n, groups, out_channels // groups, oh * ow)
+    return grouped.transpose(1, 2, 0, 3).reshape(groups, out_channels // groups, n * oh * ow)
 
 
 def columns_of(rows: np.ndarray, images: slice, n: int) -> np.ndarray:

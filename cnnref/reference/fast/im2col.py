@@ -22,7 +22,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..geometry import Pair, effective_kernel
-from .blocks import PATCH_BUDGET_BYTES, batch_blocks
+from . import blocks
 
 
 def channels_last(
@@ -93,7 +93,7 @@ def patch_blocks(
     order = (0, 4, 5, 6, 1, 2, 3) if channels == 1 else (0, 1, 2, 3, 4, 5, 6)
     image_size = groups * oh * ow * kh * kw * per_group
     buffer = None
-    for images in batch_blocks(n, image_size * x_cl.itemsize, PATCH_BUDGET_BYTES):
+    for images in blocks.batch_blocks(n, image_size * x_cl.itemsize, blocks.PATCH_BUDGET_BYTES):
         count = images.stop - images.start
         if buffer is None:
             buffer = np.empty(count * image_size, dtype=x_cl.dtype)

@@ -33,8 +33,8 @@ from ..geometry import (
     check_max_pool2d_call,
     effective_kernel,
 )
-from ..literal.pool import first_in_bounds_tap, tap_in_bounds, window_padding, window_taps
-from .blocks import PLANE_BUDGET_BYTES, batch_blocks
+from ..literal.pool import first_in_bounds_tap, window_padding, window_taps
+from . import blocks
 
 
 def max_pool2d(
@@ -137,7 +137,7 @@ def tap_plane_blocks(
     x_channels = x.reshape(-1, *x.shape[2:])
     widths = window_padding(geometry, x.shape, out_shape)[2:]
     plane_bytes = kh * kw * oh * ow * x.itemsize
-    for channels in batch_blocks(len(x_channels), plane_bytes, PLANE_BUDGET_BYTES):
+    for channels in blocks.batch_blocks(len(x_channels), plane_bytes, blocks.PLANE_BUDGET_BYTES):
         block = x_channels[channels]
         if any(any(w) for w in widths):
             block = np.pad(block, [(0, 0), *widths], constant_values=-np.inf)
@@ -151,7 +151,8 @@ def first_taps(
     geometry: PoolGeometry, x_shape: tuple[int, ...], out_shape: tuple[int, ...]
 ) -> np.ndarray:
     """(OH, OW): each window's first in-bounds tap, where a window of -inf routes."""
-    rows, cols = (tap_in_bounds(geometry, out_shape[2 + a], a, x_shape[2 + a]) for a in (0, 1))
+    rows = geometry.taps_in_bounds("height", x_shape[2], out_shape[2])
+    cols = geometry.taps_in_bounds("width", x_shape[3], out_shape[3])
     return first_in_bounds_tap(geometry, rows, cols)
 
 

@@ -60,9 +60,7 @@ def max_pool2d_backward(
     _, winner = route_to_argmax(x, geometry)
 
     widths = window_padding(geometry, x.shape, dy.shape)
-    dx_padded = np.zeros(
-        [size + before + after for size, (before, after) in zip(x.shape, widths)], dtype
-    )
+    dx_padded = np.zeros([n + before + after for n, (before, after) in zip(x.shape, widths)], dtype)
     for tap, rows, cols in window_taps(geometry, dy.shape[-2:]):
         # Distinct windows read distinct positions for one tap: a strided add accumulates.
         dx_padded[..., rows, cols] += np.where(winner == tap, dy, 0)
@@ -76,8 +74,8 @@ def route_to_argmax(x: np.ndarray, geometry: PoolGeometry) -> tuple[np.ndarray, 
     height, width = x.shape[-2:]
     # Padding is filled with NaN but masked out below: it is never read.
     x_padded = np.pad(x, window_padding(geometry, x.shape, out_shape), constant_values=np.nan)
-    in_bounds_rows = tap_in_bounds(geometry, out_shape[-2], 0, height)
-    in_bounds_cols = tap_in_bounds(geometry, out_shape[-1], 1, width)
+    in_bounds_rows = geometry.taps_in_bounds("height", height, out_shape[-2])
+    in_bounds_cols = geometry.taps_in_bounds("width", width, out_shape[-1])
 
     maximum = np.full(out_shape, -np.inf, dtype=x.dtype)
     winner = np.full(out_shape, first_in_bounds_tap(geometry, in_bounds_rows, in_bounds_cols))
@@ -107,8 +105,8 @@ def window_taps(
 def window_padding(
     geometry: PoolGeometry, in_shape: tuple[int, ...], out_shape: tuple[int, ...]
 ) -> list[tuple[int, int]]:
-    """np.pad widths that make every window fit: ``padding`` on each side, and
-    more on the far side where ceil_mode lets the last window hang over it."""
+    """``np.pad`` widths that make every window fit: ``padding`` on each side, and more
+    on the far side where ceil_mode lets the last window hang over the padded input."""
     widths = [(0, 0), (0, 0)]
     for size, out, k, s, p, d in zip(
         in_shape[-2:],
@@ -121,15 +119,6 @@ def window_padding(
         last_window_end = (out - 1) * s + effective_kernel(k, d)
         widths.append((p, max(p, last_window_end - size - p)))
     return widths
-
-
-def tap_in_bounds(geometry: PoolGeometry, out_size: int, axis: int, size: int) -> np.ndarray:
-    """in_bounds[i, p]: whether tap i of window p reads a real (unpadded) element along ``axis``."""
-    k, s, p, d = (
-        getattr(geometry, f)[axis] for f in ("kernel_size", "stride", "padding", "dilation")
-    )
-    padded_position = np.arange(k)[:, None] * d + np.arange(out_size)[None, :] * s
-    return (padded_position >= p) & (padded_position < p + size)
 
 
 def first_in_bounds_tap(geometry: PoolGeometry, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

@@ -1,0 +1,223 @@
+"""Training speed: cnnref's reference layers next to the same network in PyTorch CPU.
+
+    python benchmarks/bench_training.py profile              # one training step, layer by layer
+    python benchmarks/bench_training.py fashion --epochs 3   # Fashion-MNIST, both frameworks
+
+Both use the same thread count (the CPUs this process may run on; NumPy's
+OpenBLAS takes as many by default), the same architecture (cnnref's default
+small CNN), the same initial weights, the same batches and the same Adam
+schedule, so only the layer implementations differ.  A script, not a test:
+it asserts nothing and its figures go in the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cnnref.train.augment import random_shift
+from cnnref.train.datasets import load_splits
+from cnnref.train.loop import Run, TrainingConfig, network_input, train
+from cnnref.train.model import Sequential, small_cnn
+
+THREADS = len(os.sched_getaffinity(0))
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
+
+
+def torch_layer(spec: dict) -> torch.nn.Module:
+    """The torch.nn layer a cnnref layer spec describes."""
+    kind = spec["layer"]
+    if kind == "conv2d":
+        return torch.nn.Conv2d(
+            spec["in_channels"], spec["out_channels"], spec["kernel_size"], padding=spec["padding"]
+        )
+    if kind == "dense":
+        return torch.nn.Linear(spec["in_features"], spec["out_features"])
+    if kind == "max_pool2d":
+        return torch.nn.MaxPool2d(spec["kernel_size"])
+    return {"relu": torch.nn.ReLU, "flatten": torch.nn.Flatten}[kind]()
+
+
+def torch_twin(model: Sequential) -> torch.nn.Sequential:
+    """The same layers in torch.nn, holding copies of ``model``'s weights."""
+    twins = []
+    for layer in model.layers:
+        twin = torch_layer(layer.spec())
+        with torch.no_grad():
+            for name, parameter in layer.parameters().items():
+                getattr(twin, name).copy_(torch.from_numpy(parameter.value))
+        twins.append(twin)
+    return torch.nn.Sequential(*twins)
+
+
+def describe(spec: dict) -> str:
+    """``conv2d 1->8 k3 p1``: a layer spec in a few characters."""
+    if spec["layer"] == "conv2d":
+        return (
+            f"conv2d {spec['in_channels']}->{spec['out_channels']} "
+            f"k{spec['kernel_size']} p{spec['padding']}"
+        )
+    if spec["layer"] == "dense":
+        return f"dense {spec['in_features']}->{spec['out_features']}"
+    if spec["layer"] == "max_pool2d":
+        return f"max_pool2d {spec['kernel_size']}"
+    return spec["layer"]
+
+
+def best_ms(function, repeats: int) -> float:
+    """The fastest of ``repeats`` calls: on a shared machine, the one least disturbed."""
+    function()  # warm up
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - began)
+    return 1000 * min(times)
+
+
+def layer_cases(model: Sequential, x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(input, dL/doutput) for every layer of ``model`` on the batch ``x``."""
+    rng = np.random.default_rng(1)
+    cases = []
+    for layer in model.layers:
+        output = layer.forward(x)
+        cases.append((x, rng.standard_normal(output.shape).astype(np.float32)))
+        x = output
+    return cases
+
+
+def cnnref_times(layer, x: np.ndarray, dy: np.ndarray, repeats: int) -> tuple[float, float]:
+    forward = best_ms(lambda: layer.forward(x), repeats)
+    backward = best_ms(lambda: layer.backward(dy), repeats)
+    return forward, backward
+
+
+def torch_times(layer, x: np.ndarray, dy: np.ndarray, repeats: int) -> tuple[float, float]:
+    leaf = torch.from_numpy(x).requires_grad_(True)
+    torch_dy = torch.from_numpy(dy)
+
+    def forward() -> None:
+        with torch.no_grad():
+            layer(leaf)
+
+    def forward_and_backward() -> None:
+        torch.autograd.grad(layer(leaf), [leaf, *layer.parameters()], torch_dy)
+
+    forward_ms = best_ms(forward, repeats)
+    return forward_ms, best_ms(forward_and_backward, repeats) - forward_ms
+
+
+def profile(batch_size: int, repeats: int) -> None:
+    """Forward and backward time of every layer for one batch, cnnref next to torch.
+
+    All cnnref timings come first, then all torch ones: interleaved, OpenBLAS threads still
+    spinning after a NumPy call would steal the cores torch's threads wait for.
+    """
+    model = Sequential.from_spec(small_cnn(), np.random.default_rng(0))
+    twin = torch_twin(model)
+    x = np.random.default_rng(2).random((batch_size, 1, 28, 28), dtype=np.float32)
+    cases = layer_cases(model, x)
+    ours = [cnnref_times(layer, *case, repeats) for layer, case in zip(model.layers, cases)]
+    theirs = [torch_times(layer, *case, repeats) for layer, case in zip(twin, cases)]
+
+    print(f"one training step, batch {batch_size}, float32, {THREADS} threads, best of {repeats}")
+    print(
+        "| layer | cnnref forward ms | cnnref backward ms | torch forward ms | torch backward ms |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for layer, times in zip(model.layers, np.hstack([ours, theirs])):
+        print(f"| {describe(layer.spec())} | " + " | ".join(f"{t:.2f}" for t in times) + " |")
+    totals = np.hstack([ours, theirs]).sum(axis=0)
+    print("| **all layers** | " + " | ".join(f"{t:.2f}" for t in totals) + " |")
+    ratio = (totals[0] + totals[1]) / (totals[2] + totals[3])
+    print(f"cnnref / torch for the whole step: {ratio:.1f}x")
+
+
+def train_torch(model: Sequential, splits, config: TrainingConfig) -> list[tuple[float, float]]:
+    """Train ``model``'s torch twin on the batches cnnref's loop would draw; (seconds, accuracy)
+    per epoch."""
+    twin = torch_twin(model)
+    optimizer = torch.optim.Adam(twin.parameters(), lr=config.lr)
+    schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=config.lr_decay)
+    digits, results = splits.train, []
+    for epoch in range(config.epochs):
+        order = np.random.default_rng([config.seed, epoch]).permutation(len(digits))
+        seconds = 0.0
+        for step, start in enumerate(range(0, len(digits), config.batch_size)):
+            began = time.perf_counter()
+            chosen = order[start : start + config.batch_size]
+            augment = np.random.default_rng([config.seed, epoch, step])
+            x = random_shift(network_input(digits.images[chosen]), augment, config.max_shift)
+            loss = torch.nn.functional.cross_entropy(
+                twin(torch.from_numpy(x)), torch.from_numpy(digits.labels[chosen].astype(np.int64))
+            )
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            seconds += time.perf_counter() - began
+        schedule.step()
+        with torch.no_grad():
+            logits = twin(torch.from_numpy(network_input(splits.test.images)))
+        accuracy = float((logits.argmax(1).numpy() == splits.test.labels).mean())
+        print(
+            f"  torch  epoch {epoch + 1}: {seconds:6.1f} s, test accuracy {accuracy:.4f}",
+            flush=True,
+        )
+        results.append((seconds, accuracy))
+    return results
+
+
+def fashion(data: Path, epochs: int) -> None:
+    splits = load_splits(data)
+    config = TrainingConfig(epochs=epochs)
+    print(
+        f"{data}: {splits.description}; {epochs} epochs, batch {config.batch_size}, {THREADS} threads"
+    )
+    run = Run.start(small_cnn(), config, len(splits.train))
+    initial = Sequential.from_spec(small_cnn(), np.random.default_rng(config.seed))
+
+    def report(run: Run, record) -> None:
+        print(
+            f"  cnnref epoch {record.epoch}: {record.seconds:6.1f} s, test accuracy {record.test_accuracy:.4f}",
+            flush=True,
+        )
+
+    train(run, splits, on_epoch=report)
+    torch_results = train_torch(initial, splits, config)
+    ours = [(r.seconds, r.test_accuracy) for r in run.progress.history]
+    print(
+        "\n| epoch | cnnref s/epoch | PyTorch s/epoch | ratio | cnnref accuracy | PyTorch accuracy |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    for epoch, ((s, a), (ts, ta)) in enumerate(zip(ours, torch_results), 1):
+        print(f"| {epoch} | {s:.1f} | {ts:.2f} | {s / ts:.1f}x | {a:.4f} | {ta:.4f} |")
+    # The median resists the odd epoch slowed by another process on a shared machine.
+    median, torch_median = (statistics.median(s for s, _ in r) for r in (ours, torch_results))
+    print(f"| median | {median:.1f} | {torch_median:.2f} | {median / torch_median:.1f}x | | |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    profiling = commands.add_parser("profile", help="time one training step layer by layer")
+    profiling.add_argument("--batch-size", type=int, default=TrainingConfig().batch_size)
+    profiling.add_argument("--repeats", type=int, default=20)
+    fashion_mnist = commands.add_parser("fashion", help="train on Fashion-MNIST in both")
+    fashion_mnist.add_argument("--data", type=Path, default=FASHION_DIR)
+    fashion_mnist.add_argument("--epochs", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(THREADS)
+    if args.command == "profile":
+        profile(args.batch_size, args.repeats)
+    else:
+        fashion(args.data, args.epochs)
+
+
+if __name__ == "__main__":
+    main()

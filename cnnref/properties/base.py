@@ -1,0 +1,130 @@
+"""What a property is, how it calls a candidate, and how it reports a verdict.
+
+A property checks one function of a candidate on one example (a case).  It
+runs wherever the candidate runs, usually a child process, and either
+returns normally, having recorded every comparison it made, or raises
+``Falsified`` with an explanation a person can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from hypothesis import strategies as st
+
+from .compare import Comparison, describe_inputs
+
+
+class Falsified(Exception):
+    """The property does not hold on this example."""
+
+    def __init__(self, message: str, hints: list[str] | tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hints = tuple(hints)
+
+
+class CandidateRaised(Exception):
+    """The candidate raised instead of returning."""
+
+    def __init__(self, function: str, error: BaseException, traceback_text: str) -> None:
+        super().__init__(f"{function} raised {type(error).__name__}: {error}")
+        self.function = function
+        self.error_type = type(error).__name__
+        self.traceback_text = traceback_text
+
+
+class Candidate(Protocol):
+    """The functions of the implementation under test, as a property sees them."""
+
+    def has(self, function: str) -> bool: ...
+
+    def call(self, function: str, *args: Any, **kwargs: Any) -> Any: ...
+
+
+Hints = Callable[[Comparison], list[str]]
+
+
+def no_hints(comparison: Comparison) -> list[str]:
+    return []
+
+
+@dataclass
+class Evidence:
+    """The comparisons one example made; the worst of them goes in the report."""
+
+    comparisons: list[Comparison] = field(default_factory=list)
+
+    def require(
+        self, comparison: Comparison, hints: Hints = no_hints, inputs: dict | None = None
+    ) -> None:
+        """Record ``comparison``; raise Falsified, with hints, if it failed.
+
+        ``inputs`` are printed with the failure when they are small enough to read.
+        """
+        self.comparisons.append(comparison)
+        if not comparison.passed:
+            shown = describe_inputs(inputs or {})
+            message = comparison.describe() + (f"\n{shown}" if shown else "")
+            raise Falsified(message, hints(comparison))
+
+    def worst(self) -> Comparison | None:
+        """The comparison that came closest to (or went furthest past) its tolerance."""
+        return max(
+            self.comparisons,
+            key=lambda c: error_ratio(c.rel_error, c.rtol, c.abs_error),
+            default=None,
+        )
+
+
+def error_ratio(rel_error: float, rtol: float, abs_error: float) -> float:
+    """Relative error as a fraction of the tolerance: above 1 fails."""
+    if rtol == 0:
+        return 0.0 if abs_error == 0 else float("inf")
+    return rel_error / rtol
+
+
+Check = Callable[[Candidate, Any, Evidence], None]
+
+
+@dataclass(frozen=True)
+class Property:
+    """One named, separately reported claim about one function of a candidate."""
+
+    name: str  # e.g. "conv2d_backward.finite_differences"
+    function: str  # the candidate function it checks
+    summary: str  # one sentence: what holds when this passes
+    formula: str  # the maths it checks, for reports
+    cases: Callable[[str, frozenset[str]], st.SearchStrategy]  # (dtype, unsupported) -> cases
+    check: Check
+    needs_torch: bool = False
+
+
+def expect_array(
+    result: Any, *, function: str, name: str, shape: tuple[int, ...], hints: list[str] = ()
+) -> np.ndarray:
+    """``result`` if it is an ndarray of ``shape``; otherwise Falsified, saying what came back."""
+    if not isinstance(result, np.ndarray):
+        raise Falsified(
+            f"{function} returned {type(result).__name__} for {name}; expected a numpy.ndarray "
+            f"of shape {shape}"
+        )
+    if result.shape != tuple(shape):
+        raise Falsified(
+            f"{function} returned {name} of shape {result.shape}; expected {tuple(shape)}", hints
+        )
+    return result
+
+
+def unpack(result: Any, *, function: str, names: tuple[str, ...]) -> tuple:
+    """Split a tuple result such as ``(dx, dw, db)``, saying what came back if it is not one."""
+    if not isinstance(result, (tuple, list)) or len(result) != len(names):
+        raise Falsified(
+            f"{function} returned {type(result).__name__}"
+            + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
+            + f"; expected a tuple ({', '.join(names)})"
+        )
+    return tuple(result)

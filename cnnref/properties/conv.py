@@ -1,0 +1,381 @@
+"""Properties of conv2d and conv2d_backward."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+
+import numpy as np
+
+from .. import reference
+from ..oracles import finite_differences, scipy_correlate, torch_autograd
+from ..oracles.scales import conv2d_backward_scales, conv2d_scale
+from ..reference.geometry import common_dtype
+from ..strategies import ConvCase, conv_cases
+from . import contract
+from .base import Candidate, Evidence, Falsified, Property, expect_array, unpack
+from .compare import compare, rtol_for, summation_rtol
+from .conv_hints import backward_hints, forward_hints, shape_hints
+
+GRADIENTS = ("dx", "dw", "db")
+
+
+def _float64(*arrays):
+    return [None if a is None else np.asarray(a, dtype=np.float64) for a in arrays]
+
+
+def _terms(case: ConvCase) -> dict[str, int]:
+    """How many products each output element sums: sets the float32 tolerance."""
+    kh, kw = case.kernel_size
+    oh, ow = case.y_shape[-2:]
+    return {
+        "y": case.in_channels // case.groups * kh * kw + 1,
+        "dx": case.out_channels // case.groups * kh * kw,
+        "dw": case.batch * oh * ow,
+        "db": case.batch * oh * ow,
+    }
+
+
+def _forward(candidate: Candidate):
+    """The candidate's own conv2d, or the reference's when it has none."""
+    if candidate.has("conv2d"):
+        return lambda *args, **kwargs: candidate.call("conv2d", *args, **kwargs)
+    return reference.conv2d
+
+
+# ---------------------------------------------------------------- conv2d
+
+
+def _call_forward(candidate: Candidate, case: ConvCase, x, w, b) -> np.ndarray:
+    result = candidate.call("conv2d", x, w, b, **case.geometry)
+    return expect_array(
+        result,
+        function="conv2d",
+        name="y",
+        shape=case.y_shape,
+        hints=shape_hints(case, getattr(result, "shape", ())),
+    )
+
+
+def check_forward_matches(candidate: Candidate, case: ConvCase, evidence: Evidence, oracle) -> None:
+    x, w, b, _ = case.arrays()
+    y = _call_forward(candidate, case, x, w, b)
+    x64, w64, b64 = _float64(x, w, b)
+    scale = conv2d_scale(x64, w64, b64, **case.geometry)
+    expected = oracle(x64, w64, b64, **case.geometry)
+    comparison = compare(
+        y,
+        expected,
+        scale=scale,
+        rtol=rtol_for(case.dtype, _terms(case)["y"]),
+        name="y",
+    )
+    evidence.require(
+        comparison,
+        partial(forward_hints, case, x64, w64, b64, expected, y, scale),
+        inputs={"x": x, "w": w, "b": b},
+    )
+
+
+def forward_matches_reference(candidate, case, evidence):
+    check_forward_matches(candidate, case, evidence, reference.conv2d)
+
+
+def forward_matches_scipy(candidate, case, evidence):
+    check_forward_matches(candidate, case, evidence, scipy_correlate.conv2d_forward)
+
+
+def forward_matches_torch(candidate, case, evidence):
+    def torch_forward(x, w, b, **geometry):
+        return torch_autograd.conv2d_with_gradients(x, w, b, np.zeros(case.y_shape), **geometry)[0]
+
+    check_forward_matches(candidate, case, evidence, torch_forward)
+
+
+def bias_is_added_per_channel(candidate: Candidate, case: ConvCase, evidence: Evidence) -> None:
+    """conv2d(x, w, b) - conv2d(x, w, None) = b[o] at every output of channel o."""
+    x, w, b, _ = case.arrays()
+    with_bias = _call_forward(candidate, case, x, w, b)
+    without = _call_forward(candidate, case, x, w, None)
+    difference = with_bias.astype(np.float64) - without
+    expected = np.broadcast_to(np.asarray(b, dtype=np.float64)[:, None, None], difference.shape)
+    scale = conv2d_scale(*_float64(x, w, b), **case.geometry)
+    evidence.require(
+        compare(
+            difference,
+            expected,
+            scale=scale,
+            rtol=rtol_for(case.dtype, _terms(case)["y"]),
+            name="conv2d(x, w, b) - conv2d(x, w, None)",
+        )
+    )
+
+
+def forward_contract(candidate: Candidate, case: ConvCase, evidence: Evidence) -> None:
+    x, w, b, _ = case.arrays()
+    outputs = contract.call_and_check(
+        candidate,
+        "conv2d",
+        (x, w, b),
+        case.geometry,
+        names=("y",),
+        shapes=(case.y_shape,),
+        dtype=common_dtype(x, w, b),
+    )
+    contract.require_finite(outputs, "conv2d", "finite inputs")
+
+
+# ---------------------------------------------------------------- conv2d_backward
+
+
+def _call_backward(candidate: Candidate, case: ConvCase, dy, x, w, b) -> tuple:
+    result = unpack(
+        candidate.call("conv2d_backward", dy, x, w, b, **case.geometry),
+        function="conv2d_backward",
+        names=GRADIENTS,
+    )
+    dx = expect_array(result[0], function="conv2d_backward", name="dx", shape=case.x_shape)
+    dw = expect_array(result[1], function="conv2d_backward", name="dw", shape=case.w_shape)
+    if b is None:
+        if result[2] is not None:
+            raise Falsified(
+                f"conv2d_backward returned db={type(result[2]).__name__} for b=None; expected None"
+            )
+        return dx, dw, None
+    return (
+        dx,
+        dw,
+        expect_array(result[2], function="conv2d_backward", name="db", shape=(case.out_channels,)),
+    )
+
+
+def check_backward_matches(
+    candidate: Candidate, case: ConvCase, evidence: Evidence, oracle
+) -> None:
+    x, w, b, dy = case.arrays()
+    actual = _call_backward(candidate, case, dy, x, w, b)
+    x64, w64, b64, dy64 = _float64(x, w, b, dy)
+    expected = oracle(dy64, x64, w64, b64, **case.geometry)
+    scales = conv2d_backward_scales(dy64, x64, w64, b64, **case.geometry)
+    terms = _terms(case)
+    for name, got, want, scale in zip(GRADIENTS, actual, expected, scales):
+        if got is None:
+            continue
+        comparison = compare(
+            got, want, scale=scale, rtol=rtol_for(case.dtype, terms[name]), name=name
+        )
+        evidence.require(
+            comparison,
+            partial(backward_hints, case, name, x64, w64, dy64, want, got, scale),
+            inputs={"dy": dy, "x": x, "w": w},
+        )
+
+
+def backward_matches_reference(candidate, case, evidence):
+    check_backward_matches(candidate, case, evidence, reference.conv2d_backward)
+
+
+def backward_matches_torch(candidate, case, evidence):
+    def torch_backward(dy, x, w, b, **geometry):
+        return torch_autograd.conv2d_with_gradients(x, w, b, dy, **geometry)[1:]
+
+    check_backward_matches(candidate, case, evidence, torch_backward)
+
+
+def backward_finite_differences(candidate: Candidate, case: ConvCase, evidence: Evidence) -> None:
+    """dx and dw against central differences of the forward.
+
+    conv2d is linear in x and in w, so a central difference is exact for any
+    step: a unit step keeps the rounding error smallest.
+    """
+    x, w, b, dy = case.arrays()
+    forward = _forward(candidate)
+    dx, dw, _ = _call_backward(candidate, case, dy, x, w, b)
+    tolerance = summation_rtol(case.dtype, max(_terms(case).values()), dy.size)
+    rng = np.random.default_rng(case.seed + 1)
+
+    def magnitude(step_x=0.0, step_w=0.0):
+        scale = conv2d_scale(*_float64(np.abs(x) + step_x, np.abs(w) + step_w, b), **case.geometry)
+        return float(np.sum(scale * np.abs(dy)))
+
+    for name, gradient, operand, as_function in (
+        ("dx", dx, x, lambda v: forward(v, w, b, **case.geometry)),
+        ("dw", dw, w, lambda v: forward(x, v, b, **case.geometry)),
+    ):
+        scale = magnitude(1.0, 0.0) if name == "dx" else magnitude(0.0, 1.0)
+        if operand.size <= finite_differences.FULL_JACOBIAN_LIMIT:
+            numerical = finite_differences.numerical_gradient(as_function, operand, dy, eps=1.0)
+            evidence.require(
+                compare(
+                    gradient,
+                    numerical,
+                    scale=scale,
+                    rtol=tolerance,
+                    name=f"{name} vs finite differences",
+                ),
+                inputs={"x": x, "w": w, "dy": dy},
+            )
+            continue
+        for _ in range(finite_differences.PROJECTIONS):
+            direction = rng.choice([-1.0, 1.0], size=operand.shape).astype(case.dtype)
+            numerical = finite_differences.directional_derivative(
+                as_function, operand, dy, direction, eps=1.0
+            )
+            analytic = float(np.vdot(np.asarray(gradient, np.float64), direction))
+            evidence.require(
+                compare(
+                    np.array(analytic),
+                    np.array(numerical),
+                    scale=scale,
+                    rtol=tolerance,
+                    name=f"<{name}, v> vs finite differences along a random sign vector v",
+                )
+            )
+
+
+def backward_adjointness(candidate: Candidate, case: ConvCase, evidence: Evidence) -> None:
+    """<conv2d(x, w), g> = <x, dX(g)> = <w, dW(g)>: conv2d is bilinear."""
+    x, w, _, g = case.arrays()
+    y = np.asarray(_forward(candidate)(x, w, None, **case.geometry), dtype=np.float64)
+    dx, dw, _ = _call_backward(candidate, case, g, x, w, None)
+    x64, w64, g64 = _float64(x, w, g)
+    output_side = float(np.vdot(y, g64))
+    scale = float(np.sum(conv2d_scale(x64, w64, None, **case.geometry) * np.abs(g64)))
+    rtol = summation_rtol(case.dtype, max(_terms(case).values()), g.size)
+    for label, value in (("<x, dX(g)>", np.vdot(x64, dx)), ("<w, dW(g)>", np.vdot(w64, dw))):
+        evidence.require(
+            compare(
+                np.array(float(value)),
+                np.array(output_side),
+                scale=scale,
+                rtol=rtol,
+                name=f"{label} against <conv2d(x, w), g>",
+            )
+        )
+
+
+def backward_contract(candidate: Candidate, case: ConvCase, evidence: Evidence) -> None:
+    x, w, b, dy = case.arrays()
+    shapes = (case.x_shape, case.w_shape, None if b is None else (case.out_channels,))
+    gradients = contract.call_and_check(
+        candidate,
+        "conv2d_backward",
+        (dy, x, w, b),
+        case.geometry,
+        names=GRADIENTS,
+        shapes=shapes,
+        dtype=common_dtype(dy, x, w, b),
+    )
+    contract.require_finite(gradients, "conv2d_backward", "finite inputs")
+    contract.require_zero_gradients(
+        candidate, "conv2d_backward", (np.zeros_like(dy), x, w, b), case.geometry, GRADIENTS
+    )
+
+
+# ---------------------------------------------------------------- registry
+
+
+def _cases(**fixed):
+    def cases(dtype: str, unsupported: frozenset[str]):
+        strategy = conv_cases(dtype=dtype, unsupported=unsupported)
+        return strategy.map(lambda case: _replace(case, **fixed)) if fixed else strategy
+
+    return cases
+
+
+def _replace(case: ConvCase, **fields) -> ConvCase:
+    return replace(case, **fields)
+
+
+FORWARD = (
+    "Y[n,o,p,q] = b[o] + sum_{c,i,j} X[n, g*C/G + c, p*s + i*d - pad, q*s + j*d - pad] W[o,c,i,j]"
+)
+BACKWARD = (
+    "dW = Xpad (*) dY (valid correlation, batch summed);  "
+    "dX = crop(pad(spread_s(dY)) (*) rot180(W^T));  db = sum_{n,p,q} dY"
+)
+
+PROPERTIES = (
+    Property(
+        "conv2d.matches_reference",
+        "conv2d",
+        "conv2d agrees with cnnref's reference element by element.",
+        FORWARD,
+        _cases(),
+        forward_matches_reference,
+    ),
+    Property(
+        "conv2d.matches_scipy",
+        "conv2d",
+        "conv2d agrees with scipy.signal.correlate, image by image and channel by channel.",
+        FORWARD,
+        _cases(),
+        forward_matches_scipy,
+    ),
+    Property(
+        "conv2d.matches_torch",
+        "conv2d",
+        "conv2d agrees with torch.nn.functional.conv2d.",
+        FORWARD,
+        _cases(),
+        forward_matches_torch,
+        needs_torch=True,
+    ),
+    Property(
+        "conv2d.bias_linearity",
+        "conv2d",
+        "The bias adds b[o] to every output of channel o, and nothing else.",
+        "conv2d(x, w, b) - conv2d(x, w, None) = b[o]",
+        _cases(bias=True),
+        bias_is_added_per_channel,
+    ),
+    Property(
+        "conv2d.contract",
+        "conv2d",
+        "conv2d returns a new ndarray of the right shape and dtype, finite, the same on every call, and leaves its inputs alone.",
+        "dtype(Y) = result_type(X, W, b)",
+        _cases(),
+        forward_contract,
+    ),
+    Property(
+        "conv2d_backward.matches_reference",
+        "conv2d_backward",
+        "dx, dw and db agree with cnnref's reference element by element.",
+        BACKWARD,
+        _cases(),
+        backward_matches_reference,
+    ),
+    Property(
+        "conv2d_backward.finite_differences",
+        "conv2d_backward",
+        "dx and dw agree with central finite differences of the candidate's own conv2d (the reference's if it has none): full Jacobians on small shapes, random sign projections on large ones.",
+        "<dL/dX, v> = d/dt <conv2d(X + t v, W), dY>",
+        _cases(),
+        backward_finite_differences,
+    ),
+    Property(
+        "conv2d_backward.adjointness",
+        "conv2d_backward",
+        "The gradients are the adjoints of the forward: <conv2d(x, w), g> = <x, dX(g)> = <w, dW(g)>.",
+        "<conv2d(X, W), G> = <X, dX(G)> = <W, dW(G)>",
+        _cases(),
+        backward_adjointness,
+    ),
+    Property(
+        "conv2d_backward.matches_torch",
+        "conv2d_backward",
+        "dx, dw and db agree with PyTorch autograd.",
+        BACKWARD,
+        _cases(),
+        backward_matches_torch,
+        needs_torch=True,
+    ),
+    Property(
+        "conv2d_backward.contract",
+        "conv2d_backward",
+        "conv2d_backward returns new arrays (db None without b) of the right shapes and dtype, finite, deterministic, zero for zero dy, and leaves its inputs alone.",
+        "dtype = result_type(dY, X, W, b)",
+        _cases(),
+        backward_contract,
+    ),
+)

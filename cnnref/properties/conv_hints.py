@@ -1,0 +1,201 @@
+"""Name the bug behind a wrong conv2d or conv2d_backward result (see hints.py)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from .. import reference
+from ..reference.geometry import effective_kernel
+from ..strategies import ConvCase
+from .hints import batch_region, border_mask, explain
+
+
+def shape_hints(case: ConvCase, shape: tuple[int, ...]) -> list[str]:
+    """Which plausible mistake in the output-size formula gives ``shape``."""
+    variants = {
+        "ceil instead of floor division": {"rounding": "ceil"},
+        "padding ignored": {"padding": (0, 0)},
+        "dilation ignored": {"dilation": (1, 1)},
+        "stride ignored": {"stride": (1, 1)},
+        "stride axes swapped": {"stride": case.stride[::-1]},
+        "padding axes swapped": {"padding": case.padding[::-1]},
+        "padding applied on one side only": {"one_sided": True},
+    }
+    found = []
+    for description, change in variants.items():
+        if _output_shape(case, **change) == tuple(shape) != case.y_shape:
+            found.append(f"the output shape is what you get with {description}")
+    return found
+
+
+def _output_shape(
+    case: ConvCase, stride=None, padding=None, dilation=None, rounding="floor", one_sided=False
+) -> tuple[int, ...]:
+    stride, padding, dilation = (
+        stride or case.stride,
+        padding or case.padding,
+        dilation or case.dilation,
+    )
+    sizes = []
+    for size, k, s, p, d in zip(
+        (case.height, case.width), case.kernel_size, stride, padding, dilation
+    ):
+        span = size + (p if one_sided else 2 * p) - effective_kernel(k, d)
+        sizes.append((-(-span // s) if rounding == "ceil" else span // s) + 1)
+    return (case.batch, case.out_channels, *sizes)
+
+
+KERNEL_FLIPPED = (
+    "y matches a true convolution, with the kernel rotated by 180 degrees: PyTorch's conv2d is a "
+    "cross-correlation, y[n,o,p,q] = sum w[o,c,i,j] x[n,c,p*s+i*d,q*s+j*d], with no flip"
+)
+BIAS_MISSING = "y matches the output without the bias: add b[o] to every output of channel o"
+KERNEL_TRANSPOSED = "y matches the kernel transposed (kh and kw swapped): w[o,c,i,j] has i for rows"
+DX_KERNEL_NOT_ROTATED = (
+    "dx is the gradient for the kernel rotated by 180 degrees: in the full-correlation form dL/dX "
+    "correlates the zero-padded dY with rot180(W); in the scatter form it uses W as it is"
+)
+DW_FIRST_ITEM = (
+    "dw matches the gradient of the first batch item alone: dL/dW must sum over the whole batch"
+)
+DW_BATCH_MEAN = "dw is the batch mean: dL/dW sums over the batch (no 1/N)"
+DB_MEAN = "db is a mean: dL/db sums dY over the batch and every output pixel (no division)"
+DW_ROTATED = (
+    "dw is rotated by 180 degrees: dW[o,c,i,j] pairs kernel tap (i, j) with x[n,c,p*s+i*d,q*s+j*d]"
+)
+SHARED_INPUTS_ONLY = (
+    "only inputs that several kernel taps or windows read are wrong: their contributions must be "
+    "added (+=), not assigned"
+)
+PADDING_ONLY = "only outputs whose window overlaps the zero padding are wrong: check the padding"
+BORDERS_ONLY = (
+    "only inputs near the borders are wrong: check the zero padding of dY for the full "
+    "correlation and the cropping of the padding"
+)
+
+
+def forward_hints(case: ConvCase, x, w, b, expected, actual, scale, comparison) -> list[str]:
+    """Hints for a wrong conv2d output: known bugs first, then where the errors are."""
+    geometry = case.geometry
+    variants = [(KERNEL_FLIPPED, partial(_conv_or_none, x, w[..., ::-1, ::-1], b, geometry))]
+    if b is not None:
+        variants.append((BIAS_MISSING, partial(_conv_or_none, x, w, None, geometry)))
+    if case.kernel_size[0] == case.kernel_size[1] > 1:
+        variants.append(
+            (KERNEL_TRANSPOSED, partial(_conv_or_none, x, w.swapaxes(-1, -2), b, geometry))
+        )
+    for name in ("stride", "padding", "dilation"):
+        if geometry[name][0] != geometry[name][1]:
+            swapped = geometry | {name: geometry[name][::-1]}
+            description = f"y matches the output with the {name} axes swapped: {name}[0] is for height, {name}[1] for width"
+            variants.append((description, partial(_conv_or_none, x, w, b, swapped)))
+    regions = [batch_region(actual.shape), *_group_regions(case, actual.shape)]
+    touching = _windows_touching_padding(case)
+    if touching.any() and not touching.all():
+        regions.append((PADDING_ONLY, touching))
+    return explain(
+        comparison,
+        actual=actual,
+        expected=expected,
+        scale=scale,
+        dtype=case.dtype,
+        variants=variants,
+        regions=regions,
+    )
+
+
+def backward_hints(
+    case: ConvCase, name: str, x, w, dy, expected, actual, scale, comparison
+) -> list[str]:
+    """Hints for a wrong gradient ``name`` (dx, dw or db)."""
+    geometry, variants, regions = case.geometry, [], []
+    if name == "dx":
+        variants.append(
+            (
+                DX_KERNEL_NOT_ROTATED,
+                lambda: reference.conv2d_backward(dy, x, w[..., ::-1, ::-1], None, **geometry)[0],
+            )
+        )
+        regions.append(batch_region(actual.shape))
+        shared = _contributions_per_input(case) > 1
+        if shared.any() and not shared.all():
+            regions.append((SHARED_INPUTS_ONLY, shared))
+        reach = tuple(
+            effective_kernel(k, d) - 1 + p
+            for k, d, p in zip(case.kernel_size, case.dilation, case.padding)
+        )
+        border = border_mask(actual.shape, reach)
+        if not border.all():
+            regions.append((BORDERS_ONLY, border))
+    if name == "dw":
+        variants.append((DW_ROTATED, lambda: expected[..., ::-1, ::-1]))
+        if case.batch > 1:
+            variants.append((DW_BATCH_MEAN, lambda: expected / case.batch))
+            variants.append(
+                (
+                    DW_FIRST_ITEM,
+                    lambda: reference.conv2d_backward(dy[:1], x[:1], w, None, **geometry)[1],
+                )
+            )
+    if name == "db":
+        variants.append((DB_MEAN, lambda: expected / (dy.size // dy.shape[1])))
+    return explain(
+        comparison,
+        actual=actual,
+        expected=expected,
+        scale=scale,
+        dtype=case.dtype,
+        variants=variants,
+        regions=regions,
+    )
+
+
+def _group_regions(case: ConvCase, shape: tuple[int, ...]) -> list[tuple[str, np.ndarray]]:
+    if case.groups == 1:
+        return []
+    later = np.zeros(shape, dtype=bool)
+    later[:, case.out_channels // case.groups :] = True
+    return [
+        (
+            "only output channels after the first group are wrong: check which input channels each "
+            "group reads (group g reads channels g*C/groups to (g+1)*C/groups - 1)",
+            later,
+        )
+    ]
+
+
+def _contributions_per_input(case: ConvCase) -> np.ndarray:
+    """How many (window, tap) pairs read each input pixel: dL/dX of all-ones dY and W."""
+    ones = ConvCase(
+        1, 1, 1, case.height, case.width, case.kernel_size, case.stride, case.padding, case.dilation
+    )
+    dy = np.ones(ones.y_shape)
+    return reference.conv2d_backward(
+        dy, np.zeros(ones.x_shape), np.ones(ones.w_shape), None, **ones.geometry
+    )[0][0, 0]
+
+
+def _conv_or_none(x, w, b, geometry):
+    """The reference's output, or None where this geometry is invalid."""
+    try:
+        return reference.conv2d(x, w, b, **geometry)
+    except ValueError:
+        return None
+
+
+def _windows_touching_padding(case: ConvCase) -> np.ndarray:
+    """Output positions whose window reads at least one padded (zero) element."""
+    masks = []
+    for size, out, k, s, p, d in zip(
+        (case.height, case.width),
+        case.y_shape[-2:],
+        case.kernel_size,
+        case.stride,
+        case.padding,
+        case.dilation,
+    ):
+        start = np.arange(out) * s
+        masks.append((start < p) | (start + effective_kernel(k, d) > size + p))
+    return masks[0][:, None] | masks[1][None, :]

@@ -1,0 +1,111 @@
+"""Name the bug behind a wrong max_pool2d or max_pool2d_backward result (see hints.py)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from .. import reference
+from ..reference.geometry import PoolGeometry, pool_output_size
+from ..strategies import PoolCase
+from .hints import batch_region, explain
+from .windows import count_over_inputs, spread_to_inputs, window_counts
+
+
+def shape_hints(case: PoolCase, shape: tuple[int, ...]) -> list[str]:
+    geometry = PoolGeometry.from_args(**case.geometry)
+    found = []
+    flipped = [
+        pool_output_size(n, k, s, p, d, not case.ceil_mode)
+        for n, k, s, p, d in _axes(case, geometry)
+    ]
+    if tuple(shape[-2:]) == tuple(flipped):
+        mode = "ceil_mode=False (floor)" if case.ceil_mode else "ceil_mode=True"
+        found.append(
+            f"the output shape is what {mode} gives: honour ceil_mode, including PyTorch's rule that the last window must start inside the input or its left padding"
+        )
+    if case.stride is None and tuple(shape[-2:]) == tuple(
+        pool_output_size(n, k, 1, p, d, case.ceil_mode) for n, k, _, p, d in _axes(case, geometry)
+    ):
+        found.append(
+            "the output shape is what stride 1 gives: stride=None means stride = kernel_size"
+        )
+    return found
+
+
+def _axes(case: PoolCase, geometry: PoolGeometry):
+    return zip(
+        (case.height, case.width),
+        geometry.kernel_size,
+        geometry.stride,
+        geometry.padding,
+        geometry.dilation,
+    )
+
+
+ZERO_PADDING = (
+    "y matches pooling over a zero-padded input: PyTorch never reads the padding (it acts as -inf)"
+)
+NAN_SKIPPED = "y matches pooling that skips NaN: a window containing NaN has maximum NaN (np.max, not np.nanmax or fmax)"
+TIES_ONLY = (
+    "only windows whose maximum is tied are wrong: PyTorch routes a tie to the FIRST maximum in "
+    "row-major window order (take over only on a strictly greater value)"
+)
+NAN_ONLY = "only windows containing NaN are wrong: a NaN always takes over, so PyTorch routes to the LAST NaN of the window"
+NEGINF_ONLY = "only windows that are entirely -inf are wrong: PyTorch routes them to their first in-bounds element (never to padding)"
+OVERLAP_ONLY = "only inputs shared by overlapping windows are wrong: each window must ADD its gradient (+=), not assign it"
+
+
+def forward_hints(
+    case: PoolCase, x: np.ndarray, expected: np.ndarray, actual: np.ndarray, comparison
+) -> list[str]:
+    variants = [(ZERO_PADDING, partial(_zero_padded_pool, case, x))]
+    if np.isnan(x).any():
+        without_nan = np.where(np.isnan(x), -np.inf, x)
+        variants.append((NAN_SKIPPED, partial(reference.max_pool2d, without_nan, **case.geometry)))
+    return explain(
+        comparison,
+        actual=actual,
+        expected=expected,
+        scale=0.0,
+        dtype=case.dtype,
+        variants=variants,
+        regions=[batch_region(actual.shape)],
+    )
+
+
+def _zero_padded_pool(case: PoolCase, x: np.ndarray) -> np.ndarray | None:
+    """What pooling gives when the padding (and any ceil-mode overhang) holds zeros that compete."""
+    geometry = PoolGeometry.from_args(**case.geometry)
+    y = reference.max_pool2d(x, **case.geometry)
+    rows = geometry.taps_in_bounds("height", case.height, y.shape[-2]).all(axis=0)
+    cols = geometry.taps_in_bounds("width", case.width, y.shape[-1]).all(axis=0)
+    touches_outside = ~(rows[:, None] & cols[None, :])
+    if not touches_outside.any():
+        return None
+    return np.where(touches_outside, np.maximum(y, 0.0), y)
+
+
+def backward_hints(
+    case: PoolCase,
+    x: np.ndarray,
+    expected: np.ndarray,
+    actual: np.ndarray,
+    scale: np.ndarray,
+    comparison,
+) -> list[str]:
+    y = reference.max_pool2d(x, **case.geometry)
+    regions = [
+        (TIES_ONLY, spread_to_inputs(case, x, window_counts(case, x, y) > 1)),
+        (NAN_ONLY, spread_to_inputs(case, x, np.isnan(y))),
+        (NEGINF_ONLY, spread_to_inputs(case, x, y == -np.inf)),
+        (
+            OVERLAP_ONLY,
+            count_over_inputs(case, x, lambda values: np.ones(values.shape, dtype=bool)) > 1,
+        ),
+        batch_region(actual.shape),
+    ]
+    return explain(
+        comparison, actual=actual, expected=expected, scale=scale, dtype=case.dtype, regions=regions
+    )

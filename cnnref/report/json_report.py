@@ -1,0 +1,126 @@
+"""The JSON report: a stable, documented schema (docs/report-schema.md, cnnref/report/schema.json).
+
+Non-finite numbers (an infinite error ratio, a NaN expected value) are
+written as the strings "inf", "-inf" and "nan", since JSON has no such numbers.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+from collections.abc import Mapping
+
+from .. import __version__
+from ..atomic import write_atomic
+from ..verify.results import VerificationResult
+
+SCHEMA_VERSION = 1
+
+
+def report_dict(result: VerificationResult) -> dict:
+    """The report as plain JSON-ready data."""
+    properties = [_property(p, result.candidate) for p in result.properties]
+    return _finite(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "cnnref", "version": __version__},
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "candidate": result.candidate,
+            "passed": result.passed,
+            "duration_seconds": round(result.seconds, 3),
+            "settings": result.settings,
+            "environment": result.environment,
+            "summary": _count_statuses(properties),
+            "properties": properties,
+        }
+    )
+
+
+def merge_reports(reports: list[dict]) -> dict:
+    """One report from several (runs of one session, pytest-xdist workers)."""
+    if len(reports) == 1:
+        return reports[0]
+    candidates = list(dict.fromkeys(report["candidate"] for report in reports))
+    properties = [prop for report in reports for prop in report["properties"]]
+    return reports[0] | {
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "candidate": ", ".join(candidates),
+        "passed": all(report["passed"] for report in reports),
+        "duration_seconds": round(sum(report["duration_seconds"] for report in reports), 3),
+        "summary": _count_statuses(properties),
+        "properties": properties,
+    }
+
+
+def _count_statuses(properties: list[dict]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for prop in properties:
+        counts[prop["status"]] = counts.get(prop["status"], 0) + 1
+    return counts
+
+
+def _property(prop, candidate: str) -> dict:
+    failure = prop.failure
+    return {
+        "candidate": candidate,
+        "name": prop.name,
+        "op": prop.function.removesuffix("_backward"),
+        "function": prop.function,
+        "summary": prop.summary,
+        "formula": prop.formula,
+        "status": prop.status,
+        "examples": prop.examples,
+        "seconds": round(prop.seconds, 3),
+        "worst": _worst(prop.worst),
+        "error_ratios": prop.error_ratios,
+        "coverage": {key: dict(sorted(counter.items())) for key, counter in prop.coverage.items()},
+        "not_covered": prop.not_covered,
+        "failure": None
+        if failure is None
+        else {
+            "kind": failure.kind,
+            "example": failure.case,
+            "example_fields": failure.case_fields,
+            "explanation": failure.message,
+            "hints": failure.hints,
+            "worst": _worst(failure.worst),
+            "reproduce": {
+                "command": failure.reproduce_command,
+                "python": failure.reproduce_snippet,
+            },
+        },
+    }
+
+
+def _worst(worst) -> dict | None:
+    if worst is None:
+        return None
+    return {
+        "output": worst.name,
+        "index": list(worst.index) if worst.index is not None else None,
+        "expected": worst.expected,
+        "actual": worst.actual,
+        "abs_error": worst.abs_error,
+        "rel_error": worst.rel_error,
+        "tolerance": worst.rtol,
+        "ratio": worst.ratio,
+    }
+
+
+def _finite(value):
+    """Replace non-finite floats (and tuples) with JSON-representable values."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item"):  # NumPy scalars
+        return _finite(value.item())
+    return value
+
+
+def write_json_dict(report: dict, path: str | os.PathLike) -> None:
+    write_atomic(path, json.dumps(report, indent=2) + "\n")

@@ -1,0 +1,62 @@
+"""JUnit XML: every property a test case, so CI systems list and count them."""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+
+from ..atomic import write_atomic
+
+
+def render_junit(report: dict) -> str:
+    properties = report["properties"]
+    failures = sum(p["status"] == "failed" for p in properties)
+    errors = sum(p["status"] == "error" for p in properties)
+    skipped = sum(p["status"] == "not covered" for p in properties)
+    suite = ET.Element(
+        "testsuite",
+        name=f"cnnref verify {report['candidate']}",
+        tests=str(len(properties)),
+        failures=str(failures),
+        errors=str(errors),
+        skipped=str(skipped),
+        time=f"{report['duration_seconds']:.3f}",
+        timestamp=report["created"],
+    )
+    for prop in properties:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=prop["candidate"],
+            name=prop["name"],
+            time=f"{prop['seconds']:.3f}",
+        )
+        failure = prop["failure"]
+        if prop["status"] in ("failed", "error"):
+            first_line = failure["explanation"].splitlines()[0] if failure else prop["status"]
+            element = ET.SubElement(
+                case, "failure" if prop["status"] == "failed" else "error", message=first_line
+            )
+            element.text = _failure_text(prop)
+        elif prop["status"] == "not covered":
+            ET.SubElement(case, "skipped", message="; ".join(prop["not_covered"]))
+        ET.SubElement(case, "system-out").text = f"{prop['examples']} examples; {prop['summary']}"
+    ET.indent(suite)
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+    )
+
+
+def _failure_text(prop: dict) -> str:
+    failure = prop["failure"]
+    if failure is None:
+        return prop["status"]
+    parts = [failure["explanation"], "", "smallest failing example:", failure["example"]]
+    if failure["hints"]:
+        parts += ["", "likely cause:", *[f"- {hint}" for hint in failure["hints"]]]
+    parts += ["", "reproduce:", failure["reproduce"]["command"], failure["reproduce"]["python"]]
+    return "\n".join(parts)
+
+
+def write_junit(report: dict, path: str | os.PathLike) -> None:
+    write_atomic(path, render_junit(report))

@@ -1,0 +1,232 @@
+"""Hypothesis strategies for conv2d and max_pool2d examples, valid by construction.
+
+Every draw builds a geometry that the op accepts: kernels fit inside the
+padded input, groups divide the channels, pool padding is at most half the
+kernel.  Nothing is filtered, so Hypothesis never wastes an example.
+
+Sizes come in classes so that one default run reaches both ends: most
+examples are small (where shrinking ends up), and the rest push one
+dimension far past what fixed tests try (batch above 32, channels above 16,
+sides above 40) while keeping the others small enough to stay fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from hypothesis import assume
+from hypothesis import strategies as st
+
+from ..reference.geometry import Pair, PoolGeometry, effective_kernel
+from .cases import POOL_VALUES, ConvCase, PoolCase
+from .layouts import LAYOUTS
+
+# The names a candidate may list in CNNREF_UNSUPPORTED, and what each one turns off.
+FEATURES: dict[str, str] = {
+    "stride": "strides other than 1",
+    "padding": "padding other than 0",
+    "dilation": "dilation other than 1",
+    "groups": "groups other than 1 in conv2d",
+    "bias": "a bias b in conv2d",
+    "ceil_mode": "ceil_mode=True in max_pool2d",
+    "stride_none": "stride=None in max_pool2d",
+    "non_square": "different height and width values in kernel_size, stride, padding, dilation",
+    "non_contiguous": "inputs that are not C-contiguous (Fortran order, strided and reversed views)",
+    "nan": "NaN in max_pool2d inputs",
+    "inf": "-inf in max_pool2d inputs",
+}
+
+
+@dataclass(frozen=True)
+class SizeClass:
+    name: str
+    batch: tuple[int, int]
+    channels: tuple[int, int]  # per group for conv
+    side: tuple[int, int]
+    max_kernel: int
+
+
+SIZE_CLASSES = (
+    SizeClass("small", batch=(1, 4), channels=(1, 3), side=(1, 12), max_kernel=4),
+    SizeClass("large batch", batch=(33, 40), channels=(1, 2), side=(1, 8), max_kernel=3),
+    SizeClass("many channels", batch=(1, 2), channels=(17, 24), side=(1, 8), max_kernel=3),
+    SizeClass("large image", batch=(1, 2), channels=(1, 2), side=(41, 56), max_kernel=5),
+)
+
+
+def check_features(unsupported: Collection[str]) -> frozenset[str]:
+    """Validate a CNNREF_UNSUPPORTED set, naming any feature cnnref does not know."""
+    unknown = sorted(set(unsupported) - set(FEATURES))
+    if unknown:
+        raise ValueError(
+            f"CNNREF_UNSUPPORTED names unknown features {unknown}; known features: {sorted(FEATURES)}"
+        )
+    return frozenset(unsupported)
+
+
+@st.composite
+def conv_cases(
+    draw: st.DrawFn, *, dtype: str = "float64", unsupported: Collection[str] = frozenset()
+) -> ConvCase:
+    """Valid conv2d examples of every geometry not listed in ``unsupported``."""
+    off = check_features(unsupported)
+    size = draw(st.sampled_from(SIZE_CLASSES))
+    # Each feature is switched on half the time, then given a value: an even spread that
+    # shrinks to "off" whenever the failure does not need it.
+    groups = _optional(draw, "groups", off, 1, st.integers(2, 3))
+    kernel = draw(_pairs(st.integers(1, size.max_kernel), off))
+    stride = _optional(draw, "stride", off, (1, 1), _pairs(st.integers(1, 4), off))
+    padding = _optional(draw, "padding", off, (0, 0), _pairs(st.integers(0, 3), off))
+    dilation = _optional(draw, "dilation", off, (1, 1), _pairs(st.integers(1, 3), off))
+    height, width = draw(_sides_that_fit(size, kernel, padding, dilation, off))
+    return ConvCase(
+        batch=draw(st.integers(*size.batch)),
+        in_channels=groups * draw(st.integers(*size.channels)),
+        out_channels=groups * draw(st.integers(*size.channels)),
+        height=height,
+        width=width,
+        kernel_size=kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        bias=False if "bias" in off else draw(st.booleans()),
+        dtype=dtype,
+        layout=draw(_layouts(off)),
+        seed=draw(st.integers(0, 2**32 - 1)),
+    )
+
+
+@st.composite
+def pool_cases(
+    draw: st.DrawFn,
+    *,
+    dtype: str = "float64",
+    unsupported: Collection[str] = frozenset(),
+    values: Collection[str] = POOL_VALUES,
+) -> PoolCase:
+    """Valid max_pool2d examples; ``values=("distinct",)`` gives tie-free inputs."""
+    off = check_features(unsupported)
+    allowed_values = [
+        v
+        for v in POOL_VALUES
+        if v in values and not ((v == "nan" and "nan" in off) or (v == "neginf" and "inf" in off))
+    ]
+    size = draw(st.sampled_from(SIZE_CLASSES))
+    kernel = draw(_pairs(st.integers(1, size.max_kernel), off))
+    dilation = _optional(draw, "dilation", off, (1, 1), _pairs(st.integers(1, 3), off))
+    padding = _optional(draw, "padding", off, (0, 0), _pool_padding(kernel, off))
+    explicit_stride = st.just(kernel) if "stride" in off else _pairs(st.integers(1, 4), off)
+    stride = _optional(draw, "stride_none", off, None, explicit_stride, on_when_off=True)
+    ceil_mode = _optional(draw, "ceil_mode", off, False, st.just(True))
+    height, width = draw(_sides_that_fit(size, kernel, padding, dilation, off))
+    # Rarely (dilation > 1 over a side of one or two pixels) a window reads only padding,
+    # which PyTorch leaves undefined and the reference rejects.
+    geometry = PoolGeometry(kernel, stride or kernel, padding, dilation, ceil_mode)
+    assume(_every_window_reads_input(geometry, (height, width)))
+    return PoolCase(
+        batch=draw(st.integers(*size.batch)),
+        channels=draw(st.integers(*size.channels)),
+        height=height,
+        width=width,
+        kernel_size=kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+        values=draw(st.sampled_from(allowed_values)),
+        dtype=dtype,
+        layout=draw(_layouts(off)),
+        seed=draw(st.integers(0, 2**32 - 1)),
+    )
+
+
+def _every_window_reads_input(geometry: PoolGeometry, sides: Pair) -> bool:
+    try:
+        geometry.output_shape((1, 1, *sides))
+    except ValueError:
+        return False
+    return True
+
+
+def _optional(
+    draw: st.DrawFn, feature: str, off: frozenset[str], default, values, *, on_when_off=False
+):
+    """``default`` or a drawn value, half the time each; always ``default`` if the feature is off.
+
+    ``on_when_off`` inverts that for features whose default is the unsupported one
+    (a candidate without ``stride=None`` always gets an explicit stride).
+    """
+    if feature in off:
+        return draw(values) if on_when_off else default
+    return draw(values) if draw(st.booleans()) else default
+
+
+def _pairs(values: st.SearchStrategy[int], off: frozenset[str]) -> st.SearchStrategy[Pair]:
+    """(height, width) pairs; equal entries when the candidate cannot take non-square ones."""
+    if "non_square" in off:
+        return values.map(lambda v: (v, v))
+    return st.tuples(values, values)
+
+
+def _layouts(off: frozenset[str]) -> st.SearchStrategy[str]:
+    return st.just("contiguous") if "non_contiguous" in off else st.sampled_from(LAYOUTS)
+
+
+def _pool_padding(kernel: Pair, off: frozenset[str]) -> st.SearchStrategy[Pair]:
+    # PyTorch's rule: padding <= kernel_size // 2 on each axis.
+    if "non_square" in off:
+        return st.integers(0, min(kernel) // 2).map(lambda p: (p, p))
+    return st.tuples(st.integers(0, kernel[0] // 2), st.integers(0, kernel[1] // 2))
+
+
+def _sides_that_fit(
+    size: SizeClass, kernel: Pair, padding: Pair, dilation: Pair, off: frozenset[str]
+) -> st.SearchStrategy[Pair]:
+    """Input sides within the size class, never smaller than the dilated kernel needs."""
+    smallest = [
+        max(size.side[0], effective_kernel(k, d) - 2 * p)
+        for k, p, d in zip(kernel, padding, dilation)
+    ]
+    sides = [st.integers(low, max(low, size.side[1])) for low in smallest]
+    if "non_square" in off:
+        low = max(smallest)
+        return st.integers(low, max(low, size.side[1])).map(lambda s: (s, s))
+    return st.tuples(*sides)
+
+
+def describe_coverage(case: ConvCase | PoolCase) -> dict[str, str]:
+    """What a case exercises, for Hypothesis events and the report's coverage tables."""
+    common = {
+        "stride": str(case.stride),
+        "padding": str(case.padding),
+        "dilation": str(case.dilation),
+        "dtype": case.dtype,
+        "layout": case.layout,
+        "batch": _bucket(case.batch, (1, 4, 32)),
+        "side": _bucket(max(case.height, case.width), (1, 12, 40)),
+    }
+    if isinstance(case, ConvCase):
+        return common | {
+            "groups": str(case.groups),
+            "channels": _bucket(max(case.in_channels, case.out_channels), (1, 4, 16)),
+            "bias": str(case.bias),
+        }
+    return common | {
+        "ceil_mode": str(case.ceil_mode),
+        "channels": _bucket(case.channels, (1, 4, 16)),
+        "values": case.values,
+    }
+
+
+def _bucket(value: int, edges: tuple[int, int, int]) -> str:
+    """'1', '2-4', '5-32', '>32' style buckets for sizes."""
+    one, low, high = edges
+    if value <= one:
+        return str(one)
+    if value <= low:
+        return f"{one + 1}-{low}"
+    if value <= high:
+        return f"{low + 1}-{high}"
+    return f">{high}"

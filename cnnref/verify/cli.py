@@ -1,0 +1,184 @@
+"""``cnnref verify``: the CI gate.  Exit 0 when every property holds, 1 when one fails, 2 on misuse."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TextIO
+
+from ..cli import positive_float, positive_int
+from ..properties import FUNCTIONS, PROPERTIES, Property
+from . import OP_GROUPS, CandidateLoadError, Progress, verify
+from .candidate import DEFAULT_CANDIDATE
+from .results import NOT_COVERED, PASSED, PropertyResult, VerificationResult
+from .runner import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT
+
+EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "verify",
+        help="check an implementation of conv2d / max_pool2d against every property",
+        description=(
+            "Check the conv2d, conv2d_backward, max_pool2d and max_pool2d_backward functions of "
+            "a module against cnnref's reference, finite differences, SciPy, PyTorch and "
+            "algebraic laws, on geometries Hypothesis draws.  Exit status: 0 all properties "
+            "hold, 1 some property failed, 2 usage error."
+        ),
+    )
+    parser.add_argument(
+        "--impl",
+        default=DEFAULT_CANDIDATE,
+        metavar="MODULE[:ATTR]",
+        help="the candidate: a module, or an object in it (default: cnnref itself)",
+    )
+    parser.add_argument(
+        "--ops",
+        nargs="+",
+        choices=[*FUNCTIONS, *OP_GROUPS],
+        metavar="OP",
+        help=f"functions to check: {', '.join(FUNCTIONS)}, or conv / pool (default: all it exposes)",
+    )
+    parser.add_argument(
+        "--property",
+        action="append",
+        dest="properties",
+        metavar="NAME",
+        choices=[p.name for p in PROPERTIES],
+        help="check only this property (repeatable); see --list",
+    )
+    parser.add_argument(
+        "--examples",
+        type=positive_int,
+        default=DEFAULT_EXAMPLES,
+        metavar="N",
+        help=f"examples per property (default: {DEFAULT_EXAMPLES})",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        metavar="S",
+        help="seed for a reproducible run (default: derandomized under CI=true, "
+        "otherwise random with the example database in .hypothesis/)",
+    )
+    parser.add_argument(
+        "--dtype",
+        choices=("float64", "float32"),
+        default="float64",
+        help="dtype of the inputs (default: float64)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help=f"seconds one candidate call may take (default: {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--json", metavar="PATH", help="write the JSON report here (schema: docs/report-schema.md)"
+    )
+    parser.add_argument(
+        "--report", metavar="PATH", help="write the self-contained HTML report here"
+    )
+    parser.add_argument(
+        "--junit", metavar="PATH", help="write JUnit XML here, one test case per property"
+    )
+    parser.add_argument(
+        "-x", "--exitfirst", action="store_true", help="stop at the first failed property"
+    )
+    parser.add_argument("--list", action="store_true", help="list the properties and exit")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    # Import --impl as `python -m` would: the current directory first on the path.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    if args.list:
+        for prop in PROPERTIES:
+            print(f"{prop.name:46s} {prop.summary}", file=out)
+        return EXIT_PASSED
+    try:
+        result = verify(
+            args.impl,
+            ops=args.ops,
+            properties=args.properties,
+            examples=args.examples,
+            seed=args.seed,
+            dtype=args.dtype,
+            timeout=args.timeout,
+            exitfirst=args.exitfirst,
+            progress=ProgressPrinter(err),
+        )
+    except CandidateLoadError as error:
+        print(f"cnnref verify: error: {error}", file=err)
+        return EXIT_USAGE
+    print(summary_table(result), file=out)
+    if not result.passed:
+        print("\n" + result.explain(), file=out)
+    write_reports(result, json_path=args.json, html_path=args.report, junit_path=args.junit)
+    return EXIT_PASSED if result.passed else EXIT_FAILED
+
+
+def write_reports(
+    result: VerificationResult, *, json_path=None, html_path=None, junit_path=None
+) -> None:
+    """Write whichever reports were asked for, each atomically."""
+    if not (json_path or html_path or junit_path):
+        return
+    from ..report import report_dict
+    from ..report.html_report import write_html
+    from ..report.json_report import write_json_dict
+    from ..report.junit_report import write_junit
+
+    report = report_dict(result)
+    for path, write in (
+        (json_path, write_json_dict),
+        (html_path, write_html),
+        (junit_path, write_junit),
+    ):
+        if path:
+            write(report, path)
+
+
+class ProgressPrinter(Progress):
+    """One line per property; on a terminal it counts examples as they run."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+
+    def start(self, prop: Property) -> None:
+        if self.live:
+            self.stream.write(f"  {prop.name:46s} ...")
+            self.stream.flush()
+
+    def example(self, prop: Property, count: int) -> None:
+        if self.live:
+            self.stream.write(f"\r  {prop.name:46s} {count:5d} examples")
+            self.stream.flush()
+
+    def finish(self, result: PropertyResult) -> None:
+        line = f"  {result.name:46s} {result.status:12s} {result.examples:5d} examples {result.seconds:6.1f} s"
+        self.stream.write(("\r" if self.live else "") + line + "\n")
+        self.stream.flush()
+
+
+def summary_table(result: VerificationResult) -> str:
+    rows = [f"{'property':46s} {'status':12s} {'examples':>8s} {'worst/tol':>10s} {'time':>7s}"]
+    for p in result.properties:
+        ratio = "-" if p.worst is None else f"{p.worst.ratio:.2g}"
+        rows.append(f"{p.name:46s} {p.status:12s} {p.examples:8d} {ratio:>10s} {p.seconds:6.1f}s")
+    counts = {
+        status: sum(p.status == status for p in result.properties)
+        for status in (PASSED, NOT_COVERED)
+    }
+    failed = len(result.properties) - counts[PASSED] - counts[NOT_COVERED]
+    verdict = "PASSED" if result.passed else "FAILED"
+    rows.append(
+        f"{verdict}: {result.candidate}: {counts[PASSED]} passed, {failed} failed, "
+        f"{counts[NOT_COVERED]} not covered, in {result.seconds:.1f} s"
+    )
+    return "\n".join(rows)

@@ -1,0 +1,82 @@
+"""One property on one example: the unit of work a child process runs."""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+
+from ..properties import CandidateRaised, Evidence, Falsified, property_named
+from ..properties.base import Candidate, error_ratio
+from ..properties.compare import Comparison
+
+# Kinds of outcome.
+PASSED = "passed"
+FALSIFIED = "falsified"  # the candidate returned something wrong
+RAISED = "raised"  # the candidate raised an exception
+CRASHED = "crashed"  # the process running the candidate died
+HUNG = "hung"  # a call did not return within the time limit
+INTERNAL = "internal error"  # cnnref itself failed: a bug in cnnref, reported as such
+
+
+@dataclass(frozen=True)
+class Worst:
+    """The comparison of one example that came closest to its tolerance."""
+
+    name: str
+    index: tuple[int, ...] | None
+    expected: float
+    actual: float
+    abs_error: float
+    rel_error: float
+    rtol: float
+
+    @property
+    def ratio(self) -> float:
+        """Relative error as a fraction of the tolerance (above 1 fails)."""
+        return error_ratio(self.rel_error, self.rtol, self.abs_error)
+
+    @classmethod
+    def of(cls, comparison: Comparison | None) -> Worst | None:
+        if comparison is None:
+            return None
+        return cls(
+            comparison.name,
+            comparison.worst_index,
+            comparison.expected,
+            comparison.actual,
+            comparison.abs_error,
+            comparison.rel_error,
+            comparison.rtol,
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str
+    message: str = ""
+    hints: tuple[str, ...] = ()
+    worst: Worst | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.kind == PASSED
+
+
+def evaluate(property_name: str, candidate: Candidate, case: object) -> Outcome:
+    """Run one property on one example and say what happened; never raises."""
+    evidence = Evidence()
+    try:
+        property_named(property_name).check(candidate, case, evidence)
+    except Falsified as failure:
+        return Outcome(FALSIFIED, failure.message, failure.hints, Worst.of(_failing(evidence)))
+    except CandidateRaised as raised:
+        return Outcome(RAISED, f"{raised}\n{raised.traceback_text.rstrip()}")
+    except Exception:
+        return Outcome(
+            INTERNAL, "cnnref failed while checking this example:\n" + traceback.format_exc()
+        )
+    return Outcome(PASSED, worst=Worst.of(evidence.worst()))
+
+
+def _failing(evidence: Evidence) -> Comparison | None:
+    return evidence.comparisons[-1] if evidence.comparisons else None

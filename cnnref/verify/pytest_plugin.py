@@ -1,0 +1,221 @@
+"""pytest plugin: cnnref's properties as test items, and one report for the whole session.
+
+* ``--cnnref-impl MODULE[:ATTR]`` (or ``cnnref_impl`` in the ini file) adds
+  one test item per property, checked against that candidate.
+* ``--cnnref-report PATH`` writes a report (``.json``, ``.html`` or ``.xml``
+  JUnit) of every verification the session ran: those items, and every
+  ``verify`` / ``assert_verified`` call made inside tests.  Under
+  pytest-xdist each worker sends its results to the controller, which
+  writes one merged report.
+
+Heavy imports wait until a session asks for cnnref, so that installing
+cnnref costs other pytest runs nothing.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+DEFAULT_EXAMPLES = 100
+DEFAULT_TIMEOUT = 10.0
+STATE = pytest.StashKey["_SessionState"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("cnnref", "verification of conv2d / max_pool2d implementations")
+    group.addoption(
+        "--cnnref-impl",
+        action="append",
+        default=[],
+        metavar="MODULE[:ATTR]",
+        help="check this candidate against every cnnref property, one test item each (repeatable)",
+    )
+    group.addoption(
+        "--cnnref-examples",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"examples per property (default: {DEFAULT_EXAMPLES})",
+    )
+    group.addoption("--cnnref-dtype", choices=("float64", "float32"), default="float64")
+    group.addoption(
+        "--cnnref-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help="seconds one candidate call may take",
+    )
+    group.addoption(
+        "--cnnref-seed",
+        type=int,
+        default=None,
+        metavar="S",
+        help="seed (default: derandomized under CI=true, else random with the example database)",
+    )
+    group.addoption(
+        "--cnnref-report",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="write a report of the session's cnnref verifications: PATH ending in .json, .html or .xml",
+    )
+    parser.addini("cnnref_impl", "candidates to verify, one per line", type="linelist", default=[])
+    parser.addini("cnnref_examples", "examples per property", default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    reports = config.getoption("cnnref_report")
+    for path in reports:
+        if not path.endswith((".json", ".html", ".xml")):
+            raise pytest.UsageError(
+                f"--cnnref-report {path}: the file name must end in .json, .html or .xml"
+            )
+    state = _SessionState(config)
+    config.stash[STATE] = state
+    if reports or _targets(config):
+        from . import result_listeners
+
+        result_listeners.append(state.record)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is not None and state.listening:
+        from . import result_listeners
+
+        result_listeners.remove(state.record)
+
+
+def _targets(config: pytest.Config) -> list[str]:
+    return list(config.getoption("cnnref_impl")) + list(config.getini("cnnref_impl"))
+
+
+@pytest.hookimpl(tryfirst=True)  # before -k and -m deselect
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list
+) -> None:
+    targets = _targets(config)
+    if not targets:
+        return
+    from . import select_properties
+
+    for target in targets:
+        for prop in select_properties():
+            name = f"cnnref[{target}]::{prop.name}"
+            items.append(
+                PropertyItem.from_parent(session, name=name, nodeid=name, target=target, prop=prop)
+            )
+
+
+class PropertyFailed(Exception):
+    def __init__(self, result) -> None:
+        super().__init__(result.name)
+        self.result = result
+
+
+class PropertyItem(pytest.Item):
+    """One cnnref property, checked against one candidate."""
+
+    def __init__(self, *, target: str, prop, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.target = target
+        self.prop = prop
+
+    def runtest(self) -> None:
+        result = self.config.stash[STATE].run(self.target, self.prop)
+        if result.status == "not covered":
+            pytest.skip("not covered: " + "; ".join(result.not_covered))
+        if not result.passed:
+            raise PropertyFailed(result)
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, PropertyFailed):
+            return excinfo.value.result.explain()
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.path, None, self.name
+
+
+class _SessionState:
+    """Candidates' sandboxes, and every verification result of the session."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.listening = bool(config.getoption("cnnref_report") or _targets(config))
+        self.results: list = []  # VerificationResult, in the order they finished
+        self.worker_reports: list[dict] = []  # from pytest-xdist workers
+        self._sandboxes: dict = {}
+
+    def record(self, result) -> None:
+        self.results.append(result)
+
+    def run(self, target: str, prop):
+        from . import VerificationResult
+        from .candidate import CandidateLoadError
+        from .environment import environment
+        from .runner import RunSettings, verify_property
+        from .sandbox import Sandbox
+
+        config = self.config
+        examples = config.getoption("cnnref_examples") or int(
+            config.getini("cnnref_examples") or DEFAULT_EXAMPLES
+        )
+        run = RunSettings(
+            examples=examples,
+            seed=config.getoption("cnnref_seed"),
+            dtype=config.getoption("cnnref_dtype"),
+            timeout=config.getoption("cnnref_timeout"),
+        )
+        if target not in self._sandboxes:
+            try:
+                self._sandboxes[target] = Sandbox(target, timeout=run.timeout).start()
+            except CandidateLoadError as error:
+                raise pytest.UsageError(f"--cnnref-impl {target}: {error}") from None
+        sandbox = self._sandboxes[target]
+        result = verify_property(prop, sandbox, target=target, run=run)
+        settings = run.describe(isolated=True, unsupported=sandbox.unsupported)
+        self.record(VerificationResult(target, [result], settings, environment(), result.seconds))
+        return result
+
+    def close(self) -> None:
+        for sandbox in self._sandboxes.values():
+            sandbox.close()
+        self._sandboxes.clear()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return
+    state.close()
+    if not state.results and not state.worker_reports:
+        return
+    from ..report.json_report import report_dict
+
+    reports = [report_dict(result) for result in state.results] + state.worker_reports
+    if hasattr(config, "workeroutput"):  # a pytest-xdist worker: hand results to the controller
+        config.workeroutput["cnnref_reports"] = reports
+        return
+    paths = config.getoption("cnnref_report")
+    if paths:
+        from ..report import merge_reports, write_report
+
+        merged = merge_reports(reports)
+        for path in paths:
+            write_report(merged, path)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """pytest-xdist: a worker finished; keep the cnnref results it sent."""
+    state = node.config.stash.get(STATE, None)
+    if state is not None:
+        state.worker_reports.extend(getattr(node, "workeroutput", {}).get("cnnref_reports", []))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    for path in config.getoption("cnnref_report"):
+        if not hasattr(config, "workeroutput"):
+            terminalreporter.write_line(f"cnnref report: {path}")

@@ -1,0 +1,291 @@
+"""Drive Hypothesis over each property: generate, evaluate in the sandbox, shrink, record.
+
+Each property is its own Hypothesis run, so each gets its own verdict and,
+when it fails, its own smallest counterexample.  A hang stops that property
+at once (shrinking a hang would cost a time limit per attempt); everything
+else is shrunk.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from hypothesis import HealthCheck, Verbosity, event, given, seed, settings
+from hypothesis import strategies as st
+from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.errors import Flaky
+
+from ..oracles.torch_autograd import torch_available
+from ..properties import Property
+from ..strategies import ConvCase, describe_coverage
+from .evaluate import HUNG, INTERNAL, Outcome
+from .results import ERROR, FAILED, NOT_COVERED, PASSED, Failure, PropertyResult
+
+DEFAULT_EXAMPLES = 100
+DEFAULT_TIMEOUT = 10.0
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("true", "1")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How a verification run draws and checks examples."""
+
+    examples: int = DEFAULT_EXAMPLES
+    seed: int | None = None  # None: derandomized in CI, random with the example database locally
+    dtype: str = "float64"
+    timeout: float = DEFAULT_TIMEOUT
+    database: Path | None = Path(".hypothesis") / "cnnref"
+
+    def __post_init__(self) -> None:
+        if self.examples < 1:
+            raise ValueError(f"examples must be >= 1; got {self.examples}")
+        if self.dtype not in ("float64", "float32"):
+            raise ValueError(f"dtype must be 'float64' or 'float32'; got {self.dtype!r}")
+        if not self.timeout > 0:
+            raise ValueError(f"timeout must be > 0 seconds; got {self.timeout}")
+
+    def describe(self, *, isolated: bool, unsupported: frozenset[str]) -> dict:
+        """The settings as a report records them."""
+        return {
+            "examples": self.examples,
+            "seed": self.seed,
+            "mode": self.mode,
+            "dtype": self.dtype,
+            "timeout": self.timeout,
+            "isolated": isolated,
+            "unsupported": sorted(unsupported),
+        }
+
+    @property
+    def mode(self) -> str:
+        if self.seed is not None:
+            return f"seed {self.seed}"
+        return "derandomized (CI)" if in_ci() else "random, with the example database"
+
+
+class Executor(Protocol):
+    """Where a candidate runs: a Sandbox (child process) or in this process."""
+
+    functions: list[str]
+    unsupported: frozenset[str]
+
+    def evaluate(self, property_name: str, case: object) -> Outcome: ...
+
+
+class _Falsified(Exception):
+    """Raised inside the Hypothesis test so that Hypothesis shrinks the example."""
+
+    def __init__(self, case: object, outcome: Outcome) -> None:
+        super().__init__(outcome.message)
+        self.case, self.outcome = case, outcome
+
+
+class _Hung(BaseException):
+    """A BaseException, so that Hypothesis stops at once instead of shrinking a hang."""
+
+    def __init__(self, case: object, outcome: Outcome) -> None:
+        super().__init__(outcome.message)
+        self.case, self.outcome = case, outcome
+
+
+@dataclass
+class _Tally:
+    examples: int = 0
+    ratios: list[float] = field(default_factory=list)
+    worst: object = None
+    coverage: dict[str, Counter] = field(default_factory=dict)
+
+    def record(self, case: object, outcome: Outcome) -> None:
+        self.examples += 1
+        for key, value in describe_coverage(case).items():
+            self.coverage.setdefault(key, Counter())[value] += 1
+        if outcome.worst is not None:
+            self.ratios.append(outcome.worst.ratio)
+            if self.worst is None or outcome.worst.ratio > self.worst.ratio:
+                self.worst = outcome.worst
+
+
+def run_property(
+    prop: Property,
+    executor: Executor,
+    *,
+    target: str,
+    unsupported: frozenset[str],
+    run: RunSettings,
+    on_example: Callable[[int], None] = lambda n: None,
+) -> PropertyResult:
+    """Run one property through Hypothesis and return its verdict."""
+    tally = _Tally()
+    strategy = prop.cases(run.dtype, unsupported)
+
+    def check(data: st.DataObject) -> None:
+        case = data.draw(strategy, label="case")
+        for key, value in describe_coverage(case).items():
+            event(f"{key}: {value}")
+        outcome = executor.evaluate(prop.name, case)
+        tally.record(case, outcome)
+        on_example(tally.examples)
+        if outcome.kind == HUNG:
+            raise _Hung(case, outcome)
+        if not outcome.passed:
+            raise _Falsified(case, outcome)
+
+    test = given(data=st.data())(check)
+    test = _hypothesis_settings(run, target, prop.name)(test)
+    if run.seed is not None:
+        test = seed(run.seed)(test)
+
+    start = time.perf_counter()
+    result = PropertyResult(prop.name, prop.function, prop.summary, prop.formula, PASSED)
+    try:
+        test()
+    except (_Falsified, _Hung) as stop:
+        result.status = ERROR if stop.outcome.kind == INTERNAL else FAILED
+        result.failure = _failure(stop.case, stop.outcome, prop, target, run)
+    except Flaky as flaky:
+        result.status = FAILED
+        first = next(
+            (e for e in getattr(flaky, "exceptions", ()) if isinstance(e, _Falsified)), None
+        )
+        message = (
+            "the failure did not happen again when the same example was re-run: the candidate "
+            "gives different results for the same inputs (nondeterminism, state kept between "
+            "calls, or a time limit hit only sometimes)"
+        )
+        outcome = Outcome("flaky", message + ("\n" + first.outcome.message if first else ""))
+        result.failure = _failure(first.case if first else None, outcome, prop, target, run)
+    result.seconds = time.perf_counter() - start
+    result.examples = tally.examples
+    result.error_ratios = tally.ratios
+    result.worst = tally.worst
+    result.coverage = tally.coverage
+    result.not_covered = [
+        f"not drawn (declared unsupported): {name}" for name in sorted(unsupported)
+    ]
+    return result
+
+
+def verify_property(
+    prop: Property,
+    executor: Executor,
+    *,
+    target: str,
+    run: RunSettings,
+    on_example: Callable[[int], None] = lambda n: None,
+) -> PropertyResult:
+    """``run_property``, or a "not covered" result when the candidate or torch is missing."""
+    if prop.function not in executor.functions:
+        return not_covered(prop, f"{target} does not expose {prop.function}")
+    if prop.needs_torch and not torch_available():
+        return not_covered(prop, "torch is not installed (pip install torch)")
+    return run_property(
+        prop,
+        executor,
+        target=target,
+        unsupported=executor.unsupported,
+        run=run,
+        on_example=on_example,
+    )
+
+
+def not_covered(prop: Property, reason: str) -> PropertyResult:
+    return PropertyResult(
+        prop.name, prop.function, prop.summary, prop.formula, NOT_COVERED, not_covered=[reason]
+    )
+
+
+def _hypothesis_settings(run: RunSettings, target: str, property_name: str) -> settings:
+    database = None
+    if run.seed is None and not in_ci() and run.database is not None:
+        database = DirectoryBasedExampleDatabase(run.database / _slug(target) / property_name)
+    return settings(
+        max_examples=run.examples,
+        deadline=None,
+        derandomize=run.seed is None and in_ci(),
+        database=database,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        report_multiple_bugs=False,
+        print_blob=False,
+    )
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
+
+
+def _failure(
+    case: object, outcome: Outcome, prop: Property, target: str, run: RunSettings
+) -> Failure:
+    hints = list(outcome.hints) + (
+        [still_needed(case)] if case is not None and still_needed(case) else []
+    )
+    command = f"cnnref verify --impl {target} --property {prop.name} --dtype {run.dtype} --examples {run.examples}"
+    if run.seed is not None:
+        command += f" --seed {run.seed}"
+    snippet = "\n".join(
+        [
+            "# or, in Python (raises AssertionError with this explanation):",
+            f"from cnnref.strategies import {type(case).__name__}" if case is not None else "",
+            "from cnnref.verify import check_example",
+            f"check_example({target!r}, {prop.name!r}, {case!r})",
+        ]
+    )
+    return Failure(
+        kind=outcome.kind,
+        case=repr(case),
+        case_fields=asdict(case) if case is not None else {},
+        message=outcome.message,
+        hints=hints,
+        worst=outcome.worst,
+        reproduce_command=command,
+        reproduce_snippet=snippet,
+    )
+
+
+def still_needed(case: object) -> str:
+    """What the smallest failing example could not shrink away: where the bug must be."""
+    needs = []
+    if case.batch > 1:
+        needs.append(f"batch={case.batch}")
+    channels = (
+        max(case.in_channels, case.out_channels) if isinstance(case, ConvCase) else case.channels
+    )
+    if channels > 3:
+        needs.append(f"{channels} channels")
+    if max(case.height, case.width) > 12:
+        needs.append(f"a {case.height}x{case.width} input")
+    for name in ("stride", "padding", "dilation"):
+        value = getattr(case, name)
+        default = (0, 0) if name == "padding" else (1, 1)
+        if value is not None and tuple(value) != default:
+            needs.append(f"{name}={value}")
+    if isinstance(case, ConvCase):
+        if case.groups > 1:
+            needs.append(f"groups={case.groups}")
+    else:
+        if case.ceil_mode:
+            needs.append("ceil_mode=True")
+        if case.values != "distinct":
+            needs.append(f"values={case.values!r}")
+    if case.layout != "contiguous":
+        needs.append(f"layout={case.layout!r}")
+    if not needs:
+        return ""
+    text = f"Hypothesis could not shrink away {', '.join(needs)}: the bug needs {'it' if len(needs) == 1 else 'them'}"
+    if case.layout != "contiguous":
+        text += (
+            ". It fails only for a non-contiguous input: something assumes C-contiguous memory "
+            "(strides computed from the shape, a raw buffer, or reshape where a view is needed)"
+        )
+    return text

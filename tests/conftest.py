@@ -1,0 +1,38 @@
+"""Shared fixtures. Under CI=true a missing tool or data set fails a test instead of skipping it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cnnref.oracles.torch_autograd import torch_available
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(available: bool, what: str) -> None:
+    """Skip locally, fail in CI, when ``what`` is missing."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI (CI=true) but is missing")
+    pytest.skip(f"{what} is not available")
+
+
+@pytest.fixture
+def torch_required() -> None:
+    require(torch_available(), "torch (pip install -e '.[test]')")
+
+
+@pytest.fixture
+def mnist_dir() -> Path:
+    """The real MNIST digits: ``$CNNREF_MNIST_DIR``, else ``<repo>/../shared/data/mnist``."""
+    default = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+    directory = Path(os.environ.get("CNNREF_MNIST_DIR") or default)
+    require((directory / "t10k-images-idx3-ubyte.gz").is_file(), f"MNIST digits in {directory}")
+    return directory
+
+
+pytest_plugins = ["pytester"]

@@ -1,0 +1,122 @@
+"""The strategies themselves: valid by construction, covering every size class, honouring unsupported features."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import cnnref
+from cnnref.strategies import (
+    FEATURES,
+    LAYOUTS,
+    POOL_VALUES,
+    ConvCase,
+    PoolCase,
+    conv_cases,
+    pool_cases,
+    with_layout,
+)
+from cnnref.strategies.cases import DISTINCT_SPACING
+
+QUICK = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@QUICK
+@given(case=conv_cases())
+def test_conv_cases_are_valid_and_their_arrays_fit(case: ConvCase) -> None:
+    x, w, b, dy = case.arrays()
+    y = cnnref.conv2d(x, w, b, **case.geometry)
+    assert y.shape == case.y_shape == dy.shape
+    assert x.dtype == w.dtype == np.dtype(case.dtype)
+
+
+@QUICK
+@given(case=pool_cases())
+def test_pool_cases_are_valid_and_their_arrays_fit(case: PoolCase) -> None:
+    x, dy = case.arrays()
+    assert cnnref.max_pool2d(x, **case.geometry).shape == case.y_shape == dy.shape
+
+
+@QUICK
+@given(case=pool_cases(values=("distinct",)))
+def test_distinct_pool_values_are_far_apart(case: PoolCase) -> None:
+    x, _ = case.arrays()
+    values = np.sort(x.ravel())
+    gaps = np.diff(values)
+    assert gaps.size == 0 or gaps.min() >= DISTINCT_SPACING, f"smallest gap {gaps.min()}"
+
+
+def test_cases_are_reproducible_from_their_repr() -> None:
+    case = ConvCase(
+        2, 4, 6, 9, 7, (3, 2), stride=(2, 1), padding=(1, 0), groups=2, layout="fortran", seed=11
+    )
+    rebuilt = eval(repr(case), {"ConvCase": ConvCase})
+    for a, b in zip(case.arrays(), rebuilt.arrays()):
+        assert (a is None and b is None) or np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_layouts_keep_values_and_change_memory(layout: str) -> None:
+    array = np.arange(24.0).reshape(1, 2, 3, 4)
+    laid_out = with_layout(array, layout)
+    assert np.array_equal(laid_out, array)
+    assert laid_out.flags.c_contiguous == (layout == "contiguous")
+
+
+def draws(strategy: st.SearchStrategy, count: int = 400) -> list:
+    found = []
+
+    @settings(
+        max_examples=count, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
+    @given(strategy)
+    def collect(case):
+        found.append(case)
+
+    collect()
+    return found
+
+
+def test_every_size_class_is_reached() -> None:
+    cases = draws(conv_cases())
+    assert any(c.batch > 32 for c in cases), "no batch above 32"
+    assert any(max(c.in_channels, c.out_channels) > 16 for c in cases), "no channels above 16"
+    assert any(min(c.height, c.width) > 40 for c in cases), "no sides above 40"
+    assert any(
+        c.x_shape == (1, 1, 1, 1) or c.batch * c.in_channels * c.height * c.width <= 4
+        for c in cases
+    )
+
+
+def test_every_feature_and_value_kind_is_drawn() -> None:
+    conv, pool = draws(conv_cases()), draws(pool_cases())
+    assert {c.groups for c in conv} >= {1, 2, 3}
+    assert any(c.stride != (1, 1) for c in conv) and any(c.dilation != (1, 1) for c in conv)
+    assert any(c.padding != (0, 0) for c in conv) and any(c.bias for c in conv)
+    assert {c.layout for c in conv} == set(LAYOUTS)
+    assert {c.values for c in pool} == set(POOL_VALUES)
+    assert any(c.ceil_mode for c in pool) and any(c.stride is None for c in pool)
+
+
+def test_unsupported_features_are_never_drawn() -> None:
+    off = frozenset(FEATURES)
+    for case in draws(conv_cases(unsupported=off), 200):
+        assert (case.groups, case.stride, case.padding, case.dilation, case.bias) == (
+            1,
+            (1, 1),
+            (0, 0),
+            (1, 1),
+            False,
+        )
+        assert case.layout == "contiguous" and case.kernel_size[0] == case.kernel_size[1]
+    for case in draws(pool_cases(unsupported=off), 200):
+        assert (
+            not case.ceil_mode and case.stride is not None and case.values in ("distinct", "ties")
+        )
+
+
+def test_unknown_feature_names_are_an_error_that_lists_the_known_ones() -> None:
+    with pytest.raises(ValueError, match=r"unknown features \['grups'\]; known features: \['bias'"):
+        draws(conv_cases(unsupported={"grups"}), 1)

@@ -1,0 +1,43 @@
+"""A candidate may declare features it lacks: they are never drawn, and the result says so."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from cnnref.report import report_dict
+from cnnref.verify import verify
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_declared_features_are_not_drawn_and_reported_as_not_covered() -> None:
+    result = verify("tests.candidates.limited", examples=40)
+    assert result.passed, result.explain()
+    statuses = {p.name: p.status for p in result.properties}
+    assert statuses["conv2d.matches_reference"] == "passed"
+    assert statuses["conv2d_backward.matches_reference"] == "not covered", (
+        "the module has no conv2d_backward"
+    )
+    checked = [p for p in result.properties if p.status == "passed"]
+    for prop in checked:
+        assert prop.not_covered == [
+            f"not drawn (declared unsupported): {name}"
+            for name in ("ceil_mode", "dilation", "groups")
+        ]
+        assert set(prop.coverage["dilation"]) == {"(1, 1)"}
+    report = report_dict(result)
+    assert report["settings"]["unsupported"] == ["ceil_mode", "dilation", "groups"]
+
+
+def test_an_unknown_feature_name_is_a_usage_error() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "cnnref", "verify", "--impl", "tests.candidates.misdeclared"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "unknown features ['grups']" in run.stderr
