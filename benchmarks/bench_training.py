@@ -2,6 +2,7 @@
 
     python benchmarks/bench_training.py profile              # one training step, layer by layer
     python benchmarks/bench_training.py fashion --epochs 3   # Fashion-MNIST, both frameworks
+    python benchmarks/bench_training.py fashion --channels 32 64   # a wider network
 
 Both use the same thread count (the CPUs this process may run on; NumPy's
 OpenBLAS takes as many by default), the same architecture (cnnref's default
@@ -113,13 +114,13 @@ def torch_times(layer, x: np.ndarray, dy: np.ndarray, repeats: int) -> tuple[flo
     return forward_ms, best_ms(forward_and_backward, repeats) - forward_ms
 
 
-def profile(batch_size: int, repeats: int) -> None:
+def profile(batch_size: int, repeats: int, channels: tuple[int, int]) -> None:
     """Forward and backward time of every layer for one batch, cnnref next to torch.
 
     All cnnref timings come first, then all torch ones: interleaved, OpenBLAS threads still
     spinning after a NumPy call would steal the cores torch's threads wait for.
     """
-    model = Sequential.from_spec(small_cnn(), np.random.default_rng(0))
+    model = Sequential.from_spec(small_cnn(channels), np.random.default_rng(0))
     twin = torch_twin(model)
     x = np.random.default_rng(2).random((batch_size, 1, 28, 28), dtype=np.float32)
     cases = layer_cases(model, x)
@@ -173,14 +174,14 @@ def train_torch(model: Sequential, splits, config: TrainingConfig) -> list[tuple
     return results
 
 
-def fashion(data: Path, epochs: int) -> None:
+def fashion(data: Path, epochs: int, channels: tuple[int, int]) -> None:
     splits = load_splits(data)
     config = TrainingConfig(epochs=epochs)
     print(
         f"{data}: {splits.description}; {epochs} epochs, batch {config.batch_size}, {THREADS} threads"
     )
-    run = Run.start(small_cnn(), config, len(splits.train))
-    initial = Sequential.from_spec(small_cnn(), np.random.default_rng(config.seed))
+    run = Run.start(small_cnn(channels), config, len(splits.train))
+    initial = Sequential.from_spec(small_cnn(channels), np.random.default_rng(config.seed))
 
     def report(run: Run, record) -> None:
         print(
@@ -211,12 +212,16 @@ def main() -> None:
     fashion_mnist = commands.add_parser("fashion", help="train on Fashion-MNIST in both")
     fashion_mnist.add_argument("--data", type=Path, default=FASHION_DIR)
     fashion_mnist.add_argument("--epochs", type=int, default=3)
+    for command in (profiling, fashion_mnist):
+        command.add_argument(
+            "--channels", type=int, nargs=2, default=(8, 16), help="the two conv layers' widths"
+        )
     args = parser.parse_args()
     torch.set_num_threads(THREADS)
     if args.command == "profile":
-        profile(args.batch_size, args.repeats)
+        profile(args.batch_size, args.repeats, tuple(args.channels))
     else:
-        fashion(args.data, args.epochs)
+        fashion(args.data, args.epochs, tuple(args.channels))
 
 
 if __name__ == "__main__":
