@@ -19,6 +19,7 @@ CANDIDATES = {
     "cnnref": "the reference itself",
     "tests.candidates.torch_backed": "PyTorch-backed, correct",
     "tests.candidates.catalogue:correct": "from-scratch im2col (student.py), correct",
+    "tests.candidates.loops": "a Python loop over output pixels (loops.py), correct",
     "tests.candidates.catalogue:ties_last": "tie routed to the last maximum",
     "tests.candidates.catalogue:flip_kernel": "true convolution, forward and backward",
     "tests.candidates.catalogue:dw_whole_chunks_only": "dW drops batch items past 32",

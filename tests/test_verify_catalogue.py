@@ -27,7 +27,8 @@ def test_verify_catches_the_bug(bug: str) -> None:
 
 @pytest.mark.usefixtures("torch_required")
 @pytest.mark.parametrize(
-    "target", ["cnnref", f"{CATALOGUE}:correct", "tests.candidates.torch_backed"]
+    "target",
+    ["cnnref", f"{CATALOGUE}:correct", "tests.candidates.loops", "tests.candidates.torch_backed"],
 )
 def test_verify_passes_a_correct_implementation(target: str) -> None:
     result = verify(target)
