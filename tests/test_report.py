@@ -129,3 +129,19 @@ def test_the_page_renders_in_a_real_browser(
     assert verdict.startswith("✔ PASSED" if report["passed"] else "✘ FAILED"), verdict
     assert rows == len(report["properties"])
     assert problems == [], problems
+
+
+def test_the_committed_report_of_the_reference_is_valid_current_and_passing() -> None:
+    """reports/ holds the reference's report: it validates, passes every property, and its
+    HTML is the current templates' rendering of its JSON (regenerate both if this fails)."""
+    reports = Path(__file__).resolve().parents[1] / "reports"
+    report = json.loads((reports / "verification.json").read_text())
+    jsonschema.validate(report, SCHEMA)
+    assert report["candidate"] == "cnnref" and report["passed"] is True
+    assert len(report["properties"]) == 18
+    assert {p["status"] for p in report["properties"]} == {"passed"}
+    rendered = render_html(report)
+    assert rendered == (reports / "verification.html").read_text(), (
+        "reports/verification.html is stale: cnnref verify --seed 0 "
+        "--json reports/verification.json --report reports/verification.html"
+    )
