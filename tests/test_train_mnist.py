@@ -3,7 +3,7 @@
 Three epochs on the first 8,000 of the 10,000 MNIST test digits, tested on
 the last 2,000 (never trained on).  A broken gradient anywhere in the chain
 cannot reach 96% (chance is 10%; a linear model on raw pixels needs much
-more training to get there).  Takes about 20 s on two cores.  The digits
+more training to get there).  Takes a few seconds on two cores.  The digits
 come from the ``mnist_dir`` fixture (conftest.py): under CI=true their
 absence fails the test.
 """

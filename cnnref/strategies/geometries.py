@@ -2,11 +2,13 @@
 
 Every draw builds a geometry that the op accepts: kernels fit inside the
 padded input, groups divide the channels, pool padding is at most half the
-kernel.  Nothing is filtered, so Hypothesis never wastes an example.
+kernel.  Nothing is filtered but the rare pool window that would read only
+padding, so Hypothesis almost never wastes an example.
 
-Sizes come in classes so that one default run reaches both ends: most
-examples are small (where shrinking ends up), and the rest push one
-dimension far past what fixed tests try (batch above 32, channels above 16,
+Sizes come in four classes, drawn equally often, so that one default run
+reaches both ends: one class keeps everything small (where shrinking ends
+up), and each of the other three pushes one dimension far past what fixed
+tests try (batch above 32, channels above 16,
 sides above 40) while keeping the others small enough to stay fast.
 """
 

@@ -8,7 +8,7 @@ block of images instead of one sum per tap):
 * dL/dW:    dW_rows = dY_rows @ patches(pad(X))             (the forward's product, adjoint in W)
 * dL/dX:    full correlation of spread(dY) with rot180(W^T), cropped by the padding
             (the literal identity; one channels-last copy spreads, pads and crops),
-            or, where there are fewer input than output channels, the adjoint of the
+            or, with at least four times as many output as input channels, the adjoint of the
             forward's product: col2im(W_rows^T @ dY_rows), which builds a smaller matrix
 * dL/db:    dL/dY summed over batch and pixels
 """
