@@ -3,8 +3,8 @@
 Conv results must agree to rounding: within ``rtol`` times the same sums
 over absolute values (cnnref.oracles.scales), which bounds the rounding
 error of any summation order.  Pooling selects rather than sums, so its
-results must agree exactly: values (the sign of zero included), routing,
-and dtypes.
+results must agree exactly, bit for bit: values (the sign of zero and which
+NaN, sign and payload, included), routing, and dtypes.
 """
 
 from __future__ import annotations
@@ -45,10 +45,18 @@ def check_conv_against_literal(x, w, b, dy, geometry: dict, rtol: float) -> None
 def check_pool_against_literal(x: np.ndarray, dy: np.ndarray, geometry: dict) -> None:
     y, y_literal = cnnref.max_pool2d(x, **geometry), literal.max_pool2d(x, **geometry)
     assert_matches_literal("y", y, y_literal, scale=0.0, rtol=0.0)
-    differ = np.signbit(y) != np.signbit(y_literal)
-    assert not differ.any(), (
-        f"y: the sign of a zero differs: fast {y[differ]}, literal {y_literal[differ]}"
-    )
+    assert_same_bits("y", y, y_literal)
     dx = cnnref.max_pool2d_backward(dy, x, **geometry)
     dx_literal = literal.max_pool2d_backward(dy, x, **geometry)
     assert_matches_literal("dx", dx, dx_literal, scale=0.0, rtol=0.0)
+    assert_same_bits("dx", dx, dx_literal)
+
+
+def assert_same_bits(name: str, fast: np.ndarray, expected: np.ndarray) -> None:
+    """Equal values can still differ in the sign of a zero or in which NaN they are."""
+    bits = np.dtype(f"u{fast.itemsize}")
+    differ = fast.view(bits) != expected.view(bits)
+    assert not differ.any(), (
+        f"{name}: {differ.sum()} equal values differ in their bits (the sign of a zero, or "
+        f"which NaN): fast {fast[differ][:5].view(bits)}, literal {expected[differ][:5].view(bits)}"
+    )

@@ -146,6 +146,22 @@ def test_fast_max_pool2d_backward_routes_non_finite_dy_like_the_literal_form() -
     check_pool_against_literal(x, dy[..., :2, :2], {"kernel_size": 3, "stride": 2})
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fast_max_pool2d_returns_the_routed_nan_itself(dtype: type) -> None:
+    """Of several NaNs in a window the last one wins, and NaNs differ in sign and payload
+    (inf - inf gives a negative NaN): the value returned is the routed NaN, bit for bit."""
+    bits = np.dtype(f"u{np.dtype(dtype).itemsize}")
+    payload_nan = (np.array(np.nan, dtype).view(bits) | 0x123).view(dtype)
+    nans = np.array([np.nan, -np.nan, payload_nan, -payload_nan], dtype)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 8, 8)).astype(dtype)
+    chosen = rng.random(x.shape) < 0.4
+    x[chosen] = rng.choice(nans, size=chosen.sum())
+    for geometry in ({"kernel_size": 2}, {"kernel_size": 3, "stride": 1, "padding": 1}):
+        dy = rng.standard_normal(literal.max_pool2d(x, **geometry).shape).astype(dtype)
+        check_pool_against_literal(x, dy, geometry)
+
+
 def test_fast_max_pool2d_backward_takes_the_common_dtype() -> None:
     rng = np.random.default_rng(4)
     x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)

@@ -116,6 +116,18 @@ CONV_ERRORS = {
         r"b must have one entry per output channel, shape \(6,\); got \(5,\)",
     ),
     "2-D bias": ((X, W, np.zeros((6, 1))), {}, ValueError, r"b must be a 1-D array"),
+    "no input channels": (
+        (np.zeros((2, 0, 6, 6)), np.zeros((6, 0, 3, 3))),
+        {},
+        ValueError,
+        r"x \(N, C, H, W\) must not be empty along any axis but N; got shape \(2, 0, 6, 6\)",
+    ),
+    "no output channels": (
+        (X, np.zeros((0, 4, 3, 3))),
+        {},
+        ValueError,
+        r"w \(O, C/groups, kh, kw\) must not be empty along any axis; got shape \(0, 4, 3, 3\)",
+    ),
 }
 
 
@@ -196,6 +208,12 @@ POOL_ERRORS = {
         {"kernel_size": 2, "ceil_mode": "yes"},
         TypeError,
         r"ceil_mode must be a bool; got 'yes'",
+    ),
+    "no channels": (
+        (np.zeros((2, 0, 6, 6)),),
+        {"kernel_size": 2},
+        ValueError,
+        r"x \(N, C, H, W\) must not be empty along any axis but N",
     ),
 }
 

@@ -47,6 +47,16 @@ def as_float_array(value: object, name: str, *, ndim: int, layout: str) -> np.nd
     return array
 
 
+def require_nonempty(array: np.ndarray, name: str, layout: str, *, batch: bool) -> None:
+    """Only a batch (axis 0 of an input) may be empty, as in PyTorch."""
+    sizes = array.shape[1:] if batch else array.shape
+    if 0 in sizes:
+        where = "any axis but N" if batch else "any axis"
+        raise ValueError(
+            f"{name} {layout} must not be empty along {where}; got shape {array.shape}"
+        )
+
+
 def common_dtype(*arrays: np.ndarray | None) -> np.dtype:
     """The dtype results are computed and returned in: ``np.result_type`` of the inputs."""
     return np.result_type(*(a for a in arrays if a is not None))
@@ -250,6 +260,8 @@ def _conv_operands(
     """Check dtypes and ranks, and cast x, w and b to their common dtype."""
     x = as_float_array(x, "x", ndim=4, layout=_X_LAYOUT)
     w = as_float_array(w, "w", ndim=4, layout=_W_LAYOUT)
+    require_nonempty(x, "x", _X_LAYOUT, batch=True)
+    require_nonempty(w, "w", _W_LAYOUT, batch=False)
     if b is not None:
         b = as_float_array(b, "b", ndim=1, layout="(O,)")
         if b.shape[0] != w.shape[0]:
@@ -271,7 +283,9 @@ def check_max_pool2d_call(
 ) -> tuple[PoolGeometry, np.ndarray]:
     """The checked geometry of a max_pool2d call, and x."""
     geometry = PoolGeometry.from_args(kernel_size, stride, padding, dilation, ceil_mode)
-    return geometry, as_float_array(x, "x", ndim=4, layout=_X_LAYOUT)
+    x = as_float_array(x, "x", ndim=4, layout=_X_LAYOUT)
+    require_nonempty(x, "x", _X_LAYOUT, batch=True)
+    return geometry, x
 
 
 def check_max_pool2d_backward_call(

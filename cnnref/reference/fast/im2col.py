@@ -8,8 +8,8 @@ a row of a "patch matrix" turns the whole sum into a matrix product::
 
 where a row of ``patches(X)`` is the window at (n, p, q) read in (i, j, c)
 order and ``K_rows[o]`` is kernel o read in the same order.  X is held
-channels-last (N, H, W, C) so that the copy moves runs of kw*C contiguous
-numbers; ``channels_last`` builds that copy, padded or spread as the caller
+channels-last (N, H, W, C) so that the copy moves contiguous runs (kw*C
+numbers without groups or width dilation, C/groups otherwise); ``channels_last`` builds that copy, padded or spread as the caller
 needs.  ``add_columns`` is the adjoint of the patch copy (col2im): it adds
 matrix entries back onto the pixels they were read from.
 """
@@ -88,7 +88,8 @@ def patch_blocks(
         strides=(s_c * per_group, s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c),
         writeable=False,
     )
-    # The buffer's memory order: window by window, copying runs of kw*C numbers, or for a
+    # The buffer's memory order: window by window, copying runs of C/groups numbers (kw*C
+    # where they join up: one group, no width dilation), or for a
     # single-channel image (its own channels-last copy) tap by tap, copying runs of OW.
     order = (0, 4, 5, 6, 1, 2, 3) if channels == 1 else (0, 1, 2, 3, 4, 5, 6)
     image_size = groups * oh * ow * kh * kw * per_group

@@ -12,10 +12,11 @@ greater than the best so far or is NaN.  What makes it fast:
   neither greater than the best so far nor NaN), so padding is still never
   routed to, and each window starts from its first in-bounds tap as before.
 * The running best is ``np.maximum`` of the taps so far.  It differs from the
-  literal running best only in which zero it keeps on a -0/+0 tie and in NaN
-  payloads, neither of which changes a comparison, so the routing is exact.
-  The values returned are exact too: where a -0.0 could be picked wrongly,
-  they are read from the routed elements.
+  literal running best only in which zero it keeps on a -0/+0 tie and in which
+  NaN it keeps (the first, where the routing picks the last; NaNs differ in
+  sign and payload), neither of which changes a comparison, so the routing is
+  exact.  The values returned are exact too: where a zero or a NaN could be
+  picked wrongly, they are read from the routed elements.
 * Where windows do not overlap (2x2 pooling, stride 2), dL/dY is placed by
   one indexed assignment instead of a masked add per tap.
 """
@@ -52,8 +53,10 @@ def max_pool2d(
     maximum_channels = maximum.reshape(-1, *out_shape[2:])
     for channels, planes in tap_plane_blocks(x, geometry, out_shape):
         block_maximum = np.maximum.reduce(planes, axis=0)
-        if (block_maximum == 0).any() and _has_negative_zero(planes):
-            # np.maximum may keep either zero of a -0/+0 tie: read the routed elements instead.
+        zero_tie = (block_maximum == 0).any() and _has_negative_zero(planes)
+        if zero_tie or np.isnan(block_maximum).any():
+            # np.maximum may keep the other zero of a -0/+0 tie, or the first of several
+            # NaNs where the last one wins: read the routed elements instead.
             winner = route(planes, first_taps(geometry, x.shape, out_shape)).astype(np.intp)
             block_maximum = np.take_along_axis(planes, winner[None], axis=0)[0]
         maximum_channels[channels] = block_maximum
@@ -114,7 +117,7 @@ def _place_routed(
     position = np.take(tap_offset, winner)
     position += np.arange(oh)[:, None] * sh * width + np.arange(ow) * sw
     position += (np.arange(channels) * height * width)[:, None, None]
-    dx_block.reshape(-1)[position] = dy
+    dx_block.reshape(-1)[position] = dy + 0.0  # 0 + dy as in the literal sum: -0.0 -> +0.0
 
 
 def _add_routed(
