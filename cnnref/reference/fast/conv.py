@@ -46,7 +46,9 @@ def conv2d(
     """
     geometry, x, w, b = check_conv2d_call(x, w, b, stride, padding, dilation, groups)
     x_cl = padded_channels_last(x, geometry.padding)
-    return correlate(x_cl, w, geometry.stride, geometry.dilation, geometry.groups, bias=b)
+    return correlate_channels_last(
+        x_cl, w, geometry.stride, geometry.dilation, geometry.groups, bias=b
+    )
 
 
 def conv2d_backward(
@@ -71,7 +73,7 @@ def conv2d_backward(
     return dx, dw, db
 
 
-def correlate(
+def correlate_channels_last(
     x_cl: np.ndarray,
     kernel: np.ndarray,
     stride: Pair,
@@ -89,7 +91,7 @@ def correlate(
     """
     n = x_cl.shape[0]
     out_channels, _, kh, kw = kernel.shape
-    oh, ow = output_size(x_cl, (kh, kw), stride, dilation)
+    oh, ow = output_size(x_cl.shape[1:3], (kh, kw), stride, dilation)
     out_per_group = out_channels // groups
     rows = kernel_rows(kernel, groups)
     y = np.empty((n, out_channels, oh, ow), dtype=np.result_type(x_cl, kernel))
@@ -167,7 +169,7 @@ def correlated_input_gradient(
         dy, size=(height + reach[0], width + reach[1]), offset=start, spacing=geometry.stride
     )
     kernel = rot180(transpose_kernel(w, geometry.groups))
-    return correlate(spread, kernel, (1, 1), geometry.dilation, geometry.groups)
+    return correlate_channels_last(spread, kernel, (1, 1), geometry.dilation, geometry.groups)
 
 
 def scattered_input_gradient(

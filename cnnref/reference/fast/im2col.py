@@ -56,11 +56,11 @@ def _placement(length: int, size: int, offset: int, spacing: int) -> tuple[slice
     )
 
 
-def output_size(x_cl: np.ndarray, kernel_size: Pair, stride: Pair, dilation: Pair) -> Pair:
-    """Output height and width of a valid correlation of channels-last ``x_cl``."""
+def output_size(size: Pair, kernel_size: Pair, stride: Pair, dilation: Pair) -> Pair:
+    """Output height and width of a valid correlation of an input ``size`` = (H, W)."""
     oh, ow = (
-        (size - effective_kernel(k, d)) // s + 1
-        for size, k, s, d in zip(x_cl.shape[1:3], kernel_size, stride, dilation)
+        (length - effective_kernel(k, d)) // s + 1
+        for length, k, s, d in zip(size, kernel_size, stride, dilation)
     )
     return oh, ow
 
@@ -77,7 +77,7 @@ def patch_blocks(
     """
     n, _, _, channels = x_cl.shape
     kh, kw = kernel_size
-    oh, ow = output_size(x_cl, kernel_size, stride, dilation)
+    oh, ow = output_size(x_cl.shape[1:3], kernel_size, stride, dilation)
     per_group = channels // groups
     (sh, sw), (dh, dw) = stride, dilation
     s_n, s_h, s_w, s_c = x_cl.strides
@@ -122,10 +122,7 @@ def add_columns(
     groups = columns.shape[0]
     kh, kw = kernel_size
     (sh, sw), (dh, dw) = stride, dilation
-    oh, ow = (
-        (size - effective_kernel(k, d)) // s + 1
-        for size, k, s, d in zip((height, width), kernel_size, stride, dilation)
-    )
+    oh, ow = output_size((height, width), kernel_size, stride, dilation)
     taps = columns.reshape(groups, kh, kw, channels // groups, n, oh, ow)
     for i, j in np.ndindex(kh, kw):
         tap = taps[:, i, j].transpose(2, 0, 1, 3, 4).reshape(n, channels, oh, ow)
