@@ -9,8 +9,8 @@ a row of a "patch matrix" turns the whole sum into a matrix product::
 where a row of ``patches(X)`` is the window at (n, p, q) read in (i, j, c)
 order and ``K_rows[o]`` is kernel o read in the same order.  X is held
 channels-last (N, H, W, C) so that the copy moves contiguous runs (kw*C
-numbers without groups or width dilation, C/groups otherwise); ``channels_last`` builds that copy, padded or spread as the caller
-needs.  ``add_columns`` is the adjoint of the patch copy (col2im): it adds
+numbers without groups or width dilation, C/groups otherwise);
+``channels_last`` builds that copy, padded or spread as the caller needs.  ``add_columns`` is the adjoint of the patch copy (col2im): it adds
 matrix entries back onto the pixels they were read from.
 """
 
