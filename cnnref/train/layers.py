@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 import cnnref
+from cnnref.reference.fast.masking import keep_where
 
 
 class Parameter:
@@ -171,14 +172,14 @@ class ReLU(Layer):
     def __init__(self) -> None:
         self._positive: np.ndarray | None = None
 
-    # np.maximum and a multiply by the 0/1 mask, not np.where: np.where branches
-    # on every element and took a quarter of a training step (20x slower here).
+    # np.maximum and keep_where, not np.where: np.where branches on every element
+    # and took a quarter of a training step (20x slower here).
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._positive = x > 0
         return np.maximum(x, 0)  # NaN stays NaN, as in torch.relu
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        return dy * self._positive
+        return keep_where(self._positive, dy)  # exactly 0 where x <= 0, even for a NaN dy
 
 
 class Flatten(Layer):

@@ -36,6 +36,7 @@ from ..geometry import (
 )
 from ..literal.pool import first_in_bounds_tap, window_padding, window_taps
 from . import blocks
+from .masking import keep_where
 
 
 def max_pool2d(
@@ -126,7 +127,7 @@ def _add_routed(
     """Overlapping windows: one strided add per tap (for one tap, distinct windows
     read distinct elements), as in the literal form."""
     for tap, rows, cols in window_taps(geometry, dy.shape[1:]):
-        dx_block[:, rows, cols] += _keep_where(winner == tap, dy)
+        dx_block[:, rows, cols] += keep_where(winner == tap, dy)
 
 
 def tap_plane_blocks(
@@ -176,20 +177,6 @@ def route(planes: np.ndarray, first: np.ndarray) -> np.ndarray:
         np.maximum(winner, takes_over * index_dtype.type(tap), out=winner)
         np.maximum(best, plane, out=best)
     return winner
-
-
-def _keep_where(condition: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``np.where(condition, values, 0)``, without a branch per element.
-
-    np.where branches on every element, which costs about 5 ns each on a
-    routing mask (random to the branch predictor).  ANDing the bit patterns
-    with all-ones or all-zeros is exact (+0.0 where the condition fails) and
-    runs at memory speed.
-    """
-    bits = np.dtype(f"u{values.itemsize}")
-    mask = condition.astype(bits)
-    np.negative(mask, out=mask)  # True -> all ones
-    return (values.view(bits) & mask).view(values.dtype)
 
 
 def _has_negative_zero(a: np.ndarray) -> bool:
