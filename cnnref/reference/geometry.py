@@ -67,6 +67,12 @@ def effective_kernel(size: int, dilation: int) -> int:
     return dilation * (size - 1) + 1
 
 
+def correlation_output_size(size: int, kernel: int, stride: int, dilation: int) -> int:
+    """Positions a dilated kernel takes, ``stride`` apart, along an axis of ``size``
+    (padding already included): the output length of a valid correlation."""
+    return (size - effective_kernel(kernel, dilation)) // stride + 1
+
+
 def check_gradient_shape(dy: np.ndarray, expected: tuple[int, ...]) -> None:
     if dy.shape != tuple(expected):
         raise ValueError(
@@ -122,7 +128,7 @@ class ConvGeometry:
                     f"kernel {axis} {k} with dilation {d} spans {extent}, more than the padded "
                     f"input {axis} {size} + 2*{p} = {size + 2 * p}"
                 )
-            sizes.append((size + 2 * p - extent) // s + 1)
+            sizes.append(correlation_output_size(size + 2 * p, k, s, d))
         return (n, o, *sizes)
 
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..geometry import Pair, effective_kernel
+from ..geometry import Pair, correlation_output_size
 from . import blocks
 
 
@@ -58,10 +58,7 @@ def _placement(length: int, size: int, offset: int, spacing: int) -> tuple[slice
 
 def output_size(size: Pair, kernel_size: Pair, stride: Pair, dilation: Pair) -> Pair:
     """Output height and width of a valid correlation of an input ``size`` = (H, W)."""
-    oh, ow = (
-        (length - effective_kernel(k, d)) // s + 1
-        for length, k, s, d in zip(size, kernel_size, stride, dilation)
-    )
+    oh, ow = map(correlation_output_size, size, kernel_size, stride, dilation)
     return oh, ow
 
 

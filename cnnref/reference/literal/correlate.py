@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import Pair, effective_kernel
+from ..geometry import Pair, correlation_output_size
 
 
 def correlate(
@@ -39,8 +39,8 @@ def correlate(
     n, _, height, width = x.shape
     out_channels, per_group, kh, kw = kernel.shape
     (sh, sw), (dh, dw) = stride, dilation
-    oh = (height - effective_kernel(kh, dh)) // sh + 1
-    ow = (width - effective_kernel(kw, dw)) // sw + 1
+    oh = correlation_output_size(height, kh, sh, dh)
+    ow = correlation_output_size(width, kw, sw, dw)
     if output_size is not None:
         oh, ow = min(oh, output_size[0]), min(ow, output_size[1])
 
