@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from cnnref.properties import PROPERTIES
 from cnnref.verify import verify
 from tests.candidates.catalogue import BUGS, MISBEHAVING
 
@@ -62,3 +63,19 @@ def test_a_misbehaving_candidate_fails_with_a_clear_message_and_the_run_finishes
     assert message in failed[0].failure.message, failed[0].failure.message
     # The run went on: every property of the op has a verdict.
     assert len(result.properties) == 10 if op == "conv" else len(result.properties) == 8
+
+
+@pytest.mark.parametrize(
+    ("candidate", "words"),
+    [("aborts_always", "killed by SIGABRT"), ("exits_always", "exit code 3")],
+)
+def test_a_candidate_that_dies_in_every_call_is_failed_at_once_on_every_property(
+    candidate: str, words: str
+) -> None:
+    """A full default run: each property ends on its first crash, without shrinking through more."""
+    result = verify(f"{CATALOGUE}:{candidate}")
+    assert len(result.properties) == len(PROPERTIES)
+    for prop in result.properties:
+        assert prop.status == "failed" and prop.failure.kind == "crashed", prop.explain()
+        assert words in prop.failure.message and prop.examples == 1, prop.explain()
+    assert "not shrunk" in result.explain()

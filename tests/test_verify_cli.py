@@ -82,6 +82,13 @@ def test_a_buggy_candidate_exits_1_and_explains() -> None:
         (["--examples", "0"], "argument --examples: must be > 0 and finite; got 0"),
         (["--ops", "conv3d"], "argument --ops: invalid choice: 'conv3d'"),
         (["--timeout", "-1"], "argument --timeout: must be > 0"),
+        (
+            ["--ops", "pool", "--property", "conv2d.matches_reference"],
+            "nothing would be checked",
+        ),
+        (["--memory", "10M"], "argument --memory: must be at least 256M"),
+        (["--memory", "lots"], "argument --memory: expected a size such as 4G or 512M"),
+        (["--forbid", "1torch"], "argument --forbid: expected module names"),
     ],
 )
 def test_usage_errors_exit_2_with_one_clear_line(args: list[str], message: str) -> None:
@@ -89,6 +96,21 @@ def test_usage_errors_exit_2_with_one_clear_line(args: list[str], message: str) 
     assert run.returncode == 2, run.stdout + run.stderr
     assert message in run.stderr, run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_run_that_checks_nothing_exits_1_and_says_why() -> None:
+    run = cnnref(
+        "verify",
+        "--impl",
+        "tests.candidates.limited",
+        "--ops",
+        "conv2d_backward",
+        "--examples",
+        "3",
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "FAILED (nothing checked)" in run.stdout
+    assert "tests.candidates.limited does not expose conv2d_backward" in run.stdout
 
 
 def test_list_names_every_property() -> None:

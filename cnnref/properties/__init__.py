@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import conv, pool
-from .base import Candidate, CandidateRaised, Evidence, Falsified, Property
+from .base import Candidate, CandidateRaised, Evidence, Falsified, NotChecked, Property
 
 PROPERTIES: tuple[Property, ...] = conv.PROPERTIES + pool.PROPERTIES
 FUNCTIONS = ("conv2d", "conv2d_backward", "max_pool2d", "max_pool2d_backward")
@@ -23,6 +23,7 @@ __all__ = [
     "CandidateRaised",
     "Evidence",
     "Falsified",
+    "NotChecked",
     "Property",
     "property_named",
 ]

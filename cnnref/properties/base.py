@@ -1,20 +1,23 @@
 """What a property is, how it calls a candidate, and how it reports a verdict.
 
 A property checks one function of a candidate on one example (a case).  It
-runs wherever the candidate runs, usually a child process, and either
-returns normally, having recorded every comparison it made, or raises
-``Falsified`` with an explanation a person can act on.
+runs in the verifier's process, calls the candidate through ``Candidate``
+(a request to the candidate's own process, unless isolation is off), and
+either returns normally, having recorded every comparison it made, raises
+``Falsified`` with an explanation a person can act on, or raises
+``NotChecked`` when the example cannot judge this function.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 from hypothesis import strategies as st
 
+from ..sandbox.wire import Foreign
 from .compare import Comparison, describe_inputs
 
 
@@ -27,13 +30,17 @@ class Falsified(Exception):
         self.hints = tuple(hints)
 
 
+class NotChecked(Exception):
+    """This example cannot judge the function (for example, its own forward is wrong here)."""
+
+
 class CandidateRaised(Exception):
     """The candidate raised instead of returning."""
 
-    def __init__(self, function: str, error: BaseException, traceback_text: str) -> None:
-        super().__init__(f"{function} raised {type(error).__name__}: {error}")
+    def __init__(self, function: str, error_type: str, message: str, traceback_text: str) -> None:
+        super().__init__(f"{function} raised {error_type}: {message}")
         self.function = function
-        self.error_type = type(error).__name__
+        self.error_type = error_type
         self.traceback_text = traceback_text
 
 
@@ -43,6 +50,14 @@ class Candidate(Protocol):
     def has(self, function: str) -> bool: ...
 
     def call(self, function: str, *args: Any, **kwargs: Any) -> Any: ...
+
+    def call_watched(self, function: str, args: Sequence, kwargs: dict) -> Any:
+        """``call``, also saying which outputs share memory with which arguments (``Watched``)."""
+
+
+def type_name(value: Any) -> str:
+    """The type of what a candidate returned (as the candidate's process described it)."""
+    return value.type_name if isinstance(value, Foreign) else type(value).__name__
 
 
 Hints = Callable[[Comparison], list[str]]
@@ -109,7 +124,7 @@ def expect_array(
     """``result`` if it is an ndarray of ``shape``; otherwise Falsified, saying what came back."""
     if not isinstance(result, np.ndarray):
         raise Falsified(
-            f"{function} returned {type(result).__name__} for {name}; expected a numpy.ndarray "
+            f"{function} returned {type_name(result)} for {name}; expected a numpy.ndarray "
             f"of shape {shape}"
         )
     if result.shape != tuple(shape):
@@ -123,7 +138,7 @@ def unpack(result: Any, *, function: str, names: tuple[str, ...]) -> tuple:
     """Split a tuple result such as ``(dx, dw, db)``, saying what came back if it is not one."""
     if not isinstance(result, (tuple, list)) or len(result) != len(names):
         raise Falsified(
-            f"{function} returned {type(result).__name__}"
+            f"{function} returned {type_name(result)}"
             + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
             + f"; expected a tuple ({', '.join(names)})"
         )

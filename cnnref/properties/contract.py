@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Candidate, Falsified, expect_array, unpack
+from .base import Candidate, Falsified, expect_array, type_name, unpack
 
 
 def call_and_check(
@@ -26,20 +26,19 @@ def call_and_check(
 ) -> list[np.ndarray | None]:
     """Call ``function`` twice; check types, shapes, dtypes, inputs, aliasing and determinism."""
     originals = [None if a is None else np.array(a, copy=True) for a in args]
-    first = _outputs(candidate.call(function, *args, **geometry), function, names, shapes)
+    watched = candidate.call_watched(function, args, geometry)
+    first = _outputs(watched.result, function, names, shapes)
     _require_unchanged(args, originals, function)
     for name, output in zip(names, first):
-        if output is None:
-            continue
-        if output.dtype != dtype:
+        if output is not None and output.dtype != dtype:
             raise Falsified(
                 f"{function} returned {name} of dtype {output.dtype}; expected {dtype} (np.result_type of the inputs)"
             )
-        for position, arg in enumerate(args):
-            if isinstance(arg, np.ndarray) and np.shares_memory(output, arg):
-                raise Falsified(
-                    f"{function} returned {name} sharing memory with its argument {position + 1}: results must be new arrays"
-                )
+    for output, position in sorted(watched.shared):
+        if output < len(names):
+            raise Falsified(
+                f"{function} returned {names[output]} sharing memory with its argument {position + 1}: results must be new arrays"
+            )
     second = _outputs(candidate.call(function, *args, **geometry), function, names, shapes)
     for name, a, b in zip(names, first, second):
         if a is not None and not np.array_equal(a, b, equal_nan=True):
@@ -57,7 +56,7 @@ def _outputs(result: Any, function: str, names: tuple[str, ...], shapes) -> list
         if shape is None:
             if value is not None:
                 raise Falsified(
-                    f"{function} returned {name}={type(value).__name__}; expected None (no bias was given)"
+                    f"{function} returned {name}={type_name(value)}; expected None (no bias was given)"
                 )
             outputs.append(None)
         else:

@@ -14,18 +14,19 @@ import time
 from collections.abc import Callable, Iterable
 
 from ..properties import FUNCTIONS, PROPERTIES, Property, property_named
+from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, Limits
 from .candidate import (
     DEFAULT_CANDIDATE,
     CandidateLoadError,
+    IsolatedCandidate,
     LoadedCandidate,
     import_target,
     target_of,
 )
 from .environment import environment
-from .evaluate import Outcome, evaluate
+from .evaluate import NOT_CHECKED, evaluate
 from .results import PropertyResult, VerificationResult
 from .runner import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, RunSettings, verify_property
-from .sandbox import Sandbox
 
 OP_GROUPS = {"conv": ("conv2d", "conv2d_backward"), "pool": ("max_pool2d", "max_pool2d_backward")}
 
@@ -43,10 +44,17 @@ class Progress:
     def finish(self, result: PropertyResult) -> None: ...
 
 
+class SelectionError(ValueError):
+    """The ops and property names chosen select no property (a usage error)."""
+
+
 def select_properties(
     ops: Iterable[str] | None = None, names: Iterable[str] | None = None
 ) -> list[Property]:
-    """The properties for the given functions (or 'conv', 'pool') and/or property names."""
+    """The properties for the given functions (or 'conv', 'pool') and/or property names.
+
+    SelectionError if they have none in common: such a run would check nothing.
+    """
     functions = set()
     for op in ops or FUNCTIONS:
         if op not in FUNCTIONS and op not in OP_GROUPS:
@@ -58,21 +66,12 @@ def select_properties(
     if names:
         wanted = {property_named(name).name for name in names}
         chosen = [prop for prop in chosen if prop.name in wanted]
+        if not chosen:
+            raise SelectionError(
+                f"no property is both in ops {sorted(functions)} and named {sorted(wanted)}: "
+                "nothing would be checked"
+            )
     return chosen
-
-
-class InProcess:
-    """Evaluate in this process: no protection from crashes or hangs, but no pickling either."""
-
-    def __init__(self, candidate: LoadedCandidate) -> None:
-        self.candidate = candidate
-        self.functions = sorted(candidate.functions)
-        self.unsupported = candidate.unsupported
-
-    def evaluate(self, property_name: str, case: object) -> Outcome:
-        return evaluate(property_name, self.candidate, case)
-
-    def close(self) -> None: ...
 
 
 def verify(
@@ -84,6 +83,9 @@ def verify(
     seed: int | None = None,
     dtype: str = "float64",
     timeout: float = DEFAULT_TIMEOUT,
+    memory: int | None = DEFAULT_MEMORY,
+    cpu_seconds: int | None = DEFAULT_CPU_SECONDS,
+    forbid: Iterable[str] = (),
     isolate: bool = True,
     exitfirst: bool = False,
     progress: Progress | None = None,
@@ -92,23 +94,29 @@ def verify(
 
     ``candidate`` is a module, an object with the functions as attributes, or
     a ``"module"`` / ``"module:attr"`` string.  With ``isolate`` (the
-    default) it runs in a child process, so a crash or a hang (``timeout``
-    seconds per call) fails a property instead of the whole run.  With
-    ``exitfirst`` the run stops at the first failed property.
+    default) it runs in a fenced process of its own, and only inputs and
+    outputs cross: a crash or a hang (``timeout`` seconds per call) fails a
+    property instead of the whole run, and nothing the candidate does can
+    change a verdict.  ``memory`` (bytes of address space), ``cpu_seconds``
+    and ``forbid`` (modules it may not import) limit that process.
+    ``isolate=False`` calls the candidate in this process: faster to debug,
+    but with no protection and no integrity guarantee.  With ``exitfirst``
+    the run stops at the first failed property.
     """
     progress = progress or Progress()
     run = RunSettings(examples=examples, seed=seed, dtype=dtype, timeout=timeout)
+    limits = Limits(timeout=timeout, memory=memory, cpu_seconds=cpu_seconds, forbid=tuple(forbid))
     selected = select_properties(ops, properties)
     target = target_of(candidate) if isolate or isinstance(candidate, str) else _name(candidate)
-    executor = _executor(candidate, target, isolate, timeout)
     start = time.perf_counter()
+    subject = _candidate(candidate, target, isolate, limits)
     results = []
     try:
         for prop in selected:
             progress.start(prop)
             result = verify_property(
                 prop,
-                executor,
+                subject,
                 target=target,
                 run=run,
                 on_example=lambda n, prop=prop: progress.example(prop, n),
@@ -118,11 +126,12 @@ def verify(
             if exitfirst and not result.passed:
                 break
     finally:
-        executor.close()
+        subject.close()
     outcome = VerificationResult(
         candidate=target,
         properties=results,
-        settings=run.describe(isolated=isolate, unsupported=executor.unsupported),
+        settings=run.describe(isolated=isolate, unsupported=subject.unsupported)
+        | limits.describe(subject.fences if isolate else ()),
         environment=environment(),
         seconds=time.perf_counter() - start,
     )
@@ -152,21 +161,23 @@ def check_example(
     """Run one property on one example; AssertionError with the explanation if it fails."""
     prop = property_named(property_name)
     target = target_of(candidate) if isolate or isinstance(candidate, str) else _name(candidate)
-    executor = _executor(candidate, target, isolate, timeout)
+    subject = _candidate(candidate, target, isolate, Limits(timeout=timeout))
     try:
-        outcome = executor.evaluate(prop.name, case)
+        outcome = evaluate(prop.name, subject, case)
     finally:
-        executor.close()
-    if not outcome.passed:
+        subject.close()
+    if not outcome.passed and outcome.kind != NOT_CHECKED:
         hints = "".join(f"\n  - {hint}" for hint in outcome.hints)
         raise AssertionError(f"{prop.name} ({outcome.kind}) on {case!r}\n{outcome.message}{hints}")
 
 
-def _executor(candidate: object, target: str, isolate: bool, timeout: float):
+def _candidate(
+    candidate: object, target: str, isolate: bool, limits: Limits
+) -> IsolatedCandidate | LoadedCandidate:
     if isolate:
-        return Sandbox(target, timeout=timeout).start()
+        return IsolatedCandidate(target, limits).start()
     found = import_target(candidate) if isinstance(candidate, str) else candidate
-    return InProcess(LoadedCandidate.from_object(target, found))
+    return LoadedCandidate.from_object(target, found)
 
 
 def _name(candidate: object) -> str:
@@ -179,6 +190,7 @@ def _name(candidate: object) -> str:
 __all__ = [
     "CandidateLoadError",
     "Progress",
+    "SelectionError",
     "VerificationResult",
     "assert_verified",
     "check_example",

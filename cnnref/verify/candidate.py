@@ -1,91 +1,59 @@
-"""Finding and calling the implementation under test.
+"""The implementation under test, as the properties see it: ``has`` and ``call``.
 
 A candidate is named ``package.module`` or ``package.module:attr`` and
 exposes any of the four functions, with cnnref's signatures.  It may list
 features it does not support in ``CNNREF_UNSUPPORTED``; those are never drawn.
+
+``IsolatedCandidate`` (the default) runs it in a fenced process of its own
+and every ``call`` is a request to that process; ``LoadedCandidate`` calls
+it in this process, with no protection and no integrity guarantee.  Both
+read the same to a property.
 """
 
 from __future__ import annotations
 
-import importlib
 import traceback
-import types
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..properties import FUNCTIONS, CandidateRaised
+import numpy as np
+
+from ..properties import FUNCTIONS, CandidateRaised, Falsified
+from ..sandbox.process import CandidateProcess, Limits, RemoteRaised
+from ..sandbox.target import CandidateLoadError, import_target, target_of
 from ..strategies.geometries import check_features
 
 DEFAULT_CANDIDATE = "cnnref"
 
 
-class CandidateLoadError(Exception):
-    """The candidate cannot be imported or exposes nothing to check (a usage error)."""
+@dataclass
+class Watched:
+    """A call's result, and which of its outputs share memory with which arguments.
 
+    ``shared`` holds (output position, argument position) pairs; an output
+    position counts the items of a tuple result, or is 0 for a single array.
+    """
 
-def target_of(candidate: object) -> str:
-    """The ``module[:attr]`` string naming ``candidate`` (a string, module, or importable object)."""
-    if isinstance(candidate, str):
-        return candidate
-    if isinstance(candidate, types.ModuleType):
-        return candidate.__name__
-    module, qualname = (
-        getattr(candidate, "__module__", None),
-        getattr(candidate, "__qualname__", None),
-    )
-    if module and qualname and "<locals>" not in qualname:
-        return f"{module}:{qualname}"
-    raise TypeError(
-        f"cannot name {candidate!r} for the child process that runs candidates: pass a module, "
-        "an importable object, a 'module:attr' string, or isolate=False to run it in this process"
-    )
-
-
-def import_target(target: str) -> object:
-    module_name, _, attribute = target.partition(":")
-    try:
-        found: object = importlib.import_module(module_name)
-    except Exception as error:  # any import-time failure is the candidate's
-        raise CandidateLoadError(
-            f"cannot import {module_name!r}: {type(error).__name__}: {error}"
-        ) from error
-    for part in filter(None, attribute.split(".")):
-        try:
-            found = getattr(found, part)
-        except AttributeError as error:
-            raise CandidateLoadError(
-                f"{target!r}: {module_name} has no attribute {attribute!r}"
-            ) from error
-    return found
+    result: Any
+    shared: set[tuple[int, int]] = field(default_factory=set)
 
 
 @dataclass
 class LoadedCandidate:
-    """A candidate's functions, called in this process.
-
-    ``before_call`` and ``after_call`` let the child process report each call
-    to the parent, which enforces the per-call time limit.
-    """
+    """A candidate's functions, called in this process."""
 
     target: str
     functions: dict[str, Callable[..., Any]]
     unsupported: frozenset[str] = frozenset()
-    before_call: Callable[[str], None] = field(default=lambda name: None, repr=False)
-    after_call: Callable[[str], None] = field(default=lambda name: None, repr=False)
+    fences: tuple[str, ...] = ()
 
     @classmethod
     def from_object(cls, target: str, found: object) -> LoadedCandidate:
         functions = {
             name: getattr(found, name) for name in FUNCTIONS if callable(getattr(found, name, None))
         }
-        if not functions:
-            raise CandidateLoadError(f"{target!r} exposes none of {', '.join(FUNCTIONS)}")
-        try:
-            unsupported = check_features(getattr(found, "CNNREF_UNSUPPORTED", ()))
-        except ValueError as error:
-            raise CandidateLoadError(f"{target!r}: {error}") from error
-        return cls(target, functions, unsupported)
+        return cls(target, _require_functions(target, functions), _declared(target, found))
 
     @classmethod
     def load(cls, target: str) -> LoadedCandidate:
@@ -95,10 +63,107 @@ class LoadedCandidate:
         return function in self.functions
 
     def call(self, function: str, *args: Any, **kwargs: Any) -> Any:
-        self.before_call(function)
         try:
             return self.functions[function](*args, **kwargs)
         except (Exception, SystemExit) as error:
-            raise CandidateRaised(function, error, traceback.format_exc(limit=-4)) from None
-        finally:
-            self.after_call(function)
+            raise CandidateRaised(
+                function, type(error).__name__, str(error), traceback.format_exc(limit=-4)
+            ) from None
+
+    def call_watched(self, function: str, args: Sequence, kwargs: dict) -> Watched:
+        result = self.call(function, *args, **kwargs)
+        outputs = list(result) if isinstance(result, (tuple, list)) else [result]
+        shared = {
+            (i, j)
+            for i, output in enumerate(outputs)
+            for j, arg in enumerate(args)
+            if isinstance(output, np.ndarray)
+            and isinstance(arg, np.ndarray)
+            and np.shares_memory(output, arg)
+        }
+        return Watched(result, shared)
+
+    def close(self) -> None: ...
+
+
+class IsolatedCandidate:
+    """A candidate in a process of its own: each ``call`` sends the inputs and reads the result.
+
+    Arrays arrive in the layout they were sent in (Fortran order, strided and
+    reversed views included).  ``call_watched`` also copies the arguments as
+    the candidate's call left them back into the caller's arrays, so that an
+    in-place change shows here just as it would in one process.
+    """
+
+    def __init__(self, target: str, limits: Limits | None = None) -> None:
+        self.target = target
+        self.process = CandidateProcess(target, FUNCTIONS, limits or Limits())
+        self.functions: tuple[str, ...] = ()
+        self.unsupported: frozenset[str] = frozenset()
+
+    def start(self) -> IsolatedCandidate:
+        self.process.start()
+        self.functions = tuple(self.process.functions)
+        _require_functions(self.target, self.functions)
+        self.unsupported = _declared(self.target, self.process.unsupported)
+        return self
+
+    @property
+    def fences(self) -> tuple[str, ...]:
+        return tuple(self.process.fences)
+
+    def has(self, function: str) -> bool:
+        return function in self.functions
+
+    def call(self, function: str, *args: Any, **kwargs: Any) -> Any:
+        return self._call(function, args, kwargs, echo=False).value
+
+    def call_watched(self, function: str, args: Sequence, kwargs: dict) -> Watched:
+        returned = self._call(function, args, kwargs, echo=True)
+        for position, (arg, after) in enumerate(zip(args, returned.inputs), 1):
+            if isinstance(arg, np.ndarray) and isinstance(after, np.ndarray):
+                if after.shape != arg.shape or after.dtype != arg.dtype:
+                    raise Falsified(
+                        f"{function} changed the shape or dtype of its argument {position} in place"
+                    )
+                np.copyto(arg, after)
+        return Watched(returned.value, returned.shared)
+
+    def _call(self, function: str, args: Sequence, kwargs: dict, *, echo: bool):
+        try:
+            return self.process.call(function, tuple(args), kwargs, echo=echo)
+        except RemoteRaised as raised:
+            raise CandidateRaised(
+                function, raised.error_type, raised.message, raised.traceback_text
+            ) from None
+
+    def close(self) -> None:
+        self.process.close()
+
+
+def _require_functions(target: str, functions) -> Any:
+    if not functions:
+        raise CandidateLoadError(f"{target!r} exposes none of {', '.join(FUNCTIONS)}")
+    return functions
+
+
+def _declared(target: str, found: object) -> frozenset[str]:
+    """The candidate's CNNREF_UNSUPPORTED (from the object, or as the child read it)."""
+    declared = (
+        found if isinstance(found, (list, tuple)) else getattr(found, "CNNREF_UNSUPPORTED", ())
+    )
+    try:
+        return check_features(declared)
+    except ValueError as error:
+        raise CandidateLoadError(f"{target!r}: {error}") from None
+
+
+__all__ = [
+    "DEFAULT_CANDIDATE",
+    "CandidateLoadError",
+    "IsolatedCandidate",
+    "LoadedCandidate",
+    "Watched",
+    "import_target",
+    "target_of",
+]

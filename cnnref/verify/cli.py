@@ -9,7 +9,8 @@ from typing import TextIO
 
 from ..cli import positive_float, positive_int
 from ..properties import FUNCTIONS, PROPERTIES, Property
-from . import OP_GROUPS, CandidateLoadError, Progress, verify
+from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY
+from . import OP_GROUPS, CandidateLoadError, Progress, SelectionError, verify
 from .candidate import DEFAULT_CANDIDATE
 from .results import NOT_COVERED, PASSED, PropertyResult, VerificationResult
 from .runner import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT
@@ -77,6 +78,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"seconds one candidate call may take (default: {DEFAULT_TIMEOUT:g})",
     )
     parser.add_argument(
+        "--memory",
+        type=memory_size,
+        default=DEFAULT_MEMORY,
+        metavar="SIZE",
+        help=f"address space the candidate's process may use, e.g. 2G or 512M, or 'none' "
+        f"(default: {DEFAULT_MEMORY >> 30}G)",
+    )
+    parser.add_argument(
+        "--cpu-time",
+        dest="cpu_seconds",
+        type=cpu_seconds,
+        default=DEFAULT_CPU_SECONDS,
+        metavar="S",
+        help=f"CPU seconds the candidate's process may use in all, or 'none' (default: {DEFAULT_CPU_SECONDS})",
+    )
+    parser.add_argument(
+        "--forbid",
+        type=module_list,
+        default=(),
+        metavar="MODULES",
+        help="comma-separated modules the candidate may not import, e.g. torch,jax,scipy,cnnref "
+        "(a fence against shortcuts, not a boundary against native code)",
+    )
+    parser.add_argument(
         "--json", metavar="PATH", help="write the JSON report here (schema: docs/report-schema.md)"
     )
     parser.add_argument(
@@ -109,10 +134,13 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
             seed=args.seed,
             dtype=args.dtype,
             timeout=args.timeout,
+            memory=args.memory,
+            cpu_seconds=args.cpu_seconds,
+            forbid=args.forbid,
             exitfirst=args.exitfirst,
             progress=ProgressPrinter(err),
         )
-    except CandidateLoadError as error:
+    except (CandidateLoadError, SelectionError) as error:
         print(f"cnnref verify: error: {error}", file=err)
         return EXIT_USAGE
     print(summary_table(result), file=out)
@@ -120,6 +148,39 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         print("\n" + result.explain(), file=out)
     write_reports(result, json_path=args.json, html_path=args.report, junit_path=args.junit)
     return EXIT_PASSED if result.passed else EXIT_FAILED
+
+
+def memory_size(text: str) -> int | None:
+    """An argparse type: a size such as 4G, 512M or 1073741824 (bytes), or 'none'."""
+    if text.lower() == "none":
+        return None
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+    number, unit = (text[:-1], units[text[-1].lower()]) if text[-1:].lower() in units else (text, 1)
+    try:
+        size = int(float(number) * unit)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a size such as 4G or 512M; got {text!r}"
+        ) from None
+    if size < 256 << 20:
+        raise argparse.ArgumentTypeError(
+            f"must be at least 256M (NumPy alone needs that); got {text}"
+        )
+    return size
+
+
+def cpu_seconds(text: str) -> int | None:
+    """An argparse type: a whole number of seconds > 0, or 'none'."""
+    return None if text.lower() == "none" else positive_int(text)
+
+
+def module_list(text: str) -> tuple[str, ...]:
+    """An argparse type: comma-separated module names."""
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    bad = [name for name in names if not all(part.isidentifier() for part in name.split("."))]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(f"expected module names such as torch,scipy; got {text!r}")
+    return names
 
 
 def write_reports(
@@ -169,14 +230,20 @@ class ProgressPrinter(Progress):
 def summary_table(result: VerificationResult) -> str:
     rows = [f"{'property':46s} {'status':12s} {'examples':>8s} {'worst/tol':>10s} {'time':>7s}"]
     for p in result.properties:
-        ratio = "-" if p.worst is None else f"{p.worst.ratio:.2g}"
+        ratio = "-" if p.worst is None or p.status != PASSED else f"{p.worst.ratio:.2g}"
         rows.append(f"{p.name:46s} {p.status:12s} {p.examples:8d} {ratio:>10s} {p.seconds:6.1f}s")
+        rows += [f"    {reason}" for reason in p.not_covered if not reason.startswith("not drawn")]
+    declared = result.settings.get("unsupported") or []
+    if declared:
+        rows.append(f"not drawn for any property (declared unsupported): {', '.join(declared)}")
     counts = {
         status: sum(p.status == status for p in result.properties)
         for status in (PASSED, NOT_COVERED)
     }
     failed = len(result.properties) - counts[PASSED] - counts[NOT_COVERED]
-    verdict = "PASSED" if result.passed else "FAILED"
+    verdict = (
+        "PASSED" if result.passed else "FAILED" if result.checked else "FAILED (nothing checked)"
+    )
     rows.append(
         f"{verdict}: {result.candidate}: {counts[PASSED]} passed, {failed} failed, "
         f"{counts[NOT_COVERED]} not covered, in {result.seconds:.1f} s"

@@ -1,13 +1,14 @@
-"""One property on one example: the unit of work a child process runs."""
+"""One property on one example, judged in the verifier's process: what happened, as an Outcome."""
 
 from __future__ import annotations
 
 import traceback
 from dataclasses import dataclass
 
-from ..properties import CandidateRaised, Evidence, Falsified, property_named
+from ..properties import CandidateRaised, Evidence, Falsified, NotChecked, property_named
 from ..properties.base import Candidate, error_ratio
 from ..properties.compare import Comparison
+from ..sandbox.process import CandidateProcessFailed
 
 # Kinds of outcome.
 PASSED = "passed"
@@ -15,7 +16,11 @@ FALSIFIED = "falsified"  # the candidate returned something wrong
 RAISED = "raised"  # the candidate raised an exception
 CRASHED = "crashed"  # the process running the candidate died
 HUNG = "hung"  # a call did not return within the time limit
+UNREADABLE = "unreadable"  # the candidate's process sent bytes that are not a reply
 INTERNAL = "internal error"  # cnnref itself failed: a bug in cnnref, reported as such
+NOT_CHECKED = "not checked"  # this example cannot judge the function (no verdict either way)
+# Kinds after which the candidate's process was ended: a verdict at once, no shrinking.
+FATAL = (CRASHED, HUNG, UNREADABLE)
 
 
 @dataclass(frozen=True)
@@ -69,8 +74,12 @@ def evaluate(property_name: str, candidate: Candidate, case: object) -> Outcome:
         property_named(property_name).check(candidate, case, evidence)
     except Falsified as failure:
         return Outcome(FALSIFIED, failure.message, failure.hints, Worst.of(_failing(evidence)))
+    except NotChecked as reason:
+        return Outcome(NOT_CHECKED, str(reason))
     except CandidateRaised as raised:
         return Outcome(RAISED, f"{raised}\n{raised.traceback_text.rstrip()}")
+    except CandidateProcessFailed as failed:
+        return Outcome(failed.kind, str(failed))
     except Exception:
         return Outcome(
             INTERNAL, "cnnref failed while checking this example:\n" + traceback.format_exc()

@@ -138,24 +138,24 @@ class PropertyItem(pytest.Item):
 
 
 class _SessionState:
-    """Candidates' sandboxes, and every verification result of the session."""
+    """Candidates' processes, and every verification result of the session."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.listening = bool(config.getoption("cnnref_report") or _targets(config))
         self.results: list = []  # VerificationResult, in the order they finished
         self.worker_reports: list[dict] = []  # from pytest-xdist workers
-        self._sandboxes: dict = {}
+        self._candidates: dict = {}
 
     def record(self, result) -> None:
         self.results.append(result)
 
     def run(self, target: str, prop):
+        from ..sandbox.process import Limits
         from . import VerificationResult
-        from .candidate import CandidateLoadError
+        from .candidate import CandidateLoadError, IsolatedCandidate
         from .environment import environment
         from .runner import RunSettings, verify_property
-        from .sandbox import Sandbox
 
         config = self.config
         examples = config.getoption("cnnref_examples") or int(
@@ -167,21 +167,24 @@ class _SessionState:
             dtype=config.getoption("cnnref_dtype"),
             timeout=config.getoption("cnnref_timeout"),
         )
-        if target not in self._sandboxes:
+        limits = Limits(timeout=run.timeout)
+        if target not in self._candidates:
             try:
-                self._sandboxes[target] = Sandbox(target, timeout=run.timeout).start()
+                self._candidates[target] = IsolatedCandidate(target, limits).start()
             except CandidateLoadError as error:
                 raise pytest.UsageError(f"--cnnref-impl {target}: {error}") from None
-        sandbox = self._sandboxes[target]
-        result = verify_property(prop, sandbox, target=target, run=run)
-        settings = run.describe(isolated=True, unsupported=sandbox.unsupported)
+        candidate = self._candidates[target]
+        result = verify_property(prop, candidate, target=target, run=run)
+        settings = run.describe(isolated=True, unsupported=candidate.unsupported) | limits.describe(
+            candidate.fences
+        )
         self.record(VerificationResult(target, [result], settings, environment(), result.seconds))
         return result
 
     def close(self) -> None:
-        for sandbox in self._sandboxes.values():
-            sandbox.close()
-        self._sandboxes.clear()
+        for candidate in self._candidates.values():
+            candidate.close()
+        self._candidates.clear()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -6,7 +6,7 @@ import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .evaluate import Worst
+from .evaluate import FATAL, Worst
 
 # Property statuses.
 PASSED = "passed"
@@ -58,7 +58,9 @@ class PropertyResult:
             head,
             f"  what went wrong ({failure.kind}):",
             *_indent(failure.message, 4),
-            "  smallest failing example:",
+            "  failing example (not shrunk: each try would start the candidate's process again):"
+            if failure.kind in FATAL
+            else "  smallest failing example:",
             f"    {failure.case}",
         ]
         if failure.hints:
@@ -81,19 +83,30 @@ class VerificationResult:
     seconds: float
 
     @property
+    def checked(self) -> bool:
+        """Whether any property judged the candidate on at least one example."""
+        return any(result.status != NOT_COVERED for result in self.properties)
+
+    @property
     def passed(self) -> bool:
-        return all(result.passed for result in self.properties)
+        """Every property held, and something was checked: a run that checked nothing fails."""
+        return self.checked and all(result.passed for result in self.properties)
 
     @property
     def failures(self) -> list[PropertyResult]:
         return [result for result in self.properties if not result.passed]
 
     def explain(self) -> str:
-        """Every failed property explained, one after another."""
+        """Every failed property explained, one after another (or why nothing was checked)."""
+        if not self.checked:
+            reasons = "".join(
+                f"\n  {result.name}: {'; '.join(result.not_covered)}" for result in self.properties
+            )
+            return f"NOTHING CHECKED: no property ran on a single example{reasons}"
         return "\n\n".join(result.explain() for result in self.failures)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self) | {"passed": self.passed}
+        return dataclasses.asdict(self) | {"passed": self.passed, "checked": self.checked}
 
 
 def _indent(text: str, spaces: int) -> list[str]:

@@ -1,9 +1,10 @@
-"""Drive Hypothesis over each property: generate, evaluate in the sandbox, shrink, record.
+"""Drive Hypothesis over each property: generate, evaluate, shrink, record.
 
 Each property is its own Hypothesis run, so each gets its own verdict and,
-when it fails, its own smallest counterexample.  A hang stops that property
-at once (shrinking a hang would cost a time limit per attempt); everything
-else is shrunk.
+when it fails, its own smallest counterexample.  A hang, a crash or an
+unreadable reply stops that property at once with the example that caused
+it (shrinking would restart the candidate's process for every attempt);
+everything else is shrunk.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from hypothesis import HealthCheck, Verbosity, event, given, seed, settings
 from hypothesis import strategies as st
@@ -25,7 +25,8 @@ from hypothesis.errors import Flaky
 from ..oracles.torch_autograd import torch_available
 from ..properties import Property
 from ..strategies import ConvCase, describe_coverage
-from .evaluate import HUNG, INTERNAL, Outcome
+from .candidate import IsolatedCandidate, LoadedCandidate
+from .evaluate import FATAL, INTERNAL, NOT_CHECKED, Outcome, evaluate
 from .results import ERROR, FAILED, NOT_COVERED, PASSED, Failure, PropertyResult
 
 DEFAULT_EXAMPLES = 100
@@ -73,13 +74,7 @@ class RunSettings:
         return "derandomized (CI)" if in_ci() else "random, with the example database"
 
 
-class Executor(Protocol):
-    """Where a candidate runs: a Sandbox (child process) or in this process."""
-
-    functions: list[str]
-    unsupported: frozenset[str]
-
-    def evaluate(self, property_name: str, case: object) -> Outcome: ...
+Candidate = IsolatedCandidate | LoadedCandidate
 
 
 class _Falsified(Exception):
@@ -90,8 +85,8 @@ class _Falsified(Exception):
         self.case, self.outcome = case, outcome
 
 
-class _Hung(BaseException):
-    """A BaseException, so that Hypothesis stops at once instead of shrinking a hang."""
+class _Fatal(BaseException):
+    """A BaseException, so that Hypothesis stops at once instead of shrinking a crash or hang."""
 
     def __init__(self, case: object, outcome: Outcome) -> None:
         super().__init__(outcome.message)
@@ -101,12 +96,15 @@ class _Hung(BaseException):
 @dataclass
 class _Tally:
     examples: int = 0
+    not_checked: Counter = field(default_factory=Counter)  # reason -> examples
     ratios: list[float] = field(default_factory=list)
     worst: object = None
     coverage: dict[str, Counter] = field(default_factory=dict)
 
     def record(self, case: object, outcome: Outcome) -> None:
         self.examples += 1
+        if outcome.kind == NOT_CHECKED:
+            self.not_checked[outcome.message] += 1
         for key, value in describe_coverage(case).items():
             self.coverage.setdefault(key, Counter())[value] += 1
         if outcome.worst is not None:
@@ -117,7 +115,7 @@ class _Tally:
 
 def run_property(
     prop: Property,
-    executor: Executor,
+    candidate: Candidate,
     *,
     target: str,
     unsupported: frozenset[str],
@@ -132,12 +130,12 @@ def run_property(
         case = data.draw(strategy, label="case")
         for key, value in describe_coverage(case).items():
             event(f"{key}: {value}")
-        outcome = executor.evaluate(prop.name, case)
+        outcome = evaluate(prop.name, candidate, case)
         tally.record(case, outcome)
         on_example(tally.examples)
-        if outcome.kind == HUNG:
-            raise _Hung(case, outcome)
-        if not outcome.passed:
+        if outcome.kind in FATAL:
+            raise _Fatal(case, outcome)
+        if not outcome.passed and outcome.kind != NOT_CHECKED:
             raise _Falsified(case, outcome)
 
     test = given(data=st.data())(check)
@@ -149,7 +147,7 @@ def run_property(
     result = PropertyResult(prop.name, prop.function, prop.summary, prop.formula, PASSED)
     try:
         test()
-    except (_Falsified, _Hung) as stop:
+    except (_Falsified, _Fatal) as stop:
         result.status = ERROR if stop.outcome.kind == INTERNAL else FAILED
         result.failure = _failure(stop.case, stop.outcome, prop, target, run)
     except Flaky as flaky:
@@ -172,27 +170,32 @@ def run_property(
     result.not_covered = [
         f"not drawn (declared unsupported): {name}" for name in sorted(unsupported)
     ]
+    unchecked = sum(tally.not_checked.values())
+    for reason, count in tally.not_checked.most_common():
+        result.not_covered.insert(0, f"{count} of {tally.examples} examples {reason}")
+    if result.status == PASSED and unchecked == tally.examples:
+        result.status = NOT_COVERED  # no example could judge it: no verdict, not a pass
     return result
 
 
 def verify_property(
     prop: Property,
-    executor: Executor,
+    candidate: Candidate,
     *,
     target: str,
     run: RunSettings,
     on_example: Callable[[int], None] = lambda n: None,
 ) -> PropertyResult:
     """``run_property``, or a "not covered" result when the candidate or torch is missing."""
-    if prop.function not in executor.functions:
+    if not candidate.has(prop.function):
         return not_covered(prop, f"{target} does not expose {prop.function}")
     if prop.needs_torch and not torch_available():
         return not_covered(prop, "torch is not installed (pip install torch)")
     return run_property(
         prop,
-        executor,
+        candidate,
         target=target,
-        unsupported=executor.unsupported,
+        unsupported=candidate.unsupported,
         run=run,
         on_example=on_example,
     )
@@ -231,6 +234,8 @@ def _failure(
         [still_needed(case)] if case is not None and still_needed(case) else []
     )
     command = f"cnnref verify --impl {target} --property {prop.name} --dtype {run.dtype} --examples {run.examples}"
+    if run.timeout != DEFAULT_TIMEOUT:
+        command += f" --timeout {run.timeout:g}"
     if run.seed is not None:
         command += f" --seed {run.seed}"
     snippet = "\n".join(

@@ -5,6 +5,7 @@ Each entry is a ``--impl`` target: ``tests.candidates.catalogue:<name>``.
 
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 
 from .student import build, crash, hang
@@ -71,10 +72,21 @@ hangs = SimpleNamespace(**vars(build()))
 hangs.conv2d = hang
 crashes = SimpleNamespace(**vars(build()))
 crashes.max_pool2d_backward = crash
+# Every function ends its process: with os.abort, or with os._exit (no exception, no message).
+aborts_always = SimpleNamespace(**dict.fromkeys(vars(correct), crash))
+exits_always = SimpleNamespace(**dict.fromkeys(vars(correct), lambda *args, **kwargs: os._exit(3)))
+
+# Forwards that are wrong over backwards that are right: the backward must not take the blame.
+pool_forward_zero_padding = SimpleNamespace(**vars(build()))
+pool_forward_zero_padding.max_pool2d = build("zero_padding").max_pool2d
+conv_forward_wrong_shape = SimpleNamespace(**vars(build()))
+conv_forward_wrong_shape.conv2d = lambda *args, **kwargs: correct.conv2d(*args, **kwargs)[..., :-1]
 
 MISBEHAVING = {
     "raises": ("conv", "conv2d_backward raises NotImplementedError"),
     "wrong_type": ("pool", "max_pool2d returns a list"),
     "hangs": ("conv", "conv2d never returns"),
     "crashes": ("pool", "max_pool2d_backward aborts the process"),
+    "aborts_always": ("all", "every function aborts the process"),
+    "exits_always": ("all", "every function calls os._exit(3)"),
 }

@@ -1,0 +1,211 @@
+"""The process that runs a candidate: ``python -m cnnref.sandbox.child``.
+
+Two processes, started by the verifier in a session of their own:
+
+* the **keeper** (this module's ``main``) imports nothing but the standard
+  library.  It becomes a child subreaper, forks the runner, and when the
+  runner ends (or the verifier sends SIGTERM) it kills every process the
+  runner left behind, double-forked daemons included, since orphans are
+  re-parented to it.  It then ends the way the runner ended, so the
+  verifier sees the runner's exit status (killed by SIGABRT, exit code 3).
+* the **runner** reads frames from stdin and writes frames to stdout
+  (``wire``): first ``load``, then one ``call`` per candidate call.  It
+  imports NumPy, fences itself (``confine``), imports the candidate, and
+  calls the candidate's functions.  Nothing of cnnref's judgement is here:
+  no reference, no property, no verdict.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def main() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash ends at once, without a core file
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    keeper = os.getpid()
+    runner = 0
+    # Set before the fork, so that no SIGTERM can find the keeper without its handler.
+    signal.signal(signal.SIGTERM, lambda *_: runner and _kill_group(runner))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the verifier's to handle
+    runner = os.fork()
+    if runner == 0:
+        os.setpgid(0, 0)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # the runner never outlives its keeper
+        if os.getppid() != keeper:
+            os._exit(1)
+        try:
+            _run()
+        finally:
+            os._exit(0)
+    os.close(0)  # the runner alone holds the pipes, so the verifier sees EOF when it dies
+    os.close(1)
+    status = _wait_for(runner)
+    _kill_group(runner)
+    _kill_descendants()
+    if os.WIFSIGNALED(status):
+        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+        os.kill(os.getpid(), os.WTERMSIG(status))
+    os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
+
+
+def _prctl(option: int, value: int) -> None:
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(option, value, 0, 0, 0)
+
+
+def _wait_for(runner: int) -> int:
+    """Reap children until the runner ends; its wait status."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return 0
+        if pid == runner:
+            return status
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _kill_descendants() -> None:
+    """SIGKILL every child (orphans of the runner come to us) until none is left."""
+    me = os.getpid()
+    for _ in range(1000):
+        children = _children_of(me)
+        if not children:
+            return
+        for pid in children:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+
+
+def _children_of(parent: int) -> list[int]:
+    children = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rpartition(b")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            children.append(int(entry))
+    if not os.path.isdir(
+        "/proc"
+    ):  # no /proc: reap what is already dead, kill nothing we cannot see
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(-1, os.WNOHANG)
+    return children
+
+
+# ---------------------------------------------------------------- the runner
+
+
+def _run() -> None:
+    import traceback
+
+    import numpy as np
+
+    from . import confine, wire
+    from .target import CandidateLoadError, import_target
+
+    channel = wire.Channel(os.dup(0), os.dup(1))
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    os.dup2(2, 1)  # the candidate's prints join stderr, the verifier's log file
+    sys.dont_write_bytecode = True
+    load = channel.receive(exact_layout=True)
+    sys.path[:] = load["sys_path"]
+    os.chdir(load["workdir"])
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        os.environ[name] = load["workdir"]
+    fences = confine.limit_resources(load["memory"], load["cpu_seconds"])
+    fences += confine.restrict_writes_and_signals(load["workdir"])
+    fences += confine.forbid_imports(tuple(load["forbid"]))
+    try:
+        candidate = import_target(load["target"])
+    except CandidateLoadError as error:
+        channel.send(wire.pack({"op": "load-error", "message": str(error)}))
+        return
+    functions = {
+        name: getattr(candidate, name)
+        for name in load["functions"]
+        if callable(getattr(candidate, name, None))
+    }
+    declared = getattr(candidate, "CNNREF_UNSUPPORTED", ())
+    try:
+        unsupported = sorted(str(feature) for feature in declared)
+    except TypeError:
+        unsupported = [repr(declared)]  # the verifier says what is wrong with it
+    channel.send(
+        wire.pack(
+            {
+                "op": "ready",
+                "functions": sorted(functions),
+                "unsupported": unsupported,
+                "fences": fences,
+            }
+        )
+    )
+    while True:
+        request = channel.receive(exact_layout=True)
+        if request.get("op") != "call":
+            return
+        function, args, kwargs = (
+            request["function"],
+            request["values"]["args"],
+            request["values"]["kwargs"],
+        )
+        try:
+            result = functions[function](*args, **kwargs)
+        except BaseException as error:  # SystemExit and KeyboardInterrupt are the candidate's too
+            channel.send(
+                wire.pack(
+                    {
+                        "op": "raised",
+                        "id": request["id"],
+                        "error_type": type(error).__name__,
+                        "message": str(error)[:2000],
+                        "traceback": traceback.format_exc(limit=-4)[-4000:],
+                    }
+                )
+            )
+            continue
+        outputs = list(result) if type(result) in (tuple, list) else [result]
+        shared = [
+            [i, j]
+            for i, output in enumerate(outputs)
+            for j, arg in enumerate(args)
+            if isinstance(output, np.ndarray)
+            and isinstance(arg, np.ndarray)
+            and np.shares_memory(output, arg)
+        ]
+        inputs = list(args) if request["echo"] else None
+        channel.send(
+            wire.pack(
+                {"op": "returned", "id": request["id"], "shared": shared},
+                value=result,
+                inputs=inputs,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

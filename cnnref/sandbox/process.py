@@ -1,0 +1,332 @@
+"""The verifier's side of the boundary: start the candidate's process, call it, end it.
+
+Every call is a request frame with the inputs and a reply frame with what
+came back (``wire``), read with the per-call time limit and a byte limit.
+A hang, a death, or a reply cnnref cannot read ends the process (and every
+process it started) and raises; the next call starts a fresh one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import wire
+from .target import CandidateLoadError
+
+# How long starting the process and importing the candidate may take.
+IMPORT_LIMIT = 120.0
+DEFAULT_MEMORY = 8 << 30
+DEFAULT_CPU_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the candidate's process may use."""
+
+    timeout: float = 10.0  # seconds per call
+    memory: int | None = DEFAULT_MEMORY  # bytes of address space; None: no limit
+    cpu_seconds: int | None = DEFAULT_CPU_SECONDS  # per candidate process; None: no limit
+    forbid: tuple[str, ...] = ()  # modules the candidate may not import
+
+    def __post_init__(self) -> None:
+        if not self.timeout > 0:
+            raise ValueError(f"timeout must be > 0 seconds; got {self.timeout}")
+        if self.memory is not None and self.memory < 256 << 20:
+            raise ValueError(f"memory must be at least 256 MiB; got {self.memory} bytes")
+        if self.cpu_seconds is not None and self.cpu_seconds < 1:
+            raise ValueError(f"cpu_seconds must be >= 1; got {self.cpu_seconds}")
+
+    def describe(self, fences: tuple[str, ...] | list[str]) -> dict:
+        """The limits as a report records them, with the fences that were put up."""
+        return {
+            "memory": self.memory,
+            "cpu_seconds": self.cpu_seconds,
+            "forbid": list(self.forbid),
+            "fences": list(fences),
+        }
+
+
+class CandidateProcessFailed(Exception):
+    """The candidate's process hung, died, or sent what cnnref cannot read."""
+
+    kind = ""
+
+
+class CandidateHung(CandidateProcessFailed):
+    kind = "hung"
+
+
+class CandidateCrashed(CandidateProcessFailed):
+    kind = "crashed"
+
+
+class CandidateUnreadable(CandidateProcessFailed):
+    kind = "unreadable"
+
+
+class RemoteRaised(Exception):
+    """The candidate raised: its type, message and traceback, as text."""
+
+    def __init__(self, function: str, error_type: str, message: str, traceback_text: str) -> None:
+        super().__init__(f"{function} raised {error_type}: {message}")
+        self.function, self.error_type = function, error_type
+        self.message, self.traceback_text = message, traceback_text
+
+
+@dataclass
+class Returned:
+    """What one call gave back: the value, which outputs share memory with which inputs,
+    and (when asked for) the inputs as the call left them."""
+
+    value: object
+    shared: set[tuple[int, int]] = field(default_factory=set)
+    inputs: list | None = None
+
+
+class CandidateProcess:
+    """The verifier's handle on the process that runs one candidate."""
+
+    def __init__(
+        self, target: str, functions: tuple[str, ...], limits: Limits | None = None
+    ) -> None:
+        self.target = target
+        self.wanted = functions
+        self.limits = limits or Limits()
+        self.functions: list[str] = []
+        self.unsupported: list[str] = []
+        self.fences: list[str] = []
+        self.startup_seconds: float | None = None
+        self._process: subprocess.Popen | None = None
+        self._channel: wire.Channel | None = None
+        self._workdir: str | None = None
+        self._log = Path(tempfile.mkstemp(prefix="cnnref-candidate-", suffix=".log")[1])
+        self._calls = 0
+
+    # ------------------------------------------------------------ life cycle
+
+    def start(self) -> CandidateProcess:
+        """Start the process and load the candidate; CandidateLoadError if it cannot be loaded."""
+        if self._process is not None:
+            return self
+        began = time.perf_counter()
+        self._workdir = tempfile.mkdtemp(prefix="cnnref-candidate-")
+        package_root = str(Path(__file__).resolve().parents[2])
+        environment = os.environ | {
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [package_root, os.environ.get("PYTHONPATH")])
+            )
+        }
+        with open(self._log, "a") as log:  # appending, so truncating it between calls is safe
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "cnnref.sandbox.child"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=environment,
+                cwd=self._workdir,
+                start_new_session=True,
+            )
+        requests, replies = self._process.stdin.fileno(), self._process.stdout.fileno()
+        os.set_blocking(requests, False)
+        os.set_blocking(replies, False)
+        self._channel = wire.Channel(replies, requests)
+        load = {
+            "op": "load",
+            "target": self.target,
+            "functions": list(self.wanted),
+            "sys_path": list(sys.path),
+            "workdir": self._workdir,
+            "memory": self.limits.memory,
+            "cpu_seconds": self.limits.cpu_seconds,
+            "forbid": list(self.limits.forbid),
+        }
+        deadline = time.monotonic() + IMPORT_LIMIT
+        try:
+            self._channel.send(wire.pack(load), deadline)
+            reply = self._channel.receive(deadline, byte_limit=0)
+        except (wire.TimedOut, wire.Closed, wire.Malformed, OSError) as error:
+            how = "it took too long" if isinstance(error, wire.TimedOut) else None
+            exit_code = self.stop(grace=0.0 if how else 5.0)
+            how = how or describe_exit(exit_code)
+            raise CandidateLoadError(
+                f"loading {self.target!r} failed ({how}){self._output_tail()}"
+            ) from None
+        if reply.get("op") == "load-error":
+            self.stop()
+            raise CandidateLoadError(str(reply.get("message")))
+        if reply.get("op") != "ready":
+            self.stop()
+            raise CandidateLoadError(f"loading {self.target!r} failed: an unexpected reply")
+        self.functions = [f for f in reply.get("functions", []) if f in self.wanted]
+        self.unsupported = [str(f) for f in reply.get("unsupported", [])][:100]
+        self.fences = [
+            "its own session and process group; every process it starts is ended with it",
+            "a private working directory, removed afterwards",
+            *map(str, reply.get("fences", [])),
+        ]
+        if self.startup_seconds is None:
+            self.startup_seconds = time.perf_counter() - began
+        return self
+
+    def stop(self, grace: float = 0.0) -> int | None:
+        """End the process and everything it started; return its exit code.
+
+        ``grace``: seconds a process that is already dying gets to finish, so
+        that its exit status (the signal that killed it) can be reported.
+        """
+        process, self._process = self._process, None
+        if process is None:
+            return None
+        try:
+            exit_code = process.wait(timeout=grace) if grace else None
+        except subprocess.TimeoutExpired:
+            exit_code = None
+        if exit_code is None:
+            with contextlib.suppress(OSError):
+                process.send_signal(signal.SIGTERM)  # the keeper kills the runner and its orphans
+            try:
+                exit_code = process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(OSError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                exit_code = process.wait()
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)  # stragglers still in the session's group
+        for pipe in (process.stdin, process.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()
+        if self._workdir:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+        return exit_code
+
+    def close(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            with contextlib.suppress(wire.TimedOut, OSError):
+                self._channel.send(wire.pack({"op": "exit"}), time.monotonic() + 1.0)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(timeout=5)
+        self.stop()
+        self._log.unlink(missing_ok=True)
+
+    def __enter__(self) -> CandidateProcess:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ calls
+
+    def call(self, function: str, args: tuple, kwargs: dict, *, echo: bool = False) -> Returned:
+        """Call ``function`` in the candidate's process; raise what went wrong.
+
+        RemoteRaised: the candidate raised.  CandidateHung, CandidateCrashed,
+        CandidateUnreadable: the process is ended (and restarted by the next call).
+        """
+        self.start()
+        os.truncate(self._log, 0)  # keep only this call's output
+        self._calls += 1
+        call_id = self._calls
+        frame = wire.pack(
+            {"op": "call", "id": call_id, "function": function, "echo": echo},
+            exact_layout=True,
+            args=tuple(args),
+            kwargs=dict(kwargs),
+        )
+        sent = sum(len(memoryview(chunk).cast("B")) for chunk in frame)
+        deadline = time.monotonic() + self.limits.timeout
+        try:
+            self._channel.send(frame, deadline)
+            reply = self._channel.receive(deadline, byte_limit=64 * sent + (64 << 20))
+        except wire.TimedOut:
+            self.stop()
+            raise CandidateHung(
+                f"{function} did not return within {self.limits.timeout:g} s "
+                "(the per-call time limit, --timeout)"
+            ) from None
+        except (wire.Closed, OSError):
+            exit_code = self.stop(grace=5.0)
+            raise CandidateCrashed(
+                f"the process running the candidate died ({describe_exit(exit_code)}) "
+                f"while calling {function}{self._output_tail()}"
+            ) from None
+        except wire.Malformed as error:
+            self.stop()
+            raise CandidateUnreadable(
+                f"{function} returned something cnnref cannot read: {error} (the candidate's process "
+                "wrote to the pipe cnnref reads its results from)"
+            ) from None
+        return self._returned(function, call_id, len(args), reply, echo)
+
+    def _returned(
+        self, function: str, call_id: int, arity: int, reply: dict, echo: bool
+    ) -> Returned:
+        def unreadable(what: str) -> CandidateUnreadable:
+            self.stop()
+            return CandidateUnreadable(f"{function} returned something cnnref cannot read: {what}")
+
+        if reply.get("id") != call_id:
+            raise unreadable(
+                f"a reply to call {reply.get('id')!r} while waiting for call {call_id}"
+            )
+        values = reply["values"]
+        if reply.get("op") == "raised":
+            fields = [reply.get(key) for key in ("error_type", "message", "traceback")]
+            if not all(isinstance(text, str) for text in fields):
+                raise unreadable("an exception report without its type, message and traceback")
+            raise RemoteRaised(function, *fields)
+        if reply.get("op") != "returned" or "value" not in values:
+            raise unreadable(f"a reply of kind {reply.get('op')!r}")
+        shared = reply.get("shared")
+        if not isinstance(shared, list) or not all(
+            isinstance(pair, list) and len(pair) == 2 and all(type(i) is int for i in pair)
+            for pair in shared
+        ):
+            raise unreadable("a malformed list of outputs that share memory with inputs")
+        inputs = values.get("inputs")
+        if echo and not (isinstance(inputs, list) and len(inputs) == arity):
+            raise unreadable("the inputs as the call left them are missing")
+        return Returned(values["value"], {tuple(pair) for pair in shared}, inputs if echo else None)
+
+    def _output_tail(self, lines: int = 8) -> str:
+        try:
+            text = self._log.read_text(errors="replace").strip()
+        except OSError:
+            return ""
+        if not text:
+            return ""
+        tail = "\n".join(text.splitlines()[-lines:])
+        return f"\nlast output of the candidate:\n{tail}"
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "no exit code"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+__all__ = [
+    "CandidateCrashed",
+    "CandidateHung",
+    "CandidateLoadError",
+    "CandidateProcess",
+    "CandidateProcessFailed",
+    "CandidateUnreadable",
+    "Limits",
+    "RemoteRaised",
+    "Returned",
+]

@@ -1,0 +1,52 @@
+"""Honest verdicts: nothing checked is no pass, and a backward is never blamed for its forward."""
+
+from __future__ import annotations
+
+import pytest
+
+from cnnref.verify import SelectionError, verify
+from cnnref.verify.cli import summary_table
+
+CATALOGUE = "tests.candidates.catalogue"
+
+
+def test_a_run_that_checks_nothing_does_not_pass() -> None:
+    # limited.py has conv2d and max_pool2d, no backward functions.
+    result = verify("tests.candidates.limited", ops=["conv2d_backward", "max_pool2d_backward"])
+    assert {p.status for p in result.properties} == {"not covered"}
+    assert not result.checked and not result.passed
+    table = summary_table(result)
+    assert "FAILED (nothing checked)" in table, table
+    assert "does not expose max_pool2d_backward" in table, "the summary says why"
+    assert "NOTHING CHECKED" in result.explain()
+
+
+def test_a_selection_that_matches_no_property_is_a_usage_error() -> None:
+    with pytest.raises(SelectionError, match="nothing would be checked"):
+        verify("cnnref", ops=["pool"], properties=["conv2d.matches_reference"])
+
+
+def test_the_backward_is_not_blamed_for_a_wrong_forward() -> None:
+    """A zero-padding max pool forward fails; its correct backward must not."""
+    result = verify(f"{CATALOGUE}:pool_forward_zero_padding", ops=["pool"], seed=0, examples=60)
+    status = {p.name: p for p in result.properties}
+    assert status["max_pool2d.matches_reference"].status == "failed"
+    for name in (
+        "max_pool2d_backward.finite_differences",
+        "max_pool2d_backward.conservation_and_support",
+    ):
+        prop = status[name]
+        assert prop.status == "passed", prop.explain()
+        notes = " ".join(prop.not_covered)
+        assert "not checked: the forward is wrong on this example" in notes, prop.not_covered
+        assert "see max_pool2d.matches_reference" in notes
+
+
+def test_a_forward_of_the_wrong_shape_is_the_candidates_failure_not_cnnrefs() -> None:
+    result = verify(f"{CATALOGUE}:conv_forward_wrong_shape", ops=["conv"], seed=0, examples=10)
+    status = {p.name: p for p in result.properties}
+    assert "error" not in {p.status for p in result.properties}, result.explain()
+    assert "returned y of shape" in status["conv2d.matches_reference"].failure.message
+    for name in ("conv2d_backward.finite_differences", "conv2d_backward.adjointness"):
+        assert status[name].status == "not covered", status[name].explain()
+        assert "forward is wrong" in status[name].not_covered[0]
