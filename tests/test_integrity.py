@@ -33,10 +33,10 @@ def verify_cli(
     watched.mkdir(exist_ok=True)
     report = tmp_path / "report.json"
     environment = os.environ | {"PYTHONPATH": str(ROOT), "CNNREF_FORGER_DIR": str(watched)}
+    command = [sys.executable, "-m", "cnnref", "verify", "--impl", f"{FORGERS}.{target}"]
+    command += ["--property", "conv2d.matches_reference", "--examples", "5", "--seed", "0"]
     run = subprocess.run(
-        [sys.executable, "-m", "cnnref", "verify", "--impl", f"{FORGERS}.{target}"]
-        + ["--property", "conv2d.matches_reference", "--examples", "5", "--seed", "0"]
-        + ["--json", str(report), *extra],
+        [*command, "--json", str(report), *extra],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -157,7 +157,7 @@ def test_without_the_fence_the_same_candidate_passes(tmp_path: Path) -> None:
 
 
 def test_the_report_states_the_fences_that_were_up(tmp_path: Path) -> None:
-    run, report = verify_cli("pickle_pipe", tmp_path)
+    _, report = verify_cli("pickle_pipe", tmp_path)
     fences = report["settings"]["fences"]
     assert any("own session" in fence for fence in fences), fences
     assert any("address space" in fence for fence in fences), fences
