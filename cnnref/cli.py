@@ -36,6 +36,39 @@ positive_int = positive(int, "a whole number")
 positive_float = positive(float, "a number")
 
 
+def memory_size(text: str) -> int | None:
+    """An argparse type: a size such as 4G, 512M or 1073741824 (bytes), or 'none'."""
+    if text.lower() == "none":
+        return None
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+    number, unit = (text[:-1], units[text[-1].lower()]) if text[-1:].lower() in units else (text, 1)
+    try:
+        size = int(float(number) * unit)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a size such as 4G or 512M; got {text!r}"
+        ) from None
+    if size < 256 << 20:
+        raise argparse.ArgumentTypeError(
+            f"must be at least 256M (NumPy alone needs that); got {text}"
+        )
+    return size
+
+
+def cpu_seconds(text: str) -> int | None:
+    """An argparse type: a whole number of seconds > 0, or 'none'."""
+    return None if text.lower() == "none" else int(positive_int(text))
+
+
+def module_list(text: str) -> tuple[str, ...]:
+    """An argparse type: comma-separated module names."""
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    bad = [name for name in names if not all(part.isidentifier() for part in name.split("."))]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(f"expected module names such as torch,scipy; got {text!r}")
+    return names
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cnnref",

@@ -93,6 +93,13 @@ def test_a_forger_in_its_own_process_cannot_reach_the_verdict(
     assert failure["kind"] == kind and words in failure["explanation"], failure
 
 
+def test_the_candidates_process_holds_nothing_of_cnnrefs_judgement(tmp_path: Path) -> None:
+    """Only NumPy and the candidate: no reference, properties, SciPy, torch or Hypothesis."""
+    run, report = verify_cli("lists_modules", tmp_path)
+    failure = require_honest_failure(run, report, tmp_path)
+    assert "conv2d raised RuntimeError: loaded: []" in failure["explanation"], failure
+
+
 @pytest.mark.usefixtures("fenced")
 @pytest.mark.parametrize("attack", ["kill", "stop"])
 def test_a_forger_cannot_signal_the_verifier(attack: str, tmp_path: Path) -> None:

@@ -43,6 +43,23 @@ def test_a_failing_property_shows_its_explanation_not_a_traceback(project: pytes
     assert "Traceback" not in result.stdout.str()
 
 
+def test_forbid_fences_the_candidate_of_a_plugin_item(project: pytest.Pytester) -> None:
+    result = project.runpytest_subprocess(
+        "--cnnref-impl",
+        "tests.candidates.forgers.imports_torch",
+        "--cnnref-forbid",
+        "torch",
+        "--cnnref-memory",
+        "2G",
+        "--cnnref-examples",
+        "3",
+        "-k",
+        "conv2d.matches_reference",
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*importing 'torch' is forbidden in this verification*"])
+
+
 def test_the_ini_file_names_the_candidate(project: pytest.Pytester) -> None:
     project.makeini("[pytest]\ncnnref_impl = cnnref\ncnnref_examples = 3\n")
     result = project.runpytest_subprocess("-q", "-k", "conv2d_backward")

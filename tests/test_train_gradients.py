@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cnnref.oracles.finite_differences import directional_derivative, numerical_gradient
+from cnnref.oracles.finite_differences import directional_derivative, numerical_gradient, pointwise
 from cnnref.train.layers import Dense, Flatten, MaxPool2d, ReLU
 from cnnref.train.losses import log_softmax, softmax_cross_entropy
 from cnnref.train.model import Sequential
@@ -38,12 +38,16 @@ def test_dense_input_weight_and_bias_gradients(rng: np.random.Generator) -> None
     def with_bias(b: np.ndarray) -> np.ndarray:
         return x @ layer.weight.value.T + b
 
-    assert_close(dx, numerical_gradient(layer.forward, x, dy, eps=EPS), "dL/dx")
+    assert_close(dx, numerical_gradient(pointwise(layer.forward), x, dy, eps=EPS), "dL/dx")
     assert_close(
-        layer.weight.grad, numerical_gradient(with_weight, layer.weight.value, dy, eps=EPS), "dL/dW"
+        layer.weight.grad,
+        numerical_gradient(pointwise(with_weight), layer.weight.value, dy, eps=EPS),
+        "dL/dW",
     )
     assert_close(
-        layer.bias.grad, numerical_gradient(with_bias, layer.bias.value, dy, eps=EPS), "dL/db"
+        layer.bias.grad,
+        numerical_gradient(pointwise(with_bias), layer.bias.value, dy, eps=EPS),
+        "dL/db",
     )
 
 
@@ -62,7 +66,9 @@ def test_softmax_cross_entropy_gradient(rng: np.random.Generator) -> None:
     def loss(z: np.ndarray) -> np.ndarray:
         return np.array(softmax_cross_entropy(z, labels)[0])
 
-    assert_close(gradient, numerical_gradient(loss, logits, np.array(1.0), eps=EPS), "dL/dlogits")
+    assert_close(
+        gradient, numerical_gradient(pointwise(loss), logits, np.array(1.0), eps=EPS), "dL/dlogits"
+    )
 
 
 def test_softmax_cross_entropy_equals_the_textbook_formula(rng: np.random.Generator) -> None:
@@ -141,12 +147,12 @@ def test_a_whole_network_backward_agrees_with_finite_differences(
             parameter.value = value
             return loss_of_input(x)
 
-        numeric = numerical_gradient(loss_of_parameter, original, np.array(1.0), eps=EPS)
+        numeric = numerical_gradient(pointwise(loss_of_parameter), original, np.array(1.0), eps=EPS)
         parameter.value = original
         assert_close(grads[name], numeric, f"dL/d{name}")
 
     direction = rng.choice([-1.0, 1.0], size=x.shape)
-    numeric = directional_derivative(loss_of_input, x, np.array(1.0), direction, eps=EPS)
+    numeric = directional_derivative(pointwise(loss_of_input), x, np.array(1.0), direction, eps=EPS)
     analytic = float(np.vdot(dx, direction))
     assert abs(analytic - numeric) < 1e-6 * max(1.0, abs(numeric)), f"{analytic} vs {numeric}"
 

@@ -11,7 +11,15 @@ from collections.abc import Callable
 
 import numpy as np
 
-Forward = Callable[[np.ndarray], np.ndarray]
+# Evaluates the forward at each of a list of points, in order (one call each): a
+# candidate's process gets them in one request.
+Forward = Callable[[list[np.ndarray]], list[np.ndarray]]
+
+
+def pointwise(f: Callable[[np.ndarray], np.ndarray]) -> Forward:
+    """A ``Forward`` from a function of one point."""
+    return lambda points: [f(point) for point in points]
+
 
 # The verifier takes full Jacobians of operands up to this size, and this many
 # random projections of larger ones.
@@ -22,19 +30,16 @@ PROJECTIONS = 2
 def numerical_gradient(f: Forward, x: np.ndarray, dy: np.ndarray, *, eps: float) -> np.ndarray:
     """The full gradient of ``<f(x), dy>`` with respect to ``x``, one element at a time.
 
-    Costs two calls of ``f`` per element of ``x``: use it on small shapes.
+    Costs two evaluations of the forward per element of ``x``: use it on small shapes.
     """
-    x = np.array(x)  # a private copy: perturbed in place below
-    gradient = np.zeros(x.shape)
+    points = []
     for index in np.ndindex(x.shape):
-        original = x[index]
-        x[index] = original + eps
-        above = _loss(f, x, dy)
-        x[index] = original - eps
-        below = _loss(f, x, dy)
-        x[index] = original
-        gradient[index] = (above - below) / (2 * eps)
-    return gradient
+        for step in (eps, -eps):
+            point = np.array(x)  # a copy of x's dtype and layout, one element moved
+            point[index] = x[index] + step
+            points.append(point)
+    losses = _losses(f, points, dy).reshape(*x.shape, 2)
+    return (losses[..., 0] - losses[..., 1]) / (2 * eps)
 
 
 def directional_derivative(
@@ -46,10 +51,11 @@ def directional_derivative(
     with random signed directions.
     """
     x = np.asarray(x)
-    above = _loss(f, (x + eps * direction).astype(x.dtype), dy)
-    below = _loss(f, (x - eps * direction).astype(x.dtype), dy)
-    return (above - below) / (2 * eps)
+    points = [(x + eps * direction).astype(x.dtype), (x - eps * direction).astype(x.dtype)]
+    above, below = _losses(f, points, dy)
+    return float(above - below) / (2 * eps)
 
 
-def _loss(f: Forward, x: np.ndarray, dy: np.ndarray) -> float:
-    return float(np.vdot(np.asarray(f(x), dtype=np.float64), dy))
+def _losses(f: Forward, points: list[np.ndarray], dy: np.ndarray) -> np.ndarray:
+    """<f(point), dy> for each point."""
+    return np.array([np.vdot(np.asarray(y, dtype=np.float64), dy) for y in f(points)])

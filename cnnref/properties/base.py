@@ -51,6 +51,9 @@ class Candidate(Protocol):
 
     def call(self, function: str, *args: Any, **kwargs: Any) -> Any: ...
 
+    def call_many(self, function: str, calls: Sequence[tuple[Sequence, dict]]) -> list:
+        """``call`` for each (args, kwargs), in order: the same calls, sent together."""
+
     def call_watched(self, function: str, args: Sequence, kwargs: dict) -> Any:
         """``call``, also saying which outputs share memory with which arguments (``Watched``)."""
 
@@ -119,9 +122,17 @@ class Property:
 
 
 def expect_array(
-    result: Any, *, function: str, name: str, shape: tuple[int, ...], hints: list[str] = ()
+    result: Any,
+    *,
+    function: str,
+    name: str,
+    shape: tuple[int, ...],
+    hints: Callable[[tuple[int, ...]], list[str]] | None = None,
 ) -> np.ndarray:
-    """``result`` if it is an ndarray of ``shape``; otherwise Falsified, saying what came back."""
+    """``result`` if it is an ndarray of ``shape``; otherwise Falsified, saying what came back.
+
+    ``hints(shape it has)``, asked only when the shape is wrong, says what the shape suggests.
+    """
     if not isinstance(result, np.ndarray):
         raise Falsified(
             f"{function} returned {type_name(result)} for {name}; expected a numpy.ndarray "
@@ -129,7 +140,8 @@ def expect_array(
         )
     if result.shape != tuple(shape):
         raise Falsified(
-            f"{function} returned {name} of shape {result.shape}; expected {tuple(shape)}", hints
+            f"{function} returned {name} of shape {result.shape}; expected {tuple(shape)}",
+            hints(result.shape) if hints else (),
         )
     return result
 

@@ -21,7 +21,9 @@ import contextlib
 import os
 import signal
 import sys
+import time
 
+FLUSH_SECONDS = 0.05
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -36,10 +38,18 @@ def main() -> None:
     # Set before the fork, so that no SIGTERM can find the keeper without its handler.
     signal.signal(signal.SIGTERM, lambda *_: runner and _kill_group(runner))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the verifier's to handle
+    # A verifier that dies takes everything with it.  The signal also comes when only the
+    # verifier's thread that started us ends, so check that the verifier itself is gone.
+    verifier = os.getppid()
+    signal.signal(
+        signal.SIGUSR1, lambda *_: runner and os.getppid() != verifier and _kill_group(runner)
+    )
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGUSR1)
     runner = os.fork()
     if runner == 0:
         os.setpgid(0, 0)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for number in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
+            signal.signal(number, signal.SIG_DFL)
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # the runner never outlives its keeper
         if os.getppid() != keeper:
             os._exit(1)
@@ -97,10 +107,13 @@ def _kill_descendants() -> None:
 
 
 def _children_of(parent: int) -> list[int]:
+    """The children of ``parent``, read from /proc (without /proc the group kill must do)."""
+    try:
+        entries = [entry for entry in os.listdir("/proc") if entry.isdigit()]
+    except OSError:
+        return []
     children = []
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
-        if not entry.isdigit():
-            continue
+    for entry in entries:
         try:
             with open(f"/proc/{entry}/stat", "rb") as stat:
                 fields = stat.read().rpartition(b")")[2].split()
@@ -108,11 +121,6 @@ def _children_of(parent: int) -> list[int]:
             continue
         if int(fields[1]) == parent:
             children.append(int(entry))
-    if not os.path.isdir(
-        "/proc"
-    ):  # no /proc: reap what is already dead, kill nothing we cannot see
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(-1, os.WNOHANG)
     return children
 
 
@@ -120,10 +128,6 @@ def _children_of(parent: int) -> list[int]:
 
 
 def _run() -> None:
-    import traceback
-
-    import numpy as np
-
     from . import confine, wire
     from .target import CandidateLoadError, import_target
 
@@ -166,45 +170,59 @@ def _run() -> None:
     )
     while True:
         request = channel.receive(exact_layout=True)
-        if request.get("op") != "call":
+        if request.get("op") != "calls":
             return
-        function, args, kwargs = (
-            request["function"],
-            request["values"]["args"],
-            request["values"]["kwargs"],
-        )
-        try:
-            result = functions[function](*args, **kwargs)
-        except BaseException as error:  # SystemExit and KeyboardInterrupt are the candidate's too
-            channel.send(
-                wire.pack(
-                    {
-                        "op": "raised",
-                        "id": request["id"],
-                        "error_type": type(error).__name__,
-                        "message": str(error)[:2000],
-                        "traceback": traceback.format_exc(limit=-4)[-4000:],
-                    }
-                )
-            )
-            continue
-        outputs = list(result) if type(result) in (tuple, list) else [result]
-        shared = [
-            [i, j]
-            for i, output in enumerate(outputs)
-            for j, arg in enumerate(args)
-            if isinstance(output, np.ndarray)
-            and isinstance(arg, np.ndarray)
-            and np.shares_memory(output, arg)
-        ]
-        inputs = list(args) if request["echo"] else None
-        channel.send(
-            wire.pack(
-                {"op": "returned", "id": request["id"], "shared": shared},
-                value=result,
-                inputs=inputs,
-            )
-        )
+        values = request["values"]
+        # Replies of a batch go out together, or every FLUSH_SECONDS while calls are slow: the
+        # verifier's per-call time limit counts from the last reply it got.
+        replies: list = []
+        flushed = time.monotonic()
+        for offset, (args, kwargs) in enumerate(zip(values["args"], values["kwargs"])):
+            reply = _call(functions, request["function"], args, kwargs, request["echo"])
+            outputs = reply.pop("values")
+            replies += wire.pack(reply | {"id": request["id"] + offset}, **outputs)
+            if reply["op"] == "raised":
+                break  # the verifier reads no further replies of this batch
+            if time.monotonic() - flushed > FLUSH_SECONDS:
+                channel.send(replies)
+                replies, flushed = [], time.monotonic()
+        channel.send(replies)
+
+
+def _call(functions: dict, function: str, args: tuple, kwargs: dict, echo: bool) -> dict:
+    """One call of the candidate, as a reply: what it returned, or what it raised."""
+    import traceback
+
+    import numpy as np
+
+    try:
+        result = functions[function](*args, **kwargs)
+    except BaseException as error:  # SystemExit and KeyboardInterrupt are the candidate's too
+        return {
+            "op": "raised",
+            "error_type": type(error).__name__,
+            "message": _text(error)[:2000],
+            "traceback": traceback.format_exc(limit=-4)[-4000:],
+            "values": {},
+        }
+    outputs = list(result) if type(result) in (tuple, list) else [result]
+    shared = [
+        [i, j]
+        for i, output in enumerate(outputs)
+        for j, arg in enumerate(args)
+        if isinstance(output, np.ndarray)
+        and isinstance(arg, np.ndarray)
+        and np.shares_memory(output, arg)
+    ]
+    values = {"value": result, "inputs": list(args) if echo else None}
+    return {"op": "returned", "shared": shared, "values": values}
+
+
+def _text(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception:  # a candidate's exception whose __str__ raises
+        return f"<{type(error).__name__} whose message cannot be printed>"
 
 
 if __name__ == "__main__":

@@ -38,10 +38,15 @@ class _PathBeneathAttr(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
+FILE_SIZE_LIMIT = 1 << 30
+
+
 def limit_resources(memory_bytes: int | None, cpu_seconds: int | None) -> list[str]:
-    """Address space and CPU time (hard limits: the candidate cannot raise them); no core files."""
+    """Address space, CPU time and file size (hard limits: the candidate cannot raise them);
+    no core files."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    fences = []
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
+    fences = [f"files (its output log included) of at most {FILE_SIZE_LIMIT >> 30} GiB"]
     if memory_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
         fences.append(f"address space at most {memory_bytes / 2**30:g} GiB")

@@ -4,14 +4,15 @@ A message is one frame::
 
     b"CNNR" | header length (uint32, little-endian) | JSON header | array bytes ...
 
-The header is a JSON object.  Every array in it is ``{"array": i}``, the
-i-th entry of the header's ``"buffers"`` list, which gives its dtype (one of
-``DTYPES``), shape, and for arrays sent to the candidate its strides and
-offset inside the bytes sent.  The bytes follow the header in that order.
-Other values are tagged so that tuples stay tuples (``{"tuple": [...]}``,
-``{"list": [...]}``, ``{"none": true}``, ``{"int": 3}``, ...); whatever the
-candidate returns that is none of these is described, never sent:
-``{"other": "Tensor", "repr": "tensor([...])"}`` decodes to ``Foreign``.
+The header is a JSON object.  Its ``"values"`` are JSON: None, bools, ints,
+floats and strings as themselves, containers tagged so that tuples stay
+tuples (``{"tuple": [...]}``, ``{"list": [...]}``, ``{"dict": {...}}``), and
+every array ``{"array": i}``, the i-th entry of the header's ``"buffers"``
+list, which gives its dtype (one of ``DTYPES``) and shape (and, for arrays
+sent to the candidate, its strides and place in a memory block).  The
+arrays' bytes follow the header, in C order.  Whatever the candidate returns
+that is none of these is described, never sent: ``{"other": "Tensor",
+"repr": "tensor([...])"}`` decodes to ``Foreign``.
 
 Decoding runs no code and allocates nothing it has not checked: the header
 is at most ``HEADER_LIMIT`` bytes, every dtype comes from the allow-list,
@@ -23,7 +24,6 @@ See docs/protocol.md.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import math
 import os
@@ -41,6 +41,8 @@ MAX_NDIM = 32
 MAX_DEPTH = 16
 MAX_ITEMS = 4096
 REPR_LIMIT = 300
+# Values JSON carries as themselves (a float stays a float: JSON writes 1.0, NaN, Infinity).
+SCALARS = (type(None), bool, int, float, str)
 
 # The dtypes that may cross, by their NumPy string (native little-endian, no objects).
 DTYPES = {
@@ -90,58 +92,59 @@ class Foreign:
 # ---------------------------------------------------------------- values
 
 
-def encode(value: object, buffers: list, *, exact_layout: bool = False) -> object:
-    """``value`` as tagged JSON, appending each array to ``buffers``.
+class _Outgoing:
+    """The arrays of one frame, each sent once however often the values name it."""
 
-    ``exact_layout`` sends an array with the memory it is a view of (its
-    strides, its offset, the neighbouring bytes), so that the candidate sees
-    the same layout the verifier made; otherwise arrays travel in C order.
-    """
-    if value is None:
-        return {"none": True}
-    if type(value) is bool:
-        return {"bool": value}
-    if type(value) is int:
-        return {"int": value}
-    if type(value) is float:
-        return {"float": value}
-    if type(value) is str:
-        return {"str": value}
-    if type(value) in (tuple, list) and len(value) <= MAX_ITEMS:
-        items = [encode(item, buffers, exact_layout=exact_layout) for item in value]
-        return {type(value).__name__: items}
-    if type(value) is dict and all(type(key) is str for key in value) and len(value) <= MAX_ITEMS:
-        return {
-            "dict": [[k, encode(v, buffers, exact_layout=exact_layout)] for k, v in value.items()]
-        }
+    def __init__(self, exact_layout: bool) -> None:
+        self.exact_layout = exact_layout
+        self.specs: list[dict] = []
+        self.payloads: list = []
+        self._index: dict[int, int] = {}
+        self._keep: list[np.ndarray] = []  # ids stay unique while the frame is built
+
+    def add(self, array: np.ndarray) -> int:
+        if id(array) not in self._index:
+            spec, payload = _with_layout(array) if self.exact_layout else _c_order(array)
+            self._index[id(array)] = len(self.specs)
+            self.specs.append(spec)
+            self.payloads.append(payload)
+            self._keep.append(array)
+        return self._index[id(array)]
+
+
+def encode(value: object, arrays: _Outgoing) -> object:
+    """``value`` as JSON; its arrays are added to ``arrays``."""
+    kind = type(value)
+    if kind in SCALARS:
+        return value
+    if kind in (tuple, list) and len(value) <= MAX_ITEMS:
+        return {kind.__name__: [v if type(v) in SCALARS else encode(v, arrays) for v in value]}
+    if kind is dict and len(value) <= MAX_ITEMS and all(type(key) is str for key in value):
+        return {"dict": {key: encode(item, arrays) for key, item in value.items()}}
     if isinstance(value, np.ndarray) and value.dtype.str in DTYPES:
-        buffers.append(_with_layout(value) if exact_layout else _c_order(value))
-        return {"array": len(buffers) - 1}
-    text = _short_repr(value)
-    return {"other": type(value).__name__, "repr": text}
+        return {"array": arrays.add(value)}
+    return {"other": kind.__name__, "repr": _short_repr(value)}
 
 
 def decode(tree: object, arrays: list[np.ndarray], depth: int = 0) -> object:
-    """The value a tagged JSON tree stands for; Malformed if it is not one."""
-    if depth > MAX_DEPTH:
+    """The value a JSON tree stands for; Malformed if it is not one."""
+    if type(tree) in SCALARS:
+        return tree
+    if depth >= MAX_DEPTH:
         raise Malformed(f"values nested deeper than {MAX_DEPTH}")
-    if not isinstance(tree, dict) or len(tree) not in (1, 2):
-        raise Malformed(f"a value must be a tagged object; got {_short_repr(tree)}")
-    tag, content = next(iter(tree.items()))
-    simple = {"none": object, "bool": bool, "int": int, "float": (float, int), "str": str}
-    if tag in simple and isinstance(content, simple[tag]):
-        return None if tag == "none" else float(content) if tag == "float" else content
-    if tag in ("tuple", "list") and isinstance(content, list) and len(content) <= MAX_ITEMS:
-        items = [decode(item, arrays, depth + 1) for item in content]
-        return tuple(items) if tag == "tuple" else items
-    if tag == "dict" and isinstance(content, list) and len(content) <= MAX_ITEMS:
-        pairs = [item for item in content if isinstance(item, list) and len(item) == 2]
-        if len(pairs) == len(content) and all(isinstance(key, str) for key, _ in pairs):
-            return {key: decode(item, arrays, depth + 1) for key, item in pairs}
-    if tag == "array" and type(content) is int and 0 <= content < len(arrays):
-        return arrays[content]
-    if tag == "other" and isinstance(content, str) and isinstance(tree.get("repr"), str):
-        return Foreign(content[:100], tree["repr"][:REPR_LIMIT])
+    if type(tree) is dict and len(tree) == 1:
+        ((tag, content),) = tree.items()
+        if tag in ("tuple", "list") and type(content) is list and len(content) <= MAX_ITEMS:
+            items = [decode(item, arrays, depth + 1) for item in content]
+            return tuple(items) if tag == "tuple" else items
+        if tag == "dict" and type(content) is dict and len(content) <= MAX_ITEMS:
+            return {key: decode(item, arrays, depth + 1) for key, item in content.items()}
+        if tag == "array" and type(content) is int and 0 <= content < len(arrays):
+            return arrays[content]
+    if type(tree) is dict and tree.keys() == {"other", "repr"}:
+        name, text = tree["other"], tree["repr"]
+        if type(name) is str and type(text) is str:
+            return Foreign(name[:100], text[:REPR_LIMIT])
     raise Malformed(f"not a value cnnref can read: {_short_repr(tree)}")
 
 
@@ -162,8 +165,16 @@ def _c_order(array: np.ndarray) -> tuple[dict, bytes | memoryview]:
     return spec, memoryview(data).cast("B") if data.size else b""
 
 
-def _with_layout(array: np.ndarray) -> tuple[dict, bytes]:
-    """The array's memory block (its root owner's bytes), with its offset and strides in it."""
+def _with_layout(array: np.ndarray) -> tuple[dict, bytes | memoryview]:
+    """The elements in C order, with the array's strides and its offset in the memory block
+    it is a view of (its root owner), so that the candidate's process can rebuild the view."""
+    if array.base is None and (array.flags.c_contiguous or array.flags.f_contiguous):
+        spec = {
+            "dtype": array.dtype.str,
+            "shape": list(array.shape),
+            "strides": list(array.strides),
+        }
+        return spec | {"offset": 0, "block": array.nbytes}, _c_order(array)[1]
     root = array
     while isinstance(root.base, np.ndarray):
         root = root.base
@@ -175,9 +186,10 @@ def _with_layout(array: np.ndarray) -> tuple[dict, bytes]:
         "dtype": array.dtype.str,
         "shape": list(array.shape),
         "strides": list(array.strides),
-        "offset": array.ctypes.data - low if array.size else 0,
+        "offset": array.ctypes.data - low,
+        "block": high - low,
     }
-    return spec, ctypes.string_at(low, high - low) if array.size else b""
+    return spec, _c_order(array)[1]
 
 
 def _byte_bounds(array: np.ndarray) -> tuple[int, int]:
@@ -204,33 +216,25 @@ def _buffer_size(spec: object) -> tuple[np.dtype, tuple[int, ...], int]:
         or not all(type(n) is int and n >= 0 for n in shape)
     ):
         raise Malformed(f"an array's shape must be at most {MAX_NDIM} sizes >= 0; got {shape!r}")
-    nbytes = math.prod(shape) * dtype.itemsize
-    if "strides" in spec:  # an exact layout: the block sent may be larger than the elements
-        block = spec.get("bytes")
-        if type(block) is not int or block < 0:
-            raise Malformed("an array's block size must be a whole number >= 0")
-        nbytes = block
-    return dtype, tuple(shape), nbytes
+    return dtype, tuple(shape), math.prod(shape) * dtype.itemsize
 
 
 # ---------------------------------------------------------------- frames
 
 
 def pack(header: dict, *, exact_layout: bool = False, **values: object) -> list:
-    """A frame: ``header`` plus each of ``values`` encoded, as a list of byte chunks."""
-    buffers: list = []
-    body = {
-        name: encode(value, buffers, exact_layout=exact_layout) for name, value in values.items()
-    }
-    specs = []
-    for spec, payload in buffers:
-        if exact_layout:
-            spec = spec | {"bytes": len(payload)}
-        specs.append(spec)
-    text = json.dumps(header | {"values": body, "buffers": specs}).encode()
+    """A frame: ``header`` plus each of ``values`` encoded, as a list of byte chunks.
+
+    ``exact_layout`` also sends each array's strides and its offset in the
+    memory block it is a view of, so that the candidate gets the same layout
+    (Fortran order, a strided or reversed view).
+    """
+    arrays = _Outgoing(exact_layout)
+    body = {name: encode(value, arrays) for name, value in values.items()}
+    text = json.dumps(header | {"values": body, "buffers": arrays.specs}).encode()
     if len(text) > HEADER_LIMIT:
         raise ValueError(f"a frame header of {len(text)} bytes is over the limit")
-    return [PREFIX.pack(MAGIC, len(text)), text, *(payload for _, payload in buffers)]
+    return [PREFIX.pack(MAGIC, len(text)) + text, *arrays.payloads]
 
 
 class Channel:
@@ -242,17 +246,23 @@ class Channel:
 
     def __init__(self, read_fd: int, write_fd: int) -> None:
         self.read_fd, self.write_fd = read_fd, write_fd
+        # Each read also takes up to 64 KiB of what follows (the next replies of a batch),
+        # kept in ``_pending`` for the next frame: one system call per few small frames.
+        self._spare = bytearray(1 << 16)
+        self._pending = bytearray()
 
     def send(self, chunks: list, deadline: float | None = None) -> None:
-        for chunk in chunks:
-            view = memoryview(chunk).cast("B")
-            while view:
+        views = [view for chunk in chunks if (view := memoryview(chunk).cast("B"))]
+        while views:
+            try:
+                written = os.writev(self.write_fd, views[:1024])
+            except BlockingIOError:
                 self._wait(self.write_fd, select.POLLOUT, deadline)
-                try:
-                    written = os.write(self.write_fd, view[: 1 << 20])
-                except BlockingIOError:
-                    continue
-                view = view[written:]
+                continue
+            while written and written >= len(views[0]):
+                written -= len(views.pop(0))
+            if written:
+                views[0] = views[0][written:]
 
     def receive(
         self, deadline: float | None = None, byte_limit: int = 1 << 62, exact_layout: bool = False
@@ -296,14 +306,22 @@ class Channel:
         return bytes(buffer)
 
     def _read_into(self, view: memoryview, deadline: float | None) -> None:
+        if self._pending:
+            taken = min(len(view), len(self._pending))
+            view[:taken] = self._pending[:taken]
+            del self._pending[:taken]
+            view = view[taken:]
         while view:
-            self._wait(self.read_fd, select.POLLIN, deadline)
             try:
-                count = os.readv(self.read_fd, [view[: 1 << 20]])
+                count = os.readv(self.read_fd, [view, self._spare])
             except BlockingIOError:
+                self._wait(self.read_fd, select.POLLIN, deadline)
                 continue
             if count == 0:
                 raise Closed("the other side closed the pipe")
+            if count > len(view):
+                self._pending += self._spare[: count - len(view)]
+                count = len(view)
             view = view[count:]
 
     @staticmethod
@@ -321,11 +339,14 @@ class Channel:
 
 
 def _array(raw: np.ndarray, spec: dict, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
-    """An array with the strides and offset the verifier sent, over the block it sent."""
-    strides, offset = spec.get("strides"), spec.get("offset")
+    """The view the verifier sent: its elements at its strides and offset in a block of the
+    size of the verifier's; the bytes around the view are 0xFF (NaN in any float dtype)."""
+    elements = raw.view(dtype).reshape(shape)
     if math.prod(shape) == 0:
-        return np.zeros(shape, dtype)
-    try:
-        return np.ndarray(shape, dtype, buffer=raw, offset=offset, strides=tuple(strides))
-    except (TypeError, ValueError) as error:
-        raise Malformed(f"an array's layout does not fit its block: {error}") from None
+        return elements
+    block = np.empty(spec["block"], np.uint8)
+    view = np.ndarray(shape, dtype, buffer=block, offset=spec["offset"], strides=spec["strides"])
+    if elements.nbytes < block.nbytes:
+        block.fill(0xFF)
+    view[...] = elements
+    return view

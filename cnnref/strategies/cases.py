@@ -9,6 +9,7 @@ and its ``repr`` is a line of Python that reproduces the example exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -71,7 +72,7 @@ class ConvCase:
     def w_shape(self) -> tuple[int, ...]:
         return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
 
-    @property
+    @cached_property  # the geometry's arithmetic, asked for at every candidate call
     def y_shape(self) -> tuple[int, ...]:
         return ConvGeometry(**self.geometry).output_shape(self.x_shape, self.w_shape)
 
@@ -118,7 +119,7 @@ class PoolCase:
     def x_shape(self) -> tuple[int, ...]:
         return (self.batch, self.channels, self.height, self.width)
 
-    @property
+    @cached_property  # the geometry's arithmetic, asked for at every candidate call
     def y_shape(self) -> tuple[int, ...]:
         return PoolGeometry.from_args(**self.geometry).output_shape(self.x_shape)
 

@@ -53,7 +53,8 @@ class LoadedCandidate:
         functions = {
             name: getattr(found, name) for name in FUNCTIONS if callable(getattr(found, name, None))
         }
-        return cls(target, _require_functions(target, functions), _declared(target, found))
+        declared = getattr(found, "CNNREF_UNSUPPORTED", ())
+        return cls(target, _require_functions(target, functions), _declared(target, declared))
 
     @classmethod
     def load(cls, target: str) -> LoadedCandidate:
@@ -69,6 +70,9 @@ class LoadedCandidate:
             raise CandidateRaised(
                 function, type(error).__name__, str(error), traceback.format_exc(limit=-4)
             ) from None
+
+    def call_many(self, function: str, calls: Sequence[tuple[Sequence, dict]]) -> list:
+        return [self.call(function, *args, **kwargs) for args, kwargs in calls]
 
     def call_watched(self, function: str, args: Sequence, kwargs: dict) -> Watched:
         result = self.call(function, *args, **kwargs)
@@ -102,10 +106,14 @@ class IsolatedCandidate:
         self.unsupported: frozenset[str] = frozenset()
 
     def start(self) -> IsolatedCandidate:
+        """Start the candidate's process; CandidateLoadError (and no process left) if it cannot."""
         self.process.start()
-        self.functions = tuple(self.process.functions)
-        _require_functions(self.target, self.functions)
-        self.unsupported = _declared(self.target, self.process.unsupported)
+        try:
+            self.functions = tuple(_require_functions(self.target, self.process.functions))
+            self.unsupported = _declared(self.target, self.process.unsupported)
+        except CandidateLoadError:
+            self.close()
+            raise
         return self
 
     @property
@@ -116,10 +124,14 @@ class IsolatedCandidate:
         return function in self.functions
 
     def call(self, function: str, *args: Any, **kwargs: Any) -> Any:
-        return self._call(function, args, kwargs, echo=False).value
+        return self.call_many(function, [(args, kwargs)])[0]
+
+    def call_many(self, function: str, calls: Sequence[tuple[Sequence, dict]]) -> list:
+        """Each call's result, in order; the calls travel together (one round trip)."""
+        return [returned.value for returned in self._calls(function, calls, echo=False)]
 
     def call_watched(self, function: str, args: Sequence, kwargs: dict) -> Watched:
-        returned = self._call(function, args, kwargs, echo=True)
+        (returned,) = self._calls(function, [(args, kwargs)], echo=True)
         for position, (arg, after) in enumerate(zip(args, returned.inputs), 1):
             if isinstance(arg, np.ndarray) and isinstance(after, np.ndarray):
                 if after.shape != arg.shape or after.dtype != arg.dtype:
@@ -129,9 +141,11 @@ class IsolatedCandidate:
                 np.copyto(arg, after)
         return Watched(returned.value, returned.shared)
 
-    def _call(self, function: str, args: Sequence, kwargs: dict, *, echo: bool):
+    def _calls(self, function: str, calls: Sequence[tuple[Sequence, dict]], *, echo: bool):
         try:
-            return self.process.call(function, tuple(args), kwargs, echo=echo)
+            return self.process.call_many(
+                function, [(tuple(args), kwargs) for args, kwargs in calls], echo=echo
+            )
         except RemoteRaised as raised:
             raise CandidateRaised(
                 function, raised.error_type, raised.message, raised.traceback_text
@@ -147,11 +161,8 @@ def _require_functions(target: str, functions) -> Any:
     return functions
 
 
-def _declared(target: str, found: object) -> frozenset[str]:
-    """The candidate's CNNREF_UNSUPPORTED (from the object, or as the child read it)."""
-    declared = (
-        found if isinstance(found, (list, tuple)) else getattr(found, "CNNREF_UNSUPPORTED", ())
-    )
+def _declared(target: str, declared) -> frozenset[str]:
+    """The candidate's CNNREF_UNSUPPORTED, checked: every name is a feature cnnref knows."""
     try:
         return check_features(declared)
     except ValueError as error:

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import TextIO
 
-from ..cli import positive_float, positive_int
+from ..cli import cpu_seconds, memory_size, module_list, positive_float, positive_int
 from ..properties import FUNCTIONS, PROPERTIES, Property
 from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY
 from . import OP_GROUPS, CandidateLoadError, Progress, SelectionError, verify
@@ -91,7 +91,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=cpu_seconds,
         default=DEFAULT_CPU_SECONDS,
         metavar="S",
-        help=f"CPU seconds the candidate's process may use in all, or 'none' (default: {DEFAULT_CPU_SECONDS})",
+        help="CPU seconds the candidate's process may use in all, or 'none' (default: none; "
+        "--timeout bounds each call)",
     )
     parser.add_argument(
         "--forbid",
@@ -148,39 +149,6 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         print("\n" + result.explain(), file=out)
     write_reports(result, json_path=args.json, html_path=args.report, junit_path=args.junit)
     return EXIT_PASSED if result.passed else EXIT_FAILED
-
-
-def memory_size(text: str) -> int | None:
-    """An argparse type: a size such as 4G, 512M or 1073741824 (bytes), or 'none'."""
-    if text.lower() == "none":
-        return None
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-    number, unit = (text[:-1], units[text[-1].lower()]) if text[-1:].lower() in units else (text, 1)
-    try:
-        size = int(float(number) * unit)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a size such as 4G or 512M; got {text!r}"
-        ) from None
-    if size < 256 << 20:
-        raise argparse.ArgumentTypeError(
-            f"must be at least 256M (NumPy alone needs that); got {text}"
-        )
-    return size
-
-
-def cpu_seconds(text: str) -> int | None:
-    """An argparse type: a whole number of seconds > 0, or 'none'."""
-    return None if text.lower() == "none" else positive_int(text)
-
-
-def module_list(text: str) -> tuple[str, ...]:
-    """An argparse type: comma-separated module names."""
-    names = tuple(name.strip() for name in text.split(",") if name.strip())
-    bad = [name for name in names if not all(part.isidentifier() for part in name.split("."))]
-    if bad or not names:
-        raise argparse.ArgumentTypeError(f"expected module names such as torch,scipy; got {text!r}")
-    return names
 
 
 def write_reports(

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import pytest
 
+from ..cli import memory_size, module_list
+from ..sandbox.process import DEFAULT_MEMORY
+
 DEFAULT_EXAMPLES = 100
 DEFAULT_TIMEOUT = 10.0
 STATE = pytest.StashKey["_SessionState"]()
@@ -44,6 +47,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=DEFAULT_TIMEOUT,
         metavar="S",
         help="seconds one candidate call may take",
+    )
+    group.addoption(
+        "--cnnref-memory",
+        type=memory_size,
+        default=DEFAULT_MEMORY,
+        metavar="SIZE",
+        help="address space of the candidate's process, e.g. 2G, or 'none' (default: 8G)",
+    )
+    group.addoption(
+        "--cnnref-forbid",
+        type=module_list,
+        default=(),
+        metavar="MODULES",
+        help="comma-separated modules the candidate may not import, e.g. torch,scipy,cnnref",
     )
     group.addoption(
         "--cnnref-seed",
@@ -167,7 +184,11 @@ class _SessionState:
             dtype=config.getoption("cnnref_dtype"),
             timeout=config.getoption("cnnref_timeout"),
         )
-        limits = Limits(timeout=run.timeout)
+        limits = Limits(
+            timeout=run.timeout,
+            memory=config.getoption("cnnref_memory"),
+            forbid=config.getoption("cnnref_forbid"),
+        )
         if target not in self._candidates:
             try:
                 self._candidates[target] = IsolatedCandidate(target, limits).start()

@@ -74,9 +74,6 @@ class RunSettings:
         return "derandomized (CI)" if in_ci() else "random, with the example database"
 
 
-Candidate = IsolatedCandidate | LoadedCandidate
-
-
 class _Falsified(Exception):
     """Raised inside the Hypothesis test so that Hypothesis shrinks the example."""
 
@@ -115,7 +112,7 @@ class _Tally:
 
 def run_property(
     prop: Property,
-    candidate: Candidate,
+    candidate: IsolatedCandidate | LoadedCandidate,
     *,
     target: str,
     unsupported: frozenset[str],
@@ -180,7 +177,7 @@ def run_property(
 
 def verify_property(
     prop: Property,
-    candidate: Candidate,
+    candidate: IsolatedCandidate | LoadedCandidate,
     *,
     target: str,
     run: RunSettings,
