@@ -181,6 +181,7 @@ def test_the_candidate_never_outlives_its_keeper() -> None:
     process = CandidateProcess("cnnref", ("conv2d",)).start()
     try:
         os.kill(process._process.pid, signal.SIGKILL)
+        process._process.wait()  # the keeper is gone: its runner has its SIGKILL now
         with pytest.raises(CandidateCrashed, match="died"):
             process.call("conv2d", (np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2))), {})
     finally:
