@@ -108,7 +108,9 @@ def main() -> None:
     print(f"| candidate | what | {columns} |")
     print("|---|---|" + "---|" * len(checkouts))
     for target, what in CANDIDATES.items():
-        if args.only and target not in args.only and target.split(":")[-1] not in args.only:
+        if args.only and not any(
+            target == name or target.endswith(("." + name, ":" + name)) for name in args.only
+        ):
             continue
         runs: dict[str, list] = {name: [] for name in checkouts}
         for _ in range(args.repeat):  # alternating, so that both see the same machine state

@@ -15,6 +15,23 @@ def torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
+def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, **geometry) -> np.ndarray:
+    """``torch.nn.functional.conv2d``, without autograd."""
+    import torch
+
+    with torch.no_grad():
+        tensors = [None if a is None else torch.from_numpy(np.array(a)) for a in (x, w, b)]
+        return torch.nn.functional.conv2d(*tensors, **geometry).numpy()
+
+
+def max_pool2d_forward(x: np.ndarray, **geometry) -> np.ndarray:
+    """``torch.nn.functional.max_pool2d``, without autograd."""
+    import torch
+
+    with torch.no_grad():
+        return torch.nn.functional.max_pool2d(torch.from_numpy(np.array(x)), **geometry).numpy()
+
+
 def conv2d_with_gradients(
     x: np.ndarray, w: np.ndarray, b: np.ndarray | None, dy: np.ndarray, **geometry
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:

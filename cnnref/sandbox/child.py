@@ -212,6 +212,7 @@ def _call(functions: dict, function: str, args: tuple, kwargs: dict, echo: bool)
         for j, arg in enumerate(args)
         if isinstance(output, np.ndarray)
         and isinstance(arg, np.ndarray)
+        and np.may_share_memory(output, arg)  # a bounds check first: most outputs are new
         and np.shares_memory(output, arg)
     ]
     values = {"value": result, "inputs": list(args) if echo else None}
