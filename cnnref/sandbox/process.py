@@ -17,12 +17,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import wire
 from .target import CandidateLoadError
 
+# The verifier and the candidate take turns and never compute at once; OpenMP threads
+# (PyTorch's) that spin after each call would take the other's core.  PASSIVE makes them
+# sleep at once; a user's own setting wins.
+QUIET_WHEN_IDLE = {"OMP_WAIT_POLICY": "PASSIVE"}
 # How long starting the process and importing the candidate may take.
 IMPORT_LIMIT = 120.0
 DEFAULT_MEMORY = 8 << 30
@@ -122,18 +127,26 @@ class CandidateProcess:
 
     # ------------------------------------------------------------ life cycle
 
-    def start(self) -> CandidateProcess:
-        """Start the process and load the candidate; CandidateLoadError if it cannot be loaded."""
+    def start(self, meanwhile: Callable[[], object] | None = None) -> CandidateProcess:
+        """Start the process and load the candidate; CandidateLoadError if it cannot be loaded.
+
+        ``meanwhile`` runs here while the candidate loads in its process (the
+        verifier's own slow imports, say): the two take turns everywhere else.
+        """
         if self._process is not None:
             return self
         began = time.perf_counter()
         self._workdir = tempfile.mkdtemp(prefix="cnnref-candidate-")
         package_root = str(Path(__file__).resolve().parents[2])
-        environment = os.environ | {
-            "PYTHONPATH": os.pathsep.join(
-                filter(None, [package_root, os.environ.get("PYTHONPATH")])
-            )
-        }
+        environment = (
+            QUIET_WHEN_IDLE
+            | os.environ
+            | {
+                "PYTHONPATH": os.pathsep.join(
+                    filter(None, [package_root, os.environ.get("PYTHONPATH")])
+                )
+            }
+        )
         with open(self._log, "a") as log:  # appending, so truncating it between calls is safe
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "cnnref.sandbox.child"],
@@ -163,6 +176,8 @@ class CandidateProcess:
         deadline = time.monotonic() + IMPORT_LIMIT
         try:
             self._channel.send(wire.pack(load), deadline)
+            if meanwhile is not None:
+                meanwhile()
             reply = self._channel.receive(deadline, byte_limit=0)
         except (wire.TimedOut, wire.Closed, wire.Malformed, OSError) as error:
             how = "it took too long" if isinstance(error, wire.TimedOut) else None

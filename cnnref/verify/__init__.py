@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
+from ..oracles.torch_autograd import torch_available
 from ..properties import FUNCTIONS, PROPERTIES, Property, property_named
 from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, Limits
 from .candidate import (
@@ -109,7 +110,7 @@ def verify(
     selected = select_properties(ops, properties)
     target = target_of(candidate) if isolate or isinstance(candidate, str) else _name(candidate)
     start = time.perf_counter()
-    subject = _candidate(candidate, target, isolate, limits)
+    subject = _candidate(candidate, target, isolate, limits, meanwhile=_oracles_for(selected))
     results = []
     try:
         for prop in selected:
@@ -171,11 +172,25 @@ def check_example(
         raise AssertionError(f"{prop.name} ({outcome.kind}) on {case!r}\n{outcome.message}{hints}")
 
 
+def _oracles_for(selected: list[Property]) -> Callable[[], None]:
+    """Import PyTorch, if a selected property needs it: seconds, spent while the candidate loads."""
+
+    def load() -> None:
+        if any(prop.needs_torch for prop in selected) and torch_available():
+            import torch  # noqa: F401
+
+    return load
+
+
 def _candidate(
-    candidate: object, target: str, isolate: bool, limits: Limits
+    candidate: object,
+    target: str,
+    isolate: bool,
+    limits: Limits,
+    meanwhile: Callable[[], None] | None = None,
 ) -> IsolatedCandidate | LoadedCandidate:
     if isolate:
-        return IsolatedCandidate(target, limits).start()
+        return IsolatedCandidate(target, limits).start(meanwhile)
     found = import_target(candidate) if isinstance(candidate, str) else candidate
     return LoadedCandidate.from_object(target, found)
 

@@ -105,9 +105,12 @@ class IsolatedCandidate:
         self.functions: tuple[str, ...] = ()
         self.unsupported: frozenset[str] = frozenset()
 
-    def start(self) -> IsolatedCandidate:
-        """Start the candidate's process; CandidateLoadError (and no process left) if it cannot."""
-        self.process.start()
+    def start(self, meanwhile: Callable[[], object] | None = None) -> IsolatedCandidate:
+        """Start the candidate's process; CandidateLoadError (and no process left) if it cannot.
+
+        ``meanwhile`` runs in this process while the candidate loads in its own.
+        """
+        self.process.start(meanwhile)
         try:
             self.functions = tuple(_require_functions(self.target, self.process.functions))
             self.unsupported = _declared(self.target, self.process.unsupported)

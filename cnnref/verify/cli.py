@@ -9,7 +9,7 @@ from typing import TextIO
 
 from ..cli import cpu_seconds, memory_size, module_list, positive_float, positive_int
 from ..properties import FUNCTIONS, PROPERTIES, Property
-from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY
+from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, QUIET_WHEN_IDLE
 from . import OP_GROUPS, CandidateLoadError, Progress, SelectionError, verify
 from .candidate import DEFAULT_CANDIDATE
 from .results import NOT_COVERED, PASSED, PropertyResult, VerificationResult
@@ -119,6 +119,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    # The verifier's own PyTorch (imported later, by the torch properties) takes turns with the
+    # candidate's process: its idle threads should sleep, not spin (see sandbox.process).
+    for name, value in QUIET_WHEN_IDLE.items():
+        os.environ.setdefault(name, value)
     # Import --impl as `python -m` would: the current directory first on the path.
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
