@@ -100,6 +100,19 @@ def test_the_candidates_process_holds_nothing_of_cnnrefs_judgement(tmp_path: Pat
     assert "conv2d raised RuntimeError: loaded: []" in failure["explanation"], failure
 
 
+def test_a_forged_load_reply_is_a_load_error_not_a_crash_of_the_verifier() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "cnnref", "verify", "--impl", f"{FORGERS}.forged_ready"],
+        cwd=ROOT,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "failed: an unexpected reply" in run.stderr and "Traceback" not in run.stderr
+
+
 @pytest.mark.usefixtures("fenced")
 @pytest.mark.parametrize("attack", ["kill", "stop"])
 def test_a_forger_cannot_signal_the_verifier(attack: str, tmp_path: Path) -> None:

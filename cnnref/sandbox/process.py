@@ -121,9 +121,8 @@ class CandidateProcess:
         self._workdir: str | None = None
         self._log = Path(tempfile.mkstemp(prefix="cnnref-candidate-", suffix=".log")[1])
         self._calls = 0
-        self._in_call = (
-            False  # a call was interrupted (Ctrl-C): the process cannot be asked to exit
-        )
+        # True while a call is under way: after Ctrl-C the process cannot be asked to exit.
+        self._in_call = False
 
     # ------------------------------------------------------------ life cycle
 
@@ -189,15 +188,16 @@ class CandidateProcess:
         if reply.get("op") == "load-error":
             self.stop()
             raise CandidateLoadError(str(reply.get("message")))
-        if reply.get("op") != "ready":
+        lists = [reply.get(key) for key in ("functions", "unsupported", "fences")]
+        if reply.get("op") != "ready" or not all(_strings(value) for value in lists):
             self.stop()
             raise CandidateLoadError(f"loading {self.target!r} failed: an unexpected reply")
-        self.functions = [f for f in reply.get("functions", []) if f in self.wanted]
-        self.unsupported = [str(f) for f in reply.get("unsupported", [])][:100]
+        functions, self.unsupported, fences = lists
+        self.functions = [name for name in functions if name in self.wanted]
         self.fences = [
             "its own session and process group; every process it starts is ended with it",
             "a private working directory, removed afterwards",
-            *map(str, reply.get("fences", [])),
+            *fences,
         ]
         if self.startup_seconds is None:
             self.startup_seconds = time.perf_counter() - began
@@ -355,6 +355,10 @@ class CandidateProcess:
             return ""
         tail = "\n".join(text.splitlines()[-lines:])
         return f"\nlast output of the candidate:\n{tail}"
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and len(value) <= 100 and all(type(v) is str for v in value)
 
 
 def describe_exit(code: int | None) -> str:

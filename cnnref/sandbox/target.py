@@ -23,7 +23,7 @@ def target_of(candidate: object) -> str:
     if module and qualname and "<locals>" not in qualname:
         return f"{module}:{qualname}"
     raise TypeError(
-        f"cannot name {candidate!r} for the child process that runs candidates: pass a module, "
+        f"cannot name {candidate!r} for the process that runs candidates: pass a module, "
         "an importable object, a 'module:attr' string, or isolate=False to run it in this process"
     )
 

@@ -2,8 +2,8 @@
 
 A case holds no arrays.  ``case.arrays()`` builds them from a NumPy seed, so
 a case shrinks quickly (Hypothesis shrinks a handful of integers, not a
-million floats), travels cheaply to the child process that runs a candidate,
-and its ``repr`` is a line of Python that reproduces the example exactly.
+million floats), and its ``repr`` is a line of Python that reproduces the
+example exactly.
 """
 
 from __future__ import annotations
