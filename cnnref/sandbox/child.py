@@ -193,7 +193,7 @@ def _call(functions: dict, function: str, args: tuple, kwargs: dict, echo: bool)
     """One call of the candidate, as a reply: what it returned, or what it raised."""
     import traceback
 
-    import numpy as np
+    from . import wire
 
     try:
         result = functions[function](*args, **kwargs)
@@ -205,18 +205,8 @@ def _call(functions: dict, function: str, args: tuple, kwargs: dict, echo: bool)
             "traceback": traceback.format_exc(limit=-4)[-4000:],
             "values": {},
         }
-    outputs = list(result) if type(result) in (tuple, list) else [result]
-    shared = [
-        [i, j]
-        for i, output in enumerate(outputs)
-        for j, arg in enumerate(args)
-        if isinstance(output, np.ndarray)
-        and isinstance(arg, np.ndarray)
-        and np.may_share_memory(output, arg)  # a bounds check first: most outputs are new
-        and np.shares_memory(output, arg)
-    ]
     values = {"value": result, "inputs": list(args) if echo else None}
-    return {"op": "returned", "shared": shared, "values": values}
+    return {"op": "returned", "shared": wire.shared_memory(result, args), "values": values}
 
 
 def _text(error: BaseException) -> str:

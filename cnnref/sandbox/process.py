@@ -115,7 +115,6 @@ class CandidateProcess:
         self.functions: list[str] = []
         self.unsupported: list[str] = []
         self.fences: list[str] = []
-        self.startup_seconds: float | None = None
         self._process: subprocess.Popen | None = None
         self._channel: wire.Channel | None = None
         self._workdir: str | None = None
@@ -134,7 +133,6 @@ class CandidateProcess:
         """
         if self._process is not None:
             return self
-        began = time.perf_counter()
         self._workdir = tempfile.mkdtemp(prefix="cnnref-candidate-")
         package_root = str(Path(__file__).resolve().parents[2])
         environment = (
@@ -199,8 +197,6 @@ class CandidateProcess:
             "a private working directory, removed afterwards",
             *fences,
         ]
-        if self.startup_seconds is None:
-            self.startup_seconds = time.perf_counter() - began
         return self
 
     def stop(self, grace: float = 0.0) -> int | None:

@@ -138,6 +138,21 @@ def encode(value: object, arrays: _Outgoing) -> object:
     return {"other": kind.__name__, "repr": _short_repr(value)}
 
 
+def shared_memory(result: object, args: tuple | list) -> list[list[int]]:
+    """A reply's ``shared``: [output, argument] pairs that share memory (an output is an item
+    of a tuple or list result, or 0 for a single value)."""
+    outputs = list(result) if isinstance(result, (tuple, list)) else [result]
+    return [
+        [i, j]
+        for i, output in enumerate(outputs)
+        for j, arg in enumerate(args)
+        if isinstance(output, np.ndarray)
+        and isinstance(arg, np.ndarray)
+        and np.may_share_memory(output, arg)  # a bounds check first: most outputs are new
+        and np.shares_memory(output, arg)
+    ]
+
+
 def decode(tree: object, arrays: list[np.ndarray], depth: int = 0) -> object:
     """The value a JSON tree stands for; Malformed if it is not one."""
     if type(tree) in SCALARS:

@@ -22,6 +22,7 @@ import numpy as np
 from ..properties import FUNCTIONS, CandidateRaised, Falsified
 from ..sandbox.process import CandidateProcess, Limits, RemoteRaised
 from ..sandbox.target import CandidateLoadError, import_target, target_of
+from ..sandbox.wire import shared_memory
 from ..strategies.geometries import check_features
 
 DEFAULT_CANDIDATE = "cnnref"
@@ -76,16 +77,7 @@ class LoadedCandidate:
 
     def call_watched(self, function: str, args: Sequence, kwargs: dict) -> Watched:
         result = self.call(function, *args, **kwargs)
-        outputs = list(result) if isinstance(result, (tuple, list)) else [result]
-        shared = {
-            (i, j)
-            for i, output in enumerate(outputs)
-            for j, arg in enumerate(args)
-            if isinstance(output, np.ndarray)
-            and isinstance(arg, np.ndarray)
-            and np.shares_memory(output, arg)
-        }
-        return Watched(result, shared)
+        return Watched(result, {tuple(pair) for pair in shared_memory(result, args)})
 
     def close(self) -> None: ...
 

@@ -8,15 +8,20 @@ from dataclasses import dataclass
 from ..properties import CandidateRaised, Evidence, Falsified, NotChecked, property_named
 from ..properties.base import Candidate, error_ratio
 from ..properties.compare import Comparison
-from ..sandbox.process import CandidateProcessFailed
+from ..sandbox.process import (
+    CandidateCrashed,
+    CandidateHung,
+    CandidateProcessFailed,
+    CandidateUnreadable,
+)
 
 # Kinds of outcome.
 PASSED = "passed"
 FALSIFIED = "falsified"  # the candidate returned something wrong
 RAISED = "raised"  # the candidate raised an exception
-CRASHED = "crashed"  # the process running the candidate died
-HUNG = "hung"  # a call did not return within the time limit
-UNREADABLE = "unreadable"  # the candidate's process sent bytes that are not a reply
+CRASHED = CandidateCrashed.kind  # the process running the candidate died
+HUNG = CandidateHung.kind  # a call did not return within the time limit
+UNREADABLE = CandidateUnreadable.kind  # the candidate's process sent bytes that are not a reply
 INTERNAL = "internal error"  # cnnref itself failed: a bug in cnnref, reported as such
 NOT_CHECKED = "not checked"  # this example cannot judge the function (no verdict either way)
 # Kinds after which the candidate's process was ended: a verdict at once, no shrinking.
