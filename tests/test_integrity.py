@@ -176,6 +176,35 @@ def test_without_the_fence_the_same_candidate_passes(tmp_path: Path) -> None:
     assert run.returncode == 0 and report["passed"] is True, run.stdout + run.stderr
 
 
+def test_isolated_and_in_process_agree_on_a_script_beside_its_module(tmp_path: Path) -> None:
+    """A module found through "" on sys.path (the script's directory), returning a namedtuple:
+    the candidate's process finds it too, although it works in a directory of its own."""
+    (tmp_path / "mine.py").write_text(
+        "from collections import namedtuple\n"
+        "import cnnref\n"
+        "Grads = namedtuple('Grads', 'dx dw db')\n"
+        "def conv2d_backward(*args, **kwargs):\n"
+        "    return Grads(*cnnref.conv2d_backward(*args, **kwargs))\n"
+    )
+    script = (
+        "from cnnref.verify import verify\n"
+        "for isolate in (False, True):\n"
+        "    result = verify('mine', properties=['conv2d_backward.matches_reference'],\n"
+        "                    examples=5, seed=0, isolate=isolate)\n"
+        "    print(isolate, result.passed, result.explain())\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[:2] == ["False True ", "True True "], run.stdout
+
+
 def test_the_report_states_the_fences_that_were_up(tmp_path: Path) -> None:
     _, report = verify_cli("pickle_pipe", tmp_path)
     fences = report["settings"]["fences"]

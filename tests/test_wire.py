@@ -63,6 +63,16 @@ def test_a_result_arrives_as_what_it_is(pipe) -> None:
     assert got[1][1].type_name == "float64" and got[2:] == ("text", True)
 
 
+def test_a_namedtuple_arrives_as_the_tuple_it_is(pipe) -> None:
+    from collections import namedtuple
+
+    channel, write = pipe
+    grads = namedtuple("Grads", "dx dw db")(np.ones(2), np.zeros(3), None)
+    write(wire.pack({"op": "returned"}, value=grads))
+    got = channel.receive(deadline())["values"]["value"]
+    assert type(got) is tuple and np.array_equal(got[0], np.ones(2)) and got[2] is None
+
+
 def frame(header: dict, body: bytes = b"") -> bytes:
     text = json.dumps(header).encode()
     return wire.PREFIX.pack(wire.MAGIC, len(text)) + text + body

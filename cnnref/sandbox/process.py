@@ -164,7 +164,9 @@ class CandidateProcess:
             "op": "load",
             "target": self.target,
             "functions": list(self.wanted),
-            "sys_path": list(sys.path),
+            # Absolute: the candidate's process works in its own directory, where "" and
+            # relative entries would point elsewhere than they do here.
+            "sys_path": [os.path.abspath(entry) for entry in sys.path],
             "workdir": self._workdir,
             "memory": self.limits.memory,
             "cpu_seconds": self.limits.cpu_seconds,

@@ -119,6 +119,9 @@ class _Outgoing:
 
 def encode(value: object, arrays: _Outgoing) -> object:
     """``value`` as JSON; its arrays are added to ``arrays``."""
+    for container in (tuple, list):  # a namedtuple travels as the tuple it is
+        if isinstance(value, container) and type(value) is not container:
+            value = container(value)
     kind = type(value)
     size = len(value) if kind in (str, tuple, list, dict) else 1
     if size > min(arrays.room, MAX_ITEMS if kind is not str else arrays.room):
