@@ -30,6 +30,7 @@ from .target import CandidateLoadError
 QUIET_WHEN_IDLE = {"OMP_WAIT_POLICY": "PASSIVE"}
 # How long starting the process and importing the candidate may take.
 IMPORT_LIMIT = 120.0
+DEFAULT_TIMEOUT = 10.0  # seconds one call may take
 DEFAULT_MEMORY = 8 << 30
 DEFAULT_CPU_SECONDS = None  # the per-call --timeout bounds each call; graders may add a total
 # Signals the kernel sends when a limit of ours is reached, and the option that sets it.
@@ -43,7 +44,7 @@ LIMIT_SIGNALS = {
 class Limits:
     """What the candidate's process may use."""
 
-    timeout: float = 10.0  # seconds per call
+    timeout: float = DEFAULT_TIMEOUT  # seconds per call
     memory: int | None = DEFAULT_MEMORY  # bytes of address space; None: no limit
     cpu_seconds: int | None = DEFAULT_CPU_SECONDS  # per candidate process; None: no limit
     forbid: tuple[str, ...] = ()  # modules the candidate may not import

@@ -17,10 +17,9 @@ from __future__ import annotations
 import pytest
 
 from ..cli import memory_size, module_list
-from ..sandbox.process import DEFAULT_MEMORY
+from ..sandbox.process import DEFAULT_MEMORY, DEFAULT_TIMEOUT
 
 DEFAULT_EXAMPLES = 100
-DEFAULT_TIMEOUT = 10.0
 STATE = pytest.StashKey["_SessionState"]()
 
 

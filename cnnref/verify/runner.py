@@ -24,13 +24,13 @@ from hypothesis.errors import Flaky
 
 from ..oracles.torch_autograd import torch_available
 from ..properties import Property
+from ..sandbox.process import DEFAULT_TIMEOUT
 from ..strategies import ConvCase, describe_coverage
 from .candidate import IsolatedCandidate, LoadedCandidate
 from .evaluate import FATAL, INTERNAL, NOT_CHECKED, Outcome, evaluate
 from .results import ERROR, FAILED, NOT_COVERED, PASSED, Failure, PropertyResult
 
 DEFAULT_EXAMPLES = 100
-DEFAULT_TIMEOUT = 10.0
 
 
 def in_ci() -> bool:
