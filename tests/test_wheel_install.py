@@ -108,7 +108,7 @@ def test_cli_verifies_a_project_module(installed: Path, tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "Hypothesis could not shrink away batch=2" in result.stdout
+    assert "no smaller example failed than batch=2" in result.stdout
     report = json.loads((tmp_path / "report.json").read_text())
     assert {p["status"] for p in report["properties"] if p["op"] == "conv2d"} == {"not covered"}
     assert "<svg" in (tmp_path / "report.html").read_text()
@@ -128,6 +128,7 @@ def test_pytest_plugin_and_api_work_from_the_wheel(installed: Path, tmp_path: Pa
         "pytest",
         "-p",
         "no:cacheprovider",
+        "-v",
         "--cnnref-impl",
         "mylayers",
         "--cnnref-examples",
@@ -139,10 +140,8 @@ def test_pytest_plugin_and_api_work_from_the_wheel(installed: Path, tmp_path: Pa
         cwd=tmp_path,
     )
     assert result.returncode == 1, result.stdout + result.stderr
-    assert (
-        "test_layers.py::test_forward_is_right PASSED" in result.stdout
-        or "1 passed" not in result.stdout
-    )
+    # The user's own test passed beside the plugin's failing item.
+    assert "test_layers.py::test_forward_is_right PASSED" in result.stdout, result.stdout
     assert "FAILED cnnref[mylayers]::max_pool2d_backward.matches_reference" in result.stdout, (
         result.stdout
     )

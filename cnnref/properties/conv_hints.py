@@ -9,25 +9,47 @@ import numpy as np
 from .. import reference
 from ..reference.geometry import effective_kernel
 from ..strategies import ConvCase
-from .hints import batch_region, border_mask, explain
+from .hints import border_mask, explain, shape_evidence
 
 
-def shape_hints(case: ConvCase, shape: tuple[int, ...]) -> list[str]:
-    """Which plausible mistake in the output-size formula gives ``shape``."""
-    variants = {
-        "ceil instead of floor division": {"rounding": "ceil"},
-        "padding ignored": {"padding": (0, 0)},
-        "dilation ignored": {"dilation": (1, 1)},
-        "stride ignored": {"stride": (1, 1)},
-        "stride axes swapped": {"stride": case.stride[::-1]},
-        "padding axes swapped": {"padding": case.padding[::-1]},
-        "padding applied on one side only": {"one_sided": True},
+def shape_hints(case: ConvCase, actual: np.ndarray) -> list[str]:
+    """Which plausible mistake in the output-size formula gives ``actual``'s shape.
+
+    On a small example several mistakes often give the same shape: then only those whose
+    values ``actual`` also has are named (see shape_evidence).
+    """
+    x, w, b, _ = case.arrays()
+    mistakes = {
+        "ceil instead of floor division": ({"rounding": "ceil"}, None),
+        "padding ignored": ({"padding": (0, 0)}, {"padding": (0, 0)}),
+        "dilation ignored": ({"dilation": (1, 1)}, {"dilation": (1, 1)}),
+        "stride ignored": ({"stride": (1, 1)}, {"stride": (1, 1)}),
+        "stride axes swapped": ({"stride": case.stride[::-1]}, {"stride": case.stride[::-1]}),
+        "padding axes swapped": ({"padding": case.padding[::-1]}, {"padding": case.padding[::-1]}),
+        "padding applied on one side only": ({"one_sided": True}, "one_sided"),
     }
-    found = []
-    for description, change in variants.items():
-        if _output_shape(case, **change) == tuple(shape) != case.y_shape:
-            found.append(f"the output shape is what you get with {description}")
-    return found
+    return shape_evidence(
+        actual,
+        expected_shape=case.y_shape,
+        mistakes={
+            description: (
+                _output_shape(case, **shape_change),
+                None
+                if geometry_change is None
+                else partial(_mistaken_conv, case, x, w, b, geometry_change),
+            )
+            for description, (shape_change, geometry_change) in mistakes.items()
+        },
+    )
+
+
+def _mistaken_conv(case: ConvCase, x, w, b, change) -> np.ndarray | None:
+    """What conv2d gives with the mistaken geometry (None where that geometry is invalid)."""
+    if change == "one_sided":  # pad the top and left only
+        top, left = case.padding
+        x = np.pad(x, ((0, 0), (0, 0), (top, 0), (left, 0)))
+        change = {"padding": (0, 0)}
+    return _conv_or_none(x, w, b, case.geometry | change)
 
 
 def _output_shape(
@@ -91,7 +113,7 @@ def forward_hints(case: ConvCase, x, w, b, expected, actual, scale, comparison) 
             swapped = geometry | {name: geometry[name][::-1]}
             description = f"y matches the output with the {name} axes swapped: {name}[0] is for height, {name}[1] for width"
             variants.append((description, partial(_conv_or_none, x, w, b, swapped)))
-    regions = [batch_region(actual.shape), *_group_regions(case, actual.shape)]
+    regions = _group_regions(case, actual.shape)
     touching = _windows_touching_padding(case)
     if touching.any() and not touching.all():
         regions.append((PADDING_ONLY, touching))
@@ -101,6 +123,7 @@ def forward_hints(case: ConvCase, x, w, b, expected, actual, scale, comparison) 
         expected=expected,
         scale=scale,
         dtype=case.dtype,
+        layout=case.layout,
         variants=variants,
         regions=regions,
     )
@@ -118,7 +141,6 @@ def backward_hints(
                 lambda: reference.conv2d_backward(dy, x, w[..., ::-1, ::-1], None, **geometry)[0],
             )
         )
-        regions.append(batch_region(actual.shape))
         shared = _contributions_per_input(case) > 1
         if shared.any() and not shared.all():
             regions.append((SHARED_INPUTS_ONLY, shared))
@@ -147,6 +169,7 @@ def backward_hints(
         expected=expected,
         scale=scale,
         dtype=case.dtype,
+        layout=case.layout,
         variants=variants,
         regions=regions,
     )
