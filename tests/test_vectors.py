@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ from cnnref.reference import literal
 from cnnref.reference.geometry import PoolGeometry
 from cnnref.strategies import ConvCase, PoolCase
 from cnnref.vectors import FEATURES, FORMAT, FORMAT_VERSION, MANIFEST, iter_files
+from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[1]
 OPS = {"conv2d", "conv2d_backward", "max_pool2d", "max_pool2d_backward"}
@@ -399,3 +402,63 @@ def test_bad_numbers_are_usage_errors(
     assert exited.value.code == 2
     assert message in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+# ---------------------------------------------------------------- the C reader of docs/vectors.md
+
+
+@pytest.fixture(scope="module")
+def check_npy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """docs/vectors.md's C program, compiled."""
+    compiler = shutil.which("cc")
+    require(compiler is not None, "a C compiler (cc)")
+    text = (ROOT / "docs" / "vectors.md").read_text()
+    (code,) = re.findall(r"```c\n(.*?)```", text, flags=re.S)
+    directory = tmp_path_factory.mktemp("check_npy")
+    (directory / "check_npy.c").write_text(code)
+    executable = directory / "check_npy"
+    command = [compiler, "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-o", str(executable)]
+    subprocess.run([*command, str(directory / "check_npy.c"), "-lm"], check=True)
+    return executable
+
+
+def run_check_npy(check_npy: Path, *files: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(check_npy), *map(str, files)], capture_output=True, text=True, timeout=30
+    )
+
+
+@pytest.mark.parametrize(
+    ("case_id", "output"),
+    [
+        ("pool-nan/max_pool2d", "y"),
+        ("pool-neginf/max_pool2d", "y"),
+        ("pool-ties-float32/max_pool2d_backward", "dx"),
+        ("conv-everything/conv2d_backward", "dw"),
+        ("conv-everything-float32/conv2d", "y"),
+    ],
+)
+def test_the_c_reader_applies_the_rule(
+    check_npy: Path, corpus: Path, manifest: dict, tmp_path: Path, case_id: str, output: str
+) -> None:
+    (case,) = [c for c in manifest["cases"] if c["id"] == case_id]
+    (entry,) = [e for e in case["expected"] if e["name"] == output]
+    expected_file = corpus / entry["file"]
+    atol_file = corpus / entry["tolerance"]["atol"]["file"]
+    expected, atol = np.load(expected_file), np.load(atol_file)
+
+    passed = run_check_npy(check_npy, expected_file, expected_file, atol_file)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert f"0 of {expected.size} elements fail" in passed.stdout
+
+    # One element off by more than its tolerance, and one special value replaced by a number.
+    wrong = expected.copy().reshape(-1)
+    finite = np.flatnonzero(np.isfinite(wrong))
+    wrong[finite[-1]] += 2 * atol.reshape(-1)[finite[-1]] + 1e-6 * (1 + abs(wrong[finite[-1]]))
+    special = np.flatnonzero(~np.isfinite(wrong))
+    if special.size:
+        wrong[special[0]] = 0.0
+    np.save(tmp_path / "actual.npy", wrong.reshape(expected.shape))
+    failed = run_check_npy(check_npy, tmp_path / "actual.npy", expected_file, atol_file)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert f"{1 + min(special.size, 1)} of {expected.size} elements fail" in failed.stdout
