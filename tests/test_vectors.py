@@ -379,6 +379,25 @@ def test_bad_paths_fail_before_any_work(tmp_path: Path, capsys: pytest.CaptureFi
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
+def test_a_disagreement_with_torch_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If PyTorch ever disagreed with the reference, the corpus would not be written."""
+    from cnnref.vectors import corpus as corpus_module
+
+    monkeypatch.setattr(corpus_module, "torch_version", lambda: "9.9")
+    monkeypatch.setattr(
+        corpus_module, "torch_disagreements", lambda case, inputs, ops: ["y: 1 of 4 differ"]
+    )
+    assert main(["vectors", str(tmp_path / "corpus"), "--sweep", "0"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err
+        == "cnnref vectors: error: case conv-basic: the reference and PyTorch disagree: y: 1 of 4 differ\n"
+    )
+    assert not any(tmp_path.iterdir())
+
+
 def test_an_empty_directory_is_filled(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -164,11 +164,17 @@ def torch_disagreements(
         for output, got in zip(op.outputs, actual):
             if output.expected is None:
                 continue
+            if np.shape(got) != output.expected.shape:
+                found.append(
+                    f"{op.op} {output.name}: shape {np.shape(got)}, not {output.expected.shape}"
+                )
+                continue
             comparison = compare(
                 got, output.expected, scale=output.atol, rtol=1.0, name=output.name
             )
             if not comparison.passed:
-                found.append(f"{op.op} {output.name}: {comparison.describe()}")
+                worst = "; ".join(line.strip() for line in comparison.describe().splitlines()[:2])
+                found.append(f"{op.op} {worst}")  # one line: the count and the worst element
     return found
 
 
@@ -330,6 +336,7 @@ def write_corpus(
             target.parent.mkdir(exist_ok=True)
             target.write_bytes(content)
         (staging / MANIFEST).write_text(manifest_text(manifest), encoding="utf-8")
+        check_destination(out_dir, force=force)  # again: it may have changed meanwhile
         _replace_directory(staging, out_dir)
     return manifest
 

@@ -122,13 +122,13 @@ def _conv(case: ConvCase) -> set[str]:
 def _pool(case: PoolCase) -> set[str]:
     flags = {"stride_none": case.stride is None, "ceil_mode": case.ceil_mode}
     if case.ceil_mode:
+        extra_window = rule_applied = False
         for size, out, k, s, p, d in _axis_arguments(case):
-            floor_out = pool_output_size(size, k, s, p, d, ceil_mode=False)
             rounded_up = (size + 2 * p - effective_kernel(k, d) + s - 1) // s + 1
-            flags["ceil_mode_extra_window"] = flags.get("ceil_mode_extra_window") or out > floor_out
-            flags["ceil_mode_last_window_rule"] = (
-                flags.get("ceil_mode_last_window_rule") or rounded_up > out
-            )
+            extra_window |= out > pool_output_size(size, k, s, p, d, ceil_mode=False)
+            rule_applied |= rounded_up > out
+        flags["ceil_mode_extra_window"] = extra_window
+        flags["ceil_mode_last_window_rule"] = rule_applied
     flags |= _window_values(case)
     return {name for name, on in flags.items() if on}
 
