@@ -14,6 +14,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 
@@ -130,6 +131,18 @@ def test_manifest_describes_every_case_and_file(corpus: Path, manifest: dict) ->
         array = load(corpus, entry)
         assert (list(array.shape), str(array.dtype)) == (entry["shape"], entry["dtype"])
         assert b"'fortran_order': False" in content[:128], entry["file"]
+
+
+def test_manifest_matches_its_published_schema(manifest: dict) -> None:
+    schema = json.loads((ROOT / "docs" / "vectors.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(manifest, schema)
+    # The schema is strict enough to catch a pool case with conv arguments.
+    broken = json.loads(json.dumps(manifest))
+    pool_case = next(c for c in broken["cases"] if c["op"] == "max_pool2d")
+    pool_case["arguments"] = {"stride": [1, 1], "padding": [0, 0], "dilation": [1, 1], "groups": 1}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
 
 
 def test_inputs_are_the_cases_arrays(corpus: Path, manifest: dict) -> None:
