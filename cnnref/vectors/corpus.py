@@ -194,10 +194,10 @@ def corpus_cases(seed: int, sweep_count: int) -> list[tuple[NamedCase, frozenset
 
 
 def build_manifest_and_files(
-    seed: int = 0, sweep_count: int = DEFAULT_SWEEP, *, cross_check: bool = True
+    seed: int = 0, sweep_count: int = DEFAULT_SWEEP
 ) -> tuple[dict, dict[str, bytes]]:
     """The manifest and every file's bytes, by path relative to the corpus directory."""
-    checked_with = torch_version() if cross_check else None
+    checked_with = torch_version()  # None: PyTorch is not installed
     files: dict[str, bytes] = {}
     entries = []
     for named, features in corpus_cases(seed, sweep_count):
@@ -209,10 +209,9 @@ def build_manifest_and_files(
                     f"case {named.name}: the reference and PyTorch disagree: {disagreements[0]}"
                 )
         input_entries = {
-            name: None
-            if array is None
-            else _file_entry(files, named.name, name, array, strides=True)
+            name: _file_entry(files, named.name, name, array, strides=True)
             for name, array in inputs.items()
+            if array is not None
         }
         for op in ops:
             entries.append(_case_entry(named, features, op, input_entries, files))
@@ -240,7 +239,7 @@ def _case_entry(
     named: NamedCase,
     features: frozenset[str],
     op: OpVector,
-    input_entries: dict[str, dict | None],
+    input_entries: dict[str, dict],
     files: dict[str, bytes],
 ) -> dict:
     case = named.case
@@ -268,7 +267,7 @@ def _case_entry(
         "layout": case.layout,
         "arguments": arguments,
         "call": f"{op.op}({call_arguments})",
-        "inputs": [{"name": name} | (input_entries[name] or {"file": None}) for name in op.inputs],
+        "inputs": [{"name": name} | input_entries.get(name, {"file": None}) for name in op.inputs],
         "expected": expected,
         "case": {name: _json(value) for name, value in asdict(case).items()},
         "python": repr(case),
@@ -316,12 +315,7 @@ def _one_line(match: re.Match) -> str:
 
 
 def write_corpus(
-    out_dir: Path,
-    seed: int = 0,
-    sweep_count: int = DEFAULT_SWEEP,
-    *,
-    force: bool = False,
-    cross_check: bool = True,
+    out_dir: Path, seed: int = 0, sweep_count: int = DEFAULT_SWEEP, *, force: bool = False
 ) -> dict:
     """Write the corpus into ``out_dir`` all at once, and return its manifest.
 
@@ -329,7 +323,7 @@ def write_corpus(
     complete, so ``out_dir`` never holds half a corpus.
     """
     check_destination(out_dir, force=force)
-    manifest, files = build_manifest_and_files(seed, sweep_count, cross_check=cross_check)
+    manifest, files = build_manifest_and_files(seed, sweep_count)
     with _staging_directory(out_dir) as staging:
         for path, content in files.items():
             target = staging / path
