@@ -14,7 +14,7 @@ import cnnref
 
 # Each module defines ``register(subparsers)``, which adds its sub-command and
 # sets ``run`` (namespace -> exit code) as the parser default.
-COMMAND_MODULES: tuple[str, ...] = ("cnnref.verify.cli", "cnnref.train.cli")
+COMMAND_MODULES: tuple[str, ...] = ("cnnref.verify.cli", "cnnref.train.cli", "cnnref.vectors.cli")
 
 EXIT_USAGE = 2
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install cnnref for development: the package with its test tools (PyTorch CPU among them), and
-# the system tools some tests drive (Chromium, for the HTML report in a real browser).
+# the system tools some tests drive: Chromium (the HTML report in a real browser) and a C
+# compiler (the golden vectors' C reader).
 # Without apt-get or root, only the Python part is installed, and those tests skip locally
 # (and fail under CI=true).
 set -euo pipefail
@@ -11,6 +12,7 @@ python=${PYTHON:-python3}
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v cc >/dev/null 2>&1 || missing+=(gcc)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 sudo=""
