@@ -12,7 +12,7 @@ python=${PYTHON:-python3}
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-command -v cc >/dev/null 2>&1 || missing+=(gcc)
+command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 sudo=""
