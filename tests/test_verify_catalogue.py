@@ -18,8 +18,8 @@ from tests.candidates.catalogue import BUGS, MISBEHAVING
 
 CATALOGUE = "tests.candidates.catalogue"
 
-# bug -> (the property pinned to catch it, phrases the explanation must contain).  Every
-# hint that fires must contain one of the phrases, or be one of the NEUTRAL statements.
+# bug -> (the property pinned to catch it, phrases that describe it: the explanation must
+# contain one, and every hint that fires must contain one or be a NEUTRAL statement).
 CAUGHT = {
     "flip_kernel": (
         "conv2d.matches_reference",
@@ -43,13 +43,17 @@ CAUGHT = {
         ["gradient for the kernel rotated by 180 degrees"],
     ),
     "dx_overlap_assigned": ("conv2d_backward.matches_reference", ["added (+=), not assigned"]),
-    "dx_crop_from_origin": ("conv2d_backward.matches_reference", ["near the borders"]),
+    "dx_crop_from_origin": (
+        "conv2d_backward.matches_reference",
+        ["cropped from its top-left corner", "near the borders"],
+    ),
     "dw_mean_over_batch": ("conv2d_backward.matches_reference", ["dw is the batch mean"]),
     "dw_whole_chunks_only": ("conv2d_backward.matches_reference", ["batch=33"]),
     "db_mean": ("conv2d_backward.matches_reference", ["db is a mean"]),
     "backward_float32": ("conv2d_backward.contract", ["dtype float32; expected float64"]),
     "ties_last": ("max_pool2d_backward.matches_reference", ["FIRST maximum"]),
-    "ties_to_all": ("max_pool2d_backward.matches_reference", ["FIRST maximum"]),
+    # x == max sends a NaN maximum nothing, so its smallest failing example may be NaN's.
+    "ties_to_all": ("max_pool2d_backward.matches_reference", ["FIRST maximum", "LAST NaN"]),
     "nan_first": ("max_pool2d_backward.matches_reference", ["LAST NaN"]),
     "nan_ignored": ("max_pool2d.matches_reference", ["a window containing NaN has maximum NaN"]),
     "nan_to_inf_in_place": ("max_pool2d_backward.contract", ["modified its argument 2 in place"]),
@@ -99,8 +103,7 @@ def test_the_pinned_property_catches_and_names_the_bug(bug: str) -> None:
     assert outcome.status == "failed", f"{prop} missed {bug}: {BUGS[bug][1]}\n{outcome.explain()}"
     failure, text = outcome.failure, outcome.explain()
     assert failure.case.startswith(("ConvCase(", "PoolCase(")), text
-    for phrase in phrases:
-        assert phrase in text, f"{bug}: expected {phrase!r} in\n{text}"
+    assert any(phrase in text for phrase in phrases), f"{bug}: expected one of {phrases} in\n{text}"
     for hint in failure.hints:
         assert any(phrase in hint for phrase in (*phrases, *NEUTRAL)), (
             f"{bug} ({BUGS[bug][1]}) got a hint that describes another bug: {hint!r}\n{text}"

@@ -8,11 +8,14 @@ import subprocess
 import sys
 import textwrap
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# One wheel and one virtual environment for the module: keep its tests on one xdist worker.
+pytestmark = pytest.mark.xdist_group("wheel")
 
 CANDIDATE = textwrap.dedent(
     """
@@ -146,3 +149,17 @@ def test_pytest_plugin_and_api_work_from_the_wheel(installed: Path, tmp_path: Pa
         result.stdout
     )
     assert (tmp_path / "session.html").exists()
+
+
+def test_the_wheel_carries_its_licence_type_marker_and_torch_extra(installed: Path) -> None:
+    (wheel,) = installed.parent.glob("cnnref-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        metadata = archive.read(
+            next(name for name in names if name.endswith(".dist-info/METADATA"))
+        ).decode()
+    assert "cnnref/py.typed" in names, "type checkers would see Any everywhere"
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names), names
+    assert "Provides-Extra: torch" in metadata
+    assert 'Requires-Dist: torch<2.14,>=2.4; extra == "torch"' in metadata, metadata
+    assert "Classifier: Typing :: Typed" in metadata

@@ -79,6 +79,10 @@ DX_KERNEL_NOT_ROTATED = (
     "dx is the gradient for the kernel rotated by 180 degrees: in the full-correlation form dL/dX "
     "correlates the zero-padded dY with rot180(W); in the scatter form it uses W as it is"
 )
+DX_CROPPED_FROM_ORIGIN = (
+    "dx is the padded input's gradient cropped from its top-left corner: crop the padding from "
+    "both sides (rows padding[0] .. padding[0] + height, likewise the columns)"
+)
 DW_FIRST_ITEM = (
     "dw matches the gradient of the first batch item alone: dL/dW must sum over the whole batch"
 )
@@ -141,6 +145,10 @@ def backward_hints(
                 lambda: reference.conv2d_backward(dy, x, w[..., ::-1, ::-1], None, **geometry)[0],
             )
         )
+        if any(case.padding):
+            variants.append(
+                (DX_CROPPED_FROM_ORIGIN, partial(_dx_cropped_from_origin, case, x, w, dy))
+            )
         shared = _contributions_per_input(case) > 1
         if shared.any() and not shared.all():
             regions.append((SHARED_INPUTS_ONLY, shared))
@@ -222,3 +230,13 @@ def _windows_touching_padding(case: ConvCase) -> np.ndarray:
         start = np.arange(out) * s
         masks.append((start < p) | (start + effective_kernel(k, d) > size + p))
     return masks[0][:, None] | masks[1][None, :]
+
+
+def _dx_cropped_from_origin(case: ConvCase, x, w, dy) -> np.ndarray:
+    """dL/dX of the zero-padded input, cut to x's shape from the origin instead of the centre."""
+    top, left = case.padding
+    padded = np.pad(x, ((0, 0), (0, 0), (top, top), (left, left)))
+    grad_padded = reference.conv2d_backward(
+        dy, padded, w, None, **(case.geometry | {"padding": (0, 0)})
+    )[0]
+    return grad_padded[..., : case.height, : case.width]

@@ -105,14 +105,23 @@ def location_hints(comparison: Comparison, regions: Iterable[tuple[str, np.ndarr
         for description, region in regions
         if not (wrong & ~np.broadcast_to(region, wrong.shape)).any()
     ]
-    return [
-        description
+    smallest = [
+        (description, region)
         for description, region in holding
         if not any(
             (smaller & ~region).sum() == 0 and smaller.sum() < region.sum()
             for _, smaller in holding
         )
     ]
+    # Regions that are the same mask here are leads this example cannot tell apart: one hint.
+    groups: list[tuple[list[str], np.ndarray]] = []
+    for description, region in smallest:
+        same = next((group for group in groups if np.array_equal(group[1], region)), None)
+        if same is None:
+            groups.append(([description], region))
+        else:
+            same[0].append(description)
+    return [either(descriptions, "; or equally, ") for descriptions, _ in groups]
 
 
 def shape_evidence(
@@ -124,9 +133,9 @@ def shape_evidence(
     """Name the mistakes (description -> (the shape it gives, its values or None)) behind a
     wrong output shape.
 
-    A mistake whose values ``actual`` has is named for sure.  Failing that, a shape names a
-    mistake only when no other mistake gives the same shape: on small examples several do,
-    and naming them all would blame bugs the candidate does not have.
+    Mistakes whose values ``actual`` has are named; failing that, those that give its shape.
+    On a small example several can fit equally well: they are named together, as
+    alternatives the example cannot tell apart, never as separate causes.
     """
     shaped = {
         description: values
@@ -139,10 +148,17 @@ def shape_evidence(
         if values is not None and _same_values(actual, values())
     ]
     if valued:
-        return [f"the output is what you get with {description}" for description in valued]
-    if len(shaped) == 1:
-        return [f"the output shape is what you get with {next(iter(shaped))}"]
+        return [f"the output is what you get with {either(valued, ', or with ')}"]
+    if shaped:
+        return [f"the output shape is what you get with {either(list(shaped), ', or with ')}"]
     return []
+
+
+def either(leads: list[str], joiner: str) -> str:
+    """One lead, or several that the example fits equally well, said as such."""
+    if len(leads) == 1:
+        return leads[0]
+    return joiner.join(leads) + " (this example cannot tell them apart)"
 
 
 def _same_values(actual: np.ndarray, mistaken: np.ndarray | None) -> bool:
