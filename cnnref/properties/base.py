@@ -116,9 +116,11 @@ class Property:
     function: str  # the candidate function it checks
     summary: str  # one sentence: what holds when this passes
     formula: str  # the maths it checks, for reports
-    cases: Callable[[str, frozenset[str]], st.SearchStrategy]  # (dtype, unsupported) -> cases
+    # (dtype, unsupported features, windows convention) -> cases
+    cases: Callable[[str, frozenset[str], str], st.SearchStrategy]
     check: Check
     needs_torch: bool = False
+    calls: tuple[str, ...] = ()  # the candidate's other functions the check calls
 
 
 def expect_array(

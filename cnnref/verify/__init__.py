@@ -131,7 +131,11 @@ def verify(
     outcome = VerificationResult(
         candidate=target,
         properties=results,
-        settings=run.describe(isolated=isolate, unsupported=subject.unsupported)
+        settings=run.describe(
+            isolated=isolate,
+            unsupported=subject.unsupported,
+            declarations=subject.declarations,
+        )
         | limits.describe(subject.fences if isolate else ()),
         environment=environment(),
         seconds=time.perf_counter() - start,
