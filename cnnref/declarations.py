@@ -122,6 +122,25 @@ CONVENTION_FUNCTIONS = {
 }
 
 
+def conventions_summary(checked: Iterable[tuple[str, Mapping[str, str] | None]]) -> str:
+    """One line for reports: the pooling conventions each function was checked under.
+
+    ``checked``: (function, conventions as ``Conventions.as_dict`` gives them, or None).
+    Empty when no pool function was checked.
+    """
+    per_function: dict[str, str] = {}
+    for function, conventions in checked:
+        if conventions:
+            per_function.setdefault(function, Conventions(**conventions).describe())
+    if not per_function:
+        return ""
+    if all(text == "PyTorch's" for text in per_function.values()):
+        defaults = ", ".join(f"{name}={value}" for name, value in PYTORCH.items())
+        return f"pooling conventions checked: PyTorch's ({defaults})"
+    named = "; ".join(f"{function}: {text}" for function, text in per_function.items())
+    return f"pooling conventions checked: {named} (the rest PyTorch's)"
+
+
 def canonical_features(
     names: Iterable[str], *, where: str, function: str | None = None
 ) -> frozenset[str]:

@@ -144,3 +144,21 @@ tiles_only = SimpleNamespace(
     CNNREF_CONVENTIONS={"windows": "exact"},
     CNNREF_UNSUPPORTED={"pool": {"stride", "pool_padding", "dilation", "nan"}},
 )
+
+
+def _pool_of_the_reference(*args, **kwargs):
+    from cnnref import max_pool2d
+
+    return max_pool2d(*args, **kwargs)
+
+
+# A declaration cnnref must refuse: 'spread' is no value of ties.
+unknown_value = SimpleNamespace(
+    max_pool2d=_pool_of_the_reference, CNNREF_CONVENTIONS={"ties": "spread"}
+)
+# Unsupported features per function, as one library's conv and pool differ.
+per_function = SimpleNamespace(
+    max_pool2d=_pool_of_the_reference,
+    CNNREF_UNSUPPORTED={"conv2d": {"groups"}, "pool": {"ceil_mode", "padding"}},
+    CNNREF_CONVENTIONS={"max_pool2d": {"windows": "exact"}},
+)
