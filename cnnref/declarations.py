@@ -24,31 +24,41 @@ FUNCTIONS = ("conv2d", "conv2d_backward", "max_pool2d", "max_pool2d_backward")
 GROUPS = {"conv": ("conv2d", "conv2d_backward"), "pool": ("max_pool2d", "max_pool2d_backward")}
 CONV, POOL = GROUPS["conv"], GROUPS["pool"]
 
-# The names a candidate may list as unsupported: what each turns off, and in which functions.
-FEATURES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "stride": (
-        "strides other than 1 in conv2d; in max_pool2d, strides other than kernel_size",
-        FUNCTIONS,
-    ),
-    "conv_padding": ("padding other than 0 in conv2d", CONV),
-    "pool_padding": ("padding other than 0 in max_pool2d", POOL),
-    "dilation": ("dilation other than 1", FUNCTIONS),
-    "groups": ("groups other than 1 in conv2d", CONV),
-    "bias": ("a bias b in conv2d", CONV),
-    "ceil_mode": ("ceil_mode=True in max_pool2d", POOL),
-    "stride_none": ("stride=None in max_pool2d", POOL),
-    "non_square_input": ("inputs of different height and width", FUNCTIONS),
+# The names a candidate may list as unsupported, and what each one turns off.
+FEATURES: dict[str, str] = {
+    "stride": "strides other than 1 in conv2d; in max_pool2d, strides other than kernel_size",
+    "conv_padding": "padding other than 0 in conv2d",
+    "pool_padding": "padding other than 0 in max_pool2d",
+    "dilation": "dilation other than 1",
+    "groups": "groups other than 1 in conv2d",
+    "bias": "a bias b in conv2d",
+    "ceil_mode": "ceil_mode=True in max_pool2d",
+    "stride_none": "stride=None in max_pool2d",
+    "non_square_input": "inputs of different height and width",
     "non_square_geometry": (
-        "different height and width values in kernel_size, stride, padding, dilation",
-        FUNCTIONS,
+        "different height and width values in kernel_size, stride, padding, dilation"
     ),
-    "non_contiguous": (
-        "inputs that are not C-contiguous (Fortran order, strided and reversed views)",
-        FUNCTIONS,
-    ),
-    "nan": ("NaN in max_pool2d inputs", POOL),
-    "inf": ("-inf in max_pool2d inputs", POOL),
+    "non_contiguous": "inputs that are not C-contiguous (Fortran order, strided and reversed views)",
+    "nan": "NaN in max_pool2d inputs",
+    "inf": "-inf in max_pool2d inputs",
 }
+# The functions that have each feature (the rest have all of them).
+FEATURE_FUNCTIONS: dict[str, tuple[str, ...]] = {
+    "conv_padding": CONV,
+    "groups": CONV,
+    "bias": CONV,
+    "pool_padding": POOL,
+    "ceil_mode": POOL,
+    "stride_none": POOL,
+    "nan": POOL,
+    "inf": POOL,
+}
+
+
+def functions_with(feature: str) -> tuple[str, ...]:
+    return FEATURE_FUNCTIONS.get(feature, FUNCTIONS)
+
+
 # Older names, each standing for the features it turned off before they were split.
 ALIASES: dict[str, tuple[str, ...]] = {
     "padding": ("conv_padding", "pool_padding"),
@@ -156,15 +166,15 @@ def canonical_features(
     expanded = frozenset(feature for name in names for feature in ALIASES.get(name, (name,)))
     if function is not None:
         foreign = sorted(
-            name for name in names if name in FEATURES and function not in FEATURES[name][1]
+            name for name in names if name in FEATURES and function not in functions_with(name)
         )
         if foreign:
-            own = sorted(name for name, (_, functions) in FEATURES.items() if function in functions)
+            own = sorted(name for name in FEATURES if function in functions_with(name))
             raise ValueError(
                 f"{where} names {foreign}, which {function} does not have; features of "
                 f"{function}: {own}"
             )
-        expanded = frozenset(f for f in expanded if function in FEATURES[f][1])
+        expanded = frozenset(f for f in expanded if function in functions_with(f))
     return expanded
 
 
@@ -246,7 +256,7 @@ def _parse_unsupported(raw: object) -> dict[str, frozenset[str]]:
         return found
     everywhere = check_features(raw)
     return {
-        function: frozenset(f for f in everywhere if function in FEATURES[f][1])
+        function: frozenset(f for f in everywhere if function in functions_with(f))
         for function in FUNCTIONS
     }
 
