@@ -117,12 +117,15 @@ def max_pool2d_backward(
     )
     dy_channels = dy.astype(dtype, copy=False).reshape(-1, *dy.shape[2:])
     scatter = _place_routed if _windows_disjoint(geometry, dy.shape) else _add_routed
+    # Unread taps hold NaN where NaN is ignored: each block then finds its own first taps.
+    read = None if ignore_nan else taps_read(geometry, x.shape, dy.shape, pad_value)
+    first = None if ignore_nan else first_taps(geometry, x.shape, dy.shape, pad_value)
     for channels, planes in tap_plane_blocks(x, geometry, dy.shape, pad_value, ignore_nan):
         if ties == "split":
-            read = None if ignore_nan else taps_read(geometry, x.shape, dy.shape, pad_value)
             _add_split(dx_padded[channels], planes, read, dy_channels[channels], geometry)
             continue
-        first = first_taps(geometry, x.shape, dy.shape, pad_value, planes, ignore_nan)
+        if ignore_nan:
+            first = first_taps(geometry, x.shape, dy.shape, pad_value, planes, ignore_nan)
         winner = route(planes, first, nan_wins=not ignore_nan)
         dy_block = dy_channels[channels]
         if ignore_nan:  # a window of NaN only routes nowhere
