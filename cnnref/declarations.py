@@ -245,6 +245,8 @@ def declare(
 
 
 def _parse_unsupported(raw: object) -> dict[str, frozenset[str]]:
+    if raw is None:  # nothing declared (a process that does not send the field)
+        return {}
     if isinstance(raw, Mapping):
         found: dict[str, frozenset[str]] = {}
         for key, names in _per_function(raw, "CNNREF_UNSUPPORTED").items():

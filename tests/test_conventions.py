@@ -132,6 +132,12 @@ def test_unsupported_per_function_and_the_module_level_set_still_applies_everywh
     assert everywhere.unsupported_for("conv2d_backward") == {"dilation", "groups"}
 
 
+def test_nothing_declared_means_pytorchs_conventions_and_every_feature() -> None:
+    for declared in (parse(), parse(None, None), parse((), {})):
+        assert declared.unsupported_for(*declarations.FUNCTIONS) == frozenset()
+        assert declared.conventions_for("max_pool2d_backward") == Conventions()
+
+
 def test_declare_validates_before_it_sets_the_attributes() -> None:
     class Layers:
         pass

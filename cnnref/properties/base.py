@@ -45,7 +45,11 @@ class CandidateRaised(Exception):
 
 
 class Candidate(Protocol):
-    """The functions of the implementation under test, as a property sees them."""
+    """The functions of the implementation under test, as a property sees them.
+
+    A candidate may also carry ``declarations`` (``cnnref.declarations.Declarations``):
+    the pool properties read the conventions to check from it, PyTorch's where it has none.
+    """
 
     def has(self, function: str) -> bool: ...
 
