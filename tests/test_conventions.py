@@ -390,6 +390,19 @@ def test_a_wrong_declaration_fails_and_the_hint_names_the_convention_followed() 
     ), str(raised.value)
 
 
+def test_a_declared_convention_excuses_no_bug() -> None:
+    prop, case, _ = SHOWN_BY["ties_split"]
+    with pytest.raises(AssertionError, match="dx: 2 of 2 elements differ"):
+        check_example(f"{TARGETS}:ties_to_all_declared_split", prop, case)
+    result = verify(
+        f"{TARGETS}:ties_to_all_declared_split",
+        properties=["max_pool2d_backward.conservation_and_support"],
+        examples=25,
+        seed=0,
+    )
+    assert not result.passed, "every tied maximum getting all of dY does not conserve it"
+
+
 def test_every_report_states_the_conventions_it_checked() -> None:
     result = verify(
         f"{TARGETS}:ties_split",

@@ -24,6 +24,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from .student import build
+
 
 def _pair(value):
     return (value, value) if isinstance(value, int) else tuple(value)
@@ -125,6 +127,11 @@ ties_split = _candidate({"ties": "split"}, ties="split")
 nan_ignored = _candidate({"nan": "ignore"}, ignore_nan=True)
 zero_padded = _candidate({"pad_value": "zeros"}, zero_padding=True)
 misdeclared_split = _candidate({"max_pool2d_backward": {"ties": "split"}}, ties="first")
+# A declaration excuses a convention, not a bug: every tied maximum gets all of dY (the
+# catalogue's ties_to_all), declared as a split, must still fail.
+ties_to_all_declared_split = SimpleNamespace(
+    **vars(build("ties_to_all")), CNNREF_CONVENTIONS={"ties": "split"}
+)
 # The same pools with no declaration: held to PyTorch's conventions, they must fail.
 ties_split_undeclared = _candidate(None, ties="split")
 nan_ignored_undeclared = _candidate(None, ignore_nan=True)
