@@ -394,13 +394,9 @@ def test_a_declared_convention_excuses_no_bug() -> None:
     prop, case, _ = SHOWN_BY["ties_split"]
     with pytest.raises(AssertionError, match="dx: 2 of 2 elements differ"):
         check_example(f"{TARGETS}:ties_to_all_declared_split", prop, case)
-    result = verify(
-        f"{TARGETS}:ties_to_all_declared_split",
-        properties=["max_pool2d_backward.conservation_and_support"],
-        examples=25,
-        seed=0,
-    )
-    assert not result.passed, "every tied maximum getting all of dY does not conserve it"
+    conservation = "max_pool2d_backward.conservation_and_support"
+    with pytest.raises(AssertionError, match="sum"):  # all of dY twice is not conserved
+        check_example(f"{TARGETS}:ties_to_all_declared_split", conservation, case)
 
 
 def test_every_report_states_the_conventions_it_checked() -> None:
