@@ -12,6 +12,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cnnref.reference.geometry import POOL_CONVENTIONS
 from cnnref.strategies import conv_cases, pool_cases
 from tests.literal_checks import check_conv_against_literal, check_pool_against_literal
 
@@ -41,3 +42,21 @@ def test_fast_max_pool2d_matches_literal_exactly_on_random_examples(data: st.Dat
     # Powers of two: sums of routed gradients are exact, so any misrouting shows.
     dy = (2.0 ** np.random.default_rng(case.seed).integers(-8, 8, dy.shape)).astype(dtype)
     check_pool_against_literal(x, dy, case.geometry)
+
+
+@SETTINGS
+@given(st.data())
+def test_fast_max_pool2d_matches_literal_exactly_under_every_convention(
+    data: st.DataObject,
+) -> None:
+    """The conventions a candidate may declare (ties split, NaN ignored, zero padding, exact
+    windows): the two forms implement each independently and must agree bit for bit."""
+    conventions = {
+        name: data.draw(st.sampled_from(values), label=name)
+        for name, values in POOL_CONVENTIONS.items()
+    }
+    dtype = data.draw(st.sampled_from(["float64", "float32"]), label="dtype")
+    case = data.draw(pool_cases(dtype=dtype, windows=conventions["windows"]), label="pool case")
+    x, dy = case.arrays()
+    dy = (2.0 ** np.random.default_rng(case.seed).integers(-8, 8, dy.shape)).astype(dtype)
+    check_pool_against_literal(x, dy, case.geometry, **conventions)

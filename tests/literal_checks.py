@@ -42,12 +42,17 @@ def check_conv_against_literal(x, w, b, dy, geometry: dict, rtol: float) -> None
             assert_matches_literal(name, ours, theirs, scale, rtol)
 
 
-def check_pool_against_literal(x: np.ndarray, dy: np.ndarray, geometry: dict) -> None:
-    y, y_literal = cnnref.max_pool2d(x, **geometry), literal.max_pool2d(x, **geometry)
+def check_pool_against_literal(
+    x: np.ndarray, dy: np.ndarray, geometry: dict, **conventions: str
+) -> None:
+    """``conventions``: the reference's keyword options (ties, nan, pad_value, windows)."""
+    forward = {name: value for name, value in conventions.items() if name != "ties"}
+    y = cnnref.max_pool2d(x, **geometry, **forward)
+    y_literal = literal.max_pool2d(x, **geometry, **forward)
     assert_matches_literal("y", y, y_literal, scale=0.0, rtol=0.0)
     assert_same_bits("y", y, y_literal)
-    dx = cnnref.max_pool2d_backward(dy, x, **geometry)
-    dx_literal = literal.max_pool2d_backward(dy, x, **geometry)
+    dx = cnnref.max_pool2d_backward(dy, x, **geometry, **conventions)
+    dx_literal = literal.max_pool2d_backward(dy, x, **geometry, **conventions)
     assert_matches_literal("dx", dx, dx_literal, scale=0.0, rtol=0.0)
     assert_same_bits("dx", dx, dx_literal)
 

@@ -25,4 +25,5 @@ def conv2d_backward_scales(
 
 
 def max_pool2d_backward_scale(dy: np.ndarray, x: np.ndarray, **geometry) -> np.ndarray:
+    """``geometry`` may carry the reference's convention options (ties, nan, pad_value)."""
     return max_pool2d_backward(np.abs(dy), x, **geometry)

@@ -45,7 +45,11 @@ class CandidateRaised(Exception):
 
 
 class Candidate(Protocol):
-    """The functions of the implementation under test, as a property sees them."""
+    """The functions of the implementation under test, as a property sees them.
+
+    A candidate may also carry ``declarations`` (``cnnref.declarations.Declarations``):
+    the pool properties read the conventions to check from it, PyTorch's where it has none.
+    """
 
     def has(self, function: str) -> bool: ...
 
@@ -116,9 +120,11 @@ class Property:
     function: str  # the candidate function it checks
     summary: str  # one sentence: what holds when this passes
     formula: str  # the maths it checks, for reports
-    cases: Callable[[str, frozenset[str]], st.SearchStrategy]  # (dtype, unsupported) -> cases
+    # (dtype, unsupported features, windows convention) -> cases
+    cases: Callable[[str, frozenset[str], str], st.SearchStrategy]
     check: Check
     needs_torch: bool = False
+    calls: tuple[str, ...] = ()  # the candidate's other functions the check calls
 
 
 def expect_array(

@@ -303,7 +303,7 @@ def backward_contract(candidate: Candidate, case: ConvCase, evidence: Evidence) 
 
 
 def _cases(**fixed):
-    def cases(dtype: str, unsupported: frozenset[str]):
+    def cases(dtype: str, unsupported: frozenset[str], windows: str = "partial"):
         strategy = conv_cases(dtype=dtype, unsupported=unsupported)
         return strategy.map(lambda case: _replace(case, **fixed)) if fixed else strategy
 
@@ -379,6 +379,7 @@ PROPERTIES = (
         "<dL/dX, v> = d/dt <conv2d(X + t v, W), dY>",
         _cases(),
         backward_finite_differences,
+        calls=("conv2d",),
     ),
     Property(
         "conv2d_backward.adjointness",
@@ -387,6 +388,7 @@ PROPERTIES = (
         "<conv2d(X, W), G> = <X, dX(G)> = <W, dW(G)>",
         _cases(),
         backward_adjointness,
+        calls=("conv2d",),
     ),
     Property(
         "conv2d_backward.matches_torch",

@@ -7,20 +7,60 @@ from functools import partial
 import numpy as np
 
 from .. import reference
+from ..declarations import NOTHING_DECLARED, PYTORCH_CONVENTIONS, Conventions
 from ..oracles import finite_differences, torch_autograd
 from ..oracles.scales import max_pool2d_backward_scale
 from ..reference.geometry import common_dtype
 from ..strategies import PoolCase, pool_cases
 from ..strategies.cases import DISTINCT_SPACING
+from ..strategies.layouts import with_layout
 from . import contract
 from .base import Candidate, Evidence, Falsified, NotChecked, Property, expect_array
 from .compare import compare, rtol_for, summation_rtol
 from .pool_hints import backward_hints, forward_hints, shape_hints
-from .windows import maxima_positions
+from .windows import maxima_positions, share_kept
 
 # Finite-difference step: far below the gap between distinct inputs, so no argmax moves,
 # and a power of two, so x +- step is exact in float32 and float64.
 FD_STEP = DISTINCT_SPACING / 8
+
+
+def conventions_of(candidate: Candidate, function: str) -> Conventions:
+    """The conventions ``candidate`` declares for ``function`` (PyTorch's if it declares none)."""
+    return getattr(candidate, "declarations", NOTHING_DECLARED).conventions_for(function)
+
+
+def reference_forward(x: np.ndarray, case: PoolCase, conventions: Conventions) -> np.ndarray:
+    return reference.max_pool2d(x, **case.geometry, **conventions.reference_options("max_pool2d"))
+
+
+def reference_backward(dy, x, case: PoolCase, conventions: Conventions) -> np.ndarray:
+    options = conventions.reference_options("max_pool2d_backward")
+    return reference.max_pool2d_backward(dy, x, **case.geometry, **options)
+
+
+def require_pytorch_conventions(candidate: Candidate, function: str) -> None:
+    """NotChecked where the candidate declares conventions PyTorch does not follow."""
+    reason = torch_incomparable(conventions_of(candidate, function), function)
+    if reason:
+        raise NotChecked(reason)
+
+
+def torch_incomparable(conventions: Conventions, function: str) -> str:
+    """Why PyTorch cannot judge ``function`` under ``conventions``; empty if it can."""
+    relevant = conventions.reference_options(function)
+    different = {
+        name: value
+        for name, value in conventions.differs_from_pytorch().items()
+        if name in relevant
+    }
+    if not different:
+        return ""
+    declared = ", ".join(f"{name}={value!r}" for name, value in different.items())
+    return (
+        f"not checked: the candidate declares {declared} for {function}, which PyTorch does not "
+        "follow; the reference checks it under that convention"
+    )
 
 
 # ---------------------------------------------------------------- max_pool2d
@@ -40,23 +80,34 @@ def _expect_y(case: PoolCase, result) -> np.ndarray:
     )
 
 
-def check_forward_matches(candidate: Candidate, case: PoolCase, evidence: Evidence, oracle) -> None:
-    x, _ = case.arrays()
+def check_forward_matches(
+    candidate: Candidate,
+    case: PoolCase,
+    evidence: Evidence,
+    oracle,
+    conventions: Conventions = PYTORCH_CONVENTIONS,
+    x: np.ndarray | None = None,
+) -> None:
+    """``x``: the input, if not the case's own."""
+    x = case.arrays().x if x is None else x
     y = _call_forward(candidate, case, x)
     x64 = np.asarray(x, dtype=np.float64)
     # A maximum selects an element: it must be exact, NaN included.
     expected = oracle(x64)
     comparison = compare(y, expected, scale=0.0, rtol=0.0, name="y")
-    evidence.require(comparison, partial(forward_hints, case, x64, expected, y), inputs={"x": x})
-
-
-def forward_matches_reference(candidate, case, evidence):
-    check_forward_matches(
-        candidate, case, evidence, lambda x: reference.max_pool2d(x, **case.geometry)
+    evidence.require(
+        comparison, partial(forward_hints, case, x64, expected, y, conventions), inputs={"x": x}
     )
 
 
-def trusted_forward(candidate: Candidate, case: PoolCase):
+def forward_matches_reference(candidate, case, evidence):
+    conventions = conventions_of(candidate, "max_pool2d")
+    check_forward_matches(
+        candidate, case, evidence, lambda x: reference_forward(x, case, conventions), conventions
+    )
+
+
+def trusted_forward(candidate: Candidate, case: PoolCase, x: np.ndarray | None = None):
     """The candidate's own max_pool2d, once it matches the reference exactly on this example.
 
     Finite differences and conservation judge the backward through this
@@ -64,9 +115,18 @@ def trusted_forward(candidate: Candidate, case: PoolCase):
     Returns ``forward(inputs)``: max_pool2d of each x in a list, in order.
     """
     if not candidate.has("max_pool2d"):
-        return lambda inputs: [reference.max_pool2d(x, **case.geometry) for x in inputs]
+        conventions = conventions_of(candidate, "max_pool2d_backward")
+        return lambda inputs: [reference_forward(x, case, conventions) for x in inputs]
     try:
-        forward_matches_reference(candidate, case, Evidence())
+        conventions = conventions_of(candidate, "max_pool2d")
+        check_forward_matches(
+            candidate,
+            case,
+            Evidence(),
+            lambda x: reference_forward(x, case, conventions),
+            conventions,
+            x=x,
+        )
     except Falsified:
         raise NotChecked(
             "not checked: the forward is wrong on this example; see max_pool2d.matches_reference"
@@ -80,6 +140,7 @@ def trusted_forward(candidate: Candidate, case: PoolCase):
 
 
 def forward_matches_torch(candidate, case, evidence):
+    require_pytorch_conventions(candidate, "max_pool2d")
     check_forward_matches(
         candidate,
         case,
@@ -99,7 +160,7 @@ def forward_contract(candidate: Candidate, case: PoolCase, evidence: Evidence) -
         shapes=(case.y_shape,),
         dtype=x.dtype,
     )
-    nan_windows = np.isnan(reference.max_pool2d(x, **case.geometry))
+    nan_windows = np.isnan(reference_forward(x, case, conventions_of(candidate, "max_pool2d")))
     stray = np.isnan(y) & ~nan_windows
     if stray.any():
         index = tuple(int(i) for i in np.argwhere(stray)[0])
@@ -115,32 +176,40 @@ def _call_backward(candidate: Candidate, case: PoolCase, dy, x) -> np.ndarray:
 
 
 def check_backward_matches(
-    candidate: Candidate, case: PoolCase, evidence: Evidence, oracle
+    candidate: Candidate,
+    case: PoolCase,
+    evidence: Evidence,
+    oracle,
+    conventions: Conventions = PYTORCH_CONVENTIONS,
 ) -> None:
     x, dy = case.arrays()
     dx = _call_backward(candidate, case, dy, x)
     x64, dy64 = np.asarray(x, np.float64), np.asarray(dy, np.float64)
-    scale = max_pool2d_backward_scale(dy64, x64, **case.geometry)
+    options = conventions.reference_options("max_pool2d_backward")
+    scale = max_pool2d_backward_scale(dy64, x64, **case.geometry, **options)
     terms = int(np.prod(case.kernel_size))  # windows that can overlap one input
     expected = oracle(dy64, x64)
     comparison = compare(dx, expected, scale=scale, rtol=rtol_for(case.dtype, terms), name="dx")
     evidence.require(
         comparison,
-        partial(backward_hints, case, x64, expected, dx, scale),
+        partial(backward_hints, case, x64, expected, dx, scale, conventions, dy=dy64),
         inputs={"x": x, "dy": dy},
     )
 
 
 def backward_matches_reference(candidate, case, evidence):
+    conventions = conventions_of(candidate, "max_pool2d_backward")
     check_backward_matches(
         candidate,
         case,
         evidence,
-        lambda dy, x: reference.max_pool2d_backward(dy, x, **case.geometry),
+        lambda dy, x: reference_backward(dy, x, case, conventions),
+        conventions,
     )
 
 
 def backward_matches_torch(candidate, case, evidence):
+    require_pytorch_conventions(candidate, "max_pool2d_backward")
     check_backward_matches(
         candidate,
         case,
@@ -150,17 +219,20 @@ def backward_matches_torch(candidate, case, evidence):
 
 
 def backward_finite_differences(candidate: Candidate, case: PoolCase, evidence: Evidence) -> None:
-    """On tie-free inputs max pooling is locally a selection, linear in x: FD is exact."""
+    """On tie-free inputs max pooling is locally a selection, linear in x: FD is exact.
+
+    Where padding holds zeros that compete, an input of exactly 0 would tie with
+    them: the inputs are then moved half a grid step off zero, still tie-free.
+    """
+    conventions = conventions_of(candidate, "max_pool2d_backward")
     x, dy = case.arrays()
-    pooled = trusted_forward(candidate, case)
+    if conventions.pad_value == "zeros":
+        x = with_layout(x + x.dtype.type(DISTINCT_SPACING / 2), case.layout)
+    pooled = trusted_forward(candidate, case, x)
     dx = _call_backward(candidate, case, dy, x)
 
-    dy_magnitude = float(
-        np.sum(
-            np.abs(np.asarray(dy, np.float64))
-            * (np.abs(reference.max_pool2d(np.asarray(x, np.float64), **case.geometry)) + 1)
-        )
-    )
+    y = reference_forward(np.asarray(x, np.float64), case, conventions)
+    dy_magnitude = float(np.sum(np.abs(np.asarray(dy, np.float64)) * (np.abs(y) + 1)))
     rtol = summation_rtol(case.dtype, int(np.prod(case.kernel_size)), dy.size) / FD_STEP
     if x.size <= finite_differences.FULL_JACOBIAN_LIMIT:
         numerical = finite_differences.numerical_gradient(pooled, x, dy, eps=FD_STEP)
@@ -188,25 +260,35 @@ def backward_finite_differences(candidate: Candidate, case: PoolCase, evidence: 
 def backward_conservation_and_support(
     candidate: Candidate, case: PoolCase, evidence: Evidence
 ) -> None:
-    """sum(dx) = sum(dy), and dx is non-zero only where an element is its window's maximum."""
+    """sum(dx) = sum(dy), and dx is non-zero only where an element is its window's maximum.
+
+    Under declared conventions, gradient routed to zero padding (or, with NaN
+    ignored, by a window of NaN only) leaves the input: the sum then counts
+    each window's dL/dY by the share of it that reaches the input.
+    """
+    conventions = conventions_of(candidate, "max_pool2d_backward")
     x, dy = case.arrays()
     trusted_forward(candidate, case)  # NotChecked where the candidate's forward is wrong here
     dx = _call_backward(candidate, case, dy, x)
     dy64 = np.asarray(dy, np.float64)
+    x64 = np.asarray(x, np.float64)
+    y = reference_forward(x64, case, conventions)  # the candidate's forward (checked)
     rtol = rtol_for(case.dtype, dy.size)
     total = np.array(float(np.sum(np.asarray(dx, np.float64))))
+    conserved = conventions.pad_value == "-inf" and conventions.nan == "propagate"
+    kept = dy64 if conserved else dy64 * share_kept(case, x64, y, conventions)
     evidence.require(
         compare(
             total,
-            np.array(float(dy64.sum())),
+            np.array(float(kept.sum())),
             scale=float(np.abs(dy64).sum()),
             rtol=rtol,
-            name="sum(dx) against sum(dy)",
+            name="sum(dx) against sum(dy)"
+            if conserved
+            else "sum(dx) against the sum of the dy that reaches the input",
         )
     )
-    x64 = np.asarray(x, np.float64)
-    y = reference.max_pool2d(x64, **case.geometry)  # the candidate's forward, bit for bit (checked)
-    stray = (np.asarray(dx) != 0) & ~maxima_positions(case, x64, y)
+    stray = (np.asarray(dx) != 0) & ~maxima_positions(case, x64, y, conventions)
     if stray.any():
         index = tuple(int(i) for i in np.argwhere(stray)[0])
         raise Falsified(
@@ -236,10 +318,10 @@ def backward_contract(candidate: Candidate, case: PoolCase, evidence: Evidence) 
 
 
 def _cases(values=None):
-    def cases(dtype: str, unsupported: frozenset[str]):
+    def cases(dtype: str, unsupported: frozenset[str], windows: str = "partial"):
         if values is None:
-            return pool_cases(dtype=dtype, unsupported=unsupported)
-        return pool_cases(dtype=dtype, unsupported=unsupported, values=values)
+            return pool_cases(dtype=dtype, unsupported=unsupported, windows=windows)
+        return pool_cases(dtype=dtype, unsupported=unsupported, values=values, windows=windows)
 
     return cases
 
@@ -288,6 +370,7 @@ PROPERTIES = (
         "<dL/dX, v> = d/dt <max_pool2d(X + t v), dY>",
         _cases(values=("distinct",)),
         backward_finite_differences,
+        calls=("max_pool2d",),
     ),
     Property(
         "max_pool2d_backward.conservation_and_support",
@@ -296,6 +379,7 @@ PROPERTIES = (
         "sum dX = sum dY;  dX[u,v] != 0  =>  X[u,v] = max of a window containing (u,v)",
         _cases(),
         backward_conservation_and_support,
+        calls=("max_pool2d",),
     ),
     Property(
         "max_pool2d_backward.matches_torch",

@@ -7,6 +7,7 @@ from functools import partial
 import numpy as np
 
 from .. import reference
+from ..declarations import CONVENTIONS, PYTORCH, Conventions
 from ..reference.geometry import PoolGeometry, effective_kernel, pool_output_size
 from ..strategies import PoolCase
 from .hints import explain, shape_evidence
@@ -70,9 +71,13 @@ def _axes(case: PoolCase, geometry: PoolGeometry):
 
 
 ZERO_PADDING = (
-    "y matches pooling over a zero-padded input: PyTorch never reads the padding (it acts as -inf)"
+    "y matches pooling over a zero-padded input: PyTorch never reads the padding (it acts as "
+    "-inf); if that is on purpose, declare CNNREF_CONVENTIONS = {'pad_value': 'zeros'}"
 )
-NAN_SKIPPED = "y matches pooling that skips NaN: a window containing NaN has maximum NaN (np.max, not np.nanmax or fmax)"
+NAN_SKIPPED = (
+    "y matches pooling that skips NaN: a window containing NaN has maximum NaN (np.max, not "
+    "np.nanmax or fmax); if that is on purpose, declare CNNREF_CONVENTIONS = {'nan': 'ignore'}"
+)
 TIES_ONLY = (
     "only windows whose maximum is tied are wrong: PyTorch routes a tie to the FIRST maximum in "
     "row-major window order (take over only on a strictly greater value)"
@@ -80,16 +85,63 @@ TIES_ONLY = (
 NAN_ONLY = "only windows containing NaN are wrong: a NaN always takes over, so PyTorch routes to the LAST NaN of the window"
 TWO_NANS_ONLY = "only windows holding two or more NaNs are wrong: each NaN takes over from the one before, so PyTorch routes to the LAST NaN of the window"
 NEGINF_ONLY = "only windows that are entirely -inf are wrong: PyTorch routes them to their first in-bounds element (never to padding)"
+TIES_SPLIT = (
+    "only windows whose maximum is tied are wrong: with ties='split' each of the k tied maxima "
+    "gets dL/dY / k"
+)
+NAN_IGNORED = (
+    "only windows containing NaN are wrong: with nan='ignore' NaN is skipped (the maximum of the "
+    "rest routes), and a window of NaN only gives NaN and routes nothing"
+)
 OVERLAP_ONLY = "only inputs shared by overlapping windows are wrong: each window must ADD its gradient (+=), not assign it"
 
 
+def other_conventions(
+    case: PoolCase, x: np.ndarray, conventions: Conventions, function: str, dy=None
+) -> list:
+    """Variants: the result under each convention switched to its other value.  A match says
+    which convention the candidate follows: the declaration is wrong, or missing."""
+    variants = []
+    declared = conventions.reference_options(function)
+    for name, value in declared.items():
+        other = next(choice for choice in CONVENTIONS[name] if choice != value)
+        if value != PYTORCH[name]:
+            text = (
+                f"the result matches the convention {name}={other!r}, but the candidate declares "
+                f"{name}={value!r}: fix the declaration (CNNREF_CONVENTIONS) or the code"
+            )
+        else:
+            text = (
+                f"the result matches the convention {name}={other!r} ({CONVENTIONS[name][other]}), "
+                f"not PyTorch's {name}={value!r}: if that is on purpose, declare "
+                f"CNNREF_CONVENTIONS = {{{name!r}: {other!r}}}"
+            )
+        options = declared | {name: other}
+        if function == "max_pool2d":
+            build = partial(reference.max_pool2d, x, **case.geometry, **options)
+        else:
+            build = partial(reference.max_pool2d_backward, dy, x, **case.geometry, **options)
+        variants.append((text, build))
+    return variants
+
+
 def forward_hints(
-    case: PoolCase, x: np.ndarray, expected: np.ndarray, actual: np.ndarray, comparison
+    case: PoolCase,
+    x: np.ndarray,
+    expected: np.ndarray,
+    actual: np.ndarray,
+    conventions: Conventions,
+    comparison,
 ) -> list[str]:
-    variants = [(ZERO_PADDING, partial(_zero_padded_pool, case, x))]
-    if np.isnan(x).any():
-        without_nan = np.where(np.isnan(x), -np.inf, x)
-        variants.append((NAN_SKIPPED, partial(reference.max_pool2d, without_nan, **case.geometry)))
+    if conventions.comparable_with_pytorch():
+        variants = [(ZERO_PADDING, partial(_zero_padded_pool, case, x))]
+        if np.isnan(x).any():
+            without_nan = np.where(np.isnan(x), -np.inf, x)
+            variants.append(
+                (NAN_SKIPPED, partial(reference.max_pool2d, without_nan, **case.geometry))
+            )
+    else:
+        variants = other_conventions(case, x, conventions, "max_pool2d")
     return explain(
         comparison,
         actual=actual,
@@ -119,13 +171,26 @@ def backward_hints(
     expected: np.ndarray,
     actual: np.ndarray,
     scale: np.ndarray,
+    conventions: Conventions,
     comparison,
+    dy: np.ndarray | None = None,
 ) -> list[str]:
-    y = reference.max_pool2d(x, **case.geometry)
+    options = conventions.reference_options("max_pool2d")
+    y = reference.max_pool2d(x, **case.geometry, **options)
+    variants = []
+    if dy is not None:
+        variants = other_conventions(case, x, conventions, "max_pool2d_backward", dy)
+    ties = TIES_ONLY if conventions.ties == "first" else TIES_SPLIT
+    nan = NAN_ONLY if conventions.nan == "propagate" else NAN_IGNORED
+    nans = _nans_per_window(case, x)
     regions = [
-        (TIES_ONLY, spread_to_inputs(case, x, window_counts(case, x, y) > 1)),
-        (NAN_ONLY, spread_to_inputs(case, x, np.isnan(y))),
-        (TWO_NANS_ONLY, spread_to_inputs(case, x, _nans_per_window(case, x) > 1)),
+        (ties, spread_to_inputs(case, x, window_counts(case, x, y) > 1)),
+        (nan, spread_to_inputs(case, x, np.isnan(y) | (nans > 0))),
+        *(
+            [(TWO_NANS_ONLY, spread_to_inputs(case, x, nans > 1))]
+            if conventions.nan == "propagate"
+            else []
+        ),
         (NEGINF_ONLY, spread_to_inputs(case, x, y == -np.inf)),
         (
             OVERLAP_ONLY,
@@ -139,6 +204,7 @@ def backward_hints(
         scale=scale,
         dtype=case.dtype,
         layout=case.layout,
+        variants=variants,
         regions=regions,
     )
 
@@ -146,6 +212,6 @@ def backward_hints(
 def _nans_per_window(case: PoolCase, x: np.ndarray) -> np.ndarray:
     """How many in-bounds NaNs each window holds."""
     count = np.zeros(case.y_shape, dtype=int)
-    for values, inside, _, _ in each_window(case, x):
+    for values, inside, _, _, _ in each_window(case, x):
         count += np.isnan(values) & inside
     return count

@@ -205,6 +205,39 @@ class PoolGeometry:
         return (padded_position >= p) & (padded_position < p + size)
 
 
+# The pooling conventions the reference implements, each value PyTorch's first (its default).
+POOL_CONVENTIONS: dict[str, tuple[str, ...]] = {
+    "ties": ("first", "split"),
+    "nan": ("propagate", "ignore"),
+    "pad_value": ("-inf", "zeros"),
+    "windows": ("partial", "exact"),
+}
+
+
+def check_pool_conventions(geometry: PoolGeometry, x_shape: tuple[int, ...], **chosen: str) -> None:
+    """ValueError naming the option unless each is a known value; with ``windows="exact"``,
+    also unless the windows cover the padded input exactly (no partial window, nothing left over)."""
+    for name, value in chosen.items():
+        if value not in POOL_CONVENTIONS[name]:
+            raise ValueError(f"{name} must be one of {list(POOL_CONVENTIONS[name])}; got {value!r}")
+    if chosen.get("windows") != "exact":
+        return
+    for axis, size, k, s, p, d in zip(
+        ("height", "width"),
+        x_shape[-2:],
+        geometry.kernel_size,
+        geometry.stride,
+        geometry.padding,
+        geometry.dilation,
+    ):
+        left_over = (size + 2 * p - effective_kernel(k, d)) % s
+        if left_over:
+            raise ValueError(
+                f"windows='exact': along the {axis}, windows of kernel_size={k}, dilation={d}, "
+                f"stride={s} leave {left_over} of the padded {axis} {size + 2 * p} uncovered"
+            )
+
+
 def pool_output_size(
     size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool
 ) -> int:

@@ -11,6 +11,7 @@ import jinja2
 from markupsafe import Markup
 
 from ..atomic import write_atomic
+from ..declarations import conventions_summary
 from .figures import error_histogram
 
 
@@ -36,9 +37,29 @@ def render_html(report: dict) -> str:
         prop | {"anchor": anchor} for prop, anchor in zip(report["properties"], _anchors(report))
     ]
     template = environment().get_template("verification.html.j2")
-    return template.render(
-        report=report | {"properties": properties}, multiple_candidates=len(candidates) > 1
+    conventions = conventions_summary(
+        (prop["function"], prop.get("conventions")) for prop in report["properties"]
     )
+    return template.render(
+        report=report | {"properties": properties},
+        multiple_candidates=len(candidates) > 1,
+        conventions=conventions,
+        declared=_declared_rows(report["settings"].get("declared") or {}),
+    )
+
+
+def _declared_rows(declared: dict) -> list[tuple[str, str]]:
+    """One (function, text) row per function with a declaration that is not the default."""
+    rows = []
+    for function, entry in declared.items():
+        parts = []
+        if entry.get("unsupported"):
+            parts.append("unsupported: " + ", ".join(entry["unsupported"]))
+        conventions = entry.get("conventions") or {}
+        parts += [f"{name}={value}" for name, value in conventions.items()]
+        if parts:
+            rows.append((function, "; ".join(parts)))
+    return rows
 
 
 def _anchors(report: dict) -> list[str]:

@@ -97,6 +97,7 @@ def _property(prop, candidate: str) -> dict:
         "error_ratios": prop.error_ratios,
         "coverage": {key: dict(sorted(counter.items())) for key, counter in prop.coverage.items()},
         "not_covered": prop.not_covered,
+        "conventions": prop.conventions,
         "failure": None
         if failure is None
         else {

@@ -6,6 +6,7 @@ import os
 import xml.etree.ElementTree as ET
 
 from ..atomic import write_atomic
+from ..declarations import conventions_summary
 
 
 def render_junit(report: dict) -> str:
@@ -23,6 +24,10 @@ def render_junit(report: dict) -> str:
         time=f"{report['duration_seconds']:.3f}",
         timestamp=report["created"],
     )
+    conventions = conventions_summary((p["function"], p.get("conventions")) for p in properties)
+    if conventions:
+        listed = ET.SubElement(suite, "properties")
+        ET.SubElement(listed, "property", name="conventions", value=conventions)
     for prop in properties:
         case = ET.SubElement(
             suite,
@@ -40,7 +45,11 @@ def render_junit(report: dict) -> str:
             element.text = _failure_text(prop)
         elif prop["status"] == "not covered":
             ET.SubElement(case, "skipped", message="; ".join(prop["not_covered"]))
-        ET.SubElement(case, "system-out").text = f"{prop['examples']} examples; {prop['summary']}"
+        out = f"{prop['examples']} examples; {prop['summary']}"
+        if prop.get("conventions"):
+            checked = ", ".join(f"{name}={value}" for name, value in prop["conventions"].items())
+            out += f"\nchecked under the conventions {checked}"
+        ET.SubElement(case, "system-out").text = out
     ET.indent(suite)
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"

@@ -153,17 +153,14 @@ def _run() -> None:
         for name in load["functions"]
         if callable(getattr(candidate, name, None))
     }
-    declared = getattr(candidate, "CNNREF_UNSUPPORTED", ())
-    try:
-        unsupported = sorted(str(feature) for feature in declared)
-    except TypeError:
-        unsupported = [repr(declared)]  # the verifier says what is wrong with it
     channel.send(
         wire.pack(
             {
                 "op": "ready",
                 "functions": sorted(functions),
-                "unsupported": unsupported,
+                # As declared: the verifier validates them (cnnref.declarations).
+                "unsupported": _plain(getattr(candidate, "CNNREF_UNSUPPORTED", ())),
+                "conventions": _plain(getattr(candidate, "CNNREF_CONVENTIONS", None)),
                 "fences": fences,
             }
         )
@@ -207,6 +204,22 @@ def _call(functions: dict, function: str, args: tuple, kwargs: dict, echo: bool)
         }
     values = {"value": result, "inputs": list(args) if echo else None}
     return {"op": "returned", "shared": wire.shared_memory(result, args), "values": values}
+
+
+def _plain(value: object, depth: int = 0) -> object:
+    """A declaration as JSON: str and None as they are, dicts with str keys, sets and
+    lists as sorted lists; anything else (or deeper than a declaration goes) as its repr,
+    a string, which the verifier refuses with that repr in its message."""
+    try:
+        if value is None or isinstance(value, str):
+            return value
+        if depth < 3 and isinstance(value, dict):
+            return {str(key): _plain(item, depth + 1) for key, item in list(value.items())[:100]}
+        if depth < 3 and isinstance(value, (set, frozenset, list, tuple)):
+            return sorted((_plain(item, depth + 1) for item in list(value)[:100]), key=repr)
+        return repr(value)[:300]
+    except Exception:  # a declaration whose items cannot even be listed
+        return "<unreadable>"
 
 
 def _text(error: BaseException) -> str:

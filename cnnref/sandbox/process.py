@@ -114,7 +114,8 @@ class CandidateProcess:
         self.wanted = functions
         self.limits = limits or Limits()
         self.functions: list[str] = []
-        self.unsupported: list[str] = []
+        self.unsupported: object = []  # CNNREF_UNSUPPORTED and CNNREF_CONVENTIONS, as JSON
+        self.conventions: object = None
         self.fences: list[str] = []
         self._process: subprocess.Popen | None = None
         self._channel: wire.Channel | None = None
@@ -189,11 +190,13 @@ class CandidateProcess:
         if reply.get("op") == "load-error":
             self.stop()
             raise CandidateLoadError(str(reply.get("message")))
-        lists = [reply.get(key) for key in ("functions", "unsupported", "fences")]
+        lists = [reply.get(key) for key in ("functions", "fences")]
         if reply.get("op") != "ready" or not all(_strings(value) for value in lists):
             self.stop()
             raise CandidateLoadError(f"loading {self.target!r} failed: an unexpected reply")
-        functions, self.unsupported, fences = lists
+        functions, fences = lists
+        # Plain JSON as the candidate declared them; the verifier validates them.
+        self.unsupported, self.conventions = reply.get("unsupported"), reply.get("conventions")
         self.functions = [name for name in functions if name in self.wanted]
         self.fences = [
             "its own session and process group; every process it starts is ended with it",

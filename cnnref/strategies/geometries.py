@@ -20,24 +20,10 @@ from dataclasses import dataclass
 from hypothesis import assume
 from hypothesis import strategies as st
 
+from ..declarations import check_features
 from ..reference.geometry import Pair, PoolGeometry, effective_kernel
 from .cases import POOL_VALUES, ConvCase, PoolCase
 from .layouts import LAYOUTS
-
-# The names a candidate may list in CNNREF_UNSUPPORTED, and what each one turns off.
-FEATURES: dict[str, str] = {
-    "stride": "strides other than 1",
-    "padding": "padding other than 0",
-    "dilation": "dilation other than 1",
-    "groups": "groups other than 1 in conv2d",
-    "bias": "a bias b in conv2d",
-    "ceil_mode": "ceil_mode=True in max_pool2d",
-    "stride_none": "stride=None in max_pool2d",
-    "non_square": "different height and width values in kernel_size, stride, padding, dilation",
-    "non_contiguous": "inputs that are not C-contiguous (Fortran order, strided and reversed views)",
-    "nan": "NaN in max_pool2d inputs",
-    "inf": "-inf in max_pool2d inputs",
-}
 
 
 @dataclass(frozen=True)
@@ -57,16 +43,6 @@ SIZE_CLASSES = (
 )
 
 
-def check_features(unsupported: Collection[str]) -> frozenset[str]:
-    """Validate a CNNREF_UNSUPPORTED set, naming any feature cnnref does not know."""
-    unknown = sorted(set(unsupported) - set(FEATURES))
-    if unknown:
-        raise ValueError(
-            f"CNNREF_UNSUPPORTED names unknown features {unknown}; known features: {sorted(FEATURES)}"
-        )
-    return frozenset(unsupported)
-
-
 @st.composite
 def conv_cases(
     draw: st.DrawFn, *, dtype: str = "float64", unsupported: Collection[str] = frozenset()
@@ -79,7 +55,7 @@ def conv_cases(
     groups = _optional(draw, "groups", off, 1, st.integers(2, 3))
     kernel = draw(_pairs(st.integers(1, size.max_kernel), off))
     stride = _optional(draw, "stride", off, (1, 1), _pairs(st.integers(1, 4), off))
-    padding = _optional(draw, "padding", off, (0, 0), _pairs(st.integers(0, 3), off))
+    padding = _optional(draw, "conv_padding", off, (0, 0), _pairs(st.integers(0, 3), off))
     dilation = _optional(draw, "dilation", off, (1, 1), _pairs(st.integers(1, 3), off))
     height, width = draw(_sides_that_fit(size, kernel, padding, dilation, off))
     return ConvCase(
@@ -107,8 +83,14 @@ def pool_cases(
     dtype: str = "float64",
     unsupported: Collection[str] = frozenset(),
     values: Collection[str] = POOL_VALUES,
+    windows: str = "partial",
 ) -> PoolCase:
-    """Valid max_pool2d examples; ``values=("distinct",)`` gives tie-free inputs."""
+    """Valid max_pool2d examples; ``values=("distinct",)`` gives tie-free inputs.
+
+    ``windows="exact"`` draws only geometries whose windows cover the padded
+    input exactly (no partial window, nothing left over), for candidates that
+    declare that convention.
+    """
     off = check_features(unsupported)
     allowed_values = [
         v
@@ -118,11 +100,14 @@ def pool_cases(
     size = draw(st.sampled_from(SIZE_CLASSES))
     kernel = draw(_pairs(st.integers(1, size.max_kernel), off))
     dilation = _optional(draw, "dilation", off, (1, 1), _pairs(st.integers(1, 3), off))
-    padding = _optional(draw, "padding", off, (0, 0), _pool_padding(kernel, off))
+    padding = _optional(draw, "pool_padding", off, (0, 0), _pool_padding(kernel, off))
     explicit_stride = st.just(kernel) if "stride" in off else _pairs(st.integers(1, 4), off)
     stride = _optional(draw, "stride_none", off, None, explicit_stride, on_when_off=True)
     ceil_mode = _optional(draw, "ceil_mode", off, False, st.just(True))
-    height, width = draw(_sides_that_fit(size, kernel, padding, dilation, off))
+    exact = _windows_exact(windows)
+    height, width = draw(
+        _sides_that_fit(size, kernel, padding, dilation, off, (stride or kernel) if exact else None)
+    )
     # Rarely (dilation > 1 over a side of one or two pixels) a window reads only padding,
     # which PyTorch leaves undefined and the reference rejects.
     geometry = PoolGeometry(kernel, stride or kernel, padding, dilation, ceil_mode)
@@ -142,6 +127,12 @@ def pool_cases(
         layout=draw(_layouts(off)),
         seed=draw(st.integers(0, 2**32 - 1)),
     )
+
+
+def _windows_exact(windows: str) -> bool:
+    if windows not in ("partial", "exact"):
+        raise ValueError(f"windows must be 'partial' or 'exact'; got {windows!r}")
+    return windows == "exact"
 
 
 def _every_window_reads_input(geometry: PoolGeometry, sides: Pair) -> bool:
@@ -167,7 +158,7 @@ def _optional(
 
 def _pairs(values: st.SearchStrategy[int], off: frozenset[str]) -> st.SearchStrategy[Pair]:
     """(height, width) pairs; equal entries when the candidate cannot take non-square ones."""
-    if "non_square" in off:
+    if "non_square_geometry" in off:
         return values.map(lambda v: (v, v))
     return st.tuples(values, values)
 
@@ -178,24 +169,64 @@ def _layouts(off: frozenset[str]) -> st.SearchStrategy[str]:
 
 def _pool_padding(kernel: Pair, off: frozenset[str]) -> st.SearchStrategy[Pair]:
     # PyTorch's rule: padding <= kernel_size // 2 on each axis.
-    if "non_square" in off:
+    if "non_square_geometry" in off:
         return st.integers(0, min(kernel) // 2).map(lambda p: (p, p))
     return st.tuples(st.integers(0, kernel[0] // 2), st.integers(0, kernel[1] // 2))
 
 
 def _sides_that_fit(
-    size: SizeClass, kernel: Pair, padding: Pair, dilation: Pair, off: frozenset[str]
+    size: SizeClass,
+    kernel: Pair,
+    padding: Pair,
+    dilation: Pair,
+    off: frozenset[str],
+    stride: Pair | None = None,
 ) -> st.SearchStrategy[Pair]:
-    """Input sides within the size class, never smaller than the dilated kernel needs."""
+    """Input sides within the size class, never smaller than the dilated kernel needs.
+
+    With ``stride`` (windows="exact"), only sides whose windows cover the padded
+    input exactly: ``(side + 2 * padding - dilated kernel) % stride == 0``.
+    """
     smallest = [
         max(size.side[0], effective_kernel(k, d) - 2 * p)
         for k, p, d in zip(kernel, padding, dilation)
     ]
+    if stride is not None:
+        return _exact_sides(size, smallest, kernel, padding, dilation, stride, off)
     sides = [st.integers(low, max(low, size.side[1])) for low in smallest]
-    if "non_square" in off:
+    if "non_square_input" in off:
         low = max(smallest)
         return st.integers(low, max(low, size.side[1])).map(lambda s: (s, s))
     return st.tuples(*sides)
+
+
+def _exact_sides(
+    size: SizeClass,
+    smallest: list[int],
+    kernel: Pair,
+    padding: Pair,
+    dilation: Pair,
+    stride: Pair,
+    off: frozenset[str],
+) -> st.SearchStrategy[Pair]:
+    """Sides whose windows cover the padded input exactly, within the size class where one fits."""
+    extents = [effective_kernel(k, d) - 2 * p for k, p, d in zip(kernel, padding, dilation)]
+
+    def fits(side: int, axes=(0, 1)) -> bool:
+        return all((side - extents[a]) % stride[a] == 0 for a in axes)
+
+    choices = []
+    for axis, low in enumerate(smallest):
+        first = next(n for n in range(low, low + stride[axis]) if fits(n, (axis,)))
+        choices.append(list(range(first, max(first, size.side[1]) + 1, stride[axis])))
+    if "non_square_input" in off:
+        low = max(smallest)
+        common = [n for n in range(low, max(low, size.side[1]) + 1) if fits(n)]
+        if not common:  # none within the class: the first side past it that serves both axes
+            common = [n for n in range(low, low + stride[0] * stride[1] + 1) if fits(n)][:1]
+        # Empty (rarely) when no square input tiles under both strides: the draw is discarded.
+        return st.sampled_from(common).map(lambda s: (s, s)) if common else st.nothing()
+    return st.tuples(*(st.sampled_from(sides) for sides in choices))
 
 
 def describe_coverage(case: ConvCase | PoolCase) -> dict[str, str]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
+from ..declarations import Conventions, Declarations, declare
+from ..declarations import read as read_declarations
 from ..oracles.torch_autograd import torch_available
 from ..properties import FUNCTIONS, PROPERTIES, Property, property_named
 from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, Limits
@@ -137,7 +139,11 @@ def verify(
     outcome = VerificationResult(
         candidate=target,
         properties=results,
-        settings=run.describe(isolated=isolate, unsupported=subject.unsupported)
+        settings=run.describe(
+            isolated=isolate,
+            unsupported=subject.unsupported,
+            declarations=subject.declarations,
+        )
         | limits.describe(subject.fences if isolate else ()),
         environment=environment(),
         seconds=time.perf_counter() - start,
@@ -232,11 +238,15 @@ def _name(candidate: object) -> str:
 
 __all__ = [
     "CandidateLoadError",
+    "Conventions",
+    "Declarations",
     "Progress",
     "SelectionError",
     "VerificationResult",
     "assert_verified",
     "check_example",
+    "declare",
+    "read_declarations",
     "select_properties",
     "verify",
 ]

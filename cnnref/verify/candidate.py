@@ -2,7 +2,8 @@
 
 A candidate is named ``package.module`` or ``package.module:attr`` and
 exposes any of the four functions, with cnnref's signatures.  It may list
-features it does not support in ``CNNREF_UNSUPPORTED``; those are never drawn.
+features it does not support in ``CNNREF_UNSUPPORTED`` (never drawn) and the
+pooling conventions it follows in ``CNNREF_CONVENTIONS`` (``cnnref.declarations``).
 
 ``IsolatedCandidate`` (the default) runs it in a fenced process of its own
 and every ``call`` is a request to that process; ``LoadedCandidate`` calls
@@ -19,11 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from .. import declarations
+from ..declarations import NOTHING_DECLARED, Declarations
 from ..properties import FUNCTIONS, CandidateRaised, Falsified
 from ..sandbox.process import CandidateProcess, Limits, RemoteRaised
 from ..sandbox.target import CandidateLoadError, import_target, target_of
 from ..sandbox.wire import shared_memory
-from ..strategies.geometries import check_features
 
 DEFAULT_CANDIDATE = "cnnref"
 
@@ -46,7 +48,7 @@ class LoadedCandidate:
 
     target: str
     functions: dict[str, Callable[..., Any]]
-    unsupported: frozenset[str] = frozenset()
+    declarations: Declarations = NOTHING_DECLARED
     fences: tuple[str, ...] = ()
 
     @classmethod
@@ -54,8 +56,13 @@ class LoadedCandidate:
         functions = {
             name: getattr(found, name) for name in FUNCTIONS if callable(getattr(found, name, None))
         }
-        declared = getattr(found, "CNNREF_UNSUPPORTED", ())
-        return cls(target, _require_functions(target, functions), _declared(target, declared))
+        declared = _declared(target, declarations.read, found)
+        return cls(target, _require_functions(target, functions), declared)
+
+    @property
+    def unsupported(self) -> frozenset[str]:
+        """Every feature declared unsupported, for any function."""
+        return self.declarations.unsupported_for(*FUNCTIONS)
 
     @classmethod
     def load(cls, target: str) -> LoadedCandidate:
@@ -95,7 +102,7 @@ class IsolatedCandidate:
         self.target = target
         self.process = CandidateProcess(target, FUNCTIONS, limits or Limits())
         self.functions: tuple[str, ...] = ()
-        self.unsupported: frozenset[str] = frozenset()
+        self.declarations: Declarations = NOTHING_DECLARED
 
     def start(self, meanwhile: Callable[[], object] | None = None) -> IsolatedCandidate:
         """Start the candidate's process; CandidateLoadError (and no process left) if it cannot.
@@ -105,7 +112,8 @@ class IsolatedCandidate:
         self.process.start(meanwhile)
         try:
             self.functions = tuple(_require_functions(self.target, self.process.functions))
-            self.unsupported = _declared(self.target, self.process.unsupported)
+            raw = (self.process.unsupported, self.process.conventions)
+            self.declarations = _declared(self.target, declarations.parse, *raw)
         except CandidateLoadError:
             self.close()
             raise
@@ -114,6 +122,11 @@ class IsolatedCandidate:
     @property
     def fences(self) -> tuple[str, ...]:
         return tuple(self.process.fences)
+
+    @property
+    def unsupported(self) -> frozenset[str]:
+        """Every feature declared unsupported, for any function."""
+        return self.declarations.unsupported_for(*FUNCTIONS)
 
     def has(self, function: str) -> bool:
         return function in self.functions
@@ -156,10 +169,10 @@ def _require_functions(target: str, functions) -> Any:
     return functions
 
 
-def _declared(target: str, declared) -> frozenset[str]:
-    """The candidate's CNNREF_UNSUPPORTED, checked: every name is a feature cnnref knows."""
+def _declared(target: str, parse: Callable[..., Declarations], *raw: object) -> Declarations:
+    """The candidate's CNNREF_UNSUPPORTED and CNNREF_CONVENTIONS, validated: a load error if not."""
     try:
-        return check_features(declared)
+        return parse(*raw)
     except ValueError as error:
         raise CandidateLoadError(f"{target!r}: {error}") from None
 

@@ -15,6 +15,7 @@ from ..cli import (
     positive_float,
     positive_int,
 )
+from ..declarations import conventions_summary
 from ..properties import FUNCTIONS, PROPERTIES, Property
 from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, QUIET_WHEN_IDLE
 from . import OP_GROUPS, CandidateLoadError, Progress, SelectionError, verify
@@ -228,7 +229,12 @@ def summary_table(result: VerificationResult) -> str:
         rows += [f"    {reason}" for reason in p.not_covered if not reason.startswith("not drawn")]
     declared = result.settings.get("unsupported") or []
     if declared:
-        rows.append(f"not drawn for any property (declared unsupported): {', '.join(declared)}")
+        rows.append(
+            f"not drawn (declared unsupported, where the function has it): {', '.join(declared)}"
+        )
+    conventions = conventions_summary((p.function, p.conventions) for p in result.properties)
+    if conventions:
+        rows.append(conventions)
     counts = {
         status: sum(p.status == status for p in result.properties)
         for status in (PASSED, NOT_COVERED)

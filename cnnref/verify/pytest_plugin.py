@@ -217,9 +217,11 @@ class _SessionState:
                 raise pytest.UsageError(f"--cnnref-impl {target}: {error}") from None
         candidate = self._candidates[target]
         result = verify_property(prop, candidate, target=target, run=run)
-        settings = run.describe(isolated=True, unsupported=candidate.unsupported) | limits.describe(
-            candidate.fences
-        )
+        settings = run.describe(
+            isolated=True,
+            unsupported=candidate.unsupported,
+            declarations=candidate.declarations,
+        ) | limits.describe(candidate.fences)
         self.record(VerificationResult(target, [result], settings, environment(), result.seconds))
         return result
 

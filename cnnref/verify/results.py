@@ -43,6 +43,8 @@ class PropertyResult:
     coverage: dict[str, Counter] = field(default_factory=dict)
     not_covered: list[str] = field(default_factory=list)
     failure: Failure | None = None
+    # Pool functions: the conventions checked under (cnnref.declarations.Conventions.as_dict).
+    conventions: dict[str, str] | None = None
 
     @property
     def passed(self) -> bool:

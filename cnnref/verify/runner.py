@@ -22,8 +22,10 @@ from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 
+from ..declarations import NOTHING_DECLARED, POOL, Conventions, Declarations
 from ..oracles.torch_autograd import torch_available
 from ..properties import Property
+from ..properties.pool import torch_incomparable
 from ..sandbox.process import DEFAULT_TIMEOUT
 from ..strategies import ConvCase, describe_coverage
 from .candidate import IsolatedCandidate, LoadedCandidate
@@ -58,7 +60,13 @@ class RunSettings:
         if not self.timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds; got {self.timeout}")
 
-    def describe(self, *, isolated: bool, unsupported: frozenset[str]) -> dict:
+    def describe(
+        self,
+        *,
+        isolated: bool,
+        unsupported: frozenset[str],
+        declarations: Declarations = NOTHING_DECLARED,
+    ) -> dict:
         """The settings as a report records them."""
         return {
             "examples": self.examples,
@@ -68,6 +76,7 @@ class RunSettings:
             "timeout": self.timeout,
             "isolated": isolated,
             "unsupported": sorted(unsupported),
+            "declared": declarations.as_dict(),
         }
 
     @property
@@ -121,10 +130,17 @@ def run_property(
     unsupported: frozenset[str],
     run: RunSettings,
     on_example: Callable[[int], None] = lambda n: None,
+    windows: str = "partial",
+    conventions: Conventions | None = None,
 ) -> PropertyResult:
-    """Run one property through Hypothesis and return its verdict."""
+    """Run one property through Hypothesis and return its verdict.
+
+    ``unsupported`` features and, with ``windows="exact"``, geometries whose
+    windows do not tile are never drawn; ``conventions`` (pool functions) are
+    recorded as what the property checked under.
+    """
     tally = _Tally()
-    strategy = prop.cases(run.dtype, unsupported)
+    strategy = prop.cases(run.dtype, unsupported, windows)
 
     def check(data: st.DataObject) -> None:
         case = data.draw(strategy, label="case")
@@ -145,6 +161,7 @@ def run_property(
 
     start = time.perf_counter()
     result = PropertyResult(prop.name, prop.function, prop.summary, prop.formula, PASSED)
+    result.conventions = None if conventions is None else conventions.as_dict()
     try:
         test()
     except (_Falsified, _Fatal) as stop:
@@ -170,6 +187,11 @@ def run_property(
     result.not_covered = [
         f"not drawn (declared unsupported): {name}" for name in sorted(unsupported)
     ]
+    if windows == "exact":
+        result.not_covered.append(
+            "not drawn (declared windows='exact'): geometries whose windows do not cover the "
+            "padded input exactly"
+        )
     unchecked = sum(tally.not_checked.values())
     for reason, count in tally.not_checked.most_common():
         result.not_covered.insert(0, f"{count} of {tally.examples} examples {reason}")
@@ -189,15 +211,28 @@ def verify_property(
     """``run_property``, or a "not covered" result when the candidate or torch is missing."""
     if not candidate.has(prop.function):
         return not_covered(prop, f"{target} does not expose {prop.function}")
+    declared = getattr(candidate, "declarations", NOTHING_DECLARED)
+    conventions = declared.conventions_for(prop.function) if prop.function in POOL else None
+    if prop.needs_torch and conventions is not None:
+        reason = torch_incomparable(conventions, prop.function)
+        if reason:
+            result = not_covered(prop, reason.replace("not checked: ", "", 1))
+            result.conventions = conventions.as_dict()
+            return result
     if prop.needs_torch and not torch_available():
         return not_covered(prop, "torch is not installed (pip install torch)")
+    # A property that also calls the candidate's forward draws what both support.
+    involved = [prop.function, *(f for f in prop.calls if candidate.has(f))]
+    exact = any(declared.conventions_for(f).windows == "exact" for f in involved)
     return run_property(
         prop,
         candidate,
         target=target,
-        unsupported=candidate.unsupported,
+        unsupported=declared.unsupported_for(*involved),
         run=run,
         on_example=on_example,
+        windows="exact" if exact else "partial",
+        conventions=conventions,
     )
 
 

@@ -32,9 +32,10 @@ from ..geometry import (
     PoolGeometry,
     check_max_pool2d_backward_call,
     check_max_pool2d_call,
+    check_pool_conventions,
     effective_kernel,
 )
-from ..literal.pool import first_in_bounds_tap, window_padding, window_taps
+from ..literal.pool import window_padding, window_taps
 from . import blocks
 from .masking import keep_where
 
@@ -46,20 +47,38 @@ def max_pool2d(
     padding: IntOrPair = 0,
     dilation: IntOrPair = 1,
     ceil_mode: bool = False,
+    *,
+    nan: str = "propagate",
+    pad_value: str = "-inf",
+    windows: str = "partial",
 ) -> np.ndarray:
-    """2-D max pooling as PyTorch defines it, NCHW; ``stride=None`` means ``kernel_size``."""
+    """2-D max pooling as PyTorch defines it, NCHW; ``stride=None`` means ``kernel_size``.
+
+    The keyword options select the other conventions a candidate may declare
+    (``nan="ignore"``, ``pad_value="zeros"``, ``windows="exact"``; see
+    ``cnnref.declarations``); the defaults are PyTorch's.
+    """
     geometry, x = check_max_pool2d_call(x, kernel_size, stride, padding, dilation, ceil_mode)
+    check_pool_conventions(geometry, x.shape, nan=nan, pad_value=pad_value, windows=windows)
+    ignore_nan = nan == "ignore"
     out_shape = geometry.output_shape(x.shape)
     maximum = np.empty(out_shape, dtype=x.dtype)
     maximum_channels = maximum.reshape(-1, *out_shape[2:])
-    for channels, planes in tap_plane_blocks(x, geometry, out_shape):
-        block_maximum = np.maximum.reduce(planes, axis=0)
+    for channels, planes in tap_plane_blocks(x, geometry, out_shape, pad_value, ignore_nan):
+        block_maximum = (np.fmax if ignore_nan else np.maximum).reduce(planes, axis=0)
         zero_tie = (block_maximum == 0).any() and _has_negative_zero(planes)
-        if zero_tie or np.isnan(block_maximum).any():
+        if zero_tie or (np.isnan(block_maximum).any() and not ignore_nan):
             # np.maximum may keep the other zero of a -0/+0 tie, or the first of several
             # NaNs where the last one wins: read the routed elements instead.
-            winner = route(planes, first_taps(geometry, x.shape, out_shape)).astype(np.intp)
-            block_maximum = np.take_along_axis(planes, winner[None], axis=0)[0]
+            first = first_taps(geometry, x.shape, out_shape, pad_value, planes, ignore_nan)
+            winner = route(planes, first, nan_wins=not ignore_nan).astype(np.intp)
+            routed = np.take_along_axis(planes, winner[None], axis=0)[0]
+            # With NaN ignored, a window of NaN only has no routed element: NaN, as np.nan.
+            block_maximum = (
+                np.where(np.isnan(block_maximum), np.nan, routed) if ignore_nan else routed
+            )
+        elif ignore_nan:
+            block_maximum[np.isnan(block_maximum)] = np.nan
         maximum_channels[channels] = block_maximum
     return maximum
 
@@ -72,16 +91,25 @@ def max_pool2d_backward(
     padding: IntOrPair = 0,
     dilation: IntOrPair = 1,
     ceil_mode: bool = False,
+    *,
+    ties: str = "first",
+    nan: str = "propagate",
+    pad_value: str = "-inf",
+    windows: str = "partial",
 ) -> np.ndarray:
     """dL/dX for ``Y = max_pool2d(x, ...)`` given ``dy = dL/dY``.
 
-    Each window adds its dL/dY to the input element it routed to; where
-    windows overlap, the contributions accumulate.
+    Each window adds its dL/dY to the input element it routed to (with
+    ``ties="split"``, an equal share to each of its maxima); where windows
+    overlap, the contributions accumulate.
     """
     geometry, dy, x, dtype = check_max_pool2d_backward_call(
         dy, x, kernel_size, stride, padding, dilation, ceil_mode
     )
-    first = first_taps(geometry, x.shape, dy.shape)
+    check_pool_conventions(
+        geometry, x.shape, ties=ties, nan=nan, pad_value=pad_value, windows=windows
+    )
+    ignore_nan = nan == "ignore"
     (top, bottom), (left, right) = window_padding(geometry, x.shape, dy.shape)[2:]
     height, width = x.shape[2:]
     dx_padded = np.zeros(
@@ -89,10 +117,45 @@ def max_pool2d_backward(
     )
     dy_channels = dy.astype(dtype, copy=False).reshape(-1, *dy.shape[2:])
     scatter = _place_routed if _windows_disjoint(geometry, dy.shape) else _add_routed
-    for channels, planes in tap_plane_blocks(x, geometry, dy.shape):
-        scatter(dx_padded[channels], route(planes, first), dy_channels[channels], geometry)
+    # Unread taps hold NaN where NaN is ignored: each block then finds its own first taps.
+    read = None if ignore_nan else taps_read(geometry, x.shape, dy.shape, pad_value)
+    first = None if ignore_nan else first_taps(geometry, x.shape, dy.shape, pad_value)
+    for channels, planes in tap_plane_blocks(x, geometry, dy.shape, pad_value, ignore_nan):
+        if ties == "split":
+            _add_split(dx_padded[channels], planes, read, dy_channels[channels], geometry)
+            continue
+        if ignore_nan:
+            first = first_taps(geometry, x.shape, dy.shape, pad_value, planes, ignore_nan)
+        winner = route(planes, first, nan_wins=not ignore_nan)
+        dy_block = dy_channels[channels]
+        if ignore_nan:  # a window of NaN only routes nowhere
+            dy_block = keep_where(~np.isnan(np.fmax.reduce(planes, axis=0)), dy_block)
+        scatter(dx_padded[channels], winner, dy_block, geometry)
     dx = dx_padded[:, top : top + height, left : left + width].reshape(x.shape)
     return np.ascontiguousarray(dx)
+
+
+def _add_split(
+    dx_block: np.ndarray,
+    planes: np.ndarray,
+    read: np.ndarray | None,
+    dy: np.ndarray,
+    geometry: PoolGeometry,
+) -> None:
+    """ties="split": every tap equal to its window's maximum (NaN if the window holds one)
+    gets dy / (number of such taps).  ``read`` masks the taps a window does not read (None:
+    unread taps hold NaN, which is ignored)."""
+    if read is None:
+        largest = np.fmax.reduce(planes, axis=0)
+        maxima = planes == largest
+    else:
+        largest = np.maximum.reduce(planes, axis=0)
+        maxima = np.where(np.isnan(largest), np.isnan(planes), planes == largest)
+        maxima &= read[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = dy / maxima.sum(axis=0).astype(dy.dtype)
+    for tap, rows, cols in window_taps(geometry, dy.shape[1:]):
+        dx_block[:, rows, cols] += keep_where(maxima[tap], share)
 
 
 def _windows_disjoint(geometry: PoolGeometry, out_shape: tuple[int, ...]) -> bool:
@@ -131,51 +194,106 @@ def _add_routed(
 
 
 def tap_plane_blocks(
-    x: np.ndarray, geometry: PoolGeometry, out_shape: tuple[int, ...]
+    x: np.ndarray,
+    geometry: PoolGeometry,
+    out_shape: tuple[int, ...],
+    pad_value: str = "-inf",
+    ignore_nan: bool = False,
 ) -> Iterator[tuple[slice, np.ndarray]]:
     """For blocks of x's N*C channels: ``(channels, planes)`` with planes of shape
-    (kh*kw, len(channels), OH, OW), where plane t holds tap t of every window,
-    read from x padded with -inf."""
+    (kh*kw, len(channels), OH, OW), where plane t holds tap t of every window.
+
+    Positions a window does not read hold -inf, which never takes over, or NaN
+    where NaN is ignored; with ``pad_value="zeros"`` the padding holds 0 and
+    only ceil_mode's overhang past it is unread.
+    """
     kh, kw = geometry.kernel_size
     oh, ow = out_shape[2:]
     x_channels = x.reshape(-1, *x.shape[2:])
     widths = window_padding(geometry, x.shape, out_shape)[2:]
+    unread = np.nan if ignore_nan else -np.inf
     plane_bytes = kh * kw * oh * ow * x.itemsize
     for channels in blocks.batch_blocks(len(x_channels), plane_bytes, blocks.PLANE_BUDGET_BYTES):
         block = x_channels[channels]
-        if any(any(w) for w in widths):
-            block = np.pad(block, [(0, 0), *widths], constant_values=-np.inf)
+        if pad_value == "zeros":
+            padding = [(0, 0), *((p, p) for p in geometry.padding)]
+            overhang = [
+                (0, 0),
+                *((0, after - p) for p, (_, after) in zip(geometry.padding, widths)),
+            ]
+            block = np.pad(
+                np.pad(block, padding, constant_values=0.0), overhang, constant_values=unread
+            )
+        elif any(any(w) for w in widths):
+            block = np.pad(block, [(0, 0), *widths], constant_values=unread)
         planes = np.empty((kh * kw, len(block), oh, ow), dtype=x.dtype)
         for tap, rows, cols in window_taps(geometry, (oh, ow)):
             planes[tap] = block[:, rows, cols]
         yield channels, planes
 
 
-def first_taps(
-    geometry: PoolGeometry, x_shape: tuple[int, ...], out_shape: tuple[int, ...]
+def taps_read(
+    geometry: PoolGeometry, x_shape: tuple[int, ...], out_shape: tuple[int, ...], pad_value: str
 ) -> np.ndarray:
-    """(OH, OW): each window's first in-bounds tap, where a window of -inf routes."""
-    rows = geometry.taps_in_bounds("height", x_shape[2], out_shape[2])
-    cols = geometry.taps_in_bounds("width", x_shape[3], out_shape[3])
-    return first_in_bounds_tap(geometry, rows, cols)
+    """(kh*kw, OH, OW): whether each tap of each window is read (in bounds, or padding
+    holding zeros)."""
+    masks = []
+    for axis, (size, out, k, s, p, d) in enumerate(
+        zip(
+            x_shape[2:],
+            out_shape[2:],
+            geometry.kernel_size,
+            geometry.stride,
+            geometry.padding,
+            geometry.dilation,
+        )
+    ):
+        if pad_value == "zeros":
+            position = np.arange(k)[:, None] * d + np.arange(out)[None, :] * s
+            masks.append(position < size + 2 * p)
+        else:
+            masks.append(geometry.taps_in_bounds(("height", "width")[axis], size, out))
+    rows, cols = masks
+    return (rows[:, None, :, None] & cols[None, :, None, :]).reshape(-1, *out_shape[2:])
 
 
-def route(planes: np.ndarray, first: np.ndarray) -> np.ndarray:
+def first_taps(
+    geometry: PoolGeometry,
+    x_shape: tuple[int, ...],
+    out_shape: tuple[int, ...],
+    pad_value: str = "-inf",
+    planes: np.ndarray | None = None,
+    ignore_nan: bool = False,
+) -> np.ndarray:
+    """Each window's first tap that competes, where a window of -inf routes: (OH, OW), or
+    (channels, OH, OW) where NaN is ignored (then read from ``planes``, unread taps being NaN)."""
+    if ignore_nan:
+        return (~np.isnan(planes)).argmax(axis=0)  # a window of NaN only: 0, never used
+    if pad_value == "zeros":
+        return np.zeros(out_shape[2:], dtype=np.intp)  # tap 0 is always inside the padded input
+    read = taps_read(geometry, x_shape, out_shape, pad_value)
+    return read.argmax(axis=0)
+
+
+def route(planes: np.ndarray, first: np.ndarray, *, nan_wins: bool = True) -> np.ndarray:
     """The row-major index, within its window, of the element each window routes to.
 
     Taps are walked in order; the winner is the last tap that took over (a
-    later tap has a larger index), or the window's ``first`` in-bounds tap
-    where none did.
+    later tap has a larger index), or the window's ``first`` competing tap
+    where none did.  With ``nan_wins`` a NaN takes over (PyTorch); without,
+    NaN never does and the running best skips it (``np.fmax``).
     """
     index_dtype = np.min_scalar_type(len(planes) - 1)
     winner = np.broadcast_to(first.astype(index_dtype), planes.shape[1:]).copy()
     best = planes[0].copy()  # tap 0 taken from a start of -inf (and -inf where it is padding)
+    running_best = np.maximum if nan_wins else np.fmax
     for tap in range(1, len(planes)):
         plane = planes[tap]
         takes_over = plane > best
-        takes_over |= np.isnan(plane)
+        if nan_wins:
+            takes_over |= np.isnan(plane)
         np.maximum(winner, takes_over * index_dtype.type(tap), out=winner)
-        np.maximum(best, plane, out=best)
+        running_best(best, plane, out=best)
     return winner
 
 

@@ -1,10 +1,13 @@
 """max_pool2d and its gradient: each window routes dL/dY to its argmax.
 
-The argmax follows PyTorch CPU exactly.  Walking a window in row-major order
-over its in-bounds elements, an element takes over when it is strictly
-greater than the best so far or when it is NaN.  So the first strict maximum
-wins a tie, the last NaN wins over everything, and a window of -inf only
-keeps its first in-bounds element.  Padding is never read.
+By default the argmax follows PyTorch CPU exactly.  Walking a window in
+row-major order over its in-bounds elements, an element takes over when it
+is strictly greater than the best so far or when it is NaN.  So the first
+strict maximum wins a tie, the last NaN wins over everything, and a window
+of -inf only keeps its first in-bounds element.  Padding is never read.
+Keyword options give the other conventions a candidate may declare (ties
+split evenly, NaN ignored, zero padding, exact windows): ``route`` derives
+all of them from one definition of a window's maxima.
 
 This is the literal form, kept as the oracle the fast path (reference/fast/)
 is checked against; ``cnnref.max_pool2d`` runs the fast path, which shares
@@ -22,6 +25,7 @@ from ..geometry import (
     PoolGeometry,
     check_max_pool2d_backward_call,
     check_max_pool2d_call,
+    check_pool_conventions,
     effective_kernel,
 )
 
@@ -33,10 +37,19 @@ def max_pool2d(
     padding: IntOrPair = 0,
     dilation: IntOrPair = 1,
     ceil_mode: bool = False,
+    *,
+    nan: str = "propagate",
+    pad_value: str = "-inf",
+    windows: str = "partial",
 ) -> np.ndarray:
-    """``cnnref.max_pool2d`` in the literal form: each window's maximum, tap by tap."""
+    """``cnnref.max_pool2d`` in the literal form: each window's maximum, tap by tap.
+
+    The keyword options are the conventions a candidate may declare
+    (``cnnref.declarations``); the defaults are PyTorch's.
+    """
     geometry, x = check_max_pool2d_call(x, kernel_size, stride, padding, dilation, ceil_mode)
-    maximum, _ = route_to_argmax(x, geometry)
+    check_pool_conventions(geometry, x.shape, nan=nan, pad_value=pad_value, windows=windows)
+    maximum, _ = route(x, geometry, ties="first", nan=nan, pad_value=pad_value)
     return maximum
 
 
@@ -48,45 +61,105 @@ def max_pool2d_backward(
     padding: IntOrPair = 0,
     dilation: IntOrPair = 1,
     ceil_mode: bool = False,
+    *,
+    ties: str = "first",
+    nan: str = "propagate",
+    pad_value: str = "-inf",
+    windows: str = "partial",
 ) -> np.ndarray:
     """``cnnref.max_pool2d_backward`` in the literal form.
 
-    Each window adds its dL/dY to the input element it routed to; where
-    windows overlap, the contributions accumulate.
+    Each window divides its dL/dY evenly between the elements it routes to
+    (one, unless ``ties="split"``) and adds each share there; where windows
+    overlap, the contributions accumulate.  Shares routed to padding are dropped.
     """
     geometry, dy, x, dtype = check_max_pool2d_backward_call(
         dy, x, kernel_size, stride, padding, dilation, ceil_mode
     )
-    _, winner = route_to_argmax(x, geometry)
+    check_pool_conventions(
+        geometry, x.shape, ties=ties, nan=nan, pad_value=pad_value, windows=windows
+    )
+    _, routed = route(x, geometry, ties=ties, nan=nan, pad_value=pad_value)
+    with np.errstate(divide="ignore", invalid="ignore"):  # windows routing nowhere share nothing
+        share = dy.astype(dtype) / routed.sum(axis=0).astype(dtype)
 
     widths = window_padding(geometry, x.shape, dy.shape)
     dx_padded = np.zeros([n + before + after for n, (before, after) in zip(x.shape, widths)], dtype)
     for tap, rows, cols in window_taps(geometry, dy.shape[-2:]):
         # Distinct windows read distinct positions for one tap: a strided add accumulates.
-        dx_padded[..., rows, cols] += np.where(winner == tap, dy, 0)
+        dx_padded[..., rows, cols] += np.where(routed[tap], share, 0)
     (ph, pw), (height, width) = geometry.padding, x.shape[-2:]
     return np.ascontiguousarray(dx_padded[..., ph : ph + height, pw : pw + width])
 
 
-def route_to_argmax(x: np.ndarray, geometry: PoolGeometry) -> tuple[np.ndarray, np.ndarray]:
-    """Each window's maximum and the row-major index, within the window, of the element it routes to."""
-    out_shape = geometry.output_shape(x.shape)
-    height, width = x.shape[-2:]
-    # Padding is filled with NaN but masked out below: it is never read.
-    x_padded = np.pad(x, window_padding(geometry, x.shape, out_shape), constant_values=np.nan)
-    in_bounds_rows = geometry.taps_in_bounds("height", height, out_shape[-2])
-    in_bounds_cols = geometry.taps_in_bounds("width", width, out_shape[-1])
+def route(
+    x: np.ndarray, geometry: PoolGeometry, *, ties: str, nan: str, pad_value: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each window's maximum, and ``routed[tap]``: whether the window sends dL/dY to that tap.
 
-    maximum = np.full(out_shape, -np.inf, dtype=x.dtype)
-    winner = np.full(out_shape, first_in_bounds_tap(geometry, in_bounds_rows, in_bounds_cols))
-    for tap, rows, cols in window_taps(geometry, out_shape[-2:]):
+    1. The taps a window reads: its in-bounds elements, and with
+       ``pad_value="zeros"`` also its padding, which holds 0 (never the
+       overhang of ceil_mode's last window).
+    2. The taps that compete for the maximum: those read, less NaN when
+       ``nan="ignore"``.
+    3. The maxima: every competing NaN if there is one (NaN wins), else every
+       competing element equal to the largest.  None when nothing competes
+       (a window of NaN only, with ``nan="ignore"``): its maximum is NaN.
+    4. Routing: ``ties="split"`` routes to all the maxima; ``ties="first"``
+       to the one where PyTorch's scan ends (an element takes over when it
+       is strictly greater or NaN): the first maximum, or the last NaN.  The
+       maximum returned is that element's value (its sign of zero, its NaN).
+    """
+    out_shape = geometry.output_shape(x.shape)
+    taps, read = window_taps_read(x, geometry, out_shape, pad_value)
+    competing = read & ~np.isnan(taps) if nan == "ignore" else np.broadcast_to(read, taps.shape)
+    holds_nan = (competing & np.isnan(taps)).any(axis=0)
+    largest = np.where(competing & ~np.isnan(taps), taps, -np.inf).max(axis=0)
+    maxima = competing & np.where(holds_nan, np.isnan(taps), taps == largest)
+
+    first = maxima.argmax(axis=0)  # argmax of booleans: the first True
+    last = len(maxima) - 1 - maxima[::-1].argmax(axis=0)
+    scan_ends = np.where(holds_nan, last, first)
+    nothing = ~maxima.any(axis=0)
+    value = np.take_along_axis(taps, scan_ends[None], axis=0)[0]
+    maximum = np.where(nothing, np.nan, value).astype(x.dtype, copy=False)
+    if ties == "split":
+        return maximum, maxima
+    tap_index = np.arange(len(taps)).reshape(-1, *[1] * scan_ends.ndim)
+    return maximum, (tap_index == scan_ends) & ~nothing
+
+
+def window_taps_read(
+    x: np.ndarray, geometry: PoolGeometry, out_shape: tuple[int, ...], pad_value: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(taps, read)``: taps[t] holds tap t of every window, (T, N, C, OH, OW); read[t]
+    (T, 1, 1, OH, OW) says which of them the window reads (unread taps hold NaN)."""
+    widths = window_padding(geometry, x.shape, out_shape)
+    x_padded = np.pad(x, widths, constant_values=np.nan)
+    rows = geometry.taps_in_bounds("height", x.shape[-2], out_shape[-2])
+    cols = geometry.taps_in_bounds("width", x.shape[-1], out_shape[-1])
+    if pad_value == "zeros":
+        (ph, pw), (height, width) = geometry.padding, x.shape[-2:]
+        x_padded[..., : ph + height + ph, : pw + width + pw] = np.pad(
+            x, [(0, 0), (0, 0), (ph, ph), (pw, pw)], constant_values=0.0
+        )
+        rows = _within_padded(geometry, 0, height, out_shape[-2])
+        cols = _within_padded(geometry, 1, width, out_shape[-1])
+    taps, read = [], []
+    for tap, tap_rows, tap_cols in window_taps(geometry, out_shape[-2:]):
         i, j = divmod(tap, geometry.kernel_size[1])
-        value = x_padded[..., rows, cols]
-        in_bounds = in_bounds_rows[i][:, None] & in_bounds_cols[j][None, :]
-        takes_over = in_bounds & ((value > maximum) | np.isnan(value))
-        maximum = np.where(takes_over, value, maximum)
-        winner = np.where(takes_over, tap, winner)
-    return maximum, winner
+        taps.append(x_padded[..., tap_rows, tap_cols])
+        read.append(rows[i][:, None] & cols[j][None, :])
+    return np.stack(taps), np.stack(read)[:, None, None]
+
+
+def _within_padded(geometry: PoolGeometry, axis: int, size: int, out_size: int) -> np.ndarray:
+    """``within[i, q]``: whether tap i of window q lies in the input or its padding (not past it)."""
+    k, s, p, d = (
+        getattr(geometry, name)[axis] for name in ("kernel_size", "stride", "padding", "dilation")
+    )
+    padded_position = np.arange(k)[:, None] * d + np.arange(out_size)[None, :] * s
+    return padded_position < size + 2 * p
 
 
 def window_taps(
@@ -119,10 +192,3 @@ def window_padding(
         last_window_end = (out - 1) * s + effective_kernel(k, d)
         widths.append((p, max(p, last_window_end - size - p)))
     return widths
-
-
-def first_in_bounds_tap(geometry: PoolGeometry, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Row-major index of each window's first in-bounds element (where -inf windows route)."""
-    first_row = rows.argmax(axis=0)  # argmax of a boolean array: first True
-    first_col = cols.argmax(axis=0)
-    return first_row[:, None] * geometry.kernel_size[1] + first_col[None, :]
