@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import wire
-from .target import CandidateLoadError
+from .target import CandidateLoadError, Command
 
 # The verifier and the candidate take turns and never compute at once; OpenMP threads
 # (PyTorch's) that spin after each call would take the other's core.  PASSIVE makes them
@@ -108,11 +108,17 @@ class CandidateProcess:
     """The verifier's handle on the process that runs one candidate."""
 
     def __init__(
-        self, target: str, functions: tuple[str, ...], limits: Limits | None = None
+        self,
+        target: str,
+        functions: tuple[str, ...],
+        limits: Limits | None = None,
+        command: Command | None = None,
     ) -> None:
         self.target = target
         self.wanted = functions
         self.limits = limits or Limits()
+        # A program in any language, run in place of the Python runner (docs/protocol.md).
+        self.command = command
         self.functions: list[str] = []
         self.unsupported: list[str] = []
         self.fences: list[str] = []
@@ -134,6 +140,11 @@ class CandidateProcess:
         """
         if self._process is not None:
             return self
+        argv = self.command.resolved() if self.command else None
+        if argv and self.limits.forbid:
+            raise CandidateLoadError(
+                f"{self.target!r}: forbidding imports (--forbid) applies to Python candidates only"
+            )
         self._workdir = tempfile.mkdtemp(prefix="cnnref-candidate-")
         package_root = str(Path(__file__).resolve().parents[2])
         environment = (
@@ -172,16 +183,25 @@ class CandidateProcess:
             "memory": self.limits.memory,
             "cpu_seconds": self.limits.cpu_seconds,
             "forbid": list(self.limits.forbid),
+            "command": argv,
         }
         deadline = time.monotonic() + IMPORT_LIMIT
+        fences = None
         try:
             self._channel.send(wire.pack(load), deadline)
             if meanwhile is not None:
                 meanwhile()
             reply = self._channel.receive(deadline, byte_limit=0)
+            if argv and reply.get("op") == "fenced":
+                # The runner's account of its fences, sent before it runs the program: the
+                # program's own ready reply need not (and cannot) state them.
+                fences = reply.get("fences")
+                reply = self._channel.receive(deadline, byte_limit=0)
         except (wire.TimedOut, wire.Closed, wire.Malformed, OSError) as error:
             how = "it took too long" if isinstance(error, wire.TimedOut) else None
             exit_code = self.stop(grace=0.0 if how else 5.0)
+            if isinstance(error, wire.Malformed):
+                how = f"its reply is not a frame of the protocol: {error}"
             how = how or describe_exit(exit_code)
             raise CandidateLoadError(
                 f"loading {self.target!r} failed ({how}){self._output_tail()}"
@@ -189,10 +209,15 @@ class CandidateProcess:
         if reply.get("op") == "load-error":
             self.stop()
             raise CandidateLoadError(str(reply.get("message")))
-        lists = [reply.get(key) for key in ("functions", "unsupported", "fences")]
+        if fences is None:
+            fences = reply.get("fences")
+        lists = [reply.get("functions"), reply.get("unsupported", []), fences]
         if reply.get("op") != "ready" or not all(_strings(value) for value in lists):
             self.stop()
-            raise CandidateLoadError(f"loading {self.target!r} failed: an unexpected reply")
+            raise CandidateLoadError(
+                f"loading {self.target!r} failed: an unexpected reply (expected op 'ready' with "
+                f"lists of strings; got {_short(reply)})"
+            )
         functions, self.unsupported, fences = lists
         self.functions = [name for name in functions if name in self.wanted]
         self.fences = [
@@ -354,6 +379,13 @@ class CandidateProcess:
             return ""
         tail = "\n".join(text.splitlines()[-lines:])
         return f"\nlast output of the candidate:\n{tail}"
+
+
+def _short(reply: dict) -> str:
+    """A reply's header fields, for an error message (values and buffers left out)."""
+    fields = {key: value for key, value in reply.items() if key not in ("values", "buffers")}
+    text = repr(fields)
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _strings(value: object) -> bool:

@@ -1,7 +1,9 @@
 """The implementation under test, as the properties see it: ``has`` and ``call``.
 
 A candidate is named ``package.module`` or ``package.module:attr`` and
-exposes any of the four functions, with cnnref's signatures.  It may list
+exposes any of the four functions, with cnnref's signatures; or it is a
+``Command``, a program in any language that answers the same requests
+(docs/protocol.md) and always runs isolated.  It may list
 features it does not support in ``CNNREF_UNSUPPORTED``; those are never drawn.
 
 ``IsolatedCandidate`` (the default) runs it in a fenced process of its own
@@ -21,7 +23,7 @@ import numpy as np
 
 from ..properties import FUNCTIONS, CandidateRaised, Falsified
 from ..sandbox.process import CandidateProcess, Limits, RemoteRaised
-from ..sandbox.target import CandidateLoadError, import_target, target_of
+from ..sandbox.target import CandidateLoadError, Command, import_target, target_of
 from ..sandbox.wire import shared_memory
 from ..strategies.geometries import check_features
 
@@ -91,9 +93,12 @@ class IsolatedCandidate:
     in-place change shows here just as it would in one process.
     """
 
-    def __init__(self, target: str, limits: Limits | None = None) -> None:
+    def __init__(
+        self, target: str, limits: Limits | None = None, command: Command | None = None
+    ) -> None:
         self.target = target
-        self.process = CandidateProcess(target, FUNCTIONS, limits or Limits())
+        self.command = command  # a program in any language instead of a Python module
+        self.process = CandidateProcess(target, FUNCTIONS, limits or Limits(), command)
         self.functions: tuple[str, ...] = ()
         self.unsupported: frozenset[str] = frozenset()
 
@@ -167,6 +172,7 @@ def _declared(target: str, declared) -> frozenset[str]:
 __all__ = [
     "DEFAULT_CANDIDATE",
     "CandidateLoadError",
+    "Command",
     "IsolatedCandidate",
     "LoadedCandidate",
     "Watched",
