@@ -64,19 +64,22 @@ fn pool_output_size(size: i64, k: i64, s: i64, p: i64, d: i64, ceil_mode: bool) 
     out
 }
 
-/// The input position a tap reads, or None where it falls in the padding.
-fn tap(
+/// The taps of window `out` along one axis that read the input (not the padding), with the
+/// input position each reads: (tap, position).
+fn taps(
     out: usize,
-    k: usize,
+    kernel: usize,
     stride: i64,
     padding: i64,
     dilation: i64,
     size: usize,
-) -> Option<usize> {
-    let position = out as i64 * stride - padding + k as i64 * dilation;
-    (0..size as i64)
-        .contains(&position)
-        .then_some(position as usize)
+) -> impl Iterator<Item = (usize, usize)> {
+    (0..kernel).filter_map(move |k| {
+        let position = out as i64 * stride - padding + k as i64 * dilation;
+        (0..size as i64)
+            .contains(&position)
+            .then_some((k, position as usize))
+    })
 }
 
 fn conv_output(x: &Tensor, w: &Tensor, g: &ConvGeometry) -> Result<[usize; 2], String> {
@@ -121,6 +124,7 @@ enum ConvPass<'a> {
 
 fn conv_loop(x: &Tensor, w: &Tensor, g: &ConvGeometry, [oh, ow]: [usize; 2], mut pass: ConvPass) {
     let (per_group_in, per_group_out) = (w.dim(1), w.dim(0) / g.groups as usize);
+    let ([sh, sw], [ph, pw], [dil_h, dil_w]) = (g.stride, g.padding, g.dilation);
     for n in 0..x.dim(0) {
         for o in 0..w.dim(0) {
             for i in 0..oh {
@@ -129,18 +133,8 @@ fn conv_loop(x: &Tensor, w: &Tensor, g: &ConvGeometry, [oh, ow]: [usize; 2], mut
                     let mut sum = 0.0;
                     for c in 0..per_group_in {
                         let channel = (o / per_group_out) * per_group_in + c;
-                        for kh in 0..w.dim(2) {
-                            let Some(row) =
-                                tap(i, kh, g.stride[0], g.padding[0], g.dilation[0], x.dim(2))
-                            else {
-                                continue;
-                            };
-                            for kw in 0..w.dim(3) {
-                                let Some(col) =
-                                    tap(j, kw, g.stride[1], g.padding[1], g.dilation[1], x.dim(3))
-                                else {
-                                    continue;
-                                };
+                        for (kh, row) in taps(i, w.dim(2), sh, ph, dil_h, x.dim(2)) {
+                            for (kw, col) in taps(j, w.dim(3), sw, pw, dil_w, x.dim(3)) {
                                 let (xi, wi) =
                                     (x.index(n, channel, row, col), w.index(o, c, kh, kw));
                                 match &mut pass {
@@ -169,7 +163,7 @@ pub fn conv2d(
     g: &ConvGeometry,
 ) -> Result<Tensor, String> {
     let [oh, ow] = conv_output(x, w, g)?;
-    let float32 = x.float32 && w.float32 && b.is_none_or(|b| b.float32);
+    let float32 = x.float32 && w.float32 && b.iter().all(|b| b.float32);
     let mut y = Tensor::zeros(&[x.dim(0), w.dim(0), oh, ow], float32);
     if let Some(b) = b {
         for (k, value) in y.data.iter_mut().enumerate() {
@@ -195,7 +189,7 @@ pub fn conv2d_backward(
             dy.shape
         ));
     }
-    let float32 = dy.float32 && x.float32 && w.float32 && b.is_none_or(|b| b.float32);
+    let float32 = dy.float32 && x.float32 && w.float32 && b.iter().all(|b| b.float32);
     let mut dx = Tensor::zeros(&x.shape, float32);
     let mut dw = Tensor::zeros(&w.shape, float32);
     // db[o] = the sum of dy over batch, rows and columns.
@@ -252,14 +246,10 @@ fn route(
 ) -> Result<usize, String> {
     let mut winner = None;
     let mut best = f64::NEG_INFINITY;
-    for kh in 0..g.kernel[0] as usize {
-        let Some(row) = tap(i, kh, g.stride[0], g.padding[0], g.dilation[0], x.dim(2)) else {
-            continue;
-        };
-        for kw in 0..g.kernel[1] as usize {
-            let Some(col) = tap(j, kw, g.stride[1], g.padding[1], g.dilation[1], x.dim(3)) else {
-                continue;
-            };
+    let ([kh, kw], [sh, sw], [ph, pw], [dil_h, dil_w]) =
+        (g.kernel, g.stride, g.padding, g.dilation);
+    for (_, row) in taps(i, kh as usize, sh, ph, dil_h, x.dim(2)) {
+        for (_, col) in taps(j, kw as usize, sw, pw, dil_w, x.dim(3)) {
             let index = x.index(n, c, row, col);
             let value = x.data[index];
             if winner.is_none() {

@@ -331,8 +331,9 @@ pub fn read_frame(input: &mut impl Read) -> io::Result<Option<Frame>> {
 
 /// Write one frame: `header` (its "buffers" added here) and the bytes of `arrays`.
 pub fn write_frame(output: &mut impl Write, header: Json, arrays: &[&Tensor]) -> io::Result<()> {
-    let Json::Object(mut members) = header else {
-        panic!("a frame header is a JSON object")
+    let mut members = match header {
+        Json::Object(members) => members,
+        _ => panic!("a frame header is a JSON object"),
     };
     let buffers = arrays.iter().map(|a| {
         let dtype = if a.float32 { "<f4" } else { "<f8" };
