@@ -12,7 +12,9 @@ Two processes, started by the verifier in a session of their own:
   (``wire``): first ``load``, then one ``call`` per candidate call.  It
   imports NumPy, fences itself (``confine``), imports the candidate, and
   calls the candidate's functions.  Nothing of cnnref's judgement is here:
-  no reference, no property, no verdict.
+  no reference, no property, no verdict.  For a candidate in another
+  language (``load["command"]``) the runner fences itself the same way and
+  then becomes that program (exec), which answers the requests itself.
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ def main() -> None:
     _kill_group(runner)
     _kill_descendants()
     if os.WIFSIGNALED(status):
-        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+        if os.WTERMSIG(status) != signal.SIGKILL:  # SIGKILL has no handler to reset
+            signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
         os.kill(os.getpid(), os.WTERMSIG(status))
     os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
 

@@ -198,11 +198,16 @@ class CandidateProcess:
                 fences = reply.get("fences")
                 reply = self._channel.receive(deadline, byte_limit=0)
         except (wire.TimedOut, wire.Closed, wire.Malformed, OSError) as error:
-            how = "it took too long" if isinstance(error, wire.TimedOut) else None
-            exit_code = self.stop(grace=0.0 if how else 5.0)
-            if isinstance(error, wire.Malformed):
+            timed_out = isinstance(error, wire.TimedOut)
+            exit_code = self.stop(grace=0.0 if timed_out else 5.0)
+            if timed_out:
+                how = f"it did not answer 'ready' within {IMPORT_LIMIT:g} s"
+            elif isinstance(error, wire.Malformed):
                 how = f"its reply is not a frame of the protocol: {error}"
-            how = how or describe_exit(exit_code)
+            else:
+                how = f"it ended before it answered 'ready': {describe_exit(exit_code)}"
+            if argv:
+                how += "; a --command program must speak docs/protocol.md"
             raise CandidateLoadError(
                 f"loading {self.target!r} failed ({how}){self._output_tail()}"
             ) from None

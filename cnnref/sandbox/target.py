@@ -48,7 +48,9 @@ class Command:
         program = self.argv[0]
         found = os.path.abspath(program) if os.sep in program else shutil.which(program)
         if found is None or not os.path.exists(found):
-            where = "on PATH" if os.sep not in program else f"(looked for {found})"
+            where = f"(looked for {found})" if os.sep in program else "on PATH"
+            if os.sep not in program and os.path.exists(program):
+                where += f" (for the one in this directory, write ./{program})"
             raise CandidateLoadError(
                 f"command {str(self)!r}: program {program!r} not found {where}"
             )
