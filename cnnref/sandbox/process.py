@@ -199,7 +199,9 @@ class CandidateProcess:
                 reply = self._channel.receive(deadline, byte_limit=0)
         except (wire.TimedOut, wire.Closed, wire.Malformed, OSError) as error:
             timed_out = isinstance(error, wire.TimedOut)
-            exit_code = self.stop(grace=0.0 if timed_out else 5.0)
+            # Only a process that closed the pipe is dying: wait for its exit status.
+            dying = isinstance(error, (wire.Closed, OSError))
+            exit_code = self.stop(grace=5.0 if dying else 0.0)
             if timed_out:
                 how = f"it did not answer 'ready' within {IMPORT_LIMIT:g} s"
             elif isinstance(error, wire.Malformed):
