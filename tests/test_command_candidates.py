@@ -122,6 +122,14 @@ def not_executable(tmp_path: Path) -> str:
     return str(script)
 
 
+def not_a_program(tmp_path: Path) -> str:
+    """Executable, but neither a binary nor a script with #!: exec itself fails."""
+    text = tmp_path / "notes.txt"
+    text.write_text("conv2d notes\n")
+    text.chmod(0o755)
+    return str(text)
+
+
 @pytest.mark.parametrize(
     ("command", "message"),
     [
@@ -131,6 +139,7 @@ def not_executable(tmp_path: Path) -> str:
             "program 'no-such-server-anywhere' not found on PATH",
         ),
         (not_executable, "is not an executable file (chmod +x, or build it)"),
+        (not_a_program, "notes.txt: Exec format error"),
         (lambda tmp: "false", "failed (it ended before it answered 'ready': exit code 1;"),
         (
             lambda tmp: "sh -c 'echo this is not a frame; sleep 30'",
