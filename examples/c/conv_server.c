@@ -23,6 +23,7 @@
 
 typedef struct {
     long n, c, h, w;  /* a 4-D shape; a 1-D bias uses n only */
+    int ndim;         /* 4, or 1 for a bias */
     double *data;     /* C order */
     int is_float32;   /* the dtype it came in (and its results go back in) */
 } Tensor;
@@ -54,7 +55,7 @@ static double *at(const Tensor *t, long n, long c, long h, long w) {
 }
 
 static Tensor zeros(long n, long c, long h, long w, int is_float32) {
-    Tensor t = {n, c, h, w, calloc((size_t)(n * c * h * w) + 1, sizeof(double)), is_float32};
+    Tensor t = {n, c, h, w, 4, calloc((size_t)(n * c * h * w) + 1, sizeof(double)), is_float32};
     return t;
 }
 
@@ -135,6 +136,7 @@ int conv2d_backward(const Tensor *dy, const Tensor *x, const Tensor *w, const Te
     *dw = zeros(w->n, w->c, w->h, w->w, f32);
     if (b) {  /* db[o] = the sum of dy over batch, rows and columns */
         *db = zeros(w->n, 1, 1, 1, f32);
+        db->ndim = 1;
         for (long n = 0; n < dy->n; n++)
             for (long o = 0; o < dy->c; o++)
                 for (long k = 0; k < oh * ow; k++) db->data[o] += dy->data[(n * dy->c + o) * oh * ow + k];
@@ -372,7 +374,8 @@ static int read_frame(Frame *frame) {
         /* Arrays to us also carry strides, offset and block: the layout the verifier's
          * array had.  The bytes themselves are always in C order, so this client ignores them. */
         Tensor *t = &frame->arrays[k];
-        *t = (Tensor){dims[0], dims[1], dims[2], dims[3], calloc((size_t)size + 1, sizeof(double)), 0};
+        *t = (Tensor){dims[0], dims[1], dims[2], dims[3], (int)shape->count,
+                      calloc((size_t)size + 1, sizeof(double)), 0};
         if (!strcmp(dtype->string, "<f4")) t->is_float32 = 1, itemsize = 4;
         else if (strcmp(dtype->string, "<f8")) itemsize = 0;  /* not a float: read, then refuse */
         unsigned char *raw = malloc((size_t)(size * (itemsize ? itemsize : 16)) + 1);
@@ -425,13 +428,12 @@ static void put_string(Text *t, const char *s) {
 }
 
 /* The arrays a reply carries: described in its header, then their bytes after it. */
-typedef struct { const Tensor *arrays[16]; int ndim[16]; int count; } Outgoing;
+typedef struct { const Tensor *arrays[16]; int count; } Outgoing;
 
 /* Writes {"array": k} into the header and queues the tensor; null for no tensor. */
-static void put_array(Text *t, Outgoing *out, const Tensor *tensor, int ndim) {
+static void put_array(Text *t, Outgoing *out, const Tensor *tensor) {
     if (!tensor || !tensor->data) { put(t, "null"); return; }
     out->arrays[out->count] = tensor;
-    out->ndim[out->count] = ndim;
     put(t, "{\"array\": %d}", out->count++);
 }
 
@@ -441,7 +443,7 @@ static void write_frame(Text *t, const Outgoing *out) {
         const Tensor *a = out->arrays[k];
         long dims[4] = {a->n, a->c, a->h, a->w};
         put(t, "%s{\"dtype\": \"%s\", \"shape\": [", k ? ", " : "", a->is_float32 ? "<f4" : "<f8");
-        for (int d = 0; d < out->ndim[k]; d++) put(t, d ? ", %ld" : "%ld", dims[d]);
+        for (int d = 0; d < a->ndim && d < 4; d++) put(t, d ? ", %ld" : "%ld", dims[d]);
         put(t, "]}");
     }
     put(t, "]}");
@@ -501,7 +503,6 @@ static int serve(const Frame *frame, const char *function, long id, const Json *
     }
     Tensor result[3] = {0};
     int ok, outputs = 1;
-    int is_conv = !strncmp(function, "conv2d", 6);
     ConvGeometry conv = {pair_of(kwargs, "stride", 1), pair_of(kwargs, "padding", 0),
                          pair_of(kwargs, "dilation", 1), 1};
     Json *groups = member(kwargs, "groups");
@@ -512,9 +513,11 @@ static int serve(const Frame *frame, const char *function, long id, const Json *
                          pair_of(kwargs, "padding", 0), pair_of(kwargs, "dilation", 1),
                          ceil_mode && ceil_mode->number != 0};
     const Tensor *first = input[0], *second = input[1];
+    /* arrays every function needs: x; w or x; and w for conv2d_backward (b may be None) */
+    long needed = !strcmp(function, "max_pool2d") ? 1 : !strcmp(function, "conv2d_backward") ? 3 : 2;
     error_message[0] = 0;
-    if (!first || (strcmp(function, "max_pool2d") && !second) || (is_conv && !strcmp(function, "conv2d_backward") && !input[2]))
-        ok = fail("%s needs more array arguments", function);
+    if (!first || (needed > 1 && !second) || (needed > 2 && !input[2]))
+        ok = fail("%s needs %ld array arguments", function, needed);
     else if (!strcmp(function, "conv2d"))
         ok = conv2d(first, second, input[2], &conv, &result[0]);
     else if (!strcmp(function, "conv2d_backward"))
@@ -534,22 +537,21 @@ static int serve(const Frame *frame, const char *function, long id, const Json *
     }
     Outgoing out = {0};
     put(t, "{\"op\": \"returned\", \"id\": %ld, \"shared\": [], \"values\": {\"value\": ", id);
-    if (outputs == 1) put_array(t, &out, &result[0], 4);
+    if (outputs == 1) put_array(t, &out, &result[0]);
     else {
         put(t, "{\"tuple\": [");
-        put_array(t, &out, &result[0], 4);
+        put_array(t, &out, &result[0]);
         put(t, ", ");
-        put_array(t, &out, &result[1], 4);
+        put_array(t, &out, &result[1]);
         put(t, ", ");
-        put_array(t, &out, &result[2], 1);
+        put_array(t, &out, &result[2]);
         put(t, "]}");
     }
     if (echo) {  /* the arguments as the call left them: the verifier checks they are unchanged */
         put(t, ", \"inputs\": {\"list\": [");
-        long bias_position = !strcmp(function, "conv2d") ? 2 : 3;
         for (long k = 0; k < args->count && k < 4; k++) {
             put(t, k ? ", " : "");
-            put_array(t, &out, input[k], is_conv && k == bias_position ? 1 : 4);
+            put_array(t, &out, input[k]);
         }
         put(t, "]}");
     }
