@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install cnnref for development: the package with its test tools (PyTorch CPU among them), and
-# the system tools some tests drive: Chromium (the HTML report in a real browser) and a C
-# compiler (the golden vectors' C reader).
+# the system tools some tests drive: Chromium (the HTML report in a real browser), a C
+# compiler (the golden vectors' C reader, examples/c) and cargo (examples/rust: no crates, so
+# Debian's cargo builds it offline).
 # Without apt-get or root, only the Python part is installed, and those tests skip locally
 # (and fail under CI=true).
 set -euo pipefail
@@ -13,6 +14,7 @@ python=${PYTHON:-python3}
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+command -v cargo >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/cargo" ] || missing+=(cargo)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 sudo=""

@@ -12,7 +12,9 @@ Two processes, started by the verifier in a session of their own:
   (``wire``): first ``load``, then one ``call`` per candidate call.  It
   imports NumPy, fences itself (``confine``), imports the candidate, and
   calls the candidate's functions.  Nothing of cnnref's judgement is here:
-  no reference, no property, no verdict.
+  no reference, no property, no verdict.  For a candidate in another
+  language (``load["command"]``) the runner fences itself the same way and
+  then becomes that program (exec), which answers the requests itself.
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ def main() -> None:
     _kill_group(runner)
     _kill_descendants()
     if os.WIFSIGNALED(status):
-        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+        if os.WTERMSIG(status) != signal.SIGKILL:  # SIGKILL has no handler to reset
+            signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
         os.kill(os.getpid(), os.WTERMSIG(status))
     os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
 
@@ -142,6 +145,9 @@ def _run() -> None:
         os.environ[name] = load["workdir"]
     fences = confine.limit_resources(load["memory"], load["cpu_seconds"])
     fences += confine.restrict_writes_and_signals(load["workdir"])
+    if load.get("command"):
+        _exec_command(channel, load["command"], fences)
+        return
     fences += confine.forbid_imports(tuple(load["forbid"]))
     try:
         candidate = import_target(load["target"])
@@ -184,6 +190,27 @@ def _run() -> None:
                 channel.send(replies)
                 replies, flushed = [], time.monotonic()
         channel.send(replies)
+
+
+def _exec_command(channel, argv: list[str], fences: list[str]) -> None:
+    """Become the candidate's own program, fenced: its stdin and stdout are the pipes.
+
+    The fences (rlimits, Landlock, the working directory, the process group) outlast
+    exec.  They are stated first, in a ``fenced`` frame, since the program cannot state
+    them; the program then answers ``ready`` itself (docs/protocol.md).
+    """
+    from . import wire
+
+    channel.send(wire.pack({"op": "fenced", "fences": fences}))
+    os.dup2(channel.read_fd, 0)
+    os.dup2(channel.write_fd, 1)
+    os.close(channel.read_fd)
+    os.close(channel.write_fd)
+    try:
+        os.execv(argv[0], argv)
+    except OSError as error:
+        message = f"cannot run {argv[0]}: {error.strerror or error}"
+        wire.Channel(0, 1).send(wire.pack({"op": "load-error", "message": message}))
 
 
 def _call(functions: dict, function: str, args: tuple, kwargs: dict, echo: bool) -> dict:

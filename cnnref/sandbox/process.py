@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import wire
-from .target import CandidateLoadError
+from .target import CandidateLoadError, Command
 
 # The verifier and the candidate take turns and never compute at once; OpenMP threads
 # (PyTorch's) that spin after each call would take the other's core.  PASSIVE makes them
@@ -108,11 +108,17 @@ class CandidateProcess:
     """The verifier's handle on the process that runs one candidate."""
 
     def __init__(
-        self, target: str, functions: tuple[str, ...], limits: Limits | None = None
+        self,
+        target: str,
+        functions: tuple[str, ...],
+        limits: Limits | None = None,
+        command: Command | None = None,
     ) -> None:
         self.target = target
         self.wanted = functions
         self.limits = limits or Limits()
+        # A program in any language, run in place of the Python runner (docs/protocol.md).
+        self.command = command
         self.functions: list[str] = []
         self.unsupported: object = []  # CNNREF_UNSUPPORTED and CNNREF_CONVENTIONS, as JSON
         self.conventions: object = None
@@ -135,6 +141,11 @@ class CandidateProcess:
         """
         if self._process is not None:
             return self
+        argv = self.command.resolved() if self.command else None
+        if argv and self.limits.forbid:
+            raise CandidateLoadError(
+                f"{self.target!r}: forbidding imports (--forbid) applies to Python candidates only"
+            )
         self._workdir = tempfile.mkdtemp(prefix="cnnref-candidate-")
         package_root = str(Path(__file__).resolve().parents[2])
         environment = (
@@ -173,27 +184,48 @@ class CandidateProcess:
             "memory": self.limits.memory,
             "cpu_seconds": self.limits.cpu_seconds,
             "forbid": list(self.limits.forbid),
+            "command": argv,
         }
         deadline = time.monotonic() + IMPORT_LIMIT
+        fences = None
         try:
             self._channel.send(wire.pack(load), deadline)
             if meanwhile is not None:
                 meanwhile()
             reply = self._channel.receive(deadline, byte_limit=0)
+            if argv and reply.get("op") == "fenced":
+                # The runner's account of its fences, sent before it runs the program: the
+                # program's own ready reply need not (and cannot) state them.
+                fences = reply.get("fences")
+                reply = self._channel.receive(deadline, byte_limit=0)
         except (wire.TimedOut, wire.Closed, wire.Malformed, OSError) as error:
-            how = "it took too long" if isinstance(error, wire.TimedOut) else None
-            exit_code = self.stop(grace=0.0 if how else 5.0)
-            how = how or describe_exit(exit_code)
+            timed_out = isinstance(error, wire.TimedOut)
+            # Only a process that closed the pipe is dying: wait for its exit status.
+            dying = isinstance(error, (wire.Closed, OSError))
+            exit_code = self.stop(grace=5.0 if dying else 0.0)
+            if timed_out:
+                how = f"it did not answer 'ready' within {IMPORT_LIMIT:g} s"
+            elif isinstance(error, wire.Malformed):
+                how = f"its reply is not a frame of the protocol: {error}"
+            else:
+                how = f"it ended before it answered 'ready': {describe_exit(exit_code)}"
+            if argv:
+                how += "; a --command program must speak docs/protocol.md"
             raise CandidateLoadError(
                 f"loading {self.target!r} failed ({how}){self._output_tail()}"
             ) from None
         if reply.get("op") == "load-error":
             self.stop()
             raise CandidateLoadError(str(reply.get("message")))
-        lists = [reply.get(key) for key in ("functions", "fences")]
+        if fences is None:
+            fences = reply.get("fences")
+        lists = [reply.get("functions"), fences]
         if reply.get("op") != "ready" or not all(_strings(value) for value in lists):
             self.stop()
-            raise CandidateLoadError(f"loading {self.target!r} failed: an unexpected reply")
+            raise CandidateLoadError(
+                f"loading {self.target!r} failed: an unexpected reply (expected op 'ready' with "
+                f"lists of strings; got {_short(reply)})"
+            )
         functions, fences = lists
         # Plain JSON as the candidate declared them; the verifier validates them.
         self.unsupported, self.conventions = reply.get("unsupported"), reply.get("conventions")
@@ -357,6 +389,13 @@ class CandidateProcess:
             return ""
         tail = "\n".join(text.splitlines()[-lines:])
         return f"\nlast output of the candidate:\n{tail}"
+
+
+def _short(reply: dict) -> str:
+    """A reply's header fields, for an error message (values and buffers left out)."""
+    fields = {key: value for key, value in reply.items() if key not in ("values", "buffers")}
+    text = repr(fields)
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _strings(value: object) -> bool:

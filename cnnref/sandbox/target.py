@@ -1,19 +1,73 @@
-"""Naming and importing a candidate: ``package.module`` or ``package.module:attr``."""
+"""Naming a candidate: ``package.module`` or ``package.module:attr`` to import, or a
+``Command``, a program in any language that speaks the protocol (docs/protocol.md)."""
 
 from __future__ import annotations
 
 import importlib
+import os
+import shlex
+import shutil
 import types
+from collections.abc import Sequence
 
 
 class CandidateLoadError(Exception):
     """The candidate cannot be imported or exposes nothing to check (a usage error)."""
 
 
+class Command:
+    """A candidate in any language: a program that answers cnnref's requests on stdin/stdout.
+
+    ``Command("./conv_server --threads 1")`` or ``Command(["./conv_server", "--threads", "1"])``.
+    A string is split as a POSIX shell would (no variables, globs or pipes).  The program
+    runs in a private working directory: its path is resolved from the current directory
+    (or ``PATH``) when it starts, and other file arguments should be absolute.
+    """
+
+    def __init__(self, command: str | Sequence[str]) -> None:
+        argv = shlex.split(command) if isinstance(command, str) else [str(a) for a in command]
+        if not argv:
+            raise ValueError("a command candidate needs a program to run; got an empty command")
+        self.argv: tuple[str, ...] = tuple(argv)
+
+    def __str__(self) -> str:
+        return shlex.join(self.argv)
+
+    def __repr__(self) -> str:
+        return f"Command({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Command) and other.argv == self.argv
+
+    def __hash__(self) -> int:
+        return hash(self.argv)
+
+    def resolved(self) -> list[str]:
+        """The argv to execute, its program as an absolute path; CandidateLoadError if the
+        program is not there or cannot be executed."""
+        program = self.argv[0]
+        found = os.path.abspath(program) if os.sep in program else shutil.which(program)
+        if found is None or not os.path.exists(found):
+            where = f"(looked for {found})" if os.sep in program else "on PATH"
+            if os.sep not in program and os.path.exists(program):
+                where += f" (for the one in this directory, write ./{program})"
+            raise CandidateLoadError(
+                f"command {str(self)!r}: program {program!r} not found {where}"
+            )
+        if os.path.isdir(found) or not os.access(found, os.X_OK):
+            raise CandidateLoadError(
+                f"command {str(self)!r}: {found} is not an executable file (chmod +x, or build it)"
+            )
+        return [found, *self.argv[1:]]
+
+
 def target_of(candidate: object) -> str:
-    """The ``module[:attr]`` string naming ``candidate`` (a string, module, or importable object)."""
+    """The string naming ``candidate``: ``module[:attr]`` for a string, module, or importable
+    object; the command line for a ``Command``."""
     if isinstance(candidate, str):
         return candidate
+    if isinstance(candidate, Command):
+        return str(candidate)
     if isinstance(candidate, types.ModuleType):
         return candidate.__name__
     module, qualname = (

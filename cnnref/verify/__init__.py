@@ -21,6 +21,7 @@ from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, Limits
 from .candidate import (
     DEFAULT_CANDIDATE,
     CandidateLoadError,
+    Command,
     IsolatedCandidate,
     LoadedCandidate,
     import_target,
@@ -95,8 +96,9 @@ def verify(
 ) -> VerificationResult:
     """Check every property of the functions ``candidate`` exposes.
 
-    ``candidate`` is a module, an object with the functions as attributes, or
-    a ``"module"`` / ``"module:attr"`` string.  With ``isolate`` (the
+    ``candidate`` is a module, an object with the functions as attributes, a
+    ``"module"`` / ``"module:attr"`` string, or a ``Command("./my_server")``:
+    a program in any language that speaks docs/protocol.md.  With ``isolate`` (the
     default) it runs in a fenced process of its own, and only inputs and
     outputs cross: a crash or a hang (``timeout`` seconds per call) fails a
     property instead of the whole run, and nothing the candidate does can
@@ -223,6 +225,12 @@ def _candidate(
     limits: Limits,
     meanwhile: Callable[[], None] | None = None,
 ) -> IsolatedCandidate | LoadedCandidate:
+    if isinstance(candidate, Command):
+        if not isolate:
+            raise ValueError(
+                f"{candidate!r} runs in a process of its own: isolate=False is for Python candidates"
+            )
+        return IsolatedCandidate(target, limits, candidate).start(meanwhile)
     if isolate:
         return IsolatedCandidate(target, limits).start(meanwhile)
     found = import_target(candidate) if isinstance(candidate, str) else candidate
@@ -238,6 +246,7 @@ def _name(candidate: object) -> str:
 
 __all__ = [
     "CandidateLoadError",
+    "Command",
     "Conventions",
     "Declarations",
     "Progress",

@@ -1,9 +1,11 @@
 """The implementation under test, as the properties see it: ``has`` and ``call``.
 
 A candidate is named ``package.module`` or ``package.module:attr`` and
-exposes any of the four functions, with cnnref's signatures.  It may list
-features it does not support in ``CNNREF_UNSUPPORTED`` (never drawn) and the
-pooling conventions it follows in ``CNNREF_CONVENTIONS`` (``cnnref.declarations``).
+exposes any of the four functions, with cnnref's signatures; or it is a
+``Command``, a program in any language that answers the same requests
+(docs/protocol.md) and always runs isolated.  It may list features it does
+not support in ``CNNREF_UNSUPPORTED`` (never drawn) and the pooling
+conventions it follows in ``CNNREF_CONVENTIONS`` (``cnnref.declarations``).
 
 ``IsolatedCandidate`` (the default) runs it in a fenced process of its own
 and every ``call`` is a request to that process; ``LoadedCandidate`` calls
@@ -24,7 +26,7 @@ from .. import declarations
 from ..declarations import NOTHING_DECLARED, Declarations
 from ..properties import FUNCTIONS, CandidateRaised, Falsified
 from ..sandbox.process import CandidateProcess, Limits, RemoteRaised
-from ..sandbox.target import CandidateLoadError, import_target, target_of
+from ..sandbox.target import CandidateLoadError, Command, import_target, target_of
 from ..sandbox.wire import shared_memory
 
 DEFAULT_CANDIDATE = "cnnref"
@@ -98,9 +100,12 @@ class IsolatedCandidate:
     in-place change shows here just as it would in one process.
     """
 
-    def __init__(self, target: str, limits: Limits | None = None) -> None:
+    def __init__(
+        self, target: str, limits: Limits | None = None, command: Command | None = None
+    ) -> None:
         self.target = target
-        self.process = CandidateProcess(target, FUNCTIONS, limits or Limits())
+        self.command = command  # a program in any language instead of a Python module
+        self.process = CandidateProcess(target, FUNCTIONS, limits or Limits(), command)
         self.functions: tuple[str, ...] = ()
         self.declarations: Declarations = NOTHING_DECLARED
 
@@ -180,6 +185,7 @@ def _declared(target: str, parse: Callable[..., Declarations], *raw: object) -> 
 __all__ = [
     "DEFAULT_CANDIDATE",
     "CandidateLoadError",
+    "Command",
     "IsolatedCandidate",
     "LoadedCandidate",
     "Watched",

@@ -19,7 +19,7 @@ from ..declarations import conventions_summary
 from ..properties import FUNCTIONS, PROPERTIES, Property
 from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, QUIET_WHEN_IDLE
 from . import OP_GROUPS, CandidateLoadError, Progress, SelectionError, verify
-from .candidate import DEFAULT_CANDIDATE
+from .candidate import DEFAULT_CANDIDATE, Command
 from .results import NOT_COVERED, PASSED, PropertyResult, VerificationResult
 from .runner import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT
 
@@ -37,11 +37,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "hold, 1 some property failed, 2 usage error."
         ),
     )
-    parser.add_argument(
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
         "--impl",
         default=DEFAULT_CANDIDATE,
         metavar="MODULE[:ATTR]",
         help="the candidate: a module, or an object in it (default: cnnref itself)",
+    )
+    which.add_argument(
+        "--command",
+        metavar="CMD",
+        help="the candidate is a program in any language that speaks docs/protocol.md on "
+        "stdin/stdout, e.g. --command './conv_server --threads 1'",
     )
     parser.add_argument(
         "--ops",
@@ -148,8 +155,13 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
             print(f"{prop.name:46s} {prop.summary}", file=out)
         return EXIT_PASSED
     try:
+        candidate = Command(args.command) if args.command is not None else args.impl
+    except ValueError as error:  # an empty command, unbalanced quotes
+        print(f"cnnref verify: error: --command {args.command!r}: {error}", file=err)
+        return EXIT_USAGE
+    try:
         result = verify(
-            args.impl,
+            candidate,
             ops=args.ops,
             properties=args.properties,
             examples=args.examples,

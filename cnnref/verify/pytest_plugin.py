@@ -1,7 +1,9 @@
 """pytest plugin: cnnref's properties as test items, and one report for the whole session.
 
 * ``--cnnref-impl MODULE[:ATTR]`` (or ``cnnref_impl`` in the ini file) adds
-  one test item per property, checked against that candidate.
+  one test item per property, checked against that candidate;
+  ``--cnnref-command CMD`` does the same for a program in any language that
+  speaks docs/protocol.md.
 * ``--cnnref-report PATH`` writes a report (``.json``, ``.html`` or ``.xml``
   JUnit) of every verification the session ran: those items, and every
   ``verify`` / ``assert_verified`` call made inside tests.  Under
@@ -22,6 +24,7 @@ import pytest
 
 from ..cli import memory_size, module_list, positive_float, positive_int, unwritable
 from ..sandbox.process import DEFAULT_MEMORY, DEFAULT_TIMEOUT
+from ..sandbox.target import Command
 
 DEFAULT_EXAMPLES = 100
 STATE = pytest.StashKey["_SessionState"]()
@@ -35,6 +38,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         metavar="MODULE[:ATTR]",
         help="check this candidate against every cnnref property, one test item each (repeatable)",
+    )
+    group.addoption(
+        "--cnnref-command",
+        action="append",
+        default=[],
+        metavar="CMD",
+        help="check this program (any language, speaking docs/protocol.md) against every "
+        "cnnref property, one test item each (repeatable)",
     )
     group.addoption(
         "--cnnref-examples",
@@ -98,6 +109,11 @@ def pytest_configure(config: pytest.Config) -> None:
         invocation = str(config.invocation_params.dir)
         if invocation not in sys.path:
             sys.path.insert(0, invocation)
+    for command in config.getoption("cnnref_command"):
+        try:
+            Command(command)
+        except ValueError as error:
+            raise pytest.UsageError(f"--cnnref-command {command!r}: {error}") from None
     state = _SessionState(config)
     config.stash[STATE] = state
     if reports or _targets(config):
@@ -115,7 +131,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def _targets(config: pytest.Config) -> list[str]:
-    return list(config.getoption("cnnref_impl")) + list(config.getini("cnnref_impl"))
+    """Every candidate named: modules, then commands."""
+    return [
+        *config.getoption("cnnref_impl"),
+        *config.getini("cnnref_impl"),
+        *config.getoption("cnnref_command"),
+    ]
 
 
 def _examples(config: pytest.Config) -> int:
@@ -139,11 +160,15 @@ def pytest_collection_modifyitems(
         return
     from . import select_properties
 
+    commands = config.getoption("cnnref_command")
     for target in targets:
+        command = Command(target) if target in commands else None
         for prop in select_properties():
             name = f"cnnref[{target}]::{prop.name}"
             items.append(
-                PropertyItem.from_parent(session, name=name, nodeid=name, target=target, prop=prop)
+                PropertyItem.from_parent(
+                    session, name=name, nodeid=name, target=target, prop=prop, command=command
+                )
             )
 
 
@@ -156,13 +181,14 @@ class PropertyFailed(Exception):
 class PropertyItem(pytest.Item):
     """One cnnref property, checked against one candidate."""
 
-    def __init__(self, *, target: str, prop, **kwargs) -> None:
+    def __init__(self, *, target: str, prop, command: Command | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.target = target
         self.prop = prop
+        self.command = command
 
     def runtest(self) -> None:
-        result = self.config.stash[STATE].run(self.target, self.prop)
+        result = self.config.stash[STATE].run(self.target, self.prop, self.command)
         if result.status == "not covered":
             pytest.skip("not covered: " + "; ".join(result.not_covered))
         if not result.passed:
@@ -190,7 +216,7 @@ class _SessionState:
     def record(self, result) -> None:
         self.results.append(result)
 
-    def run(self, target: str, prop):
+    def run(self, target: str, prop, command: Command | None = None):
         from ..sandbox.process import Limits
         from . import VerificationResult, process_options
         from .candidate import CandidateLoadError, IsolatedCandidate
@@ -212,9 +238,10 @@ class _SessionState:
         )
         if target not in self._candidates:
             try:
-                self._candidates[target] = IsolatedCandidate(target, limits).start()
+                self._candidates[target] = IsolatedCandidate(target, limits, command).start()
             except CandidateLoadError as error:
-                raise pytest.UsageError(f"--cnnref-impl {target}: {error}") from None
+                option = "--cnnref-command" if command else "--cnnref-impl"
+                raise pytest.UsageError(f"{option} {target}: {error}") from None
         candidate = self._candidates[target]
         result = verify_property(prop, candidate, target=target, run=run)
         settings = run.describe(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from ..oracles.torch_autograd import torch_available
 from ..properties import Property
 from ..properties.pool import torch_incomparable
 from ..sandbox.process import DEFAULT_TIMEOUT
+from ..sandbox.target import Command
 from ..strategies import ConvCase, describe_coverage
 from .candidate import IsolatedCandidate, LoadedCandidate
 from .evaluate import FATAL, INTERNAL, NOT_CHECKED, Outcome, evaluate
@@ -166,7 +168,7 @@ def run_property(
         test()
     except (_Falsified, _Fatal) as stop:
         result.status = ERROR if stop.outcome.kind == INTERNAL else FAILED
-        result.failure = _failure(stop.case, stop.outcome, prop, target, run)
+        result.failure = _failure(stop.case, stop.outcome, prop, _named(candidate, target), run)
     except Flaky as flaky:
         result.status = FAILED
         first = next(
@@ -178,7 +180,9 @@ def run_property(
             "calls, or a time limit hit only sometimes)"
         )
         outcome = Outcome("flaky", message + ("\n" + first.outcome.message if first else ""))
-        result.failure = _failure(first.case if first else None, outcome, prop, target, run)
+        result.failure = _failure(
+            first.case if first else None, outcome, prop, _named(candidate, target), run
+        )
     result.seconds = time.perf_counter() - start
     result.examples = tally.examples
     result.error_ratios = tally.ratios
@@ -262,13 +266,23 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
 
 
+def _named(candidate: object, target: str) -> str | Command:
+    """How a reproduction names the candidate: its module, or its command."""
+    return getattr(candidate, "command", None) or target
+
+
 def _failure(
-    case: object, outcome: Outcome, prop: Property, target: str, run: RunSettings
+    case: object, outcome: Outcome, prop: Property, target: str | Command, run: RunSettings
 ) -> Failure:
     hints = list(outcome.hints) + (
         [still_needed(case)] if case is not None and still_needed(case) else []
     )
-    command = f"cnnref verify --impl {target} --property {prop.name} --dtype {run.dtype} --examples {run.examples}"
+    named = (
+        f"--command {shlex.quote(str(target))}"
+        if isinstance(target, Command)
+        else f"--impl {target}"
+    )
+    command = f"cnnref verify {named} --property {prop.name} --dtype {run.dtype} --examples {run.examples}"
     if run.timeout != DEFAULT_TIMEOUT:
         command += f" --timeout {run.timeout:g}"
     if run.seed is not None:
@@ -278,7 +292,8 @@ def _failure(
         [
             "# or, in Python (raises AssertionError with this explanation):",
             f"from cnnref.strategies import {type(case).__name__}" if case is not None else "",
-            "from cnnref.verify import check_example",
+            "from cnnref.verify import "
+            + ("Command, check_example" if isinstance(target, Command) else "check_example"),
             f"check_example({target!r}, {prop.name!r}, {case!r})",
         ]
     )
