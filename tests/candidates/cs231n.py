@@ -2,13 +2,15 @@
 
 Loops over kernel taps, each tap a whole-array product, as the course's
 "fast" layers do.  The pool routes as PyTorch does: the first strict maximum
-of a window, the last NaN where there is one.  tests/candidates/adapted.py
-points cnnref at it through cnnref.adapters.
+of a window, the last NaN where there is one.  The bottom of the file points cnnref at it,
+with a planted bug beside.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from cnnref.adapters import cs231n_conv, cs231n_pool
 
 
 def conv_forward(x, w, b, conv_param):
@@ -76,3 +78,16 @@ def _taps(x, kernel, stride, out_size):
     for i, j in np.ndindex(*kernel):
         rows, cols = _tap_slices(i, j, stride, out_size)
         yield i, j, x[:, :, rows, cols]
+
+
+# cnnref verify --impl tests.candidates.cs231n:convolution (and :pooling): each object declares
+# what its pair cannot express.
+convolution = cs231n_conv(conv_forward, conv_backward)
+pooling = cs231n_pool(max_pool_forward, max_pool_backward)
+
+
+def _true_convolution_forward(x, w, b, conv_param):
+    return conv_forward(x, w[:, :, ::-1, ::-1], b, conv_param)  # the bug: the kernel flipped
+
+
+true_convolution = cs231n_conv(_true_convolution_forward, conv_backward)
