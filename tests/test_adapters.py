@@ -6,6 +6,7 @@ stay fast; the planted bugs run on one chosen example each (check_example).
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from cnnref.adapters import as_array, cs231n_pool, torch_forward
 from cnnref.strategies import ConvCase, PoolCase
 from cnnref.verify import check_example, verify
 from tests.candidates import cs231n
+from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[1]
 PINNED = {"examples": 8, "seed": 0}
@@ -194,3 +196,14 @@ def test_as_array_reads_cpu_tensors_in_place(torch_required) -> None:
     adapted = torch_forward(max_pool2d=torch.nn.functional.max_pool2d)
     x = np.arange(16.0).reshape(1, 1, 4, 4)
     assert adapted.max_pool2d(x, (2, 2)).tolist() == [[[[5.0, 7.0], [13.0, 15.0]]]]
+
+
+@pytest.fixture
+def jax_required() -> None:
+    require(importlib.util.find_spec("jax") is not None, "jax (pip install 'jax[cpu]')")
+
+
+def test_jax_forwards_get_their_backwards_from_jax_vjp(jax_required) -> None:
+    properties = ["conv2d.contract", "conv2d_backward.matches_reference"]
+    result = verify("tests.candidates.jax_backed:layers", properties=properties, examples=5, seed=0)
+    _all_passed(result, properties)  # float64 stays float64: the adapter turned on jax_enable_x64

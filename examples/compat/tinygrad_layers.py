@@ -1,0 +1,22 @@
+"""tinygrad's Tensor.conv2d and Tensor.max_pool2d, backwards by tinygrad's autodiff.
+
+pip install tinygrad==0.14.0   # its CPU device compiles kernels with clang (apt-get install clang)
+DEV=CPU python -m cnnref verify --impl examples.compat.tinygrad_layers:layers --seed 0
+"""
+
+from tinygrad import Tensor
+
+from cnnref.adapters import from_autograd
+
+
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    return x.conv2d(w, b, groups=groups, stride=stride, dilation=dilation, padding=padding)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    return x.max_pool2d(kernel_size, stride, dilation, padding, ceil_mode)
+
+
+layers = from_autograd(
+    Tensor, conv2d=conv2d, max_pool2d=max_pool2d, backward=lambda y, dy: y.backward(Tensor(dy))
+)
