@@ -207,3 +207,24 @@ def test_jax_forwards_get_their_backwards_from_jax_vjp(jax_required) -> None:
     properties = ["conv2d.contract", "conv2d_backward.matches_reference"]
     result = verify("tests.candidates.jax_backed:layers", properties=properties, examples=5, seed=0)
     _all_passed(result, properties)  # float64 stays float64: the adapter turned on jax_enable_x64
+
+
+def test_declarations_belong_to_the_object() -> None:
+    pool = cs231n_pool(
+        cs231n.max_pool_forward,
+        cs231n.max_pool_backward,
+        unsupported={"nan"},
+        conventions={"ties": "split"},
+    )
+    assert sorted(pool.CNNREF_UNSUPPORTED) == [
+        "ceil_mode",
+        "dilation",
+        "nan",
+        "non_square",
+        "padding",
+    ]
+    assert pool.CNNREF_CONVENTIONS == {"ties": "split"}
+    assert not hasattr(cs231n.pooling, "CNNREF_CONVENTIONS")
+    assert not hasattr(pool, "conv2d")  # only what was adapted is exposed
+    with pytest.raises(ValueError, match="give at least one function"):
+        torch_forward()

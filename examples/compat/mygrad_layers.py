@@ -29,3 +29,9 @@ pool = from_autograd(
 # Round 2: the conv with dilation declared, to look past round 1's finding (valid dilations
 # rejected, see README).
 conv_without_dilation = from_autograd(mg.Tensor, conv2d=conv2d, unsupported={"groups", "dilation"})
+
+# Round 3: strides declared too (mygrad requires windows that tile the input exactly, and cnnref
+# has no declaration for that yet), to look past round 2's finding.
+conv_stride_1 = from_autograd(
+    mg.Tensor, conv2d=conv2d, unsupported={"groups", "dilation", "stride"}
+)
