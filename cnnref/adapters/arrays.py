@@ -20,43 +20,30 @@ def as_array(value: Any) -> Any:
     """``value`` as an ndarray if it is array-like (``__array__``, DLPack, ``.numpy()``).
 
     None, tuples, lists and other objects come back unchanged: a list is not
-    a result cnnref accepts, and the verifier says so.
+    a result cnnref accepts, and the verifier says so.  An array-like value
+    that refuses every way raises TypeError with the reasons it gave.
     """
     if value is None or isinstance(value, np.ndarray):
         return value
     if isinstance(value, np.generic):
         return np.asarray(value)
-    for convert in (_from_array_protocol, _from_dlpack, _from_numpy_method):
-        array = convert(value)
-        if array is not None:
+    refusals = []
+    for way, convert in (
+        ("__array__", lambda v: np.asarray(v)),
+        ("__dlpack__", np.from_dlpack),
+        ("numpy", lambda v: v.numpy()),
+    ):
+        if not callable(getattr(value, way, None)):
+            continue
+        try:
+            array = convert(value)
+        except Exception as error:  # a tensor that requires grad, or lives on a GPU
+            refusals.append(f"{way}: {type(error).__name__}: {error}")
+            continue
+        if isinstance(array, np.ndarray):
             return array
+    if refusals:
+        raise TypeError(
+            f"cannot read {type(value).__name__} as a NumPy array ({'; '.join(refusals)})"
+        )
     return value
-
-
-def _from_array_protocol(value: Any) -> np.ndarray | None:
-    if not hasattr(value, "__array__"):
-        return None
-    try:
-        return np.asarray(value)
-    except Exception:  # a tensor that refuses (one that requires grad): try the next way
-        return None
-
-
-def _from_dlpack(value: Any) -> np.ndarray | None:
-    if not hasattr(value, "__dlpack__"):
-        return None
-    try:
-        return np.from_dlpack(value)
-    except Exception:  # on a device NumPy cannot read: try the next way
-        return None
-
-
-def _from_numpy_method(value: Any) -> np.ndarray | None:
-    numpy = getattr(value, "numpy", None)
-    if not callable(numpy):
-        return None
-    try:
-        array = numpy()
-    except Exception:  # a tensor that refuses: the contract check names its type
-        return None
-    return array if isinstance(array, np.ndarray) else None

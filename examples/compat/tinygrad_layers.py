@@ -1,7 +1,12 @@
 """tinygrad's Tensor.conv2d and Tensor.max_pool2d, backwards by tinygrad's autodiff.
 
 pip install tinygrad==0.14.0   # its CPU device compiles kernels with clang (apt-get install clang)
-DEV=CPU python -m cnnref verify --impl examples.compat.tinygrad_layers:layers --seed 0
+DEV=CPU CC=clang-14 CACHELEVEL=0 \
+    python -m cnnref verify --impl examples.compat.tinygrad_layers:layers --seed 0 --timeout 120
+
+CC names the clang binary (Debian 12's is clang-14); CACHELEVEL=0 keeps tinygrad from writing
+its kernel cache to ~/.cache, which the candidate's process may not write; the first call of a
+new shape compiles kernels, which can take longer than the default 10 s per call.
 """
 
 from tinygrad import Tensor
