@@ -11,7 +11,7 @@ Bound to a module-level name, it is a candidate like any module:
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 # Nothing of cnnref's judgement is imported here: this module runs in the candidate's process.
@@ -42,7 +42,10 @@ class Adapted:
         for name, function in functions.items():
             if function is not None:
                 setattr(self, name, function)
-        self.CNNREF_UNSUPPORTED = frozenset(unsupported)
+        # A mapping (declarations per function) is the verifier's to read; a set is frozen.
+        self.CNNREF_UNSUPPORTED = (
+            unsupported if isinstance(unsupported, Mapping) else frozenset(unsupported)
+        )
         if conventions is not None:
             self.CNNREF_CONVENTIONS = conventions
         self.what = what
