@@ -32,3 +32,9 @@ layers = jax_forward(conv2d=conv2d, max_pool2d=max_pool2d, unsupported={"ceil_mo
 # Round 2: the pool alone with dilation declared, to look past round 1's finding (JAX has no VJP
 # for a dilated max pool, see README).
 pool_without_dilation = jax_forward(max_pool2d=max_pool2d, unsupported={"ceil_mode", "dilation"})
+
+# Round 3: NaN declared too, to look past round 2's findings (NaN dropped on large inputs, and
+# routed past; see README).
+pool_without_dilation_or_nan = jax_forward(
+    max_pool2d=max_pool2d, unsupported={"ceil_mode", "dilation", "nan"}
+)
