@@ -192,7 +192,7 @@ def test_as_array_reads_cpu_tensors_in_place(torch_required) -> None:
     tensor = torch.arange(4.0, dtype=torch.float64)
     assert np.shares_memory(as_array(tensor), tensor.numpy())
     needs_grad = tensor.clone().requires_grad_()
-    with pytest.raises(TypeError, match="cannot read Tensor as a NumPy array .*requires grad"):
+    with pytest.raises(TypeError, match=r"cannot read Tensor as a NumPy array .*requires grad"):
         as_array(needs_grad)  # torch refuses, and says why; the adapter detaches first
     adapted = torch_forward(max_pool2d=torch.nn.functional.max_pool2d)
     x = np.arange(16.0).reshape(1, 1, 4, 4)
