@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import cnnref
 
 # Each module defines ``register(subparsers)``, which adds its sub-command and
 # sets ``run`` (namespace -> exit code) as the parser default.
-COMMAND_MODULES: tuple[str, ...] = ("cnnref.verify.cli", "cnnref.train.cli")
+COMMAND_MODULES: tuple[str, ...] = ("cnnref.verify.cli", "cnnref.train.cli", "cnnref.vectors.cli")
 
 EXIT_USAGE = 2
 
@@ -67,6 +69,26 @@ def module_list(text: str) -> tuple[str, ...]:
     if bad or not names:
         raise argparse.ArgumentTypeError(f"expected module names such as torch,scipy; got {text!r}")
     return names
+
+
+def unwritable(path: Path) -> str | None:
+    """Why a run could not write a file at ``path`` (None when it can), checked before it starts."""
+    folder = path.parent
+    if path.is_dir():
+        return f"{path} is a directory; give a file name"
+    if not folder.is_dir():
+        return f"directory {folder} does not exist"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"directory {folder} is not writable"
+    return None
+
+
+def output_file(text: str) -> Path:
+    """An argparse type: a file the run will write, in an existing, writable directory."""
+    problem = unwritable(Path(text))
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return Path(text)
 
 
 def build_parser() -> argparse.ArgumentParser:

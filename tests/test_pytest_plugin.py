@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -135,3 +137,89 @@ def test_a_bad_report_path_is_a_usage_error(project: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(
         ["*--cnnref-report out.txt: the file name must end in .json, .html or .xml*"]
     )
+
+
+def test_a_report_path_in_a_missing_directory_is_a_usage_error(project: pytest.Pytester) -> None:
+    result = project.runpytest_subprocess("--cnnref-report", "nosuch/x.html")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*--cnnref-report nosuch/x.html: directory nosuch does not exist*"]
+    )
+    assert "Traceback" not in result.stderr.str()
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "message"),
+    [
+        (
+            ["--cnnref-examples", "0"],
+            "",
+            "*argument --cnnref-examples: must be > 0 and finite; got 0*",
+        ),
+        (["--cnnref-examples", "-3"], "", "*argument --cnnref-examples: must be > 0 and finite*"),
+        (["--cnnref-timeout", "0"], "", "*argument --cnnref-timeout: must be > 0 and finite*"),
+        ([], "cnnref_examples = 0", "*cnnref_examples = 0 (ini file): must be > 0 and finite*"),
+    ],
+)
+def test_bad_option_values_are_usage_errors(
+    project: pytest.Pytester, args: list[str], ini: str, message: str
+) -> None:
+    project.makeini(f"[pytest]\ncnnref_impl = cnnref\n{ini}\n")
+    result = project.runpytest_subprocess(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
+    result.stderr.fnmatch_lines([message])
+
+
+def test_the_pytest_script_imports_the_candidate_from_where_it_was_started(
+    pytester: pytest.Pytester,
+) -> None:
+    """`pytest` (the script) does not put the current directory on the path; the plugin must."""
+    pytester.makepyfile(mylayers="from cnnref import max_pool2d, max_pool2d_backward\n")
+    script = Path(sys.executable).parent / "pytest"
+    assert script.exists(), f"no pytest script beside {sys.executable}"
+    result = pytester.run(
+        script, "--cnnref-impl", "mylayers", "--cnnref-examples", "3", "-k", "contract", "-q"
+    )
+    # The two pool contracts pass; the two conv contracts are not covered (mylayers has no conv).
+    result.assert_outcomes(passed=2, skipped=2)
+
+
+def test_a_merged_report_counts_each_verification_once(project: pytest.Pytester) -> None:
+    """Plugin items and an assert_verified call with the same settings are one verification;
+    a call with other settings stays apart, with its own settings and its own HTML ids."""
+    project.makepyfile(
+        test_mine="""
+        from cnnref.verify import assert_verified
+
+        def test_pool():
+            assert_verified("cnnref", ops=["pool"], examples=3, seed=0)
+
+        def test_pool_forward_with_more_examples():
+            assert_verified("cnnref", ops=["max_pool2d"], examples=4, seed=0)
+        """
+    )
+    result = project.runpytest_subprocess(
+        "--cnnref-impl",
+        "cnnref",
+        "--cnnref-examples",
+        "3",
+        "--cnnref-seed",
+        "0",
+        "-k",
+        "max_pool2d and not backward or test_pool",
+        "--cnnref-report",
+        "out.json",
+        "--cnnref-report",
+        "out.html",
+    )
+    forward = [p.name for p in PROPERTIES if p.function == "max_pool2d"]
+    pool = [p.name for p in PROPERTIES if p.function.startswith("max_pool2d")]
+    result.assert_outcomes(passed=len(forward) + 2)
+    report = json.loads((project.path / "out.json").read_text())
+    entries = [(p["name"], p["settings"]["examples"]) for p in report["properties"]]
+    assert sorted(entries) == sorted([(name, 3) for name in pool] + [(name, 4) for name in forward])
+    assert sum(report["summary"].values()) == len(entries)
+    functions = [p["function"] for p in report["properties"]]
+    assert functions == sorted(functions), "ordered by function, whatever order runs finished in"
+    ids = re.findall(r' id="([^"]+)"', (project.path / "out.html").read_text())
+    assert len(ids) == len(set(ids)), sorted(ids)

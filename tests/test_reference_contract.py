@@ -13,14 +13,19 @@ from cnnref.oracles.scales import conv2d_scale
 from cnnref.properties.compare import assert_close, rtol_for
 
 FLOATS = (np.float32, np.float64)
-rng = np.random.default_rng(5)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """A fresh generator per test: its inputs do not depend on which tests ran before."""
+    return np.random.default_rng(5)
 
 
 @pytest.mark.parametrize(
     ("x_dtype", "w_dtype", "b_dtype", "dy_dtype"), itertools.product(FLOATS, repeat=4)
 )
 def test_conv_results_have_the_result_type_of_their_inputs(
-    x_dtype, w_dtype, b_dtype, dy_dtype
+    x_dtype, w_dtype, b_dtype, dy_dtype, rng
 ) -> None:
     x = rng.standard_normal((2, 2, 5, 5)).astype(x_dtype)
     w = rng.standard_normal((3, 2, 3, 3)).astype(w_dtype)
@@ -39,14 +44,14 @@ def test_conv_results_have_the_result_type_of_their_inputs(
 
 
 @pytest.mark.parametrize(("x_dtype", "dy_dtype"), itertools.product(FLOATS, repeat=2))
-def test_pool_results_have_the_result_type_of_their_inputs(x_dtype, dy_dtype) -> None:
+def test_pool_results_have_the_result_type_of_their_inputs(x_dtype, dy_dtype, rng) -> None:
     x = rng.standard_normal((1, 2, 4, 4)).astype(x_dtype)
     dy = rng.standard_normal((1, 2, 2, 2)).astype(dy_dtype)
     assert cnnref.max_pool2d(x, 2).dtype == x_dtype
     assert cnnref.max_pool2d_backward(dy, x, 2).dtype == np.result_type(dy, x)
 
 
-def test_float32_conv_agrees_with_torch_float32(torch_required) -> None:
+def test_float32_conv_agrees_with_torch_float32(torch_required, rng) -> None:
     x = rng.standard_normal((4, 8, 16, 16)).astype(np.float32)
     w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
     b = rng.standard_normal(16).astype(np.float32)
@@ -73,7 +78,7 @@ def test_empty_batch_gives_empty_results() -> None:
     assert cnnref.max_pool2d_backward(np.zeros((0, 2, 2, 2)), x, 2).shape == x.shape
 
 
-def test_results_never_alias_inputs() -> None:
+def test_results_never_alias_inputs(rng) -> None:
     """A 1x1 kernel of ones with one channel returns x's values: it must still be a new array."""
     x, w = rng.standard_normal((1, 1, 3, 3)), np.ones((1, 1, 1, 1))
     y = cnnref.conv2d(x, w)

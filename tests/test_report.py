@@ -18,6 +18,8 @@ from cnnref.verify import verify
 from tests.conftest import require
 from tests.support.browser import Browser, find_chromium
 
+# The module-scoped fixtures are whole runs: keep the module on one xdist worker.
+pytestmark = pytest.mark.xdist_group("report")
 SCHEMA = json.loads(resources.files("cnnref.report").joinpath("schema.json").read_text())
 
 
@@ -145,3 +147,18 @@ def test_the_committed_report_of_the_reference_is_valid_current_and_passing() ->
         "reports/verification.html is stale: cnnref verify --seed 0 "
         "--json reports/verification.json --report reports/verification.html"
     )
+
+
+def test_a_failed_row_never_reads_as_a_pass(failing: dict) -> None:
+    """Its cell shows the failing example's ratio in red, or what went wrong: not the passes'."""
+    from cnnref.report.html_report import worst_cell
+
+    prop = next(p for p in failing["properties"] if p["failure"])
+    assert 'class="over"' in worst_cell(prop), worst_cell(prop)
+    exact = {"output": "y", "index": None, "ratio": 0.0}
+    crashed = prop | {
+        "worst": exact,
+        "failure": prop["failure"] | {"kind": "crashed", "worst": None},
+    }
+    cell = worst_cell(crashed)
+    assert "crashed" in cell and "exact" not in cell and "meter" not in cell, cell

@@ -1,38 +1,175 @@
-"""Evidence of strength: cnnref verify catches every catalogued bug and passes correct implementations."""
+"""Evidence of strength: cnnref verify catches every catalogued bug, names it, and passes correct code.
+
+Each bug runs once, through the property pinned to catch it: that run checks the verdict,
+the explanation, every hint that fired (a hint that fires on a bug it does not describe is
+a defect) and the reproduction.  One test runs every bug through a default run as a user
+would, to show the default settings catch them all.
+"""
 
 from __future__ import annotations
+
+import functools
 
 import pytest
 
 from cnnref.properties import PROPERTIES
-from cnnref.verify import verify
+from cnnref.verify import VerificationResult, check_example, verify
 from tests.candidates.catalogue import BUGS, MISBEHAVING
 
 CATALOGUE = "tests.candidates.catalogue"
 
+# bug -> (the property pinned to catch it, phrases that describe it: the explanation must
+# contain one, and every hint that fires must contain one or be a NEUTRAL statement).
+CAUGHT = {
+    "flip_kernel": (
+        "conv2d.matches_reference",
+        ["true convolution, with the kernel rotated by 180 degrees"],
+    ),
+    "stride_axes_swapped": ("conv2d.matches_reference", ["stride axes swapped"]),
+    "padding_one_side": ("conv2d.matches_reference", ["padding applied on one side only"]),
+    "dilation_ignored": ("conv2d.matches_reference", ["dilation ignored"]),
+    "groups_read_first_block": (
+        "conv2d.matches_reference",
+        ["only output channels after the first group are wrong"],
+    ),
+    "bias_first_item_only": (
+        "conv2d.matches_reference",
+        ["only batch items after the first are wrong"],
+    ),
+    "float32_accumulator": ("conv2d.matches_reference", ["float32 rounding size"]),
+    "assumes_contiguous": ("conv2d.matches_reference", ["assumes C-contiguous memory"]),
+    "dx_kernel_rotated": (
+        "conv2d_backward.matches_reference",
+        ["gradient for the kernel rotated by 180 degrees"],
+    ),
+    "dx_overlap_assigned": ("conv2d_backward.matches_reference", ["added (+=), not assigned"]),
+    "dx_crop_from_origin": (
+        "conv2d_backward.matches_reference",
+        ["cropped from its top-left corner", "near the borders"],
+    ),
+    "dw_mean_over_batch": ("conv2d_backward.matches_reference", ["dw is the batch mean"]),
+    "dw_whole_chunks_only": ("conv2d_backward.matches_reference", ["batch=33"]),
+    "db_mean": ("conv2d_backward.matches_reference", ["db is a mean"]),
+    "backward_float32": ("conv2d_backward.contract", ["dtype float32; expected float64"]),
+    "ties_last": ("max_pool2d_backward.matches_reference", ["FIRST maximum"]),
+    # x == max sends a NaN maximum nothing, so its smallest failing example may be NaN's.
+    "ties_to_all": ("max_pool2d_backward.matches_reference", ["FIRST maximum", "LAST NaN"]),
+    "nan_first": ("max_pool2d_backward.matches_reference", ["LAST NaN"]),
+    "nan_ignored": ("max_pool2d.matches_reference", ["a window containing NaN has maximum NaN"]),
+    "nan_to_inf_in_place": ("max_pool2d_backward.contract", ["modified its argument 2 in place"]),
+    "neginf_to_tap_zero": ("max_pool2d_backward.matches_reference", ["entirely -inf"]),
+    "zero_padding": ("max_pool2d.matches_reference", ["zero-padded input"]),
+    "ceil_mode_ignored": ("max_pool2d.matches_reference", ["ceil_mode=False (floor)"]),
+    "ceil_mode_keeps_last_window": (
+        "max_pool2d.matches_reference",
+        ["a last window that starts past the input"],
+    ),
+    "stride_none_means_one": (
+        "max_pool2d.matches_reference",
+        ["stride=None means stride = kernel_size"],
+    ),
+    "overlap_assigned": (
+        "max_pool2d_backward.matches_reference",
+        ["ADD its gradient (+=), not assign it"],
+    ),
+    "index_uint8": ("max_pool2d_backward.matches_reference", ["41x41 input"]),
+    "pool_view_for_unit_kernel": ("max_pool2d.contract", ["sharing memory with its argument 1"]),
+    "pool_backward_float32": ("max_pool2d_backward.contract", ["dtype float32; expected float64"]),
+}
+# Statements of fact about the example that blame no bug.
+NEUTRAL = ("Hypothesis could not shrink away", "no smaller example failed than")
 
-def test_the_catalogue_holds_at_least_twenty_realistic_bugs() -> None:
+
+@functools.cache
+def caught(bug: str) -> VerificationResult:
+    """The bug's run through its pinned property (cached: several tests read it)."""
+    return verify(f"{CATALOGUE}:{bug}", properties=[CAUGHT[bug][0]], seed=0)
+
+
+def test_the_catalogue_holds_realistic_bugs_each_pinned_to_a_property() -> None:
     assert len(BUGS) >= 20
     assert {op for op, _ in BUGS.values()} == {"conv", "pool"}
+    assert set(CAUGHT) == set(BUGS)
+    names = {prop.name for prop in PROPERTIES}
+    for bug, (prop, _) in CAUGHT.items():
+        op = {"conv": "conv2d", "pool": "max_pool2d"}[BUGS[bug][0]]
+        assert prop in names and prop.startswith(op), f"{bug} is pinned to {prop}"
 
 
 @pytest.mark.parametrize("bug", BUGS)
-def test_verify_catches_the_bug(bug: str) -> None:
-    op, description = BUGS[bug]
-    result = verify(f"{CATALOGUE}:{bug}", ops=[op], exitfirst=True)
-    assert not result.passed, f"cnnref verify missed {bug}: {description}"
-    failure = result.failures[0].failure
-    assert failure.message and failure.case.startswith(("ConvCase(", "PoolCase(")), result.explain()
-    assert f"--impl {CATALOGUE}:{bug}" in failure.reproduce_command
+def test_the_pinned_property_catches_and_names_the_bug(bug: str) -> None:
+    prop, phrases = CAUGHT[bug]
+    (outcome,) = caught(bug).properties
+    assert outcome.status == "failed", f"{prop} missed {bug}: {BUGS[bug][1]}\n{outcome.explain()}"
+    failure, text = outcome.failure, outcome.explain()
+    assert failure.case.startswith(("ConvCase(", "PoolCase(")), text
+    assert any(phrase in text for phrase in phrases), f"{bug}: expected one of {phrases} in\n{text}"
+    for hint in failure.hints:
+        assert any(phrase in hint for phrase in (*phrases, *NEUTRAL)), (
+            f"{bug} ({BUGS[bug][1]}) got a hint that describes another bug: {hint!r}\n{text}"
+        )
+    assert failure.reproduce_command.startswith(
+        f"cnnref verify --impl {CATALOGUE}:{bug} --property {prop}"
+    )
 
 
+def test_a_default_run_catches_every_catalogued_bug() -> None:
+    """As a user runs it: default examples and seed, every property of the op, stop at the first."""
+    missed = []
+    for bug, (op, description) in BUGS.items():
+        result = verify(f"{CATALOGUE}:{bug}", ops=[op], exitfirst=True)
+        if result.passed:
+            missed.append(f"{bug}: {description}")
+    assert not missed, "a default run missed:\n" + "\n".join(missed)
+
+
+def test_the_printed_reproduction_reproduces_the_failure() -> None:
+    failure = caught("ties_last").properties[0].failure
+    assert failure.case.startswith("PoolCase(") and "values=" in failure.case
+    with pytest.raises(
+        AssertionError, match=r"max_pool2d_backward.matches_reference \(falsified\)"
+    ) as raised:
+        exec(failure.reproduce_snippet, {})
+    assert "FIRST maximum" in str(raised.value)
+
+
+def test_a_shrunk_example_is_small() -> None:
+    failure = caught("flip_kernel").properties[0].failure
+    fields = failure.case_fields
+    assert fields["batch"] == 1 and fields["in_channels"] == 1 and fields["out_channels"] == 1, (
+        failure.case
+    )
+    assert fields["kernel_size"][0] * fields["kernel_size"][1] == 2, (
+        "a flip needs a kernel of two taps"
+    )
+    assert "worst at index" in failure.message and "expected" in failure.message
+
+
+def test_check_example_passes_quietly_on_a_correct_candidate() -> None:
+    from cnnref.strategies import ConvCase
+
+    check_example(
+        "cnnref",
+        "conv2d_backward.matches_reference",
+        ConvCase(2, 4, 4, 7, 6, (3, 2), stride=(2, 1), groups=2),
+    )
+
+
+# Correct candidates: the fast ones at the default 100 examples, the slow ones (Python loops,
+# PyTorch round trips) at fewer: the claim is that a correct implementation is never called
+# wrong, and the fast ones make it at full strength.
 @pytest.mark.usefixtures("torch_required")
 @pytest.mark.parametrize(
-    "target",
-    ["cnnref", f"{CATALOGUE}:correct", "tests.candidates.loops", "tests.candidates.torch_backed"],
+    ("target", "examples"),
+    [
+        ("cnnref", 100),
+        (f"{CATALOGUE}:correct", 100),
+        ("tests.candidates.loops", 25),
+        ("tests.candidates.torch_backed", 25),
+    ],
 )
-def test_verify_passes_a_correct_implementation(target: str) -> None:
-    result = verify(target)
+def test_verify_passes_a_correct_implementation(target: str, examples: int) -> None:
+    result = verify(target, examples=examples)
     assert result.passed, result.explain()
     assert all(p.status == "passed" for p in result.properties), [
         (p.name, p.status) for p in result.properties

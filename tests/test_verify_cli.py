@@ -98,6 +98,49 @@ def test_usage_errors_exit_2_with_one_clear_line(args: list[str], message: str) 
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.parametrize(
+    ("option", "path", "message"),
+    [
+        ("--report", "no_such_dir/r.html", "directory no_such_dir does not exist"),
+        ("--json", ".", ". is a directory; give a file name"),
+        ("--junit", "README.md/r.xml", "directory README.md does not exist"),
+    ],
+)
+def test_a_report_path_that_cannot_be_written_fails_before_the_run(
+    option: str, path: str, message: str
+) -> None:
+    run = cnnref("verify", "--ops", "conv2d", option, path)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert f"argument {option}: {message}" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr and run.stdout == "", "nothing ran"
+
+
+def test_exitfirst_says_how_many_properties_it_never_ran(tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    run = cnnref(
+        "verify",
+        "--impl",
+        "tests.candidates.catalogue:raises",
+        "--ops",
+        "conv2d_backward",
+        "--examples",
+        "5",
+        "-x",
+        "--json",
+        str(report),
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    not_run = json.loads(report.read_text())["not_run"]
+    assert len(not_run) == 4 and all(name.startswith("conv2d_backward.") for name in not_run)
+    assert "0 passed, 1 failed, 0 not covered, 4 not run (stopped at the first failure)" in (
+        run.stdout
+    ), run.stdout
+    # The failed row says what went wrong, never a ratio of the examples that passed.
+    row = next(line for line in run.stdout.splitlines() if " failed " in line)
+    name, status, _examples, worst, _time = row.split()
+    assert (name, status, worst) == ("conv2d_backward.matches_reference", "failed", "raised"), row
+
+
 def test_a_run_that_checks_nothing_exits_1_and_says_why() -> None:
     run = cnnref(
         "verify",
@@ -153,6 +196,11 @@ def test_reports_are_written_in_every_format(tmp_path: Path) -> None:
 
 
 def test_python_dash_m_and_the_console_script_agree() -> None:
-    run = subprocess.run(["cnnref", "--version"], capture_output=True, text=True)
+    # The console script installed beside this interpreter, whether or not its folder is on PATH.
+    script = Path(sys.executable).parent / "cnnref"
+    assert script.exists(), (
+        f"no console script at {script}: is cnnref installed (pip install -e .)?"
+    )
+    run = subprocess.run([str(script), "--version"], capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.startswith("cnnref ")
     assert cnnref("--version").stdout == run.stdout

@@ -127,11 +127,12 @@ def expect_array(
     function: str,
     name: str,
     shape: tuple[int, ...],
-    hints: Callable[[tuple[int, ...]], list[str]] | None = None,
+    hints: Callable[[np.ndarray], list[str]] | None = None,
 ) -> np.ndarray:
     """``result`` if it is an ndarray of ``shape``; otherwise Falsified, saying what came back.
 
-    ``hints(shape it has)``, asked only when the shape is wrong, says what the shape suggests.
+    ``hints(result)``, asked only when the shape is wrong, says what its shape (and values)
+    suggest.
     """
     if not isinstance(result, np.ndarray):
         raise Falsified(
@@ -141,7 +142,7 @@ def expect_array(
     if result.shape != tuple(shape):
         raise Falsified(
             f"{function} returned {name} of shape {result.shape}; expected {tuple(shape)}",
-            hints(result.shape) if hints else (),
+            hints(result) if hints else (),
         )
     return result
 

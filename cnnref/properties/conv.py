@@ -58,7 +58,7 @@ def _expect_y(case: ConvCase, result) -> np.ndarray:
         function="conv2d",
         name="y",
         shape=case.y_shape,
-        hints=lambda wrong_shape: shape_hints(case, wrong_shape),
+        hints=lambda wrong: shape_hints(case, wrong),
     )
 
 

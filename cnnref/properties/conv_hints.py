@@ -9,25 +9,47 @@ import numpy as np
 from .. import reference
 from ..reference.geometry import effective_kernel
 from ..strategies import ConvCase
-from .hints import batch_region, border_mask, explain
+from .hints import border_mask, explain, shape_evidence
 
 
-def shape_hints(case: ConvCase, shape: tuple[int, ...]) -> list[str]:
-    """Which plausible mistake in the output-size formula gives ``shape``."""
-    variants = {
-        "ceil instead of floor division": {"rounding": "ceil"},
-        "padding ignored": {"padding": (0, 0)},
-        "dilation ignored": {"dilation": (1, 1)},
-        "stride ignored": {"stride": (1, 1)},
-        "stride axes swapped": {"stride": case.stride[::-1]},
-        "padding axes swapped": {"padding": case.padding[::-1]},
-        "padding applied on one side only": {"one_sided": True},
+def shape_hints(case: ConvCase, actual: np.ndarray) -> list[str]:
+    """Which plausible mistake in the output-size formula gives ``actual``'s shape.
+
+    On a small example several mistakes often give the same shape: then only those whose
+    values ``actual`` also has are named (see shape_evidence).
+    """
+    x, w, b, _ = case.arrays()
+    mistakes = {
+        "ceil instead of floor division": ({"rounding": "ceil"}, None),
+        "padding ignored": ({"padding": (0, 0)}, {"padding": (0, 0)}),
+        "dilation ignored": ({"dilation": (1, 1)}, {"dilation": (1, 1)}),
+        "stride ignored": ({"stride": (1, 1)}, {"stride": (1, 1)}),
+        "stride axes swapped": ({"stride": case.stride[::-1]}, {"stride": case.stride[::-1]}),
+        "padding axes swapped": ({"padding": case.padding[::-1]}, {"padding": case.padding[::-1]}),
+        "padding applied on one side only": ({"one_sided": True}, "one_sided"),
     }
-    found = []
-    for description, change in variants.items():
-        if _output_shape(case, **change) == tuple(shape) != case.y_shape:
-            found.append(f"the output shape is what you get with {description}")
-    return found
+    return shape_evidence(
+        actual,
+        expected_shape=case.y_shape,
+        mistakes={
+            description: (
+                _output_shape(case, **shape_change),
+                None
+                if geometry_change is None
+                else partial(_mistaken_conv, case, x, w, b, geometry_change),
+            )
+            for description, (shape_change, geometry_change) in mistakes.items()
+        },
+    )
+
+
+def _mistaken_conv(case: ConvCase, x, w, b, change) -> np.ndarray | None:
+    """What conv2d gives with the mistaken geometry (None where that geometry is invalid)."""
+    if change == "one_sided":  # pad the top and left only
+        top, left = case.padding
+        x = np.pad(x, ((0, 0), (0, 0), (top, 0), (left, 0)))
+        change = {"padding": (0, 0)}
+    return _conv_or_none(x, w, b, case.geometry | change)
 
 
 def _output_shape(
@@ -56,6 +78,10 @@ KERNEL_TRANSPOSED = "y matches the kernel transposed (kh and kw swapped): w[o,c,
 DX_KERNEL_NOT_ROTATED = (
     "dx is the gradient for the kernel rotated by 180 degrees: in the full-correlation form dL/dX "
     "correlates the zero-padded dY with rot180(W); in the scatter form it uses W as it is"
+)
+DX_CROPPED_FROM_ORIGIN = (
+    "dx is the padded input's gradient cropped from its top-left corner: crop the padding from "
+    "both sides (rows padding[0] .. padding[0] + height, likewise the columns)"
 )
 DW_FIRST_ITEM = (
     "dw matches the gradient of the first batch item alone: dL/dW must sum over the whole batch"
@@ -91,7 +117,7 @@ def forward_hints(case: ConvCase, x, w, b, expected, actual, scale, comparison) 
             swapped = geometry | {name: geometry[name][::-1]}
             description = f"y matches the output with the {name} axes swapped: {name}[0] is for height, {name}[1] for width"
             variants.append((description, partial(_conv_or_none, x, w, b, swapped)))
-    regions = [batch_region(actual.shape), *_group_regions(case, actual.shape)]
+    regions = _group_regions(case, actual.shape)
     touching = _windows_touching_padding(case)
     if touching.any() and not touching.all():
         regions.append((PADDING_ONLY, touching))
@@ -101,6 +127,7 @@ def forward_hints(case: ConvCase, x, w, b, expected, actual, scale, comparison) 
         expected=expected,
         scale=scale,
         dtype=case.dtype,
+        layout=case.layout,
         variants=variants,
         regions=regions,
     )
@@ -118,7 +145,10 @@ def backward_hints(
                 lambda: reference.conv2d_backward(dy, x, w[..., ::-1, ::-1], None, **geometry)[0],
             )
         )
-        regions.append(batch_region(actual.shape))
+        if any(case.padding):
+            variants.append(
+                (DX_CROPPED_FROM_ORIGIN, partial(_dx_cropped_from_origin, case, x, w, dy))
+            )
         shared = _contributions_per_input(case) > 1
         if shared.any() and not shared.all():
             regions.append((SHARED_INPUTS_ONLY, shared))
@@ -147,6 +177,7 @@ def backward_hints(
         expected=expected,
         scale=scale,
         dtype=case.dtype,
+        layout=case.layout,
         variants=variants,
         regions=regions,
     )
@@ -199,3 +230,13 @@ def _windows_touching_padding(case: ConvCase) -> np.ndarray:
         start = np.arange(out) * s
         masks.append((start < p) | (start + effective_kernel(k, d) > size + p))
     return masks[0][:, None] | masks[1][None, :]
+
+
+def _dx_cropped_from_origin(case: ConvCase, x, w, dy) -> np.ndarray:
+    """dL/dX of the zero-padded input, cut to x's shape from the origin instead of the centre."""
+    top, left = case.padding
+    padded = np.pad(x, ((0, 0), (0, 0), (top, top), (left, left)))
+    grad_padded = reference.conv2d_backward(
+        dy, padded, w, None, **(case.geometry | {"padding": (0, 0)})
+    )[0]
+    return grad_padded[..., : case.height, : case.width]

@@ -28,17 +28,26 @@ def explain(
     *,
     scale: np.ndarray,
     dtype: str,
+    layout: str,
     variants: Iterable[Variant] = (),
     regions: Iterable[tuple[str, np.ndarray]] = (),
 ) -> list[str]:
-    """Every hint that applies to a failed comparison of ``actual`` with ``expected``."""
+    """Every hint that applies to a failed comparison of ``actual`` with ``expected``.
+
+    Where the errors are is only a lead when no known bug's output matched, and only in
+    C-contiguous memory: a layout bug puts its errors wherever the strides happen to land.
+    """
     rtol = comparison.rtol
-    return (
-        matching_variants(actual, variants, scale=scale, rtol=rtol)
-        + scaling_hint(actual, expected, scale=scale, rtol=rtol)
-        + location_hints(comparison, regions)
-        + rounding_hint(comparison, dtype)
+    found = matching_variants(actual, variants, scale=scale, rtol=rtol) + scaling_hint(
+        actual, expected, scale=scale, rtol=rtol
     )
+    if not found and layout == "contiguous":
+        # Later batch items are the lead of last resort: a large example puts whatever it
+        # needed (two NaNs in one window, say) in a later item more often than not.
+        found = location_hints(comparison, regions) or location_hints(
+            comparison, [batch_region(actual.shape)]
+        )
+    return found + rounding_hint(comparison, dtype)
 
 
 def matching_variants(
@@ -82,18 +91,88 @@ def scaling_hint(
 
 
 def location_hints(comparison: Comparison, regions: Iterable[tuple[str, np.ndarray]]) -> list[str]:
-    """Hints for each named region (a boolean mask) that contains every mismatch.
+    """Hints for the smallest named regions (boolean masks) that contain every mismatch.
 
-    A region is only worth naming when it is a strict part of the output:
-    callers leave out regions that cover everything.
+    A region is only worth naming when it is a strict part of the output (callers leave
+    out regions that cover everything), and only when no smaller region also holds every
+    mismatch: "windows with two NaNs", not also "windows with a NaN".
     """
     wrong = comparison.mismatched
-    found = []
-    for description, region in regions:
-        region = np.broadcast_to(region, wrong.shape)
-        if wrong.any() and not (wrong & ~region).any():
-            found.append(description)
-    return found
+    if not wrong.any():
+        return []
+    holding = [
+        (description, np.broadcast_to(region, wrong.shape))
+        for description, region in regions
+        if not (wrong & ~np.broadcast_to(region, wrong.shape)).any()
+    ]
+    smallest = [
+        (description, region)
+        for description, region in holding
+        if not any(
+            (smaller & ~region).sum() == 0 and smaller.sum() < region.sum()
+            for _, smaller in holding
+        )
+    ]
+    # Regions that are the same mask here are leads this example cannot tell apart: one hint.
+    groups: list[tuple[list[str], np.ndarray]] = []
+    for description, region in smallest:
+        same = next((group for group in groups if np.array_equal(group[1], region)), None)
+        if same is None:
+            groups.append(([description], region))
+        else:
+            same[0].append(description)
+    return [either(descriptions, "; or equally, ") for descriptions, _ in groups]
+
+
+def shape_evidence(
+    actual: np.ndarray,
+    *,
+    expected_shape: tuple[int, ...],
+    mistakes: dict[str, tuple[tuple[int, ...], Callable[[], np.ndarray | None] | None]],
+) -> list[str]:
+    """Name the mistakes (description -> (the shape it gives, its values or None)) behind a
+    wrong output shape.
+
+    Mistakes whose values ``actual`` has are named; failing that, those that give its shape.
+    On a small example several can fit equally well: they are named together, as
+    alternatives the example cannot tell apart, never as separate causes.
+    """
+    shaped = {
+        description: values
+        for description, (shape, values) in mistakes.items()
+        if tuple(shape) == actual.shape != tuple(expected_shape)
+    }
+    valued = [
+        description
+        for description, values in shaped.items()
+        if values is not None and _same_values(actual, values())
+    ]
+    if valued:
+        return [f"the output is what you get with {either(valued, ', or with ')}"]
+    if shaped:
+        return [f"the output shape is what you get with {either(list(shaped), ', or with ')}"]
+    return []
+
+
+def either(leads: list[str], joiner: str) -> str:
+    """One lead, or several that the example fits equally well, said as such."""
+    if len(leads) == 1:
+        return leads[0]
+    return joiner.join(leads) + " (this example cannot tell them apart)"
+
+
+def _same_values(actual: np.ndarray, mistaken: np.ndarray | None) -> bool:
+    """Agreement far looser than any tolerance, far tighter than two different bugs give."""
+    if mistaken is None or mistaken.shape != actual.shape:
+        return False
+    mistaken64, actual64 = mistaken.astype(np.float64), actual.astype(np.float64)
+    finite = np.isfinite(mistaken64)
+    margin = 1e-3 * max(1.0, float(np.abs(mistaken64[finite]).max(initial=0.0)))
+    return bool(
+        np.array_equal(finite, np.isfinite(actual64))
+        and np.array_equal(mistaken64[~finite], actual64[~finite], equal_nan=True)
+        and np.allclose(actual64[finite], mistaken64[finite], rtol=1e-3, atol=margin)
+    )
 
 
 def batch_region(shape: tuple[int, ...]) -> tuple[str, np.ndarray]:

@@ -36,7 +36,7 @@ def _expect_y(case: PoolCase, result) -> np.ndarray:
         function="max_pool2d",
         name="y",
         shape=case.y_shape,
-        hints=lambda wrong_shape: shape_hints(case, wrong_shape),
+        hints=lambda wrong: shape_hints(case, wrong),
     )
 
 

@@ -7,31 +7,56 @@ from functools import partial
 import numpy as np
 
 from .. import reference
-from ..reference.geometry import PoolGeometry, pool_output_size
+from ..reference.geometry import PoolGeometry, effective_kernel, pool_output_size
 from ..strategies import PoolCase
-from .hints import batch_region, explain
-from .windows import count_over_inputs, spread_to_inputs, window_counts
+from .hints import explain, shape_evidence
+from .windows import count_over_inputs, each_window, spread_to_inputs, window_counts
 
 
-def shape_hints(case: PoolCase, shape: tuple[int, ...]) -> list[str]:
+def shape_hints(case: PoolCase, actual: np.ndarray) -> list[str]:
+    """Which plausible mistake in the output-size rule gives ``actual``'s shape (see
+    hints.shape_evidence: where several give it, only those whose values it has are named)."""
     geometry = PoolGeometry.from_args(**case.geometry)
-    found = []
-    flipped = [
-        pool_output_size(n, k, s, p, d, not case.ceil_mode)
-        for n, k, s, p, d in _axes(case, geometry)
-    ]
-    if tuple(shape[-2:]) == tuple(flipped):
-        mode = "ceil_mode=False (floor)" if case.ceil_mode else "ceil_mode=True"
-        found.append(
-            f"the output shape is what {mode} gives: honour ceil_mode, including PyTorch's rule that the last window must start inside the input or its left padding"
+    axes = list(_axes(case, geometry))
+    x, _ = case.arrays()
+    flipped = "ceil_mode=False (floor)" if case.ceil_mode else "ceil_mode=True"
+    mistakes = {
+        f"{flipped}: honour ceil_mode": (
+            [pool_output_size(n, k, s, p, d, not case.ceil_mode) for n, k, s, p, d in axes],
+            partial(_pool_or_none, x, case.geometry | {"ceil_mode": not case.ceil_mode}),
+        ),
+    }
+    if case.ceil_mode:
+        mistakes[LAST_WINDOW_RULE] = (
+            [-(-(n + 2 * p - effective_kernel(k, d)) // s) + 1 for n, k, s, p, d in axes],
+            None,  # what a window that starts in the right padding holds is anyone's guess
         )
-    if case.stride is None and tuple(shape[-2:]) == tuple(
-        pool_output_size(n, k, 1, p, d, case.ceil_mode) for n, k, _, p, d in _axes(case, geometry)
-    ):
-        found.append(
-            "the output shape is what stride 1 gives: stride=None means stride = kernel_size"
+    if case.stride is None:
+        mistakes["stride 1: stride=None means stride = kernel_size"] = (
+            [pool_output_size(n, k, 1, p, d, case.ceil_mode) for n, k, _, p, d in axes],
+            partial(_pool_or_none, x, case.geometry | {"stride": 1}),
         )
-    return found
+    return shape_evidence(
+        actual,
+        expected_shape=case.y_shape,
+        mistakes={
+            description: ((*case.y_shape[:2], *sizes), values)
+            for description, (sizes, values) in mistakes.items()
+        },
+    )
+
+
+LAST_WINDOW_RULE = (
+    "a last window that starts past the input: in ceil_mode PyTorch drops a window unless it "
+    "starts inside the input or its left padding ((out - 1) * stride < height + padding)"
+)
+
+
+def _pool_or_none(x: np.ndarray, geometry: dict) -> np.ndarray | None:
+    try:
+        return reference.max_pool2d(x, **geometry)
+    except ValueError:
+        return None
 
 
 def _axes(case: PoolCase, geometry: PoolGeometry):
@@ -53,6 +78,7 @@ TIES_ONLY = (
     "row-major window order (take over only on a strictly greater value)"
 )
 NAN_ONLY = "only windows containing NaN are wrong: a NaN always takes over, so PyTorch routes to the LAST NaN of the window"
+TWO_NANS_ONLY = "only windows holding two or more NaNs are wrong: each NaN takes over from the one before, so PyTorch routes to the LAST NaN of the window"
 NEGINF_ONLY = "only windows that are entirely -inf are wrong: PyTorch routes them to their first in-bounds element (never to padding)"
 OVERLAP_ONLY = "only inputs shared by overlapping windows are wrong: each window must ADD its gradient (+=), not assign it"
 
@@ -70,8 +96,8 @@ def forward_hints(
         expected=expected,
         scale=0.0,
         dtype=case.dtype,
+        layout=case.layout,
         variants=variants,
-        regions=[batch_region(actual.shape)],
     )
 
 
@@ -99,13 +125,27 @@ def backward_hints(
     regions = [
         (TIES_ONLY, spread_to_inputs(case, x, window_counts(case, x, y) > 1)),
         (NAN_ONLY, spread_to_inputs(case, x, np.isnan(y))),
+        (TWO_NANS_ONLY, spread_to_inputs(case, x, _nans_per_window(case, x) > 1)),
         (NEGINF_ONLY, spread_to_inputs(case, x, y == -np.inf)),
         (
             OVERLAP_ONLY,
             count_over_inputs(case, x, lambda values: np.ones(values.shape, dtype=bool)) > 1,
         ),
-        batch_region(actual.shape),
     ]
     return explain(
-        comparison, actual=actual, expected=expected, scale=scale, dtype=case.dtype, regions=regions
+        comparison,
+        actual=actual,
+        expected=expected,
+        scale=scale,
+        dtype=case.dtype,
+        layout=case.layout,
+        regions=regions,
     )
+
+
+def _nans_per_window(case: PoolCase, x: np.ndarray) -> np.ndarray:
+    """How many in-bounds NaNs each window holds."""
+    count = np.zeros(case.y_shape, dtype=int)
+    for values, inside, _, _ in each_window(case, x):
+        count += np.isnan(values) & inside
+    return count

@@ -9,7 +9,7 @@ from ..reference.literal.pool import window_padding, window_taps
 from ..strategies import PoolCase
 
 
-def _each_window(case: PoolCase, x: np.ndarray):
+def each_window(case: PoolCase, x: np.ndarray):
     """For every tap: (values the tap reads in each window, in-bounds mask, input slices)."""
     geometry = PoolGeometry.from_args(**case.geometry)
     out_shape = case.y_shape
@@ -23,7 +23,7 @@ def _each_window(case: PoolCase, x: np.ndarray):
 def count_over_inputs(case: PoolCase, x: np.ndarray, per_window) -> np.ndarray:
     """For each input position, how many windows reading it have ``per_window(values)`` True."""
     count = None
-    for values, inside, (rows, cols), widths in _each_window(case, x):
+    for values, inside, (rows, cols), widths in each_window(case, x):
         if count is None:
             count = np.zeros([n + a + b for n, (a, b) in zip(x.shape, widths)], dtype=int)
         count[..., rows, cols] += per_window(values) & inside
@@ -44,6 +44,6 @@ def maxima_positions(case: PoolCase, x: np.ndarray, y: np.ndarray) -> np.ndarray
 def window_counts(case: PoolCase, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """How many in-bounds elements of each window equal its maximum."""
     count = np.zeros(case.y_shape, dtype=int)
-    for values, inside, _, _ in _each_window(case, x):
+    for values, inside, _, _ in each_window(case, x):
         count += (values == y) & inside
     return count

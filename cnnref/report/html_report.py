@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections import Counter
 
 import jinja2
 from markupsafe import Markup
@@ -25,15 +26,29 @@ def environment() -> jinja2.Environment:
         histogram=lambda ratios: Markup(error_histogram(ratios)),
         worst_cell=worst_cell,
         number=number,
-        anchor=lambda prop: re.sub(r"[^A-Za-z0-9_-]+", "-", f"{prop['candidate']}-{prop['name']}"),
     )
     return env
 
 
 def render_html(report: dict) -> str:
     candidates = {prop["candidate"] for prop in report["properties"]}
+    properties = [
+        prop | {"anchor": anchor} for prop, anchor in zip(report["properties"], _anchors(report))
+    ]
     template = environment().get_template("verification.html.j2")
-    return template.render(report=report, multiple_candidates=len(candidates) > 1)
+    return template.render(
+        report=report | {"properties": properties}, multiple_candidates=len(candidates) > 1
+    )
+
+
+def _anchors(report: dict) -> list[str]:
+    """An HTML id per property, unique even when a merged report checked one property twice."""
+    anchors, seen = [], Counter()
+    for prop in report["properties"]:
+        anchor = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{prop['candidate']}-{prop['name']}")
+        seen[anchor] += 1
+        anchors.append(anchor if seen[anchor] == 1 else f"{anchor}--{seen[anchor]}")
+    return anchors
 
 
 def write_html(report: dict, path: str | os.PathLike) -> None:
@@ -47,8 +62,17 @@ def number(value) -> str:
     return f"{value:.3g}"
 
 
-def worst_cell(worst: dict | None) -> Markup:
-    """Worst error / tolerance as a number and a small bar on a log scale (1e-16 .. 1e2)."""
+def worst_cell(prop: dict) -> Markup:
+    """Worst error / tolerance as a number and a small bar on a log scale (1e-16 .. 1e2).
+
+    A failed property shows the failing example's ratio, or what went wrong: never the
+    ratio of the examples that passed, which would read as a pass.
+    """
+    worst = prop["worst"]
+    if prop["failure"] is not None:
+        worst = prop["failure"]["worst"]
+        if worst is None or not float(worst["ratio"]) > 1:
+            return Markup('<span class="status failed">{}</span>').format(prop["failure"]["kind"])
     if worst is None:
         return Markup('<span class="muted">no numeric comparison</span>')
     ratio = float(worst["ratio"])

@@ -17,6 +17,7 @@ from ..atomic import write_atomic
 from ..verify.results import VerificationResult
 
 SCHEMA_VERSION = 1
+PASSING = ("passed", "not covered")  # the statuses of a property that did not fail
 
 
 def report_dict(result: VerificationResult) -> dict:
@@ -34,23 +35,42 @@ def report_dict(result: VerificationResult) -> dict:
             "environment": result.environment,
             "summary": _count_statuses(properties),
             "properties": properties,
+            "not_run": result.not_run,
         }
     )
 
 
 def merge_reports(reports: list[dict]) -> dict:
-    """One report from several (runs of one session, pytest-xdist workers)."""
+    """One report from several runs of one session (plugin items, verify calls, xdist workers).
+
+    A property checked again on the same candidate with the same settings counts once (a
+    failure wins over a pass: a random seed may find a bug only once).  Where the runs' settings differ, each property carries its own ``settings``.
+    Properties are ordered by candidate, then function and name, whatever order runs finished in.
+    """
     if len(reports) == 1:
         return reports[0]
+    differ = len({json.dumps(report["settings"], sort_keys=True) for report in reports}) > 1
+    latest: dict[tuple, dict] = {}
+    for report in reports:
+        settings = json.dumps(report["settings"], sort_keys=True)
+        for prop in report["properties"]:
+            key = (prop["candidate"], prop["function"], prop["name"], settings)
+            if key not in latest or latest[key]["status"] in PASSING:
+                latest[key] = prop | ({"settings": report["settings"]} if differ else {})
     candidates = list(dict.fromkeys(report["candidate"] for report in reports))
-    properties = [prop for report in reports for prop in report["properties"]]
+    ordered = sorted(latest, key=lambda key: (candidates.index(key[0]), *key[1:]))
+    properties = [latest[key] for key in ordered]
+    ran = {prop["name"] for prop in properties}
+    not_run = {name for report in reports for name in report.get("not_run", [])} - ran
     return reports[0] | {
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "candidate": ", ".join(candidates),
-        "passed": all(report["passed"] for report in reports),
+        "passed": all(prop["status"] in PASSING for prop in properties)
+        and any(prop["status"] != "not covered" for prop in properties),
         "duration_seconds": round(sum(report["duration_seconds"] for report in reports), 3),
         "summary": _count_statuses(properties),
         "properties": properties,
+        "not_run": sorted(not_run),
     }
 
 

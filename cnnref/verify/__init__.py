@@ -105,8 +105,14 @@ def verify(
     the run stops at the first failed property.
     """
     progress = progress or Progress()
-    run = RunSettings(examples=examples, seed=seed, dtype=dtype, timeout=timeout)
     limits = Limits(timeout=timeout, memory=memory, cpu_seconds=cpu_seconds, forbid=tuple(forbid))
+    run = RunSettings(
+        examples=examples,
+        seed=seed,
+        dtype=dtype,
+        timeout=timeout,
+        process_options=process_options(limits) if isolate else (),
+    )
     selected = select_properties(ops, properties)
     target = target_of(candidate) if isolate or isinstance(candidate, str) else _name(candidate)
     start = time.perf_counter()
@@ -135,6 +141,7 @@ def verify(
         | limits.describe(subject.fences if isolate else ()),
         environment=environment(),
         seconds=time.perf_counter() - start,
+        not_run=[prop.name for prop in selected[len(results) :]],
     )
     for listener in result_listeners:
         listener(outcome)
@@ -170,6 +177,27 @@ def check_example(
     if not outcome.passed and outcome.kind != NOT_CHECKED:
         hints = "".join(f"\n  - {hint}" for hint in outcome.hints)
         raise AssertionError(f"{prop.name} ({outcome.kind}) on {case!r}\n{outcome.message}{hints}")
+
+
+def process_options(limits: Limits) -> tuple[str, ...]:
+    """The ``cnnref verify`` options that set ``limits``, where they differ from the defaults."""
+    options = []
+    if limits.memory != DEFAULT_MEMORY:
+        options.append(f"--memory {_size(limits.memory)}")
+    if limits.cpu_seconds != DEFAULT_CPU_SECONDS:
+        options.append(f"--cpu-time {limits.cpu_seconds or 'none'}")
+    if limits.forbid:
+        options.append(f"--forbid {','.join(limits.forbid)}")
+    return tuple(options)
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return "none"
+    for unit, shift in (("G", 30), ("M", 20), ("K", 10)):
+        if size % (1 << shift) == 0:
+            return f"{size >> shift}{unit}"
+    return str(size)
 
 
 def _oracles_for(selected: list[Property]) -> Callable[[], None]:

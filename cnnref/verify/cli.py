@@ -7,7 +7,14 @@ import os
 import sys
 from typing import TextIO
 
-from ..cli import cpu_seconds, memory_size, module_list, positive_float, positive_int
+from ..cli import (
+    cpu_seconds,
+    memory_size,
+    module_list,
+    output_file,
+    positive_float,
+    positive_int,
+)
 from ..properties import FUNCTIONS, PROPERTIES, Property
 from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, QUIET_WHEN_IDLE
 from . import OP_GROUPS, CandidateLoadError, Progress, SelectionError, verify
@@ -103,13 +110,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(a fence against shortcuts, not a boundary against native code)",
     )
     parser.add_argument(
-        "--json", metavar="PATH", help="write the JSON report here (schema: docs/report-schema.md)"
+        "--json",
+        type=output_file,
+        metavar="PATH",
+        help="write the JSON report here (schema: docs/report-schema.md)",
     )
     parser.add_argument(
-        "--report", metavar="PATH", help="write the self-contained HTML report here"
+        "--report",
+        type=output_file,
+        metavar="PATH",
+        help="write the self-contained HTML report here",
     )
     parser.add_argument(
-        "--junit", metavar="PATH", help="write JUnit XML here, one test case per property"
+        "--junit",
+        type=output_file,
+        metavar="PATH",
+        help="write JUnit XML here, one test case per property",
     )
     parser.add_argument(
         "-x", "--exitfirst", action="store_true", help="stop at the first failed property"
@@ -151,7 +167,11 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     print(summary_table(result), file=out)
     if not result.passed:
         print("\n" + result.explain(), file=out)
-    write_reports(result, json_path=args.json, html_path=args.report, junit_path=args.junit)
+    try:
+        write_reports(result, json_path=args.json, html_path=args.report, junit_path=args.junit)
+    except OSError as error:  # checked before the run, so the disk filled or the folder went
+        print(f"cnnref verify: error: cannot write the report: {error}", file=err)
+        return EXIT_USAGE
     return EXIT_PASSED if result.passed else EXIT_FAILED
 
 
@@ -202,8 +222,9 @@ class ProgressPrinter(Progress):
 def summary_table(result: VerificationResult) -> str:
     rows = [f"{'property':46s} {'status':12s} {'examples':>8s} {'worst/tol':>10s} {'time':>7s}"]
     for p in result.properties:
-        ratio = "-" if p.worst is None or p.status != PASSED else f"{p.worst.ratio:.2g}"
-        rows.append(f"{p.name:46s} {p.status:12s} {p.examples:8d} {ratio:>10s} {p.seconds:6.1f}s")
+        rows.append(
+            f"{p.name:46s} {p.status:12s} {p.examples:8d} {_worst_column(p):>10s} {p.seconds:6.1f}s"
+        )
         rows += [f"    {reason}" for reason in p.not_covered if not reason.startswith("not drawn")]
     declared = result.settings.get("unsupported") or []
     if declared:
@@ -216,8 +237,21 @@ def summary_table(result: VerificationResult) -> str:
     verdict = (
         "PASSED" if result.passed else "FAILED" if result.checked else "FAILED (nothing checked)"
     )
+    not_run = (
+        f", {len(result.not_run)} not run (stopped at the first failure)" if result.not_run else ""
+    )
     rows.append(
         f"{verdict}: {result.candidate}: {counts[PASSED]} passed, {failed} failed, "
-        f"{counts[NOT_COVERED]} not covered, in {result.seconds:.1f} s"
+        f"{counts[NOT_COVERED]} not covered{not_run}, in {result.seconds:.1f} s"
     )
     return "\n".join(rows)
+
+
+def _worst_column(result: PropertyResult) -> str:
+    """Worst error / tolerance; for a failure, the failing example's, or what went wrong."""
+    if result.failure is not None:
+        worst = result.failure.worst
+        return (
+            f"{worst.ratio:.2g}" if worst is not None and worst.ratio > 1 else result.failure.kind
+        )
+    return "-" if result.worst is None or result.status != PASSED else f"{result.worst.ratio:.2g}"

@@ -14,9 +14,13 @@ cnnref costs other pytest runs nothing.
 
 from __future__ import annotations
 
+import argparse
+import sys
+from pathlib import Path
+
 import pytest
 
-from ..cli import memory_size, module_list
+from ..cli import memory_size, module_list, positive_float, positive_int, unwritable
 from ..sandbox.process import DEFAULT_MEMORY, DEFAULT_TIMEOUT
 
 DEFAULT_EXAMPLES = 100
@@ -34,7 +38,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--cnnref-examples",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="N",
         help=f"examples per property (default: {DEFAULT_EXAMPLES})",
@@ -42,7 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--cnnref-dtype", choices=("float64", "float32"), default="float64")
     group.addoption(
         "--cnnref-timeout",
-        type=float,
+        type=positive_float,
         default=DEFAULT_TIMEOUT,
         metavar="S",
         help="seconds one candidate call may take",
@@ -82,10 +86,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     reports = config.getoption("cnnref_report")
     for path in reports:
+        problem = unwritable(Path(path))
         if not path.endswith((".json", ".html", ".xml")):
-            raise pytest.UsageError(
-                f"--cnnref-report {path}: the file name must end in .json, .html or .xml"
-            )
+            problem = "the file name must end in .json, .html or .xml"
+        if problem:
+            raise pytest.UsageError(f"--cnnref-report {path}: {problem}")
+    _examples(config)  # a bad ini value is a usage error now, not a failed item later
+    if _targets(config):
+        # Import the candidates as `python -m pytest` and `cnnref verify` would: from the
+        # directory pytest was started in (the `pytest` script does not put it on the path).
+        invocation = str(config.invocation_params.dir)
+        if invocation not in sys.path:
+            sys.path.insert(0, invocation)
     state = _SessionState(config)
     config.stash[STATE] = state
     if reports or _targets(config):
@@ -104,6 +116,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def _targets(config: pytest.Config) -> list[str]:
     return list(config.getoption("cnnref_impl")) + list(config.getini("cnnref_impl"))
+
+
+def _examples(config: pytest.Config) -> int:
+    """--cnnref-examples, else the ini's cnnref_examples, else the default."""
+    given = config.getoption("cnnref_examples")
+    if given is not None:
+        return given
+    text = config.getini("cnnref_examples")
+    try:
+        return int(positive_int(text)) if text else DEFAULT_EXAMPLES
+    except argparse.ArgumentTypeError as error:
+        raise pytest.UsageError(f"cnnref_examples = {text} (ini file): {error}") from None
 
 
 @pytest.hookimpl(tryfirst=True)  # before -k and -m deselect
@@ -168,25 +192,23 @@ class _SessionState:
 
     def run(self, target: str, prop):
         from ..sandbox.process import Limits
-        from . import VerificationResult
+        from . import VerificationResult, process_options
         from .candidate import CandidateLoadError, IsolatedCandidate
         from .environment import environment
         from .runner import RunSettings, verify_property
 
         config = self.config
-        examples = config.getoption("cnnref_examples") or int(
-            config.getini("cnnref_examples") or DEFAULT_EXAMPLES
-        )
-        run = RunSettings(
-            examples=examples,
-            seed=config.getoption("cnnref_seed"),
-            dtype=config.getoption("cnnref_dtype"),
-            timeout=config.getoption("cnnref_timeout"),
-        )
         limits = Limits(
-            timeout=run.timeout,
+            timeout=config.getoption("cnnref_timeout"),
             memory=config.getoption("cnnref_memory"),
             forbid=config.getoption("cnnref_forbid"),
+        )
+        run = RunSettings(
+            examples=_examples(config),
+            seed=config.getoption("cnnref_seed"),
+            dtype=config.getoption("cnnref_dtype"),
+            timeout=limits.timeout,
+            process_options=process_options(limits),
         )
         if target not in self._candidates:
             try:

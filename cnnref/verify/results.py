@@ -81,6 +81,7 @@ class VerificationResult:
     settings: dict
     environment: dict
     seconds: float
+    not_run: list[str] = field(default_factory=list)  # stopped at the first failure (exitfirst)
 
     @property
     def checked(self) -> bool:

@@ -46,6 +46,9 @@ class RunSettings:
     dtype: str = "float64"
     timeout: float = DEFAULT_TIMEOUT
     database: Path | None = Path(".hypothesis") / "cnnref"
+    # Options of the candidate's process (--memory, --cpu-time, --forbid) that the printed
+    # reproduce command must repeat.
+    process_options: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.examples < 1:
@@ -235,6 +238,7 @@ def _failure(
         command += f" --timeout {run.timeout:g}"
     if run.seed is not None:
         command += f" --seed {run.seed}"
+    command += "".join(f" {option}" for option in run.process_options)
     snippet = "\n".join(
         [
             "# or, in Python (raises AssertionError with this explanation):",
@@ -256,17 +260,24 @@ def _failure(
 
 
 def still_needed(case: object) -> str:
-    """What the smallest failing example could not shrink away: where the bug must be."""
-    needs = []
+    """What the smallest failing example could not shrink away: where the bug must be.
+
+    Settings (stride, padding, groups, a layout, ...) that survived shrinking are needed.
+    Sizes are only what the search reached: a size may be needed itself (more than 255
+    positions, a batch over 32) or only make something else likely (two NaNs in one window),
+    so they are reported as such, not as the bug's cause.
+    """
+    sizes = []
     if case.batch > 1:
-        needs.append(f"batch={case.batch}")
+        sizes.append(f"batch={case.batch}")
     channels = (
         max(case.in_channels, case.out_channels) if isinstance(case, ConvCase) else case.channels
     )
     if channels > 3:
-        needs.append(f"{channels} channels")
+        sizes.append(f"{channels} channels")
     if max(case.height, case.width) > 12:
-        needs.append(f"a {case.height}x{case.width} input")
+        sizes.append(f"a {case.height}x{case.width} input")
+    needs = []
     for name in ("stride", "padding", "dilation"):
         value = getattr(case, name)
         default = (0, 0) if name == "padding" else (1, 1)
@@ -282,9 +293,18 @@ def still_needed(case: object) -> str:
             needs.append(f"values={case.values!r}")
     if case.layout != "contiguous":
         needs.append(f"layout={case.layout!r}")
-    if not needs:
-        return ""
-    text = f"Hypothesis could not shrink away {', '.join(needs)}: the bug needs {'it' if len(needs) == 1 else 'them'}"
+    lines = []
+    if needs:
+        lines.append(
+            f"Hypothesis could not shrink away {', '.join(needs)}: the bug needs "
+            f"{'it' if len(needs) == 1 else 'them'}"
+        )
+    if sizes:
+        lines.append(
+            f"no smaller example failed than {', '.join(sizes)}: the bug needs that size, or "
+            "something an example that size makes likely"
+        )
+    text = "; ".join(lines)
     if case.layout != "contiguous":
         text += (
             ". It fails only for a non-contiguous input: something assumes C-contiguous memory "

@@ -44,6 +44,10 @@ BUGS = {
     ),
     "zero_padding": ("pool", "max pool pads with 0 instead of never reading the padding"),
     "ceil_mode_ignored": ("pool", "max pool always rounds the output size down"),
+    "ceil_mode_keeps_last_window": (
+        "pool",
+        "in ceil_mode, max pool keeps a last window that starts in the right padding",
+    ),
     "stride_none_means_one": ("pool", "max pool treats stride=None as 1"),
     "overlap_assigned": (
         "pool",

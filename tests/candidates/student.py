@@ -156,8 +156,9 @@ def build(*bugs: str) -> SimpleNamespace:
                 if ceil_mode and "ceil_mode_ignored" not in bugs
                 else span // s + 1
             )
+            last_window_rule = "ceil_mode_keeps_last_window" not in bugs  # BUG when absent
             if ceil_mode and "ceil_mode_ignored" not in bugs and (out - 1) * s >= size + p:
-                out -= 1
+                out -= last_window_rule
             sizes.append(out)
         return (kh, kw), (sh, sw), (ph, pw), (dh, dw), sizes
 
