@@ -3,9 +3,10 @@ or ``nn.Module`` classes); the backwards are what autograd makes of them.
 
 Inputs become leaf tensors on ``device`` (``"cpu"``, or ``"cuda"`` where
 there is one).  On the CPU they share memory with cnnref's arrays, so an
-in-place change or an aliased result is seen as it is; a copy (CUDA, or a
-reversed view, which torch cannot hold) gets its changes written back, and
-a result sharing memory with an input raises, since the copy would hide it.
+in-place change is seen as it is; a copy (CUDA, or a reversed view, which
+torch cannot hold) gets its changes written back.  A result that shares
+memory with an input tensor raises, on any device: a copy to the host would
+hide it.
 """
 
 from __future__ import annotations
