@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
 
 "$python" -m pip install --quiet -e ".[test]"
+# JAX (CPU), only for the test of cnnref.adapters.jax_forward: not a dependency of cnnref.
+"$python" -m pip install --quiet "jax[cpu]"
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)

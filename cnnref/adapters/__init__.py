@@ -1,0 +1,45 @@
+"""Adapters: point cnnref at a layer as it is written, in a few lines.
+
+Each adapter builds an object that exposes cnnref's four functions (those
+it can build) and the object's own ``CNNREF_UNSUPPORTED``; bind it to a
+module-level name and verify it like a module::
+
+    # mypackage/cnnref_layers.py
+    import torch.nn.functional as F
+    from cnnref.adapters import torch_forward
+
+    layers = torch_forward(conv2d=F.conv2d, max_pool2d=F.max_pool2d)
+
+    # cnnref verify --impl mypackage.cnnref_layers:layers
+
+* ``torch_forward`` / ``torch_module``: PyTorch forwards, backwards by autograd;
+* ``jax_forward``: JAX forwards, backwards by ``jax.vjp``;
+* ``from_autograd``: any library with ``.backward()`` and ``.grad`` (mygrad, dezero, tinygrad);
+* ``from_vjp``: any library with a vector-Jacobian product;
+* ``cs231n_conv`` / ``cs231n_pool``: ``(out, cache)`` forward and backward pairs;
+* ``as_array``: the coercion every adapter applies to what a library returns.
+
+This package imports neither torch nor jax until an adapter for it is built.
+"""
+
+from __future__ import annotations
+
+from .arrays import as_array
+from .autograd import from_autograd
+from .candidate import Adapted
+from .cs231n import cs231n_conv, cs231n_pool
+from .differentiable import from_vjp
+from .jax_vjp import jax_forward
+from .pytorch import torch_forward, torch_module
+
+__all__ = [
+    "Adapted",
+    "as_array",
+    "cs231n_conv",
+    "cs231n_pool",
+    "from_autograd",
+    "from_vjp",
+    "jax_forward",
+    "torch_forward",
+    "torch_module",
+]

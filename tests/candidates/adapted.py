@@ -1,0 +1,40 @@
+"""PyTorch-backed candidates built with cnnref.adapters, each bound to a module-level name.
+
+The CS231n pairs are adapted at the bottom of cs231n.py, as a student would.
+"""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import nn
+
+from cnnref.adapters import torch_forward, torch_module
+
+# PyTorch's own layers: correct by definition, through the forward-only adapters.
+torch_functions = torch_forward(conv2d=F.conv2d, max_pool2d=F.max_pool2d)
+torch_modules = torch_module(conv2d=nn.Conv2d, max_pool2d=nn.MaxPool2d)
+
+
+# Planted bugs, each through an adapter.
+def _pool_by_unfold(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """A max pool as amax over unfolded windows: autograd splits a tie evenly between its maxima."""
+    stride = stride or kernel_size
+    n, c, h, w = x.shape
+    out_h, out_w = ((size - k) // s + 1 for size, k, s in zip((h, w), kernel_size, stride))
+    windows = F.unfold(x.reshape(n * c, 1, h, w), kernel_size, stride=stride)
+    return windows.amax(dim=1).reshape(n, c, out_h, out_w)
+
+
+def _identity_for_unit_kernel(x, kernel_size, stride=None, **geometry):
+    if tuple(kernel_size) == (1, 1) and stride in (None, (1, 1)):
+        return x  # the bug: the result is the input itself
+    return F.max_pool2d(x, kernel_size, stride, **geometry)
+
+
+torch_ties_split = torch_forward(
+    max_pool2d=_pool_by_unfold, unsupported={"padding", "dilation", "ceil_mode"}
+)
+torch_returns_input = torch_forward(max_pool2d=_identity_for_unit_kernel)
+torch_float32 = torch_forward(
+    conv2d=lambda x, w, b=None, **geometry: F.conv2d(x, w, b, **geometry).float()
+)

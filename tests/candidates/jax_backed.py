@@ -1,0 +1,23 @@
+"""A JAX convolution, backwards by jax.vjp through cnnref.adapters.jax_forward."""
+
+from __future__ import annotations
+
+from jax import lax
+
+from cnnref.adapters import jax_forward
+
+
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    y = lax.conv_general_dilated(
+        x,
+        w,
+        stride,
+        [(p, p) for p in padding],
+        rhs_dilation=dilation,
+        feature_group_count=groups,
+        dimension_numbers=("NCHW", "OIHW", "NCHW"),
+    )
+    return y if b is None else y + b[None, :, None, None]
+
+
+layers = jax_forward(conv2d=conv2d)

@@ -1,0 +1,69 @@
+"""A tiny hand-rolled autograd library, as mygrad, dezero or tinygrad users have one.
+
+``Value`` holds ``.data`` and ``.grad`` and backpropagates with
+``.backward(dy)``; it is array-like through ``__array__``.  Its conv and pool
+reuse the CS231n solution's arithmetic.  ``copying`` wraps its input in a
+copy, as many libraries do, and ``mutating`` is a forward that scales that
+copy in place: cnnref must still see the change.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnnref.adapters import from_autograd
+
+from . import cs231n
+
+
+class Value:
+    def __init__(self, data, backprop=None):
+        self.data = np.asarray(data)
+        self.grad = None
+        self._backprop = backprop  # dL/d(self) -> passes gradients on to the inputs
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def backward(self, dy):
+        if self._backprop is not None:
+            self._backprop(np.asarray(dy))
+        else:
+            self.grad = dy if self.grad is None else self.grad + dy
+
+
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    bias = np.zeros(w.data.shape[0], x.data.dtype) if b is None else b.data
+    out, cache = cs231n.conv_forward(x.data, w.data, bias, {"stride": stride[0], "pad": padding[0]})
+
+    def backprop(dy):
+        dx, dw, db = cs231n.conv_backward(dy, cache)
+        for leaf, grad in ((x, dx), (w, dw), (b, db)):
+            if leaf is not None:
+                leaf.backward(grad)
+
+    return Value(out, backprop)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    step = (stride or kernel_size)[0]
+    param = {"pool_height": kernel_size[0], "pool_width": kernel_size[1], "stride": step}
+    out, cache = cs231n.max_pool_forward(x.data, param)
+    return Value(out, lambda dy: x.backward(cs231n.max_pool_backward(dy, cache)))
+
+
+def scaled_in_place(x, kernel_size, **geometry):
+    x.data *= 2  # the bug: a forward that changes its input
+    return max_pool2d(x, kernel_size, **geometry)
+
+
+# What the CS231n arithmetic cannot do, declared on the object the candidate exposes.
+SQUARE_ONLY = {"dilation", "groups", "non_square", "padding", "ceil_mode"}
+
+layers = from_autograd(Value, conv2d=conv2d, max_pool2d=max_pool2d, unsupported=SQUARE_ONLY)
+copying = from_autograd(
+    lambda array: Value(array.copy()), max_pool2d=max_pool2d, unsupported=SQUARE_ONLY
+)
+mutating = from_autograd(
+    lambda array: Value(array.copy()), max_pool2d=scaled_in_place, unsupported=SQUARE_ONLY
+)
