@@ -7,7 +7,7 @@ linear model on raw pixels needs much more training to get there).  The
 same model must also read the held-out digits moved by two pixels or drawn
 with thicker strokes, as other writers' digits come: the default recipe's
 augmentation is for that (the first recipe scored 86.9% and 75.5% on these
-after 3 epochs; the default 93.7% and 87.1%).  About 10 s of CPU.  The digits
+after 3 epochs; the default 93.7% and 87.1%).  7-9 s on two cores.  The digits
 come from the ``mnist_dir`` fixture (conftest.py): under CI=true their
 absence fails the test.
 """

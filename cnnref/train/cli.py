@@ -42,8 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train",
         help="train a small CNN on MNIST with the reference layers",
         description=(
-            "Train conv-relu-pool twice, then two dense layers, on MNIST, using nothing but cnnref's "
-            "reference conv2d and max_pool2d.  --data DIR reads the IDX files in DIR "
+            "Train conv-relu-pool twice, then two dense layers, on MNIST, using nothing but "
+            "cnnref's reference conv2d and max_pool2d.  --data DIR reads the IDX files in DIR "
             "(train-* and t10k-*, or only t10k-*, of which the last fifth is held out); "
             "without it the MNIST files are read from the cache or downloaded."
         ),
