@@ -73,3 +73,42 @@ def test_train_prints_an_epoch_line_per_epoch_and_the_accuracy_last(
     assert "only the t10k pair: training on its first 40 images, testing on the last 10" in (
         captured.err
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [
+        ("parameter/3.weight", np.nan, "parameter 3.weight holds 1 non-finite value"),
+        ("parameter/7.bias", np.inf, "parameter 7.bias holds 1 non-finite value"),
+        ("optimizer/second_moment/0.weight", np.nan, "optimizer second_moment/0.weight holds"),
+    ],
+)
+@pytest.mark.parametrize("command", ["evaluate", "resume"])
+def test_a_model_with_non_finite_values_is_refused_naming_file_and_array(
+    data_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    key: str,
+    value: float,
+    named: str,
+    command: str,
+) -> None:
+    model = tmp_path / "model.npz"
+    assert main(["train", "--data", str(data_dir), "--epochs", "1", "--save", str(model)]) == 0
+    with np.load(model) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    arrays[key] = arrays[key].copy()
+    arrays[key].flat[0] = value
+    np.savez(model, **arrays)
+    capsys.readouterr()
+
+    if command == "evaluate":
+        status = main(["evaluate", str(model), "--data", str(data_dir)])
+    else:
+        status = main(["train", "--data", str(data_dir), "--epochs", "2", "--resume", str(model)])
+    captured = capsys.readouterr()
+    error = captured.err.strip()
+    assert status == 1, captured
+    assert "accuracy" not in captured.out, captured.out
+    assert error.count("\n") == 0 and "Traceback" not in error, error
+    assert error.startswith(f"error: {model}: {named}"), error

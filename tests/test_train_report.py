@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cnnref.train.cli import DEFAULTS
 from cnnref.train.datasets import Digits
 from cnnref.train.loop import EpochRecord, Evaluation, Run, TrainingConfig
 from cnnref.train.model import small_cnn
@@ -128,3 +129,16 @@ def test_the_report_renders_in_a_real_browser(
     expected = [int((255 - test.images[i].astype(np.int64)).sum()) for i in wrong]
     assert pictures == expected, f"pixel sums the browser decoded {pictures}, expected {expected}"
     assert problems == [], problems
+
+
+def test_the_report_names_the_runs_augmentation(
+    tmp_path: Path, finished_run: tuple[Run, Digits, Evaluation]
+) -> None:
+    run, test, evaluation = finished_run
+    path = tmp_path / "report.html"
+    write_report(path, run, test, evaluation, "synthetic digits")
+    assert "random shifts of up to 1 pixel(s)" in path.read_text()
+    run.config = DEFAULTS
+    write_report(path, run, test, evaluation, "synthetic digits")
+    assert "turned by up to 10°, scaled by 0.9 to 1.1, slanted by up to 10°" in path.read_text()
+    assert "strokes a pixel thicker or thinner for 50% of digits" in path.read_text()

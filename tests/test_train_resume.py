@@ -21,6 +21,7 @@ import pytest
 from cnnref.cli import main
 from cnnref.train import checkpoint
 from cnnref.train.checkpoint import load_checkpoint, save_checkpoint
+from cnnref.train.cli import DEFAULTS
 from cnnref.train.datasets import Digits, load_splits, write_digits
 from cnnref.train.errors import DataFileError
 from cnnref.train.loop import Run, TrainingConfig, train
@@ -185,7 +186,7 @@ def test_resuming_with_another_learning_rate_is_a_usage_error(
     assert cli("--data", data_dir, "--epochs", 2, "--resume", path, "--lr", "0.1") == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0, f"more than one line: {error!r}"
-    assert "--lr 0.1 differs from the checkpoint's 0.003" in error, error
+    assert f"--lr 0.1 differs from the checkpoint's {DEFAULTS.lr}" in error, error
 
 
 def test_resuming_on_other_data_is_refused(
@@ -200,3 +201,18 @@ def test_resuming_on_other_data_is_refused(
     assert cli("--data", other, "--epochs", 2, "--resume", path) == 1
     error = capsys.readouterr().err
     assert f"{path} was trained on 240 images; the data has 192 to train on" in error, error
+
+
+def test_a_checkpoint_from_before_the_augmentation_settings_keeps_its_first_recipe(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.npz"
+    save_checkpoint(path, Run.start(small_cnn(), TrainingConfig(), 240))
+    with np.load(path) as arrays:
+        stored = {key: arrays[key] for key in arrays.files}
+    meta = json.loads(str(stored["meta"]))
+    for newer in ("rotation", "scale", "shear", "stroke"):
+        del meta["config"][newer]
+    stored["meta"] = np.array(json.dumps(meta))
+    np.savez(path, **stored)
+    assert load_checkpoint(path).config == TrainingConfig()  # whole-pixel shifts, as it trained

@@ -56,9 +56,26 @@ def load_checkpoint(path: str | os.PathLike) -> Run:
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
         raise DataFileError(f"{path}: not a readable .npz checkpoint ({error})") from error
     try:
-        return _run_from(arrays)
+        run = _run_from(arrays)
     except (KeyError, TypeError, ValueError) as error:
         raise DataFileError(f"{path}: not a cnnref training checkpoint ({error!r})") from error
+    _check_finite(path, arrays)
+    return run
+
+
+def _check_finite(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """A NaN or infinity in a weight or in Adam's moments spreads to every output (a model
+    that predicts one class scores about 10%, which looks like a result): refuse it."""
+    for key, array in arrays.items():
+        if key == "meta" or not np.issubdtype(array.dtype, np.floating):
+            continue
+        bad = int(np.count_nonzero(~np.isfinite(array)))
+        if bad:
+            kind, _, name = key.partition("/")
+            raise DataFileError(
+                f"{path}: {kind} {name} holds {bad:,} non-finite value{'s' * (bad != 1)} "
+                f"(NaN or infinity) of {array.size:,}; the run diverged or the file is damaged"
+            )
 
 
 def _run_from(arrays: dict[str, np.ndarray]) -> Run:

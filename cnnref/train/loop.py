@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .augment import random_shift
+from .augment import random_affine, random_shift, random_stroke
 from .datasets import Digits, Splits
 from .losses import softmax_cross_entropy
 from .model import ModelSpec, Sequential
@@ -32,10 +32,42 @@ class TrainingConfig:
     lr_decay: float = 0.8  # the learning rate of epoch e is lr * lr_decay**e
     optimizer: str = "adam"
     seed: int = 0
-    max_shift: int = 1  # augmentation: translate each training digit by up to this many pixels
+    # Augmentation: each training digit moved by up to max_shift pixels each way and, where
+    # set, turned by up to rotation degrees, scaled by 1 +- scale and slanted by up to shear
+    # degrees.  With all three at 0 the shifts are whole pixels (the first recipe).
+    max_shift: int = 1
+    rotation: float = 0.0
+    scale: float = 0.0
+    shear: float = 0.0
+    stroke: float = 0.0  # the chance that a digit's strokes are made a pixel thicker or thinner
 
     def learning_rate(self, epoch: int) -> float:
         return self.lr * self.lr_decay**epoch
+
+    def augmentation(self) -> str:
+        """What ``augment`` does, in words (for the report)."""
+        changes = []
+        if self.rotation or self.scale or self.shear:
+            changes.append(
+                f"turned by up to {self.rotation:g}°, scaled by {1 - self.scale:g} to "
+                f"{1 + self.scale:g}, slanted by up to {self.shear:g}°, moved by up to "
+                f"{self.max_shift:g} pixel(s)"
+            )
+        elif self.max_shift:
+            changes.append(f"random shifts of up to {self.max_shift} pixel(s)")
+        if self.stroke:
+            changes.append(f"strokes a pixel thicker or thinner for {self.stroke:.0%} of digits")
+        return "; ".join(changes) or "none"
+
+    def augment(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The batch ``x`` (N, 1, 28, 28) as this run's augmentation draws it from ``rng``."""
+        x = random_stroke(x, rng, self.stroke)
+        if self.rotation or self.scale or self.shear:
+            return random_affine(
+                x, rng, max_shift=self.max_shift, rotation=self.rotation, scale=self.scale,
+                shear=self.shear,
+            )  # fmt: skip
+        return random_shift(x, rng, self.max_shift)
 
 
 @dataclass(frozen=True)
@@ -158,7 +190,7 @@ def train_epoch(
         began = time.perf_counter()
         chosen = order[start : start + config.batch_size]
         augment = np.random.default_rng([config.seed, progress.epoch, progress.step])
-        x = random_shift(network_input(digits.images[chosen]), augment, config.max_shift)
+        x = config.augment(network_input(digits.images[chosen]), augment)
         labels = digits.labels[chosen]
         loss, correct = train_step(run, x, labels)
         progress.add_batch(loss, correct, len(chosen), time.perf_counter() - began)

@@ -1,4 +1,4 @@
-"""A Sequential network and the default small CNN that ``cnnref train`` learns MNIST with."""
+"""A Sequential network and the small CNNs that ``cnnref train`` learns MNIST with."""
 
 from __future__ import annotations
 
@@ -45,11 +45,14 @@ class Sequential:
         return cls([layer_from_spec(entry, rng, dtype) for entry in spec])
 
 
-def small_cnn(channels: tuple[int, int] = (8, 16), kernel_size: int = 3) -> ModelSpec:
-    """conv-relu-pool twice, then dense: 1x28x28 -> C1x14x14 -> C2x7x7 -> 10 logits."""
+def small_cnn(
+    channels: tuple[int, int] = (8, 16), kernel_size: int = 3, hidden: int = 0
+) -> ModelSpec:
+    """conv-relu-pool twice, then dense: 1x28x28 -> C1x14x14 -> C2x7x7 -> 10 logits; with
+    ``hidden`` > 0, a dense layer of that many ReLU units before the last."""
     first, second = channels
     same = kernel_size // 2  # "same" padding keeps 28x28 and 14x14 before each pool
-    return [
+    features = [
         {"layer": "conv2d", "in_channels": 1, "out_channels": first,
          "kernel_size": kernel_size, "padding": same},
         {"layer": "relu"},
@@ -59,5 +62,23 @@ def small_cnn(channels: tuple[int, int] = (8, 16), kernel_size: int = 3) -> Mode
         {"layer": "relu"},
         {"layer": "max_pool2d", "kernel_size": 2},
         {"layer": "flatten"},
-        {"layer": "dense", "in_features": second * 7 * 7, "out_features": 10},
     ]  # fmt: skip
+    flat = second * 7 * 7
+    if not hidden:
+        return [*features, {"layer": "dense", "in_features": flat, "out_features": 10}]
+    return [
+        *features,
+        {"layer": "dense", "in_features": flat, "out_features": hidden},
+        {"layer": "relu"},
+        {"layer": "dense", "in_features": hidden, "out_features": 10},
+    ]
+
+
+def default_cnn() -> ModelSpec:
+    """The network ``cnnref train`` learns: 16 and 32 channels, then 128 hidden units.
+
+    The first network (``small_cnn()``: 8 and 16 channels straight into the
+    10 logits) scored 97.2% on digits by writers it had never seen; this one
+    98.9% (README, "Judging generalisation").
+    """
+    return small_cnn((16, 32), hidden=128)
