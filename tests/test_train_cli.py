@@ -51,7 +51,9 @@ def test_a_missing_data_directory_is_named(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["train", "--data", str(tmp_path / "nowhere")]) == 1
-    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nowhere'}: no such directory"
+    assert capsys.readouterr().err.strip() == (
+        f"cnnref train: error: {tmp_path / 'nowhere'}: no such directory"
+    )
 
 
 def test_evaluating_a_missing_model_is_named(
@@ -59,7 +61,9 @@ def test_evaluating_a_missing_model_is_named(
 ) -> None:
     missing = tmp_path / "none.npz"
     assert main(["evaluate", str(missing), "--data", str(data_dir)]) == 1
-    assert capsys.readouterr().err.strip() == f"error: {missing}: no such checkpoint"
+    assert capsys.readouterr().err.strip() == (
+        f"cnnref evaluate: error: {missing}: no such checkpoint"
+    )
 
 
 def test_train_prints_an_epoch_line_per_epoch_and_the_accuracy_last(
@@ -111,4 +115,4 @@ def test_a_model_with_non_finite_values_is_refused_naming_file_and_array(
     assert status == 1, captured
     assert "accuracy" not in captured.out, captured.out
     assert error.count("\n") == 0 and "Traceback" not in error, error
-    assert error.startswith(f"error: {model}: {named}"), error
+    assert error.startswith(f"cnnref {command}: error: {model}: {named}"), error

@@ -192,5 +192,5 @@ def test_the_cli_reports_a_bad_file_in_one_line_without_a_traceback(
     status = main(["train", "--data", str(tmp_path), "--epochs", "1"])
     error = capsys.readouterr().err
     assert status == 1, f"exit status {status}"
-    assert f"error: {bad}: magic number 2052" in error, error
+    assert f"cnnref train: error: {bad}: magic number 2052" in error, error
     assert "Traceback" not in error, error

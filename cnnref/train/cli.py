@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ..cli import positive_float, positive_int
+from ..cli import positive_float, positive_int, unwritable
 from .checkpoint import load_checkpoint, save_checkpoint
 from .datasets import resolve_splits
 from .errors import DataFileError
@@ -103,8 +103,9 @@ def _add_data_argument(parser: argparse.ArgumentParser) -> None:
 def run_train(args: argparse.Namespace) -> int:
     save_path = args.save or args.resume
     for flag, path in (("--save", save_path), ("--report", args.report)):
-        if path is not None and not path.parent.is_dir():
-            return _usage_error(f"{flag} {path}: directory {path.parent} does not exist")
+        problem = path is not None and unwritable(path)
+        if problem:
+            return _usage_error(f"{flag} {path}: {problem}")
     try:
         splits = resolve_splits(args.data, log=_say)
         run = _resumed(args) if args.resume else _started(args, len(splits.train))
@@ -156,7 +157,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         run = load_checkpoint(args.model)
         splits = resolve_splits(args.data, log=_say)
     except DataFileError as error:
-        return _data_error(error)
+        return _data_error(error, command="evaluate")
     _say(f"data: {splits.description}; evaluating on the {len(splits.test):,} test images")
     result = evaluate(run.model, splits.test)
     print(f"loss: {result.loss:.4f}")
@@ -227,11 +228,11 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _data_error(error: Exception | str) -> int:
-    print(f"error: {error}", file=sys.stderr)
+def _data_error(error: Exception | str, command: str = "train") -> int:
+    print(f"cnnref {command}: error: {error}", file=sys.stderr)
     return EXIT_DATA
 
 
-def _usage_error(message: str) -> int:
-    print(f"cnnref train: error: {message}", file=sys.stderr)
+def _usage_error(message: str, command: str = "train") -> int:
+    print(f"cnnref {command}: error: {message}", file=sys.stderr)
     return EXIT_USAGE
