@@ -115,4 +115,5 @@ def test_a_model_with_non_finite_values_is_refused_naming_file_and_array(
     assert status == 1, captured
     assert "accuracy" not in captured.out, captured.out
     assert error.count("\n") == 0 and "Traceback" not in error, error
-    assert error.startswith(f"cnnref {command}: error: {model}: {named}"), error
+    prefix = "cnnref evaluate" if command == "evaluate" else "cnnref train"
+    assert error.startswith(f"{prefix}: error: {model}: {named}"), error

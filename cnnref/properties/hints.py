@@ -30,10 +30,13 @@ def explain(
     dtype: str,
     layout: str,
     variants: Iterable[Variant] = (),
+    conventions: Iterable[Variant] = (),
     regions: Iterable[tuple[str, np.ndarray]] = (),
 ) -> list[str]:
     """Every hint that applies to a failed comparison of ``actual`` with ``expected``.
 
+    ``variants`` are known bugs; ``conventions`` the results under another pooling
+    convention, which say what the candidate follows, not where its code goes wrong.
     Where the errors are is only a lead when no known bug's output matched, and only in
     C-contiguous memory: a layout bug puts its errors wherever the strides happen to land.
     """
@@ -41,13 +44,14 @@ def explain(
     found = matching_variants(actual, variants, scale=scale, rtol=rtol) + scaling_hint(
         actual, expected, scale=scale, rtol=rtol
     )
+    found_convention = matching_variants(actual, conventions, scale=scale, rtol=rtol)
     if not found and layout == "contiguous":
         # Later batch items are the lead of last resort: a large example puts whatever it
         # needed (two NaNs in one window, say) in a later item more often than not.
         found = location_hints(comparison, regions) or location_hints(
             comparison, [batch_region(actual.shape)]
         )
-    return found + rounding_hint(comparison, dtype)
+    return found_convention + found + rounding_hint(comparison, dtype)
 
 
 def matching_variants(

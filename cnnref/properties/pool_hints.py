@@ -140,8 +140,9 @@ def forward_hints(
             variants.append(
                 (NAN_SKIPPED, partial(reference.max_pool2d, without_nan, **case.geometry))
             )
+        alternatives = []
     else:
-        variants = other_conventions(case, x, conventions, "max_pool2d")
+        variants, alternatives = [], other_conventions(case, x, conventions, "max_pool2d")
     return explain(
         comparison,
         actual=actual,
@@ -150,6 +151,7 @@ def forward_hints(
         dtype=case.dtype,
         layout=case.layout,
         variants=variants,
+        conventions=alternatives,
     )
 
 
@@ -177,9 +179,9 @@ def backward_hints(
 ) -> list[str]:
     options = conventions.reference_options("max_pool2d")
     y = reference.max_pool2d(x, **case.geometry, **options)
-    variants = []
+    alternatives = []
     if dy is not None:
-        variants = other_conventions(case, x, conventions, "max_pool2d_backward", dy)
+        alternatives = other_conventions(case, x, conventions, "max_pool2d_backward", dy)
     ties = TIES_ONLY if conventions.ties == "first" else TIES_SPLIT
     nan = NAN_ONLY if conventions.nan == "propagate" else NAN_IGNORED
     nans = _nans_per_window(case, x)
@@ -204,7 +206,7 @@ def backward_hints(
         scale=scale,
         dtype=case.dtype,
         layout=case.layout,
-        variants=variants,
+        conventions=alternatives,
         regions=regions,
     )
 
