@@ -15,7 +15,7 @@ python=${PYTHON:-python3}
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 command -v cargo >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/cargo" ] || missing+=(cargo)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -23,7 +23,7 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 if command -v apt-get >/dev/null 2>&1 && { [ -z "$sudo" ] || sudo -n true 2>/dev/null; }; then
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 else
     echo "scripts/install.sh: could not install ${missing[*]} (needs apt-get and root):" \
         "the tests that need it skip locally and fail under CI=true" >&2

@@ -162,3 +162,25 @@ def test_a_failed_row_never_reads_as_a_pass(failing: dict) -> None:
     }
     cell = worst_cell(crashed)
     assert "crashed" in cell and "exact" not in cell and "meter" not in cell, cell
+
+
+def test_a_merge_keeps_a_failure_over_a_pass_over_not_covered(passing: dict, failing: dict) -> None:
+    name = failing["properties"][0]["name"]
+    ran = {"candidate": "c", "properties": [], "not_run": [], "duration_seconds": 1.0}
+
+    def report(status: str, not_run=()) -> dict:
+        prop = failing["properties"][0] | {"candidate": "c", "status": status}
+        return passing | ran | {"properties": [prop], "not_run": list(not_run)}
+
+    for order in (["passed", "not covered"], ["not covered", "passed"]):
+        merged = merge_reports([report(status) for status in order])
+        assert [p["status"] for p in merged["properties"]] == ["passed"], order
+        assert merged["passed"] is True
+    merged = merge_reports([report("passed"), report("failed"), report("not covered")])
+    assert [p["status"] for p in merged["properties"]] == ["failed"]
+    # A property one candidate never ran stays listed, though another candidate ran it.
+    other = report("passed") | {"candidate": "d"}
+    other["properties"] = [other["properties"][0] | {"candidate": "d"}]
+    merged = merge_reports([report("failed", not_run=["x.y"]), other | {"not_run": []}])
+    assert merged["not_run"] == ["x.y (c)"], merged["not_run"]
+    assert name in {p["name"] for p in merged["properties"]}

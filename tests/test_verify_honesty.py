@@ -50,3 +50,22 @@ def test_a_forward_of_the_wrong_shape_is_the_candidates_failure_not_cnnrefs() ->
     for name in ("conv2d_backward.finite_differences", "conv2d_backward.adjointness"):
         assert status[name].status == "not covered", status[name].explain()
         assert "forward is wrong" in status[name].not_covered[0]
+
+
+def test_shape_hints_rule_out_mistakes_whose_values_differ_and_survive_odd_dtypes() -> None:
+    import numpy as np
+
+    from cnnref.properties.hints import shape_evidence
+
+    actual = np.ones((1, 2))
+    mistakes = {
+        "A": ((1, 2), lambda: np.zeros((1, 2))),  # computed, and different: ruled out
+        "B": ((1, 2), None),  # unknown values: still a lead
+    }
+    assert shape_evidence(actual, expected_shape=(1, 1), mistakes=mistakes) == [
+        "the output shape is what you get with B"
+    ]
+    strings = np.array([["a", "b"]])  # a wrong shape and a wrong dtype: a hint, not a crash
+    assert shape_evidence(strings, expected_shape=(1, 1), mistakes=mistakes) == [
+        "the output shape is what you get with B"
+    ]

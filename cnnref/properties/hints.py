@@ -137,7 +137,8 @@ def shape_evidence(
     """Name the mistakes (description -> (the shape it gives, its values or None)) behind a
     wrong output shape.
 
-    Mistakes whose values ``actual`` has are named; failing that, those that give its shape.
+    Mistakes whose values ``actual`` has are named; failing that, those that give its shape
+    and whose values are unknown (those whose values differ are ruled out).
     On a small example several can fit equally well: they are named together, as
     alternatives the example cannot tell apart, never as separate causes.
     """
@@ -153,8 +154,12 @@ def shape_evidence(
     ]
     if valued:
         return [f"the output is what you get with {either(valued, ', or with ')}"]
-    if shaped:
-        return [f"the output shape is what you get with {either(list(shaped), ', or with ')}"]
+    # Mistakes whose values were computed and differ are ruled out; only the unknown remain.
+    unknown = [
+        description for description, values in shaped.items() if values is None or values() is None
+    ]
+    if unknown:
+        return [f"the output shape is what you get with {either(unknown, ', or with ')}"]
     return []
 
 
@@ -167,7 +172,7 @@ def either(leads: list[str], joiner: str) -> str:
 
 def _same_values(actual: np.ndarray, mistaken: np.ndarray | None) -> bool:
     """Agreement far looser than any tolerance, far tighter than two different bugs give."""
-    if mistaken is None or mistaken.shape != actual.shape:
+    if mistaken is None or mistaken.shape != actual.shape or actual.dtype.kind not in "biuf":
         return False
     mistaken64, actual64 = mistaken.astype(np.float64), actual.astype(np.float64)
     finite = np.isfinite(mistaken64)

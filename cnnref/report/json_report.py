@@ -43,9 +43,10 @@ def report_dict(result: VerificationResult) -> dict:
 def merge_reports(reports: list[dict]) -> dict:
     """One report from several runs of one session (plugin items, verify calls, xdist workers).
 
-    A property checked again on the same candidate with the same settings counts once (a
-    failure wins over a pass: a random seed may find a bug only once).  Where the runs' settings differ, each property carries its own ``settings``.
-    Properties are ordered by candidate, then function and name, whatever order runs finished in.
+    A property checked again on the same candidate with the same settings counts once: a
+    failure wins over a pass (a random seed may find a bug only once), a pass over "not
+    covered".  Where the runs' settings differ, each property carries its own ``settings``.
+    Properties are ordered by candidate, then function and name, whatever order runs finished.
     """
     if len(reports) == 1:
         return reports[0]
@@ -55,13 +56,18 @@ def merge_reports(reports: list[dict]) -> dict:
         settings = json.dumps(report["settings"], sort_keys=True)
         for prop in report["properties"]:
             key = (prop["candidate"], prop["function"], prop["name"], settings)
-            if key not in latest or latest[key]["status"] in PASSING:
+            if key not in latest or _rank(prop) > _rank(latest[key]):
                 latest[key] = prop | ({"settings": report["settings"]} if differ else {})
     candidates = list(dict.fromkeys(report["candidate"] for report in reports))
     ordered = sorted(latest, key=lambda key: (candidates.index(key[0]), *key[1:]))
     properties = [latest[key] for key in ordered]
-    ran = {prop["name"] for prop in properties}
-    not_run = {name for report in reports for name in report.get("not_run", [])} - ran
+    ran = {(prop["candidate"], prop["name"]) for prop in properties}
+    skipped = {
+        (report["candidate"], name) for report in reports for name in report.get("not_run", [])
+    } - ran
+    not_run = {
+        name if len(candidates) == 1 else f"{name} ({candidate})" for candidate, name in skipped
+    }
     return reports[0] | {
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "candidate": ", ".join(candidates),
@@ -72,6 +78,11 @@ def merge_reports(reports: list[dict]) -> dict:
         "properties": properties,
         "not_run": sorted(not_run),
     }
+
+
+def _rank(prop: dict) -> int:
+    """Which of two runs of one property a merged report keeps: a failure, then a pass."""
+    return {"not covered": 0, "passed": 1}.get(prop["status"], 2)
 
 
 def _count_statuses(properties: list[dict]) -> dict[str, int]:

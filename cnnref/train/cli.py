@@ -101,6 +101,14 @@ def _add_data_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    try:
+        return _train(args)
+    except OSError as error:  # the paths were checked first: a disk filled, a folder went
+        where = f"{error.filename}: " if error.filename else ""
+        return _data_error(f"{where}{error.strerror or error}")
+
+
+def _train(args: argparse.Namespace) -> int:
     save_path = args.save or args.resume
     for flag, path in (("--save", save_path), ("--report", args.report)):
         problem = path is not None and unwritable(path)
