@@ -65,3 +65,12 @@ pool_without_padding_or_nan = from_vjp(
     max_pool2d=max_pool2d,
     unsupported={"dilation", "ceil_mode", "non_square", "padding", "nan"},
 )
+
+# With conventions: the zero pool padding declared as the convention it is, so what is left
+# failing is the backward's misreading of the padding (a bug), not the padding itself.
+pool_as_declared = from_vjp(
+    vjp,
+    max_pool2d=max_pool2d,
+    unsupported={"dilation", "ceil_mode", "non_square", "nan"},
+    conventions={"pad_value": "zeros"},
+)
