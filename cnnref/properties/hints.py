@@ -142,22 +142,21 @@ def shape_evidence(
     On a small example several can fit equally well: they are named together, as
     alternatives the example cannot tell apart, never as separate causes.
     """
+    # The values of each mistake that gives this shape, computed once (None: unknown).
     shaped = {
-        description: values
+        description: None if values is None else values()
         for description, (shape, values) in mistakes.items()
         if tuple(shape) == actual.shape != tuple(expected_shape)
     }
     valued = [
         description
         for description, values in shaped.items()
-        if values is not None and _same_values(actual, values())
+        if values is not None and _same_values(actual, values)
     ]
     if valued:
         return [f"the output is what you get with {either(valued, ', or with ')}"]
     # Mistakes whose values were computed and differ are ruled out; only the unknown remain.
-    unknown = [
-        description for description, values in shaped.items() if values is None or values() is None
-    ]
+    unknown = [description for description, values in shaped.items() if values is None]
     if unknown:
         return [f"the output shape is what you get with {either(unknown, ', or with ')}"]
     return []

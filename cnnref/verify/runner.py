@@ -274,9 +274,8 @@ def _named(candidate: object, target: str) -> str | Command:
 def _failure(
     case: object, outcome: Outcome, prop: Property, target: str | Command, run: RunSettings
 ) -> Failure:
-    hints = list(outcome.hints) + (
-        [still_needed(case)] if case is not None and still_needed(case) else []
-    )
+    needed = still_needed(case) if case is not None else ""
+    hints = list(outcome.hints) + ([needed] if needed else [])
     named = (
         f"--command {shlex.quote(str(target))}"
         if isinstance(target, Command)
