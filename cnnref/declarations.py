@@ -41,6 +41,10 @@ FEATURES: dict[str, str] = {
     "non_contiguous": "inputs that are not C-contiguous (Fortran order, strided and reversed views)",
     "nan": "NaN in max_pool2d inputs",
     "inf": "-inf in max_pool2d inputs",
+    "nonfinite_dy": "NaN and +-inf in dy, the gradient the backward functions are given",
+    "float32": "float32 inputs (float64 only)",
+    "int_arguments": "a plain int for a square kernel_size, stride, padding or dilation",
+    "omitted_arguments": "optional arguments left out, so that the function's defaults apply",
 }
 # The functions that have each feature (the rest have all of them).
 FEATURE_FUNCTIONS: dict[str, tuple[str, ...]] = {
@@ -52,6 +56,7 @@ FEATURE_FUNCTIONS: dict[str, tuple[str, ...]] = {
     "stride_none": POOL,
     "nan": POOL,
     "inf": POOL,
+    "nonfinite_dy": ("conv2d_backward", "max_pool2d_backward"),
 }
 
 
@@ -196,6 +201,15 @@ class Declarations:
 
     def conventions_for(self, function: str) -> Conventions:
         return self.conventions.get(function, Conventions())
+
+    def also_unsupported(self, features: Iterable[str]) -> Declarations:
+        """These declarations with ``features`` unsupported too, by every function that has them."""
+        unsupported = {
+            function: self.unsupported.get(function, frozenset())
+            | {feature for feature in features if function in functions_with(feature)}
+            for function in FUNCTIONS
+        }
+        return Declarations(unsupported, self.conventions)
 
     def as_dict(self) -> dict[str, dict]:
         """Per function: ``unsupported`` (sorted) and ``conventions`` (all four, pool functions only)."""

@@ -20,7 +20,7 @@ from cnnref.cli import build_parser
 from cnnref.properties import PROPERTIES
 from cnnref.strategies import ConvCase
 from cnnref.verify import CandidateLoadError, Command, check_example, verify
-from cnnref.verify.candidate import IsolatedCandidate
+from cnnref.verify.candidate import PROTOCOL_SPELLING, IsolatedCandidate
 from tests.conftest import require
 from tests.test_integrity import processes_tagged
 
@@ -74,7 +74,7 @@ def test_the_c_client_passes_every_property(c_server: Path) -> None:
     result = verify(Command(str(c_server)), examples=6, seed=0)
     assert statuses(result) == {p.name: "passed" for p in PROPERTIES}, result.explain()
     assert result.candidate == str(c_server)
-    assert result.settings["unsupported"] == []
+    assert result.settings["unsupported"] == sorted(PROTOCOL_SPELLING)
     assert any("private working directory" in fence for fence in result.settings["fences"])
 
 
@@ -215,12 +215,13 @@ def test_the_handshake_declares_functions_and_unsupported_features() -> None:
     candidate = IsolatedCandidate("partial", command=Command([*SCRIPTED, "partial"])).start()
     try:
         assert candidate.functions == ("max_pool2d",)
-        assert candidate.unsupported == {"groups"}
+        # What it declared, and the spellings the protocol never sends (ints, omitted arguments).
+        assert candidate.unsupported == {"groups", *PROTOCOL_SPELLING}
     finally:
         candidate.close()
     result = verify(Command([*SCRIPTED, "partial"]), properties=["conv2d.matches_reference"])
     assert statuses(result) == {"conv2d.matches_reference": "not covered"}
-    assert result.settings["unsupported"] == ["groups"]
+    assert result.settings["unsupported"] == sorted({"groups", *PROTOCOL_SPELLING})
 
 
 def test_an_ended_program_leaves_no_process_behind(c_server: Path) -> None:

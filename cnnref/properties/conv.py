@@ -11,7 +11,7 @@ from .. import reference
 from ..oracles import finite_differences, scipy_correlate, torch_autograd
 from ..oracles.scales import conv2d_backward_scales, conv2d_scale
 from ..reference.geometry import common_dtype
-from ..strategies import ConvCase, conv_cases
+from ..strategies import DY_VALUES, ConvCase, conv_cases
 from . import contract
 from .base import (
     Candidate,
@@ -49,7 +49,8 @@ def _terms(case: ConvCase) -> dict[str, int]:
 
 
 def _call_forward(candidate: Candidate, case: ConvCase, x, w, b) -> np.ndarray:
-    return _expect_y(case, candidate.call("conv2d", x, w, b, **case.geometry))
+    args, kwargs = case.spell(x, w, b)
+    return _expect_y(case, candidate.call("conv2d", *args, **kwargs))
 
 
 def _expect_y(case: ConvCase, result) -> np.ndarray:
@@ -104,7 +105,7 @@ def trusted_forward(candidate: Candidate, case: ConvCase):
         ) from None
 
     def forward(inputs: list[tuple]) -> list[np.ndarray]:
-        results = candidate.call_many("conv2d", [(xwb, case.geometry) for xwb in inputs])
+        results = candidate.call_many("conv2d", [case.spell(*xwb) for xwb in inputs])
         return [_expect_y(case, y) for y in results]
 
     return forward
@@ -142,8 +143,7 @@ def forward_contract(candidate: Candidate, case: ConvCase, evidence: Evidence) -
     outputs = contract.call_and_check(
         candidate,
         "conv2d",
-        (x, w, b),
-        case.geometry,
+        *case.spell(x, w, b),
         names=("y",),
         shapes=(case.y_shape,),
         dtype=common_dtype(x, w, b),
@@ -155,8 +155,9 @@ def forward_contract(candidate: Candidate, case: ConvCase, evidence: Evidence) -
 
 
 def _call_backward(candidate: Candidate, case: ConvCase, dy, x, w, b) -> tuple:
+    args, kwargs = case.spell(dy, x, w, b)
     result = unpack(
-        candidate.call("conv2d_backward", dy, x, w, b, **case.geometry),
+        candidate.call("conv2d_backward", *args, **kwargs),
         function="conv2d_backward",
         names=GRADIENTS,
     )
@@ -287,30 +288,32 @@ def backward_contract(candidate: Candidate, case: ConvCase, evidence: Evidence) 
     gradients = contract.call_and_check(
         candidate,
         "conv2d_backward",
-        (dy, x, w, b),
-        case.geometry,
+        *case.spell(dy, x, w, b),
         names=GRADIENTS,
         shapes=shapes,
         dtype=common_dtype(dy, x, w, b),
     )
-    contract.require_finite(gradients, "conv2d_backward", "finite inputs")
+    if case.dy_values == "finite":
+        contract.require_finite(gradients, "conv2d_backward", "finite inputs")
     contract.require_zero_gradients(
-        candidate, "conv2d_backward", (np.zeros_like(dy), x, w, b), case.geometry, GRADIENTS
+        candidate, "conv2d_backward", *case.spell(np.zeros_like(dy), x, w, b), GRADIENTS
     )
 
 
 # ---------------------------------------------------------------- registry
 
 
-def _cases(**fixed):
-    def cases(dtype: str, unsupported: frozenset[str], windows: str = "partial"):
-        strategy = conv_cases(dtype=dtype, unsupported=unsupported)
+def _cases(dy_values=("finite",), **fixed):
+    def cases(dtype: str | None, unsupported: frozenset[str], windows: str = "partial"):
+        strategy = conv_cases(dtype=dtype, unsupported=unsupported, dy_values=dy_values)
         return strategy.map(lambda case: _replace(case, **fixed)) if fixed else strategy
 
     return cases
 
 
 def _replace(case: ConvCase, **fields) -> ConvCase:
+    if fields.get("bias"):  # a bias given cannot be left out
+        fields["omitted"] = tuple(name for name in case.omitted if name != "b")
     return replace(case, **fields)
 
 
@@ -402,9 +405,9 @@ PROPERTIES = (
     Property(
         "conv2d_backward.contract",
         "conv2d_backward",
-        "conv2d_backward returns new arrays (db None without b) of the right shapes and dtype, finite, deterministic, zero for zero dy, and leaves its inputs alone.",
+        "conv2d_backward returns new arrays (db None without b) of the right shapes and dtype, finite for finite inputs, deterministic, zero for zero dy, and leaves its inputs alone (dy with NaN and inf included).",
         "dtype = result_type(dY, X, W, b)",
-        _cases(),
+        _cases(dy_values=DY_VALUES),
         backward_contract,
     ),
 )

@@ -11,7 +11,7 @@ from ..declarations import NOTHING_DECLARED, PYTORCH_CONVENTIONS, Conventions
 from ..oracles import finite_differences, torch_autograd
 from ..oracles.scales import max_pool2d_backward_scale
 from ..reference.geometry import common_dtype
-from ..strategies import PoolCase, pool_cases
+from ..strategies import DY_VALUES, POOL_VALUES, PoolCase, pool_cases
 from ..strategies.cases import DISTINCT_SPACING
 from ..strategies.layouts import with_layout
 from . import contract
@@ -67,7 +67,8 @@ def torch_incomparable(conventions: Conventions, function: str) -> str:
 
 
 def _call_forward(candidate: Candidate, case: PoolCase, x) -> np.ndarray:
-    return _expect_y(case, candidate.call("max_pool2d", x, **case.geometry))
+    args, kwargs = case.spell(x)
+    return _expect_y(case, candidate.call("max_pool2d", *args, **kwargs))
 
 
 def _expect_y(case: PoolCase, result) -> np.ndarray:
@@ -133,7 +134,7 @@ def trusted_forward(candidate: Candidate, case: PoolCase, x: np.ndarray | None =
         ) from None
 
     def forward(inputs: list[np.ndarray]) -> list[np.ndarray]:
-        results = candidate.call_many("max_pool2d", [((x,), case.geometry) for x in inputs])
+        results = candidate.call_many("max_pool2d", [case.spell(x) for x in inputs])
         return [_expect_y(case, y) for y in results]
 
     return forward
@@ -154,8 +155,7 @@ def forward_contract(candidate: Candidate, case: PoolCase, evidence: Evidence) -
     (y,) = contract.call_and_check(
         candidate,
         "max_pool2d",
-        (x,),
-        case.geometry,
+        *case.spell(x),
         names=("y",),
         shapes=(case.y_shape,),
         dtype=x.dtype,
@@ -171,7 +171,8 @@ def forward_contract(candidate: Candidate, case: PoolCase, evidence: Evidence) -
 
 
 def _call_backward(candidate: Candidate, case: PoolCase, dy, x) -> np.ndarray:
-    result = candidate.call("max_pool2d_backward", dy, x, **case.geometry)
+    args, kwargs = case.spell(dy, x)
+    result = candidate.call("max_pool2d_backward", *args, **kwargs)
     return expect_array(result, function="max_pool2d_backward", name="dx", shape=case.x_shape)
 
 
@@ -302,26 +303,30 @@ def backward_contract(candidate: Candidate, case: PoolCase, evidence: Evidence) 
     (dx,) = contract.call_and_check(
         candidate,
         "max_pool2d_backward",
-        (dy, x),
-        case.geometry,
+        *case.spell(dy, x),
         names=("dx",),
         shapes=(case.x_shape,),
         dtype=common_dtype(dy, x),
     )
-    contract.require_finite([dx], "max_pool2d_backward", "a finite dy")
+    if case.dy_values == "finite":
+        contract.require_finite([dx], "max_pool2d_backward", "a finite dy")
     contract.require_zero_gradients(
-        candidate, "max_pool2d_backward", (np.zeros_like(dy), x), case.geometry, ("dx",)
+        candidate, "max_pool2d_backward", *case.spell(np.zeros_like(dy), x), ("dx",)
     )
 
 
 # ---------------------------------------------------------------- registry
 
 
-def _cases(values=None):
-    def cases(dtype: str, unsupported: frozenset[str], windows: str = "partial"):
-        if values is None:
-            return pool_cases(dtype=dtype, unsupported=unsupported, windows=windows)
-        return pool_cases(dtype=dtype, unsupported=unsupported, values=values, windows=windows)
+def _cases(values=POOL_VALUES, dy_values=("finite",)):
+    def cases(dtype: str | None, unsupported: frozenset[str], windows: str = "partial"):
+        return pool_cases(
+            dtype=dtype,
+            unsupported=unsupported,
+            values=values,
+            windows=windows,
+            dy_values=dy_values,
+        )
 
     return cases
 
@@ -360,7 +365,7 @@ PROPERTIES = (
         "max_pool2d_backward",
         "dx agrees with cnnref's reference: ties, NaN and -inf routed as PyTorch does, overlaps accumulated.",
         BACKWARD,
-        _cases(),
+        _cases(dy_values=DY_VALUES),
         backward_matches_reference,
     ),
     Property(
@@ -386,16 +391,16 @@ PROPERTIES = (
         "max_pool2d_backward",
         "dx agrees with PyTorch autograd.",
         BACKWARD,
-        _cases(),
+        _cases(dy_values=DY_VALUES),
         backward_matches_torch,
         needs_torch=True,
     ),
     Property(
         "max_pool2d_backward.contract",
         "max_pool2d_backward",
-        "max_pool2d_backward returns a new ndarray of x's shape and the right dtype, finite, deterministic, zero for zero dy, and leaves its inputs alone.",
+        "max_pool2d_backward returns a new ndarray of x's shape and the right dtype, finite for a finite dy, deterministic, zero for zero dy, and leaves its inputs alone (dy with NaN and inf included).",
         "dtype(dX) = result_type(dY, X)",
-        _cases(),
+        _cases(dy_values=DY_VALUES),
         backward_contract,
     ),
 )

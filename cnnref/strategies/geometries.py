@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from ..declarations import check_features
 from ..reference.geometry import Pair, PoolGeometry, effective_kernel
-from .cases import POOL_VALUES, ConvCase, PoolCase
+from .cases import CONV_DEFAULTS, DTYPES, DY_VALUES, POOL_DEFAULTS, POOL_VALUES, ConvCase, PoolCase
 from .layouts import LAYOUTS
 
 
@@ -45,9 +45,17 @@ SIZE_CLASSES = (
 
 @st.composite
 def conv_cases(
-    draw: st.DrawFn, *, dtype: str = "float64", unsupported: Collection[str] = frozenset()
+    draw: st.DrawFn,
+    *,
+    dtype: str | None = None,
+    unsupported: Collection[str] = frozenset(),
+    dy_values: Collection[str] = ("finite",),
 ) -> ConvCase:
-    """Valid conv2d examples of every geometry not listed in ``unsupported``."""
+    """Valid conv2d examples of every geometry not listed in ``unsupported``.
+
+    ``dtype=None`` draws float64 and float32 (float64 alone if "float32" is
+    unsupported); ``dy_values=("finite", "nonfinite")`` also draws dy with NaN and inf.
+    """
     off = check_features(unsupported)
     size = draw(st.sampled_from(SIZE_CLASSES))
     # Each feature is switched on half the time, then given a value: an even spread that
@@ -58,6 +66,11 @@ def conv_cases(
     padding = _optional(draw, "conv_padding", off, (0, 0), _pairs(st.integers(0, 3), off))
     dilation = _optional(draw, "dilation", off, (1, 1), _pairs(st.integers(1, 3), off))
     height, width = draw(_sides_that_fit(size, kernel, padding, dilation, off))
+    bias = False if "bias" in off else draw(st.booleans())
+    arguments = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    as_int, omitted = draw(
+        _spelling(arguments | {"b": "given" if bias else None}, CONV_DEFAULTS, off)
+    )
     return ConvCase(
         batch=draw(st.integers(*size.batch)),
         in_channels=groups * draw(st.integers(*size.channels)),
@@ -69,10 +82,13 @@ def conv_cases(
         padding=padding,
         dilation=dilation,
         groups=groups,
-        bias=False if "bias" in off else draw(st.booleans()),
-        dtype=dtype,
+        bias=bias,
+        dtype=draw(_dtypes(dtype, off)),
         layout=draw(_layouts(off)),
         seed=draw(st.integers(0, 2**32 - 1)),
+        as_int=as_int,
+        omitted=omitted,
+        dy_values=draw(_dy_values(dy_values, off)),
     )
 
 
@@ -80,12 +96,15 @@ def conv_cases(
 def pool_cases(
     draw: st.DrawFn,
     *,
-    dtype: str = "float64",
+    dtype: str | None = None,
     unsupported: Collection[str] = frozenset(),
     values: Collection[str] = POOL_VALUES,
     windows: str = "partial",
+    dy_values: Collection[str] = ("finite",),
 ) -> PoolCase:
     """Valid max_pool2d examples; ``values=("distinct",)`` gives tie-free inputs.
+
+    ``dtype`` and ``dy_values`` as for ``conv_cases``.
 
     ``windows="exact"`` draws only geometries whose windows cover the padded
     input exactly (no partial window, nothing left over), for candidates that
@@ -112,6 +131,14 @@ def pool_cases(
     # which PyTorch leaves undefined and the reference rejects.
     geometry = PoolGeometry(kernel, stride or kernel, padding, dilation, ceil_mode)
     assume(_every_window_reads_input(geometry, (height, width)))
+    arguments = {
+        "kernel_size": kernel,
+        "stride": stride,
+        "padding": padding,
+        "dilation": dilation,
+        "ceil_mode": ceil_mode,
+    }
+    as_int, omitted = draw(_spelling(arguments, POOL_DEFAULTS, off))
     return PoolCase(
         batch=draw(st.integers(*size.batch)),
         channels=draw(st.integers(*size.channels)),
@@ -123,10 +150,46 @@ def pool_cases(
         dilation=dilation,
         ceil_mode=ceil_mode,
         values=draw(st.sampled_from(allowed_values)),
-        dtype=dtype,
+        dtype=draw(_dtypes(dtype, off)),
         layout=draw(_layouts(off)),
         seed=draw(st.integers(0, 2**32 - 1)),
+        as_int=as_int,
+        omitted=omitted,
+        dy_values=draw(_dy_values(dy_values, off)),
     )
+
+
+@st.composite
+def _spelling(
+    draw: st.DrawFn, arguments: dict, defaults: dict, off: frozenset[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Which arguments a caller leaves out and which it writes as a plain int.
+
+    Each is decided by a coin that shrinks to "passed explicitly, as a pair".
+    """
+    as_int, omitted = [], []
+    for name, value in arguments.items():
+        at_default = name in defaults and value == defaults[name]
+        square = isinstance(value, tuple) and value[0] == value[1]
+        if at_default and "omitted_arguments" not in off and draw(st.booleans()):
+            omitted.append(name)
+        elif square and "int_arguments" not in off and draw(st.booleans()):
+            as_int.append(name)
+    return tuple(as_int), tuple(omitted)
+
+
+def _dtypes(dtype: str | None, off: frozenset[str]) -> st.SearchStrategy[str]:
+    if dtype is not None:
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES} or None; got {dtype!r}")
+        return st.just(dtype)
+    return st.just("float64") if "float32" in off else st.sampled_from(DTYPES)
+
+
+def _dy_values(allowed: Collection[str], off: frozenset[str]) -> st.SearchStrategy[str]:
+    if "nonfinite_dy" in off or "nonfinite" not in allowed:
+        return st.just("finite")
+    return st.sampled_from(DY_VALUES)
 
 
 def _windows_exact(windows: str) -> bool:
@@ -239,6 +302,9 @@ def describe_coverage(case: ConvCase | PoolCase) -> dict[str, str]:
         "layout": case.layout,
         "batch": _bucket(case.batch, (1, 4, 32)),
         "side": _bucket(max(case.height, case.width), (1, 12, 40)),
+        "ints": ", ".join(case.as_int) or "none",
+        "omitted": ", ".join(case.omitted) or "none",
+        "dy": case.dy_values,
     }
     if isinstance(case, ConvCase):
         return common | {

@@ -85,7 +85,7 @@ def verify(
     properties: Iterable[str] | None = None,
     examples: int = DEFAULT_EXAMPLES,
     seed: int | None = None,
-    dtype: str = "float64",
+    dtype: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     memory: int | None = DEFAULT_MEMORY,
     cpu_seconds: int | None = DEFAULT_CPU_SECONDS,
@@ -106,7 +106,9 @@ def verify(
     and ``forbid`` (modules it may not import) limit that process.
     ``isolate=False`` calls the candidate in this process: faster to debug,
     but with no protection and no integrity guarantee.  With ``exitfirst``
-    the run stops at the first failed property.
+    the run stops at the first failed property.  Examples are float64 and
+    float32, drawn per example, unless ``dtype`` pins one (or the candidate
+    declares "float32" unsupported).
     """
     progress = progress or Progress()
     limits = Limits(timeout=timeout, memory=memory, cpu_seconds=cpu_seconds, forbid=tuple(forbid))

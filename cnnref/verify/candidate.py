@@ -119,6 +119,8 @@ class IsolatedCandidate:
             self.functions = tuple(_require_functions(self.target, self.process.functions))
             raw = (self.process.unsupported, self.process.conventions)
             self.declarations = _declared(self.target, declarations.parse, *raw)
+            if self.command is not None:
+                self.declarations = self.declarations.also_unsupported(PROTOCOL_SPELLING)
         except CandidateLoadError:
             self.close()
             raise
@@ -172,6 +174,11 @@ def _require_functions(target: str, functions) -> Any:
     if not functions:
         raise CandidateLoadError(f"{target!r} exposes none of {', '.join(FUNCTIONS)}")
     return functions
+
+
+# The wire protocol sends every argument, as a pair where it is one (docs/protocol.md):
+# Python's plain ints and default arguments are not drawn for a program in another language.
+PROTOCOL_SPELLING = ("int_arguments", "omitted_arguments")
 
 
 def _declared(target: str, parse: Callable[..., Declarations], *raw: object) -> Declarations:

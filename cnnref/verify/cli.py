@@ -82,8 +82,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--dtype",
         choices=("float64", "float32"),
-        default="float64",
-        help="dtype of the inputs (default: float64)",
+        default=None,
+        help="pin the dtype of the inputs (default: both, drawn per example; float64 alone "
+        "for a candidate that declares float32 unsupported)",
     )
     parser.add_argument(
         "--timeout",

@@ -54,7 +54,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help=f"examples per property (default: {DEFAULT_EXAMPLES})",
     )
-    group.addoption("--cnnref-dtype", choices=("float64", "float32"), default="float64")
+    group.addoption(
+        "--cnnref-dtype",
+        choices=("float64", "float32"),
+        default=None,
+        help="pin the dtype of the inputs (default: both, drawn per example)",
+    )
     group.addoption(
         "--cnnref-timeout",
         type=positive_float,

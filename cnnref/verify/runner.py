@@ -29,7 +29,7 @@ from ..properties import Property
 from ..properties.pool import torch_incomparable
 from ..sandbox.process import DEFAULT_TIMEOUT
 from ..sandbox.target import Command
-from ..strategies import ConvCase, describe_coverage
+from ..strategies import DTYPES, ConvCase, describe_coverage
 from .candidate import IsolatedCandidate, LoadedCandidate
 from .evaluate import FATAL, INTERNAL, NOT_CHECKED, Outcome, evaluate
 from .results import ERROR, FAILED, NOT_COVERED, PASSED, Failure, PropertyResult
@@ -47,7 +47,7 @@ class RunSettings:
 
     examples: int = DEFAULT_EXAMPLES
     seed: int | None = None  # None: derandomized in CI, random with the example database locally
-    dtype: str = "float64"
+    dtype: str | None = None  # None: float64 and float32, drawn per example
     timeout: float = DEFAULT_TIMEOUT
     database: Path | None = Path(".hypothesis") / "cnnref"
     # Options of the candidate's process (--memory, --cpu-time, --forbid) that the printed
@@ -57,8 +57,10 @@ class RunSettings:
     def __post_init__(self) -> None:
         if self.examples < 1:
             raise ValueError(f"examples must be >= 1; got {self.examples}")
-        if self.dtype not in ("float64", "float32"):
-            raise ValueError(f"dtype must be 'float64' or 'float32'; got {self.dtype!r}")
+        if self.dtype not in (None, *DTYPES):
+            raise ValueError(
+                f"dtype must be 'float64', 'float32' or None (both); got {self.dtype!r}"
+            )
         if not self.timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds; got {self.timeout}")
 
@@ -281,7 +283,9 @@ def _failure(
         if isinstance(target, Command)
         else f"--impl {target}"
     )
-    command = f"cnnref verify {named} --property {prop.name} --dtype {run.dtype} --examples {run.examples}"
+    command = f"cnnref verify {named} --property {prop.name} --examples {run.examples}"
+    if run.dtype is not None:
+        command += f" --dtype {run.dtype}"
     if run.timeout != DEFAULT_TIMEOUT:
         command += f" --timeout {run.timeout:g}"
     if run.seed is not None:

@@ -141,7 +141,8 @@ zero_padded_undeclared = _candidate(None, zero_padding=True)
 def _tiles_only_pool(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """A reshape-based pool: windows must tile the input exactly, stride = kernel_size."""
     (kh, kw), (n, c, h, w) = _pair(kernel_size), x.shape
-    if stride not in (None, kernel_size) or padding not in (0, (0, 0)) or h % kh or w % kw:
+    tiles = stride is None or _pair(stride) == (kh, kw)
+    if not tiles or _pair(padding) != (0, 0) or h % kh or w % kw:
         raise ValueError("windows must tile the input exactly")
     return x.reshape(n, c, h // kh, kh, w // kw, kw).max(axis=(3, 5))
 

@@ -7,13 +7,17 @@ from jax import lax
 from cnnref.adapters import jax_forward
 
 
+def _pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
 def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     y = lax.conv_general_dilated(
         x,
         w,
-        stride,
-        [(p, p) for p in padding],
-        rhs_dilation=dilation,
+        _pair(stride),
+        [(p, p) for p in _pair(padding)],
+        rhs_dilation=_pair(dilation),
         feature_group_count=groups,
         dimension_numbers=("NCHW", "OIHW", "NCHW"),
     )

@@ -32,9 +32,15 @@ class Value:
             self.grad = dy if self.grad is None else self.grad + dy
 
 
+def _first(value):
+    """The height entry of an int or an (h, w) pair (the CS231n arithmetic is square)."""
+    return value if isinstance(value, int) else value[0]
+
+
 def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     bias = np.zeros(w.data.shape[0], x.data.dtype) if b is None else b.data
-    out, cache = cs231n.conv_forward(x.data, w.data, bias, {"stride": stride[0], "pad": padding[0]})
+    param = {"stride": _first(stride), "pad": _first(padding)}
+    out, cache = cs231n.conv_forward(x.data, w.data, bias, param)
 
     def backprop(dy):
         dx, dw, db = cs231n.conv_backward(dy, cache)
@@ -46,8 +52,8 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    step = (stride or kernel_size)[0]
-    param = {"pool_height": kernel_size[0], "pool_width": kernel_size[1], "stride": step}
+    size = _first(kernel_size)
+    param = {"pool_height": size, "pool_width": size, "stride": _first(stride or kernel_size)}
     out, cache = cs231n.max_pool_forward(x.data, param)
     return Value(out, lambda dy: x.backward(cs231n.max_pool_backward(dy, cache)))
 

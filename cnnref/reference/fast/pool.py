@@ -120,17 +120,19 @@ def max_pool2d_backward(
     # Unread taps hold NaN where NaN is ignored: each block then finds its own first taps.
     read = None if ignore_nan else taps_read(geometry, x.shape, dy.shape, pad_value)
     first = None if ignore_nan else first_taps(geometry, x.shape, dy.shape, pad_value)
-    for channels, planes in tap_plane_blocks(x, geometry, dy.shape, pad_value, ignore_nan):
-        if ties == "split":
-            _add_split(dx_padded[channels], planes, read, dy_channels[channels], geometry)
-            continue
-        if ignore_nan:
-            first = first_taps(geometry, x.shape, dy.shape, pad_value, planes, ignore_nan)
-        winner = route(planes, first, nan_wins=not ignore_nan)
-        dy_block = dy_channels[channels]
-        if ignore_nan:  # a window of NaN only routes nowhere
-            dy_block = keep_where(~np.isnan(np.fmax.reduce(planes, axis=0)), dy_block)
-        scatter(dx_padded[channels], winner, dy_block, geometry)
+    # inf and -inf routed to one element make NaN there, as in PyTorch: no warning.
+    with np.errstate(invalid="ignore"):
+        for channels, planes in tap_plane_blocks(x, geometry, dy.shape, pad_value, ignore_nan):
+            if ties == "split":
+                _add_split(dx_padded[channels], planes, read, dy_channels[channels], geometry)
+                continue
+            if ignore_nan:
+                first = first_taps(geometry, x.shape, dy.shape, pad_value, planes, ignore_nan)
+            winner = route(planes, first, nan_wins=not ignore_nan)
+            dy_block = dy_channels[channels]
+            if ignore_nan:  # a window of NaN only routes nowhere
+                dy_block = keep_where(~np.isnan(np.fmax.reduce(planes, axis=0)), dy_block)
+            scatter(dx_padded[channels], winner, dy_block, geometry)
     dx = dx_padded[:, top : top + height, left : left + width].reshape(x.shape)
     return np.ascontiguousarray(dx)
 

@@ -86,8 +86,10 @@ def max_pool2d_backward(
     widths = window_padding(geometry, x.shape, dy.shape)
     dx_padded = np.zeros([n + before + after for n, (before, after) in zip(x.shape, widths)], dtype)
     for tap, rows, cols in window_taps(geometry, dy.shape[-2:]):
-        # Distinct windows read distinct positions for one tap: a strided add accumulates.
-        dx_padded[..., rows, cols] += np.where(routed[tap], share, 0)
+        # Distinct windows read distinct positions for one tap: a strided add accumulates
+        # (inf and -inf routed to one element make NaN there, as in PyTorch: no warning).
+        with np.errstate(invalid="ignore"):
+            dx_padded[..., rows, cols] += np.where(routed[tap], share, 0)
     (ph, pw), (height, width) = geometry.padding, x.shape[-2:]
     return np.ascontiguousarray(dx_padded[..., ph : ph + height, pw : pw + width])
 
