@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 import cnnref
 from cnnref.strategies import (
+    DTYPES,
+    DY_VALUES,
     FEATURES,
     LAYOUTS,
     POOL_VALUES,
@@ -115,6 +117,83 @@ def test_unsupported_features_are_never_drawn() -> None:
         assert (
             not case.ceil_mode and case.stride is not None and case.values in ("distinct", "ties")
         )
+    for case in draws(conv_cases(unsupported=off, dy_values=DY_VALUES), 100) + draws(
+        pool_cases(unsupported=off, dy_values=DY_VALUES), 100
+    ):
+        assert (case.as_int, case.omitted) == ((), ()), case
+        assert (case.dtype, case.dy_values) == ("float64", "finite"), case
+
+
+def test_callers_spellings_dtypes_and_nonfinite_dy_are_drawn() -> None:
+    conv = draws(conv_cases(dy_values=DY_VALUES))
+    pool = draws(pool_cases(dy_values=DY_VALUES))
+    for name in ("stride", "padding", "dilation"):
+        assert any(name in c.as_int for c in conv), f"conv2d never got a plain int {name}"
+    for name in ("b", "stride", "padding", "dilation", "groups"):
+        assert any(name in c.omitted for c in conv), f"conv2d's {name} was never left out"
+    assert any("kernel_size" in c.as_int for c in pool)
+    for name in ("stride", "padding", "dilation", "ceil_mode"):
+        assert any(name in c.omitted for c in pool), f"max_pool2d's {name} was never left out"
+    for cases in (conv, pool):
+        assert {c.dtype for c in cases} == set(DTYPES)
+        assert {c.dy_values for c in cases} == set(DY_VALUES)
+    assert {c.dy_values for c in draws(conv_cases(), 100)} == {"finite"}  # the default
+
+
+@QUICK
+@given(case=conv_cases())
+def test_a_conv_call_as_spelled_means_the_call_with_every_pair(case: ConvCase) -> None:
+    x, w, b, _ = case.arrays()
+    args, kwargs = case.spell(x, w, b)
+    assert set(kwargs).isdisjoint(case.omitted) and len(args) == 2 + (
+        case.bias or "b" not in case.omitted
+    )
+    assert np.array_equal(cnnref.conv2d(*args, **kwargs), cnnref.conv2d(x, w, b, **case.geometry))
+
+
+@QUICK
+@given(case=pool_cases())
+def test_a_pool_call_as_spelled_means_the_call_with_every_pair(case: PoolCase) -> None:
+    x, _ = case.arrays()
+    args, kwargs = case.spell(x)
+    for name in case.as_int:
+        assert isinstance(kwargs[name], int)
+    expected = cnnref.max_pool2d(x, **case.geometry)
+    assert np.array_equal(cnnref.max_pool2d(*args, **kwargs), expected, equal_nan=True)
+
+
+def test_nonfinite_dy_holds_nan_and_leaves_the_other_arrays_alone() -> None:
+    case = ConvCase(3, 2, 2, 6, 6, (2, 2), seed=5)
+    finite = case.arrays()
+    nonfinite = ConvCase(3, 2, 2, 6, 6, (2, 2), seed=5, dy_values="nonfinite").arrays()
+    for name in ("x", "w", "b"):
+        assert np.array_equal(getattr(finite, name), getattr(nonfinite, name))
+    dy = nonfinite.dy
+    assert np.isnan(dy).any() and np.isinf(dy).any()
+    kept = np.isfinite(dy)
+    assert np.array_equal(dy[kept], finite.dy[kept])
+    tiny = PoolCase(1, 1, 1, 2, (1, 1), dy_values="nonfinite").arrays().dy
+    assert np.isnan(tiny).any(), "even a one-element dy must hold a NaN"
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (
+            lambda: ConvCase(1, 1, 1, 3, 3, (1, 1), stride=(2, 2), omitted=("stride",)),
+            "only an optional argument at its default",
+        ),
+        (lambda: ConvCase(1, 1, 1, 3, 3, (1, 1), bias=True, omitted=("b",)), "leaves out 'b'"),
+        (
+            lambda: ConvCase(1, 1, 1, 3, 3, (1, 1), stride=(2, 1), as_int=("stride",)),
+            "only a square",
+        ),
+        (lambda: PoolCase(1, 1, 3, 3, (2, 2), dy_values="nan"), "dy_values must be one of"),
+    ],
+)
+def test_a_case_refuses_a_spelling_it_cannot_mean(build, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build()
 
 
 def test_unknown_feature_names_are_an_error_that_lists_the_known_ones() -> None:

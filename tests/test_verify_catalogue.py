@@ -51,6 +51,10 @@ CAUGHT = {
     "dw_whole_chunks_only": ("conv2d_backward.matches_reference", ["batch=33"]),
     "db_mean": ("conv2d_backward.matches_reference", ["db is a mean"]),
     "backward_float32": ("conv2d_backward.contract", ["dtype float32; expected float64"]),
+    "pair_rejects_int": ("conv2d.matches_reference", ["passed as a plain int", "left out"]),
+    "padding_default_one": ("conv2d.matches_reference", ["padding left out"]),
+    "float64_output": ("conv2d.contract", ["dtype float64; expected float32"]),
+    "dy_nan_zeroed_in_place": ("conv2d_backward.contract", ["modified its argument 1 in place"]),
     "ties_last": ("max_pool2d_backward.matches_reference", ["FIRST maximum"]),
     # x == max sends a NaN maximum nothing, so its smallest failing example may be NaN's.
     "ties_to_all": ("max_pool2d_backward.matches_reference", ["FIRST maximum", "LAST NaN"]),
@@ -75,6 +79,10 @@ CAUGHT = {
     "index_uint8": ("max_pool2d_backward.matches_reference", ["41x41 input"]),
     "pool_view_for_unit_kernel": ("max_pool2d.contract", ["sharing memory with its argument 1"]),
     "pool_backward_float32": ("max_pool2d_backward.contract", ["dtype float32; expected float64"]),
+    "nan_dy_spread_by_mask": (
+        "max_pool2d_backward.matches_reference",
+        ["multiplying dy by a 0/1 mask"],
+    ),
 }
 # Statements of fact that blame no bug: what the example could not lose, and that the values
 # are another pooling convention's (if that is on purpose, the candidate should declare it).

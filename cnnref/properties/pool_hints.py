@@ -94,6 +94,11 @@ NAN_IGNORED = (
     "rest routes), and a window of NaN only gives NaN and routes nothing"
 )
 OVERLAP_ONLY = "only inputs shared by overlapping windows are wrong: each window must ADD its gradient (+=), not assign it"
+NONFINITE_SPREAD = (
+    "dx is NaN where no NaN or inf of dy is routed, only in windows whose dy is NaN or inf: "
+    "0 * NaN and 0 * inf are NaN, so multiplying dy by a 0/1 mask spreads them; route dy "
+    "with np.where or by index instead"
+)
 
 
 def other_conventions(
@@ -199,7 +204,8 @@ def backward_hints(
             count_over_inputs(case, x, lambda values: np.ones(values.shape, dtype=bool)) > 1,
         ),
     ]
-    return explain(
+    spread = [] if dy is None else _nonfinite_dy_spread(case, x, dy, expected, actual)
+    return spread + explain(
         comparison,
         actual=actual,
         expected=expected,
@@ -207,8 +213,19 @@ def backward_hints(
         dtype=case.dtype,
         layout=case.layout,
         conventions=alternatives,
-        regions=regions,
+        regions=[] if spread else regions,
     )
+
+
+def _nonfinite_dy_spread(
+    case: PoolCase, x: np.ndarray, dy: np.ndarray, expected: np.ndarray, actual: np.ndarray
+) -> list[str]:
+    """NONFINITE_SPREAD when every stray NaN of dx lies in a window whose dy is not finite."""
+    stray = np.isnan(actual) & ~np.isnan(expected)
+    if not stray.any() or np.isfinite(dy).all():
+        return []
+    reached = spread_to_inputs(case, x, ~np.isfinite(dy))
+    return [] if (stray & ~reached).any() else [NONFINITE_SPREAD]
 
 
 def _nans_per_window(case: PoolCase, x: np.ndarray) -> np.ndarray:

@@ -30,6 +30,7 @@ from ..properties.pool import torch_incomparable
 from ..sandbox.process import DEFAULT_TIMEOUT
 from ..sandbox.target import Command
 from ..strategies import DTYPES, ConvCase, describe_coverage
+from ..strategies.cases import CONV_DEFAULTS, POOL_DEFAULTS
 from .candidate import IsolatedCandidate, LoadedCandidate
 from .evaluate import FATAL, INTERNAL, NOT_CHECKED, Outcome, evaluate
 from .results import ERROR, FAILED, NOT_COVERED, PASSED, Failure, PropertyResult
@@ -312,6 +313,11 @@ def _failure(
     )
 
 
+def _as_written(value: object) -> object:
+    """A square pair as PyTorch's signatures write it: (1, 1) -> 1."""
+    return value[0] if isinstance(value, tuple) and len(set(value)) == 1 else value
+
+
 def still_needed(case: object) -> str:
     """What the smallest failing example could not shrink away: where the bug must be.
 
@@ -346,6 +352,12 @@ def still_needed(case: object) -> str:
             needs.append(f"values={case.values!r}")
     if case.layout != "contiguous":
         needs.append(f"layout={case.layout!r}")
+    if case.dtype != "float64":
+        needs.append(f"dtype={case.dtype!r}")
+    if case.dy_values != "finite":
+        needs.append("NaN and inf in dy")
+    needs += [f"{name} passed as a plain int" for name in case.as_int]
+    needs += [f"{name} left out" for name in case.omitted]
     lines = []
     if needs:
         lines.append(
@@ -358,6 +370,17 @@ def still_needed(case: object) -> str:
             "something an example that size makes likely"
         )
     text = "; ".join(lines)
+    if case.omitted:
+        defaults = CONV_DEFAULTS if isinstance(case, ConvCase) else POOL_DEFAULTS
+        text += (
+            ". Left out, an argument takes the function's own default; PyTorch's are "
+            + ", ".join(f"{name}={_as_written(value)!r}" for name, value in defaults.items())
+        )
+    if case.as_int:
+        text += (
+            ". A plain int stands for the same value along height and width, as in PyTorch: "
+            "make it a pair (v, v) before using it"
+        )
     if case.layout != "contiguous":
         text += (
             ". It fails only for a non-contiguous input: something assumes C-contiguous memory "

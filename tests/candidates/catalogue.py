@@ -33,6 +33,10 @@ BUGS = {
     ),
     "db_mean": ("conv", "dL/db is a mean instead of a sum"),
     "backward_float32": ("conv", "dL/dW accumulated and returned in float32"),
+    "pair_rejects_int": ("conv", "the pair helper is tuple(), so a plain int stride raises"),
+    "padding_default_one": ("conv", "padding defaults to 1 ('same' for 3x3), not 0"),
+    "float64_output": ("conv", "conv2d returns float64 for float32 inputs"),
+    "dy_nan_zeroed_in_place": ("conv", "conv2d_backward zeroes the NaN of the caller's dy"),
     "ties_last": ("pool", "max pool routes a tie to the last maximum (>= instead of >)"),
     "ties_to_all": ("pool", "max pool backward sends dL/dY to every tied maximum"),
     "nan_first": ("pool", "max pool routes to the first NaN instead of the last"),
@@ -59,6 +63,10 @@ BUGS = {
     ),
     "pool_view_for_unit_kernel": ("pool", "a 1x1 max pool returns a view of its input"),
     "pool_backward_float32": ("pool", "max pool backward returns float32 for float64 inputs"),
+    "nan_dy_spread_by_mask": (
+        "pool",
+        "max pool backward multiplies dy by a 0/1 mask, so NaN and inf in dy spread",
+    ),
 }
 
 globals().update({name: build(name) for name in BUGS})

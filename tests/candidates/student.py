@@ -23,8 +23,13 @@ def pair(value):
 def build(*bugs: str) -> SimpleNamespace:
     bugs = frozenset(bugs)
 
+    # BUG when "pair_rejects_int": tuple(2) raises, so conv2d(x, w, stride=2) fails.
+    as_pair = tuple if "pair_rejects_int" in bugs else pair
+    # BUG when "padding_default_one": "same" padding for 3x3 kernels, not PyTorch's 0.
+    default_padding = 1 if "padding_default_one" in bugs else 0
+
     def conv_geometry(stride, padding, dilation):
-        (sh, sw), (ph, pw), (dh, dw) = pair(stride), pair(padding), pair(dilation)
+        (sh, sw), (ph, pw), (dh, dw) = as_pair(stride), as_pair(padding), as_pair(dilation)
         if "stride_axes_swapped" in bugs:
             sh, sw = sw, sh  # BUG: stride[0] is the height stride
         if "dilation_ignored" in bugs:
@@ -52,7 +57,7 @@ def build(*bugs: str) -> SimpleNamespace:
             xp, (n, c, kh, kw, oh, ow), (s[0], s[1], s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw)
         )
 
-    def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    def conv2d(x, w, b=None, stride=1, padding=default_padding, dilation=1, groups=1):
         x, w = np.asarray(x), np.asarray(w)
         dtype = np.result_type(x, w, *([] if b is None else [b]))
         (sh, sw), (ph, pw), (dh, dw) = conv_geometry(stride, padding, dilation)
@@ -64,6 +69,8 @@ def build(*bugs: str) -> SimpleNamespace:
         oh, ow = (h - dh * (kh - 1) - 1) // sh + 1, (wd - dw * (kw - 1) - 1) // sw + 1
         patches = taps(xp, kh, kw, oh, ow, (sh, sw), (dh, dw))
         accumulate = np.float32 if "float32_accumulator" in bugs else dtype  # BUG when float32
+        if "float64_output" in bugs:
+            accumulate = dtype = np.float64  # BUG: float64 whatever the inputs
         y = np.zeros((n, o, oh, ow), dtype=accumulate)
         og = o // groups
         for g in range(groups):
@@ -81,8 +88,10 @@ def build(*bugs: str) -> SimpleNamespace:
                 y += np.asarray(b)[:, None, None]
         return y.astype(dtype)
 
-    def conv2d_backward(dy, x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    def conv2d_backward(dy, x, w, b=None, stride=1, padding=default_padding, dilation=1, groups=1):
         dy, x, w = np.asarray(dy), np.asarray(x), np.asarray(w)
+        if "dy_nan_zeroed_in_place" in bugs:
+            dy[np.isnan(dy)] = 0  # BUG: "sanitizes" the caller's array
         dtype = np.result_type(dy, x, w, *([] if b is None else [b]))
         (sh, sw), (ph, pw), (dh, dw) = conv_geometry(stride, padding, dilation)
         xp = padded(x, ph, pw)
@@ -261,7 +270,10 @@ def build(*bugs: str) -> SimpleNamespace:
                 i, j = divmod(tap, kw)
                 rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
                 cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-                routed = np.where(chosen[..., tap], dy, 0)
+                if "nan_dy_spread_by_mask" in bugs:
+                    routed = chosen[..., tap] * dy  # BUG: 0 * NaN is NaN, 0 * inf is NaN
+                else:
+                    routed = np.where(chosen[..., tap], dy, 0)
                 if "overlap_assigned" in bugs:
                     grad[:, :, rows, cols] = np.where(
                         chosen[..., tap], routed, grad[:, :, rows, cols]
