@@ -15,7 +15,7 @@ sides above 40) while keeping the others small enough to stay fast.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hypothesis import assume
 from hypothesis import strategies as st
@@ -66,12 +66,7 @@ def conv_cases(
     padding = _optional(draw, "conv_padding", off, (0, 0), _pairs(st.integers(0, 3), off))
     dilation = _optional(draw, "dilation", off, (1, 1), _pairs(st.integers(1, 3), off))
     height, width = draw(_sides_that_fit(size, kernel, padding, dilation, off))
-    bias = False if "bias" in off else draw(st.booleans())
-    arguments = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
-    as_int, omitted = draw(
-        _spelling(arguments | {"b": "given" if bias else None}, CONV_DEFAULTS, off)
-    )
-    return ConvCase(
+    case = ConvCase(
         batch=draw(st.integers(*size.batch)),
         in_channels=groups * draw(st.integers(*size.channels)),
         out_channels=groups * draw(st.integers(*size.channels)),
@@ -82,14 +77,14 @@ def conv_cases(
         padding=padding,
         dilation=dilation,
         groups=groups,
-        bias=bias,
+        bias=False if "bias" in off else draw(st.booleans()),
         dtype=draw(_dtypes(dtype, off)),
         layout=draw(_layouts(off)),
         seed=draw(st.integers(0, 2**32 - 1)),
-        as_int=as_int,
-        omitted=omitted,
         dy_values=draw(_dy_values(dy_values, off)),
     )
+    arguments = case.geometry | {"b": "given" if case.bias else None}
+    return draw(_spelled(case, arguments, CONV_DEFAULTS, off))
 
 
 @st.composite
@@ -131,15 +126,7 @@ def pool_cases(
     # which PyTorch leaves undefined and the reference rejects.
     geometry = PoolGeometry(kernel, stride or kernel, padding, dilation, ceil_mode)
     assume(_every_window_reads_input(geometry, (height, width)))
-    arguments = {
-        "kernel_size": kernel,
-        "stride": stride,
-        "padding": padding,
-        "dilation": dilation,
-        "ceil_mode": ceil_mode,
-    }
-    as_int, omitted = draw(_spelling(arguments, POOL_DEFAULTS, off))
-    return PoolCase(
+    case = PoolCase(
         batch=draw(st.integers(*size.batch)),
         channels=draw(st.integers(*size.channels)),
         height=height,
@@ -153,17 +140,14 @@ def pool_cases(
         dtype=draw(_dtypes(dtype, off)),
         layout=draw(_layouts(off)),
         seed=draw(st.integers(0, 2**32 - 1)),
-        as_int=as_int,
-        omitted=omitted,
         dy_values=draw(_dy_values(dy_values, off)),
     )
+    return draw(_spelled(case, case.geometry, POOL_DEFAULTS, off))
 
 
 @st.composite
-def _spelling(
-    draw: st.DrawFn, arguments: dict, defaults: dict, off: frozenset[str]
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Which arguments a caller leaves out and which it writes as a plain int.
+def _spelled(draw: st.DrawFn, case, arguments: dict, defaults: dict, off: frozenset[str]):
+    """``case``, with the arguments a caller leaves out and those it writes as a plain int.
 
     Each is decided by a coin that shrinks to "passed explicitly, as a pair".
     """
@@ -175,7 +159,7 @@ def _spelling(
             omitted.append(name)
         elif square and "int_arguments" not in off and draw(st.booleans()):
             as_int.append(name)
-    return tuple(as_int), tuple(omitted)
+    return replace(case, as_int=tuple(as_int), omitted=tuple(omitted))
 
 
 def _dtypes(dtype: str | None, off: frozenset[str]) -> st.SearchStrategy[str]:
