@@ -35,8 +35,9 @@ def max_pool2d_backward_scale(dy: np.ndarray, x: np.ndarray, **geometry) -> np.n
 # by each output's own terms.  For a correlation of planes a and b through a
 # transform, ||error||_2 <= c u log2(L) ||a||_2 ||b||_1 (docs/tolerances.md), and
 # every output plane sums such correlations over channels (or, for dw, over the
-# batch).  Each scale below is that sum of ||a||_2 ||b||_1, one value per output
-# plane, shaped to broadcast against the output.  It is at least the largest
+# batch); a and b may swap roles.  Each scale below is the sum, over those pairs,
+# of min(||a||_2 ||b||_1, ||a||_1 ||b||_2): one value per output plane, shaped to
+# broadcast against the output.  It is at least the largest
 # elementwise scale of the plane (Hoelder), so it only ever widens a tolerance.
 
 
@@ -65,7 +66,7 @@ def _by_group(array: np.ndarray, groups: int) -> np.ndarray:
     return np.moveaxis(array.reshape(a, groups, gb // groups, *array.shape[2:]), 1, 0)
 
 
-def conv2d_norm_scale(x: np.ndarray, w: np.ndarray, *, groups: int = 1, **_) -> np.ndarray:
+def conv2d_norm_scale(x: np.ndarray, w: np.ndarray, *, groups: int = 1) -> np.ndarray:
     """Per output plane (n, o): sum over its input channels c of the norms of x[n, c], w[o, c].
 
     Shaped (N, O, 1, 1).  Padding, stride and dilation change no norm.
@@ -77,7 +78,7 @@ def conv2d_norm_scale(x: np.ndarray, w: np.ndarray, *, groups: int = 1, **_) -> 
 
 
 def conv2d_backward_norm_scales(
-    dy: np.ndarray, x: np.ndarray, w: np.ndarray, *, groups: int = 1, **_
+    dy: np.ndarray, x: np.ndarray, w: np.ndarray, *, groups: int = 1
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The normwise scales of dx (N, C, 1, 1), dw (O, C/G, 1, 1) and db (zero: a plain sum).
 
