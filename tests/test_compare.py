@@ -188,3 +188,14 @@ def test_norm_scale_of_one_plane_pair_is_the_smaller_hoelder_product() -> None:
     x = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)  # ||x||_2 = sqrt(285), ||x||_1 = 45
     w = np.array([[[[3.0, -4.0]]]])  # ||w||_2 = 5, ||w||_1 = 7
     assert conv2d_norm_scale(x, w).item() == pytest.approx(min(np.sqrt(285) * 7, 45 * 5))
+
+
+def test_a_non_finite_operand_leaves_the_norm_scale_finite() -> None:
+    x = np.ones((1, 1, 3, 3))
+    x[0, 0, 1, 1] = np.nan
+    x[0, 0, 0, 0] = np.inf
+    w = np.ones((1, 1, 2, 2))
+    scale = conv2d_norm_scale(x, w)
+    assert np.isfinite(scale).all() and scale.item() == pytest.approx(min(np.sqrt(7) * 4, 7 * 2))
+    dx, dw, _ = conv2d_backward_norm_scales(np.full((1, 1, 2, 2), np.nan), x, w)
+    assert (dx == 0).all() and (dw == 0).all()

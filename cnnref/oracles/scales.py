@@ -42,8 +42,13 @@ def max_pool2d_backward_scale(dy: np.ndarray, x: np.ndarray, **geometry) -> np.n
 
 
 def _plane_norms(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The 2-norm and the 1-norm of each plane [i, j] of a 4-D array, as (I, J) arrays."""
-    flat = np.abs(np.asarray(array, dtype=np.float64)).reshape(*array.shape[:2], -1)
+    """The 2-norm and the 1-norm of each plane [i, j] of a 4-D array, as (I, J) arrays.
+
+    Non-finite elements count as 0: they make their outputs non-finite, which are
+    compared exactly, and must not make the whole plane's tolerance infinite or NaN.
+    """
+    array = np.asarray(array, dtype=np.float64)
+    flat = np.abs(np.where(np.isfinite(array), array, 0.0)).reshape(*array.shape[:2], -1)
     return np.sqrt(np.sum(flat * flat, axis=-1)), np.sum(flat, axis=-1)
 
 
