@@ -174,7 +174,7 @@ CONV_PROPERTIES = [
 @pytest.mark.parametrize("target", [FFT, WINOGRAD])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_fast_algorithms_pass_every_conv_property(target: str, dtype: str) -> None:
-    for seed in (1, 2, 3):
+    for seed in (1, 2):
         result = verify(
             target, properties=CONV_PROPERTIES, examples=5, seed=seed, dtype=dtype, isolate=False
         )
