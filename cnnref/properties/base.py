@@ -97,16 +97,9 @@ class Evidence:
         """The comparison that came closest to (or went furthest past) its tolerance."""
         return max(
             self.comparisons,
-            key=lambda c: error_ratio(c.rel_error, c.rtol, c.abs_error),
+            key=lambda c: c.ratio,
             default=None,
         )
-
-
-def error_ratio(rel_error: float, rtol: float, abs_error: float) -> float:
-    """Relative error as a fraction of the tolerance: above 1 fails."""
-    if rtol == 0:
-        return 0.0 if abs_error == 0 else float("inf")
-    return rel_error / rtol
 
 
 Check = Callable[[Candidate, Any, Evidence], None]

@@ -9,7 +9,12 @@ import numpy as np
 
 from .. import reference
 from ..oracles import finite_differences, scipy_correlate, torch_autograd
-from ..oracles.scales import conv2d_backward_scales, conv2d_scale
+from ..oracles.scales import (
+    conv2d_backward_norm_scales,
+    conv2d_backward_scales,
+    conv2d_norm_scale,
+    conv2d_scale,
+)
 from ..reference.geometry import common_dtype
 from ..strategies import DY_VALUES, ConvCase, conv_cases
 from . import contract
@@ -23,7 +28,7 @@ from .base import (
     type_name,
     unpack,
 )
-from .compare import compare, rtol_for, summation_rtol
+from .compare import compare, normwise_tolerance, rtol_for, summation_rtol
 from .conv_hints import backward_hints, forward_hints, shape_hints
 
 GRADIENTS = ("dx", "dw", "db")
@@ -43,6 +48,33 @@ def _terms(case: ConvCase) -> dict[str, int]:
         "dw": case.batch * oh * ow,
         "db": case.batch * oh * ow,
     }
+
+
+def _transform_length(case: ConvCase) -> int:
+    """Elements of a padded input plane: the length of an FFT over it."""
+    (height, width), (ph, pw) = case.x_shape[-2:], case.padding
+    return (height + 2 * ph) * (width + 2 * pw)
+
+
+def forward_normwise(case: ConvCase, x64: np.ndarray, w64: np.ndarray) -> np.ndarray:
+    """What FFT or Winograd rounding may add to each output plane of y (compare.py)."""
+    scale = conv2d_norm_scale(x64, w64, groups=case.groups)
+    return normwise_tolerance(case.dtype, scale, _transform_length(case))
+
+
+def backward_normwise(
+    case: ConvCase, dy64: np.ndarray, x64: np.ndarray, w64: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The same for each plane of dx and dw (db is a plain sum: none)."""
+    scales = conv2d_backward_norm_scales(dy64, x64, w64, groups=case.groups)
+    length = _transform_length(case)
+    return {name: normwise_tolerance(case.dtype, s, length) for name, s in zip(GRADIENTS, scales)}
+
+
+def _weighted_normwise(normwise: np.ndarray, weights: np.ndarray) -> float:
+    """A bound on |sum_i error_i * weights_i| when each plane's errors are within ``normwise``."""
+    plane_sums = np.sum(np.abs(np.asarray(weights, np.float64)), axis=(-2, -1), keepdims=True)
+    return float(np.sum(normwise * plane_sums))
 
 
 # ---------------------------------------------------------------- conv2d
@@ -75,6 +107,7 @@ def check_forward_matches(candidate: Candidate, case: ConvCase, evidence: Eviden
         scale=scale,
         rtol=rtol_for(case.dtype, _terms(case)["y"]),
         name="y",
+        normwise=forward_normwise(case, x64, w64),
     )
     evidence.require(
         comparison,
@@ -126,7 +159,8 @@ def bias_is_added_per_channel(candidate: Candidate, case: ConvCase, evidence: Ev
     without = _call_forward(candidate, case, x, w, None)
     difference = with_bias.astype(np.float64) - without
     expected = np.broadcast_to(np.asarray(b, dtype=np.float64)[:, None, None], difference.shape)
-    scale = conv2d_scale(*_float64(x, w, b), **case.geometry)
+    x64, w64, b64 = _float64(x, w, b)
+    scale = conv2d_scale(x64, w64, b64, **case.geometry)
     evidence.require(
         compare(
             difference,
@@ -134,6 +168,8 @@ def bias_is_added_per_channel(candidate: Candidate, case: ConvCase, evidence: Ev
             scale=scale,
             rtol=rtol_for(case.dtype, _terms(case)["y"]),
             name="conv2d(x, w, b) - conv2d(x, w, None)",
+            # Each of the two outputs may carry its normwise rounding.
+            normwise=2 * forward_normwise(case, x64, w64),
         )
     )
 
@@ -184,12 +220,18 @@ def check_backward_matches(
     x64, w64, b64, dy64 = _float64(x, w, b, dy)
     expected = oracle(dy64, x64, w64, b64, **case.geometry)
     scales = conv2d_backward_scales(dy64, x64, w64, b64, **case.geometry)
+    normwise = backward_normwise(case, dy64, x64, w64)
     terms = _terms(case)
     for name, got, want, scale in zip(GRADIENTS, actual, expected, scales):
         if got is None:
             continue
         comparison = compare(
-            got, want, scale=scale, rtol=rtol_for(case.dtype, terms[name]), name=name
+            got,
+            want,
+            scale=scale,
+            rtol=rtol_for(case.dtype, terms[name]),
+            name=name,
+            normwise=normwise[name],
         )
         evidence.require(
             comparison,
@@ -220,16 +262,25 @@ def backward_finite_differences(candidate: Candidate, case: ConvCase, evidence: 
     dx, dw, _ = _call_backward(candidate, case, dy, x, w, b)
     tolerance = summation_rtol(case.dtype, max(_terms(case).values()), dy.size)
     rng = np.random.default_rng(case.seed + 1)
+    x64, w64, dy64 = _float64(x, w, dy)
+    gradient_normwise = backward_normwise(case, dy64, x64, w64)
 
     def magnitude(step_x=0.0, step_w=0.0):
         scale = conv2d_scale(*_float64(np.abs(x) + step_x, np.abs(w) + step_w, b), **case.geometry)
         return float(np.sum(scale * np.abs(dy)))
 
+    def forward_normwise_at(step_x=0.0, step_w=0.0) -> float:
+        """What FFT or Winograd rounding in the stepped forwards may add to a difference."""
+        stepped = forward_normwise(case, np.abs(x64) + step_x, np.abs(w64) + step_w)
+        return _weighted_normwise(stepped, dy64)
+
     for name, gradient, operand, as_function in (
         ("dx", dx, x, lambda points: forward([(v, w, b) for v in points])),
         ("dw", dw, w, lambda points: forward([(x, v, b) for v in points])),
     ):
-        scale = magnitude(1.0, 0.0) if name == "dx" else magnitude(0.0, 1.0)
+        steps = (1.0, 0.0) if name == "dx" else (0.0, 1.0)
+        scale = magnitude(*steps)
+        numerical_normwise = forward_normwise_at(*steps)
         if operand.size <= finite_differences.FULL_JACOBIAN_LIMIT:
             numerical = finite_differences.numerical_gradient(as_function, operand, dy, eps=1.0)
             evidence.require(
@@ -239,6 +290,7 @@ def backward_finite_differences(candidate: Candidate, case: ConvCase, evidence: 
                     scale=scale,
                     rtol=tolerance,
                     name=f"{name} vs finite differences",
+                    normwise=numerical_normwise + gradient_normwise[name],
                 ),
                 inputs={"x": x, "w": w, "dy": dy},
             )
@@ -256,6 +308,8 @@ def backward_finite_differences(candidate: Candidate, case: ConvCase, evidence: 
                     scale=scale,
                     rtol=tolerance,
                     name=f"<{name}, v> vs finite differences along a random sign vector v",
+                    normwise=numerical_normwise
+                    + _weighted_normwise(gradient_normwise[name], direction),
                 )
             )
 
@@ -270,7 +324,13 @@ def backward_adjointness(candidate: Candidate, case: ConvCase, evidence: Evidenc
     output_side = float(np.vdot(y, g64))
     scale = float(np.sum(conv2d_scale(x64, w64, None, **case.geometry) * np.abs(g64)))
     rtol = summation_rtol(case.dtype, max(_terms(case).values()), g.size)
-    for label, value in (("<x, dX(g)>", np.vdot(x64, dx)), ("<w, dW(g)>", np.vdot(w64, dw))):
+    # What FFT or Winograd rounding may add to each inner product.
+    output_normwise = _weighted_normwise(forward_normwise(case, x64, w64), g64)
+    gradient_normwise = backward_normwise(case, g64, x64, w64)
+    for label, value, operand, name in (
+        ("<x, dX(g)>", np.vdot(x64, dx), x64, "dx"),
+        ("<w, dW(g)>", np.vdot(w64, dw), w64, "dw"),
+    ):
         evidence.require(
             compare(
                 np.array(float(value)),
@@ -278,6 +338,7 @@ def backward_adjointness(candidate: Candidate, case: ConvCase, evidence: Evidenc
                 scale=scale,
                 rtol=rtol,
                 name=f"{label} against <conv2d(x, w), g>",
+                normwise=output_normwise + _weighted_normwise(gradient_normwise[name], operand),
             )
         )
 

@@ -137,6 +137,7 @@ def _worst(worst) -> dict | None:
         "abs_error": worst.abs_error,
         "rel_error": worst.rel_error,
         "tolerance": worst.rtol,
+        "allowed": worst.allowed,
         "ratio": worst.ratio,
     }
 

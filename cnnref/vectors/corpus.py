@@ -39,7 +39,10 @@ COMPARISON_RULE = (
     "where a number is expected, a number where NaN is expected, inf where a number is expected)."
 )
 TOLERANCE_RULE = {
-    "atol": "per element, rtol * scale, computed in float64; 0 where nothing is summed",
+    "atol": (
+        "per element, rtol * scale + normwise, computed in float64 (normwise: what FFT or "
+        "Winograd rounding may add to each output plane of a convolution, see docs/tolerances.md)"
+    ),
     "scale": "the same op applied to absolute values (see each output's 'scale')",
     "rtol_float64": FLOAT64_RTOL,
     "rtol_float32": f"max({FLOAT32_RTOL}, 1e-5 * sqrt(terms)), terms = products summed per element",

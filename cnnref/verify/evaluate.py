@@ -6,8 +6,8 @@ import traceback
 from dataclasses import dataclass
 
 from ..properties import CandidateRaised, Evidence, Falsified, NotChecked, property_named
-from ..properties.base import Candidate, error_ratio
-from ..properties.compare import Comparison
+from ..properties.base import Candidate
+from ..properties.compare import Comparison, error_ratio
 from ..sandbox.process import (
     CandidateCrashed,
     CandidateHung,
@@ -39,11 +39,12 @@ class Worst:
     abs_error: float
     rel_error: float
     rtol: float
+    allowed: float  # the element's whole tolerance: rtol * magnitude + the normwise term
 
     @property
     def ratio(self) -> float:
-        """Relative error as a fraction of the tolerance (above 1 fails)."""
-        return error_ratio(self.rel_error, self.rtol, self.abs_error)
+        """The error as a fraction of the element's whole tolerance (above 1 fails)."""
+        return error_ratio(self.abs_error, self.allowed)
 
     @classmethod
     def of(cls, comparison: Comparison | None) -> Worst | None:
@@ -57,6 +58,7 @@ class Worst:
             comparison.abs_error,
             comparison.rel_error,
             comparison.rtol,
+            comparison.allowed,
         )
 
 
