@@ -11,7 +11,7 @@ from .. import reference
 from ..oracles import finite_differences, scipy_correlate, torch_autograd
 from ..oracles.scales import conv2d_backward_scales, conv2d_scale
 from ..reference.geometry import common_dtype
-from ..strategies import ConvCase, conv_cases
+from ..strategies import SIZE_CLASSES, ConvCase, conv_cases
 from . import contract
 from .base import (
     Candidate,
@@ -303,8 +303,10 @@ def backward_contract(candidate: Candidate, case: ConvCase, evidence: Evidence) 
 
 
 def _cases(**fixed):
-    def cases(dtype: str, unsupported: frozenset[str], windows: str = "partial"):
-        strategy = conv_cases(dtype=dtype, unsupported=unsupported)
+    def cases(
+        dtype: str, unsupported: frozenset[str], windows: str = "partial", sizes=SIZE_CLASSES
+    ):
+        strategy = conv_cases(dtype=dtype, unsupported=unsupported, sizes=sizes)
         return strategy.map(lambda case: _replace(case, **fixed)) if fixed else strategy
 
     return cases

@@ -11,7 +11,7 @@ from ..declarations import NOTHING_DECLARED, PYTORCH_CONVENTIONS, Conventions
 from ..oracles import finite_differences, torch_autograd
 from ..oracles.scales import max_pool2d_backward_scale
 from ..reference.geometry import common_dtype
-from ..strategies import PoolCase, pool_cases
+from ..strategies import SIZE_CLASSES, PoolCase, pool_cases
 from ..strategies.cases import DISTINCT_SPACING
 from ..strategies.layouts import with_layout
 from . import contract
@@ -318,10 +318,13 @@ def backward_contract(candidate: Candidate, case: PoolCase, evidence: Evidence) 
 
 
 def _cases(values=None):
-    def cases(dtype: str, unsupported: frozenset[str], windows: str = "partial"):
-        if values is None:
-            return pool_cases(dtype=dtype, unsupported=unsupported, windows=windows)
-        return pool_cases(dtype=dtype, unsupported=unsupported, values=values, windows=windows)
+    def cases(
+        dtype: str, unsupported: frozenset[str], windows: str = "partial", sizes=SIZE_CLASSES
+    ):
+        chosen = {} if values is None else {"values": values}
+        return pool_cases(
+            dtype=dtype, unsupported=unsupported, windows=windows, sizes=sizes, **chosen
+        )
 
     return cases
 

@@ -14,7 +14,7 @@ sides above 40) while keeping the others small enough to stay fast.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from hypothesis import assume
@@ -45,11 +45,18 @@ SIZE_CLASSES = (
 
 @st.composite
 def conv_cases(
-    draw: st.DrawFn, *, dtype: str = "float64", unsupported: Collection[str] = frozenset()
+    draw: st.DrawFn,
+    *,
+    dtype: str = "float64",
+    unsupported: Collection[str] = frozenset(),
+    sizes: Sequence[SizeClass] = SIZE_CLASSES,
 ) -> ConvCase:
-    """Valid conv2d examples of every geometry not listed in ``unsupported``."""
+    """Valid conv2d examples of every geometry not listed in ``unsupported``.
+
+    ``sizes``: the size classes to draw from (``SIZE_CLASSES[:1]``: only small examples).
+    """
     off = check_features(unsupported)
-    size = draw(st.sampled_from(SIZE_CLASSES))
+    size = draw(st.sampled_from(sizes))
     # Each feature is switched on half the time, then given a value: an even spread that
     # shrinks to "off" whenever the failure does not need it.
     groups = _optional(draw, "groups", off, 1, st.integers(2, 3))
@@ -84,12 +91,13 @@ def pool_cases(
     unsupported: Collection[str] = frozenset(),
     values: Collection[str] = POOL_VALUES,
     windows: str = "partial",
+    sizes: Sequence[SizeClass] = SIZE_CLASSES,
 ) -> PoolCase:
     """Valid max_pool2d examples; ``values=("distinct",)`` gives tie-free inputs.
 
     ``windows="exact"`` draws only geometries whose windows cover the padded
     input exactly (no partial window, nothing left over), for candidates that
-    declare that convention.
+    declare that convention.  ``sizes`` as for ``conv_cases``.
     """
     off = check_features(unsupported)
     allowed_values = [
@@ -97,7 +105,7 @@ def pool_cases(
         for v in POOL_VALUES
         if v in values and not ((v == "nan" and "nan" in off) or (v == "neginf" and "inf" in off))
     ]
-    size = draw(st.sampled_from(SIZE_CLASSES))
+    size = draw(st.sampled_from(sizes))
     kernel = draw(_pairs(st.integers(1, size.max_kernel), off))
     dilation = _optional(draw, "dilation", off, (1, 1), _pairs(st.integers(1, 3), off))
     padding = _optional(draw, "pool_padding", off, (0, 0), _pool_padding(kernel, off))
