@@ -113,8 +113,8 @@ class Property:
     function: str  # the candidate function it checks
     summary: str  # one sentence: what holds when this passes
     formula: str  # the maths it checks, for reports
-    # (dtype, unsupported features, windows convention) -> cases
-    cases: Callable[[str, frozenset[str], str], st.SearchStrategy]
+    # (dtype, unsupported features, windows convention, sizes=size classes) -> cases
+    cases: Callable[..., st.SearchStrategy]
     check: Check
     needs_torch: bool = False
     calls: tuple[str, ...] = ()  # the candidate's other functions the check calls

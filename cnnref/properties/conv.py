@@ -16,7 +16,7 @@ from ..oracles.scales import (
     conv2d_scale,
 )
 from ..reference.geometry import common_dtype
-from ..strategies import DY_VALUES, ConvCase, conv_cases
+from ..strategies import DY_VALUES, SIZE_CLASSES, ConvCase, conv_cases
 from . import contract
 from .base import (
     Candidate,
@@ -365,8 +365,15 @@ def backward_contract(candidate: Candidate, case: ConvCase, evidence: Evidence) 
 
 
 def _cases(dy_values=("finite",), **fixed):
-    def cases(dtype: str | None, unsupported: frozenset[str], windows: str = "partial"):
-        strategy = conv_cases(dtype=dtype, unsupported=unsupported, dy_values=dy_values)
+    def cases(
+        dtype: str | None,
+        unsupported: frozenset[str],
+        windows: str = "partial",
+        sizes=SIZE_CLASSES,
+    ):
+        strategy = conv_cases(
+            dtype=dtype, unsupported=unsupported, dy_values=dy_values, sizes=sizes
+        )
         return strategy.map(lambda case: _replace(case, **fixed)) if fixed else strategy
 
     return cases

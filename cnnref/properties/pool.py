@@ -11,7 +11,7 @@ from ..declarations import NOTHING_DECLARED, PYTORCH_CONVENTIONS, Conventions
 from ..oracles import finite_differences, torch_autograd
 from ..oracles.scales import max_pool2d_backward_scale
 from ..reference.geometry import common_dtype
-from ..strategies import DY_VALUES, POOL_VALUES, PoolCase, pool_cases
+from ..strategies import DY_VALUES, POOL_VALUES, SIZE_CLASSES, PoolCase, pool_cases
 from ..strategies.cases import DISTINCT_SPACING
 from ..strategies.layouts import with_layout
 from . import contract
@@ -319,13 +319,19 @@ def backward_contract(candidate: Candidate, case: PoolCase, evidence: Evidence) 
 
 
 def _cases(values=POOL_VALUES, dy_values=("finite",)):
-    def cases(dtype: str | None, unsupported: frozenset[str], windows: str = "partial"):
+    def cases(
+        dtype: str | None,
+        unsupported: frozenset[str],
+        windows: str = "partial",
+        sizes=SIZE_CLASSES,
+    ):
         return pool_cases(
             dtype=dtype,
             unsupported=unsupported,
             values=values,
             windows=windows,
             dy_values=dy_values,
+            sizes=sizes,
         )
 
     return cases

@@ -14,7 +14,7 @@ sides above 40) while keeping the others small enough to stay fast.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 from hypothesis import assume
@@ -50,14 +50,16 @@ def conv_cases(
     dtype: str | None = None,
     unsupported: Collection[str] = frozenset(),
     dy_values: Collection[str] = ("finite",),
+    sizes: Sequence[SizeClass] = SIZE_CLASSES,
 ) -> ConvCase:
     """Valid conv2d examples of every geometry not listed in ``unsupported``.
 
     ``dtype=None`` draws float64 and float32 (float64 alone if "float32" is
     unsupported); ``dy_values=("finite", "nonfinite")`` also draws dy with NaN and inf.
+    ``sizes``: the size classes to draw from (``SIZE_CLASSES[:1]``: only small examples).
     """
     off = check_features(unsupported)
-    size = draw(st.sampled_from(SIZE_CLASSES))
+    size = draw(st.sampled_from(sizes))
     # Each feature is switched on half the time, then given a value: an even spread that
     # shrinks to "off" whenever the failure does not need it.
     groups = _optional(draw, "groups", off, 1, st.integers(2, 3))
@@ -96,6 +98,7 @@ def pool_cases(
     values: Collection[str] = POOL_VALUES,
     windows: str = "partial",
     dy_values: Collection[str] = ("finite",),
+    sizes: Sequence[SizeClass] = SIZE_CLASSES,
 ) -> PoolCase:
     """Valid max_pool2d examples; ``values=("distinct",)`` gives tie-free inputs.
 
@@ -103,7 +106,7 @@ def pool_cases(
 
     ``windows="exact"`` draws only geometries whose windows cover the padded
     input exactly (no partial window, nothing left over), for candidates that
-    declare that convention.
+    declare that convention.  ``sizes`` as for ``conv_cases``.
     """
     off = check_features(unsupported)
     allowed_values = [
@@ -111,7 +114,7 @@ def pool_cases(
         for v in POOL_VALUES
         if v in values and not ((v == "nan" and "nan" in off) or (v == "neginf" and "inf" in off))
     ]
-    size = draw(st.sampled_from(SIZE_CLASSES))
+    size = draw(st.sampled_from(sizes))
     kernel = draw(_pairs(st.integers(1, size.max_kernel), off))
     dilation = _optional(draw, "dilation", off, (1, 1), _pairs(st.integers(1, 3), off))
     padding = _optional(draw, "pool_padding", off, (0, 0), _pool_padding(kernel, off))

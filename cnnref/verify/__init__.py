@@ -30,7 +30,7 @@ from .candidate import (
 from .environment import environment
 from .evaluate import NOT_CHECKED, evaluate
 from .results import PropertyResult, VerificationResult
-from .runner import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, RunSettings, verify_property
+from .runner import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, RunSettings, verify_property, with_inputs
 
 OP_GROUPS = {"conv": ("conv2d", "conv2d_backward"), "pool": ("max_pool2d", "max_pool2d_backward")}
 
@@ -186,7 +186,8 @@ def check_example(
         subject.close()
     if not outcome.passed and outcome.kind != NOT_CHECKED:
         hints = "".join(f"\n  - {hint}" for hint in outcome.hints)
-        raise AssertionError(f"{prop.name} ({outcome.kind}) on {case!r}\n{outcome.message}{hints}")
+        message = with_inputs(outcome.message, case, prop)
+        raise AssertionError(f"{prop.name} ({outcome.kind}) on {case!r}\n{message}{hints}")
 
 
 def process_options(limits: Limits) -> tuple[str, ...]:

@@ -4,17 +4,23 @@ Each property is its own Hypothesis run, so each gets its own verdict and,
 when it fails, its own smallest counterexample.  A hang, a crash or an
 unreadable reply stops that property at once with the example that caused
 it (shrinking would restart the candidate's process for every attempt);
-everything else is shrunk.
+everything else is shrunk and, where it shrank to a large example, searched
+for again among small ones (``SMALL_SEARCH_EXAMPLES``).
+
+Each property's search has its own seed, made from the run's seed (or the
+CI profile's) and the property's name: every property draws different
+examples, and the same seed draws the same ones again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shlex
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,16 +32,23 @@ from hypothesis.errors import Flaky
 from ..declarations import NOTHING_DECLARED, POOL, Conventions, Declarations
 from ..oracles.torch_autograd import torch_available
 from ..properties import Property
+from ..properties.compare import describe_inputs
 from ..properties.pool import torch_incomparable
 from ..sandbox.process import DEFAULT_TIMEOUT
 from ..sandbox.target import Command
-from ..strategies import DTYPES, ConvCase, describe_coverage
+from ..strategies import DTYPES, SIZE_CLASSES, ConvCase, describe_coverage
 from ..strategies.cases import CONV_DEFAULTS, POOL_DEFAULTS
 from .candidate import IsolatedCandidate, LoadedCandidate
 from .evaluate import FATAL, INTERNAL, NOT_CHECKED, Outcome, evaluate
 from .results import ERROR, FAILED, NOT_COVERED, PASSED, Failure, PropertyResult
 
 DEFAULT_EXAMPLES = 100
+# A case's values come from its seed, so they change completely as Hypothesis shrinks the
+# geometry: the failure can vanish at every smaller size, and shrinking stops at a large
+# input.  So a shrunk failure is followed by a search of at most this many small examples,
+# and the smaller failing example of the two is reported.
+SMALL_SEARCH_EXAMPLES = 50
+SMALL_SIZES = tuple(size for size in SIZE_CLASSES if size.name == "small")
 
 
 def in_ci() -> bool:
@@ -145,37 +158,58 @@ def run_property(
     recorded as what the property checked under.
     """
     tally = _Tally()
-    strategy = prop.cases(run.dtype, unsupported, windows)
 
-    def check(data: st.DataObject) -> None:
-        case = data.draw(strategy, label="case")
-        for key, value in describe_coverage(case).items():
-            event(f"{key}: {value}")
-        outcome = evaluate(prop.name, candidate, case)
-        tally.record(case, outcome)
-        on_example(tally.examples)
-        if outcome.kind in FATAL:
-            raise _Fatal(case, outcome)
-        if not outcome.passed and outcome.kind != NOT_CHECKED:
-            raise _Falsified(case, outcome)
+    def search(strategy: st.SearchStrategy, key: str, examples: int) -> BaseException | None:
+        """One Hypothesis search of ``strategy``, seeded from ``key``: how it stopped, if it did."""
 
-    test = given(data=st.data())(check)
-    test = _hypothesis_settings(run, target, prop.name)(test)
-    if run.seed is not None:
-        test = seed(run.seed)(test)
+        def check(data: st.DataObject) -> None:
+            case = data.draw(strategy, label="case")
+            for name, value in describe_coverage(case).items():
+                event(f"{name}: {value}")
+            outcome = evaluate(prop.name, candidate, case)
+            tally.record(case, outcome)
+            on_example(tally.examples)
+            if outcome.kind in FATAL:
+                raise _Fatal(case, outcome)
+            if not outcome.passed and outcome.kind != NOT_CHECKED:
+                raise _Falsified(case, outcome)
+
+        test = given(data=st.data())(check)
+        test = _hypothesis_settings(run, target, key, examples)(test)
+        chosen = property_seed(run.seed, key)
+        if chosen is not None:
+            test = seed(chosen)(test)
+        try:
+            test()
+        except (_Falsified, _Fatal, Flaky) as stop:
+            return stop
+        return None
 
     start = time.perf_counter()
     result = PropertyResult(prop.name, prop.function, prop.summary, prop.formula, PASSED)
     result.conventions = None if conventions is None else conventions.as_dict()
-    try:
-        test()
-    except (_Falsified, _Fatal) as stop:
+    stop = search(prop.cases(run.dtype, unsupported, windows), prop.name, run.examples)
+    notes: list[str] = []
+    if (
+        isinstance(stop, _Falsified)
+        and stop.outcome.kind != INTERNAL
+        and sizes_reached(stop.case)  # shrinking may have stalled on a size
+    ):
+        small = search(
+            prop.cases(run.dtype, unsupported, windows, sizes=SMALL_SIZES),
+            f"{prop.name}.small",
+            min(run.examples, SMALL_SEARCH_EXAMPLES),
+        )
+        stop, notes = _smaller(stop, small)
+    if isinstance(stop, (_Falsified, _Fatal)):
         result.status = ERROR if stop.outcome.kind == INTERNAL else FAILED
-        result.failure = _failure(stop.case, stop.outcome, prop, _named(candidate, target), run)
-    except Flaky as flaky:
+        result.failure = _failure(
+            stop.case, stop.outcome, prop, _named(candidate, target), run, notes
+        )
+    elif isinstance(stop, Flaky):
         result.status = FAILED
         first = next(
-            (e for e in getattr(flaky, "exceptions", ()) if isinstance(e, _Falsified)), None
+            (e for e in getattr(stop, "exceptions", ()) if isinstance(e, _Falsified)), None
         )
         message = (
             "the failure did not happen again when the same example was re-run: the candidate "
@@ -249,14 +283,28 @@ def not_covered(prop: Property, reason: str) -> PropertyResult:
     )
 
 
-def _hypothesis_settings(run: RunSettings, target: str, property_name: str) -> settings:
+def property_seed(run_seed: int | None, key: str) -> int | None:
+    """The seed of one property's search: the run's seed (the CI profile's without one) and
+    the property's name, mixed by a stable hash.
+
+    One seed for every property would give them all the same examples (their Hypothesis
+    tests are one function); this gives each its own, and the same ones again for the same
+    seed, in any process.  None (no seed, outside CI): random, with the example database.
+    """
+    if run_seed is None and not in_ci():
+        return None
+    base = "derandomized" if run_seed is None else str(run_seed)
+    digest = hashlib.sha256(f"{base}/{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def _hypothesis_settings(run: RunSettings, target: str, key: str, examples: int) -> settings:
     database = None
     if run.seed is None and not in_ci() and run.database is not None:
-        database = DirectoryBasedExampleDatabase(run.database / _slug(target) / property_name)
+        database = DirectoryBasedExampleDatabase(run.database / _slug(target) / key)
     return settings(
-        max_examples=run.examples,
+        max_examples=examples,
         deadline=None,
-        derandomize=run.seed is None and in_ci(),
         database=database,
         suppress_health_check=list(HealthCheck),
         verbosity=Verbosity.quiet,
@@ -274,11 +322,61 @@ def _named(candidate: object, target: str) -> str | Command:
     return getattr(candidate, "command", None) or target
 
 
+def _smaller(
+    found: _Falsified, small: BaseException | None
+) -> tuple[_Falsified | _Fatal, list[str]]:
+    """The failure to report, the shrunk one ``found`` or the small search's, and a note.
+
+    The small search's replaces it only when it fails the same way on fewer input elements.
+    """
+    if small is None:
+        return found, ["a search of small examples, after shrinking, found no smaller failure"]
+    if isinstance(small, _Fatal):
+        first_line = small.outcome.message.splitlines()[0] if small.outcome.message else ""
+        note = (
+            f"searching small examples for a smaller failure, the candidate failed otherwise "
+            f"({small.outcome.kind}: {first_line}) on {small.case!r}"
+        )
+        return found, [note]
+    if (
+        isinstance(small, _Falsified)
+        and small.outcome.kind == found.outcome.kind
+        and input_elements(small.case) < input_elements(found.case)
+    ):
+        note = (
+            f"a search of small examples found this one, smaller than the example Hypothesis "
+            f"first shrank to ({input_elements(found.case)} input elements: {found.case!r})"
+        )
+        return small, [note]
+    return found, []
+
+
+def input_elements(case: object) -> int:
+    """How many elements a case's input arrays hold together: how big the example is."""
+    return sum(array.size for array in case.arrays() if array is not None)
+
+
+def with_inputs(message: str, case: object, prop: Property) -> str:
+    """``message`` and the case's arrays, when they are small enough to read and not shown yet."""
+    if case is None or re.search(r"^inputs:$", message, re.MULTILINE):
+        return message
+    arrays = case.arrays()._asdict()
+    if not prop.function.endswith("_backward"):
+        arrays.pop("dy")  # a forward is not given dy
+    shown = describe_inputs(arrays)
+    return f"{message}\n{shown}" if shown else message
+
+
 def _failure(
-    case: object, outcome: Outcome, prop: Property, target: str | Command, run: RunSettings
+    case: object,
+    outcome: Outcome,
+    prop: Property,
+    target: str | Command,
+    run: RunSettings,
+    notes: Sequence[str] = (),
 ) -> Failure:
     needed = still_needed(case) if case is not None else ""
-    hints = list(outcome.hints) + ([needed] if needed else [])
+    hints = list(outcome.hints) + list(notes) + ([needed] if needed else [])
     named = (
         f"--command {shlex.quote(str(target))}"
         if isinstance(target, Command)
@@ -305,7 +403,7 @@ def _failure(
         kind=outcome.kind,
         case=repr(case),
         case_fields=asdict(case) if case is not None else {},
-        message=outcome.message,
+        message=with_inputs(outcome.message, case, prop),
         hints=hints,
         worst=outcome.worst,
         reproduce_command=command,
@@ -318,14 +416,8 @@ def _as_written(value: object) -> object:
     return value[0] if isinstance(value, tuple) and len(set(value)) == 1 else value
 
 
-def still_needed(case: object) -> str:
-    """What the smallest failing example could not shrink away: where the bug must be.
-
-    Settings (stride, padding, groups, a layout, ...) that survived shrinking are needed.
-    Sizes are only what the search reached: a size may be needed itself (more than 255
-    positions, a batch over 32) or only make something else likely (two NaNs in one window),
-    so they are reported as such, not as the bug's cause.
-    """
+def sizes_reached(case: object) -> list[str]:
+    """The sizes of a shrunk example that may not be needed: batch, channels or sides."""
     sizes = []
     if case.batch > 1:
         sizes.append(f"batch={case.batch}")
@@ -336,6 +428,18 @@ def still_needed(case: object) -> str:
         sizes.append(f"{channels} channels")
     if max(case.height, case.width) > 12:
         sizes.append(f"a {case.height}x{case.width} input")
+    return sizes
+
+
+def still_needed(case: object) -> str:
+    """What the smallest failing example could not shrink away: where the bug must be.
+
+    Settings (stride, padding, groups, a layout, ...) that survived shrinking are needed.
+    Sizes are only what the search reached: a size may be needed itself (more than 255
+    positions, a batch over 32) or only make something else likely (two NaNs in one window),
+    so they are reported as such, not as the bug's cause.
+    """
+    sizes = sizes_reached(case)
     needs = []
     for name in ("stride", "padding", "dilation"):
         value = getattr(case, name)
