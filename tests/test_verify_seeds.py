@@ -100,7 +100,7 @@ def test_a_failure_is_reproduced_by_its_property_alone(
     alone = verify(bug, properties=[prop], seed=seed, isolate=False)
     (failure,) = [p.failure for p in several.properties if p.failure]
     assert failure.case == alone.properties[0].failure.case
-    command = f"--property {prop} --dtype float64 --examples 100" + ("" if ci else " --seed 3")
+    command = f"--property {prop} --examples 100" + ("" if ci else " --seed 3")
     assert failure.reproduce_command.endswith(command)
 
 
