@@ -481,7 +481,8 @@ def _pool_calls(rng: random.Random, np, count: int) -> list[Call]:
         dtype = rng.choice(["float64", "float32"])
         plain = rng.random() < 0.3
         kernel = (rng.randint(1, 3), rng.randint(1, 3))
-        stride = None if plain or rng.random() < 0.3 else (rng.randint(1, 3), rng.randint(1, 3))
+        # strides past the kernel too: ceil_mode's last window can then start past the input
+        stride = None if plain or rng.random() < 0.3 else (rng.randint(1, 4), rng.randint(1, 4))
         dilation = (1, 1) if plain or rng.random() < 0.5 else (rng.randint(1, 2), rng.randint(1, 2))
         padding = (0, 0) if plain else tuple(rng.randint(0, k // 2) for k in kernel)
         ceil_mode = False if plain else rng.random() < 0.5
@@ -861,8 +862,12 @@ def _run(options: argparse.Namespace, mutants: list[Mutant], folder: Path) -> in
         del r["source"]
     live = [m for m, d in zip(mutants, differences) if d is not None]
     chosen = live
-    if options.sample is not None:  # in random order, so that a run stopped early is a sample
-        chosen = random.Random(options.seed).sample(live, min(options.sample, len(live)))
+    if options.sample is not None:
+        # Every mutant shuffled, then the first non-equivalent ones: a change of the filter
+        # leaves the rest of the sample as it was.  Run in that order, so that a run stopped
+        # early is a sample too.
+        order = random.Random(options.seed).sample(mutants, len(mutants))
+        chosen = [m for m in order if m in live][: options.sample]
     if options.limit is not None:
         chosen = chosen[: options.limit]
     print(
