@@ -2,6 +2,8 @@
 
     python benchmarks/mutation_score.py                      # every mutant (long: see README)
     python benchmarks/mutation_score.py --sample 120 --seed 0 --jobs 2 --json mutants.json
+    python benchmarks/mutation_score.py --operator default   # only the mutants of one kind
+    python benchmarks/mutation_score.py --limit 0            # the equivalence filter only
     python benchmarks/mutation_score.py --list               # the mutants only, nothing run
 
 1. Mutants.  ``tests/candidates/loops.py`` (conv and max pool as plain loops, correct) is
@@ -12,14 +14,17 @@
    module in a temporary folder, named by its mutation (``loops.py:42 a < b -> a <= b``).
 2. Equivalent mutants.  Each mutant runs, in a process of its own with a timeout and a
    memory limit, on a fixed set of calls whose answers PyTorch (``torch.nn.functional``,
-   autograd for the backwards) computed: random geometries with stride, padding, dilation,
+   autograd for the backwards; conv in float64, rounded to the inputs' dtype) computed: random geometries with stride, padding, dilation,
    groups and ceil_mode; plain ints, pairs and omitted arguments as callers pass them;
    ``b=None``; float32 and float64 (the outputs' dtype compared); ties, NaN and -inf in
    pool inputs; NaN and inf in dy; non-contiguous inputs; inputs checked unmodified.  A
    mutant that matches PyTorch on every call is equivalent; the rest are non-equivalent.
 3. Verdicts.  Each non-equivalent mutant is checked exactly as a user would:
    ``python -m cnnref verify --impl <mutant> -x --json ...`` in a fresh process with
-   ``CI=true`` (derandomized, so reproducible).  Exit 1 with a failed property in the report:
+   ``CI=true`` (derandomized, so reproducible), with ``--ops`` naming the family (conv,
+   pool) whose public functions reach the mutated function: the other family's code is the
+   original's and its properties never call the mutated code, so the verdict is the one a
+   run of all four functions gives, in less time (``--all-ops`` runs all four anyway).  Exit 1 with a failed property in the report:
    killed.  Exit 0: survived.  Anything else (exit 2, a traceback, a property with status
    ``error``, a run past ``--verify-timeout``): cnnref errored, listed apart.
 4. Report.  The kill rate (killed / non-equivalent with a verdict), every survivor with its
@@ -792,9 +797,17 @@ def _parallel(function: Callable, items: list, jobs: int, label: str) -> list:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=2, help="mutants checked at once (default 2)")
-    parser.add_argument("--limit", type=int, help="verify only the first N non-equivalent mutants")
+    parser.add_argument(
+        "--limit", type=int, help="verify only the first N non-equivalent mutants (0: filter only)"
+    )
     parser.add_argument("--sample", type=int, help="verify a random N of the non-equivalent ones")
     parser.add_argument("--seed", type=int, default=0, help="seed of --sample (default 0)")
+    parser.add_argument(
+        "--operator",
+        action="append",
+        choices=OPERATORS,
+        help="verify only mutants of this kind (repeatable)",
+    )
     parser.add_argument("--json", type=Path, help="write every mutant and its outcome here")
     parser.add_argument("--equivalence-timeout", type=float, default=60, metavar="S")
     parser.add_argument("--verify-timeout", type=float, default=900, metavar="S")
@@ -811,10 +824,10 @@ def main(argv: list[str] | None = None) -> int:
     if options.check:
         _checker_main(*options.check)
         return 0
-    for name in ("jobs", "limit", "sample"):
+    for name, least in (("jobs", 1), ("limit", 0), ("sample", 1)):
         value = getattr(options, name)
-        if value is not None and value < 1:
-            parser.error(f"--{name} must be at least 1, got {value}")
+        if value is not None and value < least:
+            parser.error(f"--{name} must be at least {least}, got {value}")
     if options.json and not options.json.parent.is_dir():
         parser.error(f"--json {options.json}: directory {options.json.parent} does not exist")
 
@@ -861,13 +874,14 @@ def _run(options: argparse.Namespace, mutants: list[Mutant], folder: Path) -> in
     for r in results.values():
         del r["source"]
     live = [m for m, d in zip(mutants, differences) if d is not None]
-    chosen = live
+    chosen = [m for m in live if not options.operator or m.operator in options.operator]
     if options.sample is not None:
         # Every mutant shuffled, then the first non-equivalent ones: a change of the filter
         # leaves the rest of the sample as it was.  Run in that order, so that a run stopped
         # early is a sample too.
         order = random.Random(options.seed).sample(mutants, len(mutants))
-        chosen = [m for m in order if m in live][: options.sample]
+        wanted = {m.id for m in chosen}
+        chosen = [m for m in order if m.id in wanted][: options.sample]
     if options.limit is not None:
         chosen = chosen[: options.limit]
     print(
@@ -934,7 +948,7 @@ def _summary(mutants, live, chosen, results, filter_seconds, verify_seconds) -> 
     text = [
         f"mutants: {len(mutants)}, equivalent (match PyTorch on every call): "
         f"{len(mutants) - len(live)}, non-equivalent: {len(live)}",
-        f"verified: {len(chosen)}{' (a sample)' if len(chosen) < len(live) else ''}; killed "
+        f"verified: {len(chosen)}{' (a subset)' if len(chosen) < len(live) else ''}; killed "
         f"{outcomes['killed']}, survived {outcomes['survived']}, cnnref errored {outcomes['error']}",
         f"kill rate: {rate:.1%} ({outcomes['killed']}/{judged})",
         f"time: equivalence filter {filter_seconds:.0f} s, verification {verify_seconds:.0f} s "
