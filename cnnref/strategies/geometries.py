@@ -152,15 +152,18 @@ def pool_cases(
 def _spelled(draw: st.DrawFn, case, arguments: dict, defaults: dict, off: frozenset[str]):
     """``case``, with the arguments a caller leaves out and those it writes as a plain int.
 
-    Each is decided by a coin that shrinks to "passed explicitly, as a pair".
+    Each is decided by coins that shrink to "passed explicitly, as a pair".  Every
+    argument draws both of its coins, used or not, so that shrinking one coin (or the
+    geometry) never shifts the coins of the arguments after it.
     """
     as_int, omitted = [], []
     for name, value in arguments.items():
+        leave_out, write_as_int = draw(st.booleans()), draw(st.booleans())
         at_default = name in defaults and value == defaults[name]
         square = isinstance(value, tuple) and value[0] == value[1]
-        if at_default and "omitted_arguments" not in off and draw(st.booleans()):
+        if leave_out and at_default and "omitted_arguments" not in off:
             omitted.append(name)
-        elif square and "int_arguments" not in off and draw(st.booleans()):
+        elif write_as_int and square and "int_arguments" not in off:
             as_int.append(name)
     return replace(case, as_int=tuple(as_int), omitted=tuple(omitted))
 
