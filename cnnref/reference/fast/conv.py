@@ -67,9 +67,11 @@ def conv2d_backward(
     """
     geometry, dy, x, w = check_conv2d_backward_call(dy, x, w, b, stride, padding, dilation, groups)
     dy_rows = gradient_rows(dy, geometry.groups)
-    dx = input_gradient(dy, dy_rows, w, x.shape, geometry)
-    dw = weight_gradient(dy_rows, x, w.shape, geometry)
-    db = None if b is None else dy_rows.sum(axis=2).reshape(-1)
+    # NaN and inf in dy propagate through the products, as in PyTorch: no warning.
+    with np.errstate(invalid="ignore", over="ignore"):
+        dx = input_gradient(dy, dy_rows, w, x.shape, geometry)
+        dw = weight_gradient(dy_rows, x, w.shape, geometry)
+        db = None if b is None else dy_rows.sum(axis=2).reshape(-1)
     return dx, dw, db
 
 
