@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
@@ -69,9 +69,16 @@ class ConvCase:
     omitted: tuple[str, ...] = ()  # arguments left out ("b" included)
     dy_values: str = "finite"
 
+    # What leaving out each optional argument means (``omitted`` may name these).
+    DEFAULTS: ClassVar[dict] = CONV_DEFAULTS
+
     def __post_init__(self) -> None:
-        values = self.geometry | {"b": None if not self.bias else "given"}
-        check_spelling(self, values, CONV_DEFAULTS)
+        check_spelling(self)
+
+    @property
+    def arguments(self) -> dict:
+        """Every argument a caller may spell: the geometry, and ``b`` (None without a bias)."""
+        return self.geometry | {"b": "given" if self.bias else None}
 
     @property
     def geometry(self) -> dict:
@@ -132,8 +139,15 @@ class PoolCase:
     omitted: tuple[str, ...] = ()  # arguments left out
     dy_values: str = "finite"
 
+    DEFAULTS: ClassVar[dict] = POOL_DEFAULTS
+
     def __post_init__(self) -> None:
-        check_spelling(self, self.geometry, POOL_DEFAULTS)
+        check_spelling(self)
+
+    @property
+    def arguments(self) -> dict:
+        """Every argument a caller may spell: the geometry."""
+        return self.geometry
 
     @property
     def geometry(self) -> dict:
@@ -216,9 +230,9 @@ def spell(
     return operands, kwargs
 
 
-def check_spelling(case: ConvCase | PoolCase, values: dict, defaults: dict) -> None:
+def check_spelling(case: ConvCase | PoolCase) -> None:
     """ValueError unless each omitted argument is at its default and each int stands for a square pair."""
-    name = type(case).__name__
+    name, values, defaults = type(case).__name__, case.arguments, case.DEFAULTS
     for argument in case.omitted:
         if argument not in defaults or values.get(argument) != defaults[argument]:
             raise ValueError(

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from ..declarations import check_features
 from ..reference.geometry import Pair, PoolGeometry, effective_kernel
-from .cases import CONV_DEFAULTS, DTYPES, DY_VALUES, POOL_DEFAULTS, POOL_VALUES, ConvCase, PoolCase
+from .cases import DTYPES, DY_VALUES, POOL_VALUES, ConvCase, PoolCase
 from .layouts import LAYOUTS
 
 
@@ -85,8 +85,7 @@ def conv_cases(
         seed=draw(st.integers(0, 2**32 - 1)),
         dy_values=draw(_dy_values(dy_values, off)),
     )
-    arguments = case.geometry | {"b": "given" if case.bias else None}
-    return draw(_spelled(case, arguments, CONV_DEFAULTS, off))
+    return draw(_spelled(case, off))
 
 
 @st.composite
@@ -145,11 +144,11 @@ def pool_cases(
         seed=draw(st.integers(0, 2**32 - 1)),
         dy_values=draw(_dy_values(dy_values, off)),
     )
-    return draw(_spelled(case, case.geometry, POOL_DEFAULTS, off))
+    return draw(_spelled(case, off))
 
 
 @st.composite
-def _spelled(draw: st.DrawFn, case, arguments: dict, defaults: dict, off: frozenset[str]):
+def _spelled(draw: st.DrawFn, case, off: frozenset[str]):
     """``case``, with the arguments a caller leaves out and those it writes as a plain int.
 
     Each is decided by coins that shrink to "passed explicitly, as a pair".  Every
@@ -157,9 +156,9 @@ def _spelled(draw: st.DrawFn, case, arguments: dict, defaults: dict, off: frozen
     geometry) never shifts the coins of the arguments after it.
     """
     as_int, omitted = [], []
-    for name, value in arguments.items():
+    for name, value in case.arguments.items():
         leave_out, write_as_int = draw(st.booleans()), draw(st.booleans())
-        at_default = name in defaults and value == defaults[name]
+        at_default = name in case.DEFAULTS and value == case.DEFAULTS[name]
         square = isinstance(value, tuple) and value[0] == value[1]
         if leave_out and at_default and "omitted_arguments" not in off:
             omitted.append(name)

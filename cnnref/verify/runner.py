@@ -37,7 +37,6 @@ from ..properties.pool import torch_incomparable
 from ..sandbox.process import DEFAULT_TIMEOUT
 from ..sandbox.target import Command
 from ..strategies import DTYPES, SIZE_CLASSES, ConvCase, describe_coverage
-from ..strategies.cases import CONV_DEFAULTS, POOL_DEFAULTS
 from .candidate import IsolatedCandidate, LoadedCandidate
 from .evaluate import FATAL, INTERNAL, NOT_CHECKED, Outcome, evaluate
 from .results import ERROR, FAILED, NOT_COVERED, PASSED, Failure, PropertyResult
@@ -475,10 +474,9 @@ def still_needed(case: object) -> str:
         )
     text = "; ".join(lines)
     if case.omitted:
-        defaults = CONV_DEFAULTS if isinstance(case, ConvCase) else POOL_DEFAULTS
         text += (
             ". Left out, an argument takes the function's own default; PyTorch's are "
-            + ", ".join(f"{name}={_as_written(value)!r}" for name, value in defaults.items())
+            + ", ".join(f"{name}={_as_written(value)!r}" for name, value in case.DEFAULTS.items())
         )
     if case.as_int:
         text += (
