@@ -11,8 +11,8 @@ A candidate (a module or any object) may carry two attributes:
   function: ``{"max_pool2d_backward": {"ties": "split"}}``.
 
 The reference implements every convention, so the candidate is checked
-exactly against what it declares.  This module is a leaf: it imports nothing
-of cnnref, so the strategies, the properties and the verifier all read it.
+exactly against what it declares.  It imports only the list of ops
+(``cnnref.ops``), so the strategies, the properties and the verifier all read it.
 """
 
 from __future__ import annotations
@@ -20,44 +20,33 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 
-FUNCTIONS = ("conv2d", "conv2d_backward", "max_pool2d", "max_pool2d_backward")
-GROUPS = {"conv": ("conv2d", "conv2d_backward"), "pool": ("max_pool2d", "max_pool2d_backward")}
+from .ops import FUNCTIONS, GROUPS, OPS, op_features
+
 CONV, POOL = GROUPS["conv"], GROUPS["pool"]
 
-# The names a candidate may list as unsupported, and what each one turns off.
-FEATURES: dict[str, str] = {
+# The names a candidate may list as unsupported that every op has, and what each turns off.
+COMMON_FEATURES: dict[str, str] = {
     "stride": "strides other than 1 in conv2d; in max_pool2d, strides other than kernel_size",
-    "conv_padding": "padding other than 0 in conv2d",
-    "pool_padding": "padding other than 0 in max_pool2d",
     "dilation": "dilation other than 1",
-    "groups": "groups other than 1 in conv2d",
-    "bias": "a bias b in conv2d",
-    "ceil_mode": "ceil_mode=True in max_pool2d",
-    "stride_none": "stride=None in max_pool2d",
     "non_square_input": "inputs of different height and width",
     "non_square_geometry": (
         "different height and width values in kernel_size, stride, padding, dilation"
     ),
     "non_contiguous": "inputs that are not C-contiguous (Fortran order, strided and reversed views)",
-    "nan": "NaN in max_pool2d inputs",
-    "inf": "-inf in max_pool2d inputs",
     "nonfinite_dy": "NaN and +-inf in dy, the gradient the backward functions are given",
     "float32": "float32 inputs (float64 only)",
     "int_arguments": "a plain int for a square kernel_size, stride, padding or dilation",
     "omitted_arguments": "optional arguments left out, so that the function's defaults apply",
 }
-# The functions that have each feature (the rest have all of them).
+# The functions that have each feature: an op's own features are its functions' alone.
 FEATURE_FUNCTIONS: dict[str, tuple[str, ...]] = {
-    "conv_padding": CONV,
-    "groups": CONV,
-    "bias": CONV,
-    "pool_padding": POOL,
-    "ceil_mode": POOL,
-    "stride_none": POOL,
-    "nan": POOL,
-    "inf": POOL,
-    "nonfinite_dy": ("conv2d_backward", "max_pool2d_backward"),
+    "nonfinite_dy": tuple(f for f in FUNCTIONS if f.endswith("_backward")),
 }
+FEATURES: dict[str, str] = dict(COMMON_FEATURES)
+for _op, _group in OPS.items():
+    for _name, _meaning in op_features(_op).items():
+        FEATURES.setdefault(_name, _meaning)
+        FEATURE_FUNCTIONS[_name] = (*FEATURE_FUNCTIONS.get(_name, ()), *GROUPS[_group])
 
 
 def functions_with(feature: str) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnnref.reference.geometry import POOL_CONVENTIONS
+from cnnref.ops.max_pool2d.geometry import POOL_CONVENTIONS
 from cnnref.strategies import conv_cases, pool_cases
 from tests.literal_checks import check_conv_against_literal, check_pool_against_literal
 

@@ -19,8 +19,9 @@ from hypothesis import given, settings
 
 from cnnref import declarations
 from cnnref.declarations import CONVENTIONS, Conventions, parse
+from cnnref.ops.arguments import effective_kernel
+from cnnref.ops.max_pool2d.geometry import POOL_CONVENTIONS, PoolGeometry
 from cnnref.reference import fast, literal
-from cnnref.reference.geometry import POOL_CONVENTIONS, PoolGeometry, effective_kernel
 from cnnref.report import report_dict
 from cnnref.report.html_report import render_html
 from cnnref.report.junit_report import render_junit

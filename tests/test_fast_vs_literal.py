@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 
 import cnnref
+from cnnref.ops import blocks
+from cnnref.ops.conv2d import fast as conv_fast
+from cnnref.ops.conv2d import literal as conv_literal
+from cnnref.ops.conv2d.geometry import ConvGeometry
 from cnnref.reference import fast, literal
-from cnnref.reference.fast import blocks
-from cnnref.reference.geometry import ConvGeometry
 from tests.literal_checks import (
     assert_matches_literal,
     check_conv_against_literal,
@@ -74,12 +76,12 @@ def test_both_fast_input_gradient_forms_match_literal(name: str, form: str) -> N
     x, w, _, dy = conv_arrays(example, np.float64, seed=sum(map(ord, name)))
     geometry = ConvGeometry.from_args(**example.geometry)
     if form == "scattered":
-        dy_rows = fast.conv.gradient_rows(dy, geometry.groups)
-        dx = fast.conv.scattered_input_gradient(dy_rows, w, x.shape, geometry)
+        dy_rows = conv_fast.gradient_rows(dy, geometry.groups)
+        dx = conv_fast.scattered_input_gradient(dy_rows, w, x.shape, geometry)
     else:
-        dx = fast.conv.correlated_input_gradient(dy, w, x.shape, geometry)
-    expected = literal.conv.input_gradient(dy, w, x.shape, geometry)
-    scale = literal.conv.input_gradient(np.abs(dy), np.abs(w), x.shape, geometry)
+        dx = conv_fast.correlated_input_gradient(dy, w, x.shape, geometry)
+    expected = conv_literal.input_gradient(dy, w, x.shape, geometry)
+    scale = conv_literal.input_gradient(np.abs(dy), np.abs(w), x.shape, geometry)
     assert_matches_literal(f"dx ({form})", dx, expected, scale, RTOL[np.float64])
 
 

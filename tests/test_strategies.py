@@ -20,7 +20,7 @@ from cnnref.strategies import (
     pool_cases,
     with_layout,
 )
-from cnnref.strategies.cases import DISTINCT_SPACING
+from cnnref.ops.max_pool2d.cases import DISTINCT_SPACING
 
 QUICK = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 from cnnref.cli import main
+from cnnref.ops.max_pool2d.geometry import PoolGeometry
 from cnnref.oracles import torch_autograd
 from cnnref.reference import literal
-from cnnref.reference.geometry import PoolGeometry
 from cnnref.strategies import ConvCase, PoolCase
 from cnnref.vectors import FEATURES, FORMAT, FORMAT_VERSION, MANIFEST, iter_files
 from tests.conftest import require

@@ -120,6 +120,39 @@ class Property:
     calls: tuple[str, ...] = ()  # the candidate's other functions the check calls
 
 
+# Every property, in the order its module defined it; the ops' modules fill it as they
+# are imported (cnnref.properties imports them all, in the order of cnnref.ops.OPS).
+REGISTERED: list[Property] = []
+
+
+def claim(
+    name: str,
+    *,
+    summary: str,
+    formula: str,
+    cases: Callable[..., st.SearchStrategy],
+    needs_torch: bool = False,
+    calls: tuple[str, ...] = (),
+) -> Callable[[Check], Check]:
+    """Register the decorated check as the property ``name`` ("function.claim").
+
+    ``summary`` says what holds when it passes and ``formula`` the maths it
+    checks (both for reports); ``cases`` draws its examples; ``calls`` names
+    the candidate's other functions the check calls.
+    """
+    function, _, claim_name = name.partition(".")
+    if not claim_name or any(p.name == name for p in REGISTERED):
+        raise ValueError(f"property names are 'function.claim' and unique; got {name!r}")
+
+    def register(check: Check) -> Check:
+        REGISTERED.append(
+            Property(name, function, summary, formula, cases, check, needs_torch, calls)
+        )
+        return check
+
+    return register
+
+
 def expect_array(
     result: Any,
     *,

@@ -1,15 +1,21 @@
-"""The NumPy reference: conv2d, max_pool2d and their gradients.
+"""The NumPy reference: every op's functions, as ``cnnref.conv2d`` and friends run them.
 
-Two forms of the same four functions, checked against each other:
+Each op has two forms, in its folder (``cnnref/ops/<op>/``), checked against each other:
 
-* ``literal``: each op written as its derivation (docs/derivation.md), the oracle;
+* ``literal``: the op written as its derivation (docs/derivation.md), the oracle;
 * ``fast``: the same maths as large matrix products and whole-array passes,
-  which is what ``cnnref.conv2d`` and friends run.
+  which is what the public functions run.
 
-Both share the argument checks in ``geometry``.
+This module names them: ``reference.conv2d`` is the fast form, and
+``reference.literal.conv2d`` / ``reference.fast.conv2d`` each form by name.
 """
 
-from . import fast, literal
-from .fast import conv2d, conv2d_backward, max_pool2d, max_pool2d_backward
+from types import SimpleNamespace
 
-__all__ = ["conv2d", "conv2d_backward", "fast", "literal", "max_pool2d", "max_pool2d_backward"]
+from ..ops import FUNCTIONS, form
+
+fast = SimpleNamespace(**{function: form(function, "fast") for function in FUNCTIONS})
+literal = SimpleNamespace(**{function: form(function, "literal") for function in FUNCTIONS})
+globals().update(vars(fast))
+
+__all__ = ["fast", "literal", *FUNCTIONS]

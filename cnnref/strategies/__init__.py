@@ -1,23 +1,25 @@
-"""Hypothesis strategies for conv2d and max_pool2d examples, and the examples themselves."""
+"""Hypothesis strategies for every op's examples, and the examples themselves.
+
+Each op's case and strategy are in its folder (``cnnref.ops.<op>.cases``) and
+are found here by name: ``from cnnref.strategies import ConvCase, conv_cases``.
+This package holds what they are made of: size classes, layouts, dtypes, spellings.
+"""
+
+import importlib
 
 from ..declarations import FEATURES
-from .cases import DTYPES, DY_VALUES, POOL_VALUES, ConvArrays, ConvCase, PoolArrays, PoolCase
-from .geometries import SIZE_CLASSES, conv_cases, describe_coverage, pool_cases
+from ..ops import OPS
+from .cases import DTYPES, DY_VALUES
+from .draws import SIZE_CLASSES, SizeClass
 from .layouts import LAYOUTS, with_layout
 
-__all__ = [
-    "DTYPES",
-    "DY_VALUES",
-    "FEATURES",
-    "LAYOUTS",
-    "POOL_VALUES",
-    "SIZE_CLASSES",
-    "ConvArrays",
-    "ConvCase",
-    "PoolArrays",
-    "PoolCase",
-    "conv_cases",
-    "describe_coverage",
-    "pool_cases",
-    "with_layout",
-]
+
+def __getattr__(name: str):
+    for op in OPS:
+        cases = importlib.import_module(f"cnnref.ops.{op}.cases")
+        if name in cases.__all__:
+            return getattr(cases, name)
+    raise AttributeError(f"module 'cnnref.strategies' has no attribute {name!r}")
+
+
+__all__ = ["DTYPES", "DY_VALUES", "FEATURES", "LAYOUTS", "SIZE_CLASSES", "SizeClass", "with_layout"]

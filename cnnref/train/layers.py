@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 import cnnref
-from cnnref.reference.fast.masking import keep_where
+from cnnref.ops.masking import keep_where
 
 
 class Parameter:

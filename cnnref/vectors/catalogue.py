@@ -13,7 +13,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..strategies import LAYOUTS, POOL_VALUES, SIZE_CLASSES, ConvCase, PoolCase
+from ..ops.conv2d.cases import ConvCase
+from ..ops.max_pool2d.cases import POOL_VALUES, PoolCase
+from ..strategies import LAYOUTS, SIZE_CLASSES
 from .features import features_of
 
 # A named case must find its features within this many seeds, or the catalogue is wrong.

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import reference
+from ..ops.conv2d.cases import ConvCase
+from ..ops.conv2d.properties import _terms as conv_terms  # the terms each conv output sums
+from ..ops.conv2d.properties import backward_normwise, forward_normwise
+from ..ops.max_pool2d.cases import PoolCase
 from ..oracles import torch_autograd
 from ..oracles.scales import conv2d_backward_scales, conv2d_scale, max_pool2d_backward_scale
 from ..properties.compare import compare, rtol_for
-from ..properties.conv import _terms as conv_terms  # the terms each conv output sums
-from ..properties.conv import backward_normwise, forward_normwise
-from ..strategies import ConvCase, PoolCase
 
 
 @dataclass(frozen=True)

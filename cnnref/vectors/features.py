@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..reference.geometry import effective_kernel, pool_output_size
-from ..strategies import ConvCase, PoolCase
+from ..ops.arguments import effective_kernel, pool_output_size
+from ..ops.conv2d.cases import ConvCase
+from ..ops.max_pool2d.cases import PoolCase
 
 FEATURES: dict[str, str] = {
     "float64": "float64 inputs",

@@ -30,13 +30,13 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 
 from ..declarations import NOTHING_DECLARED, POOL, Conventions, Declarations
+from ..ops.max_pool2d.properties import torch_incomparable
 from ..oracles.torch_autograd import torch_available
 from ..properties import Property
 from ..properties.compare import describe_inputs
-from ..properties.pool import torch_incomparable
 from ..sandbox.process import DEFAULT_TIMEOUT
 from ..sandbox.target import Command
-from ..strategies import DTYPES, SIZE_CLASSES, ConvCase, describe_coverage
+from ..strategies import DTYPES, SIZE_CLASSES
 from .candidate import IsolatedCandidate, LoadedCandidate
 from .evaluate import FATAL, INTERNAL, NOT_CHECKED, Outcome, evaluate
 from .results import ERROR, FAILED, NOT_COVERED, PASSED, Failure, PropertyResult
@@ -131,7 +131,7 @@ class _Tally:
         self.examples += 1
         if outcome.kind == NOT_CHECKED:
             self.not_checked[outcome.message] += 1
-        for key, value in describe_coverage(case).items():
+        for key, value in case.coverage().items():
             self.coverage.setdefault(key, Counter())[value] += 1
         if outcome.worst is not None:
             self.ratios.append(outcome.worst.ratio)
@@ -163,7 +163,7 @@ def run_property(
 
         def check(data: st.DataObject) -> None:
             case = data.draw(strategy, label="case")
-            for name, value in describe_coverage(case).items():
+            for name, value in case.coverage().items():
                 event(f"{name}: {value}")
             outcome = evaluate(prop.name, candidate, case)
             tally.record(case, outcome)
@@ -192,7 +192,7 @@ def run_property(
     if (
         isinstance(stop, _Falsified)
         and stop.outcome.kind != INTERNAL
-        and sizes_reached(stop.case)  # shrinking may have stalled on a size
+        and stop.case.sizes_reached()  # shrinking may have stalled on a size
     ):
         small = search(
             prop.cases(run.dtype, unsupported, windows, sizes=SMALL_SIZES),
@@ -392,7 +392,9 @@ def _failure(
     snippet = "\n".join(
         [
             "# or, in Python (raises AssertionError with this explanation):",
-            f"from cnnref.strategies import {type(case).__name__}" if case is not None else "",
+            f"from cnnref.strategies import {type(case).__name__}"
+            if case is not None
+            else "",
             "from cnnref.verify import "
             + ("Command, check_example" if isinstance(target, Command) else "check_example"),
             f"check_example({target!r}, {prop.name!r}, {case!r})",
@@ -415,21 +417,6 @@ def _as_written(value: object) -> object:
     return value[0] if isinstance(value, tuple) and len(set(value)) == 1 else value
 
 
-def sizes_reached(case: object) -> list[str]:
-    """The sizes of a shrunk example that may not be needed: batch, channels or sides."""
-    sizes = []
-    if case.batch > 1:
-        sizes.append(f"batch={case.batch}")
-    channels = (
-        max(case.in_channels, case.out_channels) if isinstance(case, ConvCase) else case.channels
-    )
-    if channels > 3:
-        sizes.append(f"{channels} channels")
-    if max(case.height, case.width) > 12:
-        sizes.append(f"a {case.height}x{case.width} input")
-    return sizes
-
-
 def still_needed(case: object) -> str:
     """What the smallest failing example could not shrink away: where the bug must be.
 
@@ -438,21 +425,8 @@ def still_needed(case: object) -> str:
     positions, a batch over 32) or only make something else likely (two NaNs in one window),
     so they are reported as such, not as the bug's cause.
     """
-    sizes = sizes_reached(case)
-    needs = []
-    for name in ("stride", "padding", "dilation"):
-        value = getattr(case, name)
-        default = (0, 0) if name == "padding" else (1, 1)
-        if value is not None and tuple(value) != default:
-            needs.append(f"{name}={value}")
-    if isinstance(case, ConvCase):
-        if case.groups > 1:
-            needs.append(f"groups={case.groups}")
-    else:
-        if case.ceil_mode:
-            needs.append("ceil_mode=True")
-        if case.values != "distinct":
-            needs.append(f"values={case.values!r}")
+    sizes = case.sizes_reached()
+    needs = case.settings_needed()
     if case.layout != "contiguous":
         needs.append(f"layout={case.layout!r}")
     if case.dtype != "float64":

@@ -21,8 +21,8 @@ from collections.abc import Iterator
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..geometry import Pair, correlation_output_size
-from . import blocks
+from .. import blocks
+from ..arguments import Pair, correlation_output_size
 
 
 def channels_last(

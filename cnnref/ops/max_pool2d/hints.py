@@ -6,11 +6,12 @@ from functools import partial
 
 import numpy as np
 
-from .. import reference
-from ..declarations import CONVENTIONS, PYTORCH, Conventions
-from ..reference.geometry import PoolGeometry, effective_kernel, pool_output_size
-from ..strategies import PoolCase
-from .hints import explain, shape_evidence
+from ... import reference
+from ...declarations import CONVENTIONS, PYTORCH, Conventions
+from ...properties.hints import explain, shape_evidence
+from ..arguments import effective_kernel, pool_output_size
+from .cases import PoolCase
+from .geometry import PoolGeometry
 from .windows import count_over_inputs, each_window, spread_to_inputs, window_counts
 
 

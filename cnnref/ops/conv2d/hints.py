@@ -6,10 +6,10 @@ from functools import partial
 
 import numpy as np
 
-from .. import reference
-from ..reference.geometry import effective_kernel
-from ..strategies import ConvCase
-from .hints import border_mask, explain, shape_evidence
+from ... import reference
+from ...properties.hints import border_mask, explain, shape_evidence
+from ..arguments import effective_kernel
+from .cases import ConvCase
 
 
 def shape_hints(case: ConvCase, actual: np.ndarray) -> list[str]:

@@ -1,7 +1,7 @@
 """max_pool2d and its gradient, one pass per window tap over whole arrays: what
 ``cnnref.max_pool2d`` runs.
 
-The routing rule is the literal one (reference/literal/pool.py): walking a
+The routing rule is the literal one (literal.py): walking a
 window's taps in row-major order, a tap takes over when it is strictly
 greater than the best so far or is NaN.  What makes it fast:
 
@@ -27,17 +27,15 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..geometry import (
-    IntOrPair,
+from .. import blocks
+from ..arguments import IntOrPair, effective_kernel
+from ..masking import keep_where
+from .geometry import (
     PoolGeometry,
     check_max_pool2d_backward_call,
     check_max_pool2d_call,
     check_pool_conventions,
-    effective_kernel,
 )
-from ..literal.pool import window_padding, window_taps
-from . import blocks
-from .masking import keep_where
 
 
 def max_pool2d(
@@ -110,7 +108,7 @@ def max_pool2d_backward(
         geometry, x.shape, ties=ties, nan=nan, pad_value=pad_value, windows=windows
     )
     ignore_nan = nan == "ignore"
-    (top, bottom), (left, right) = window_padding(geometry, x.shape, dy.shape)[2:]
+    (top, bottom), (left, right) = geometry.window_padding(x.shape, dy.shape)[2:]
     height, width = x.shape[2:]
     dx_padded = np.zeros(
         (len(dy) * dy.shape[1], top + height + bottom, left + width + right), dtype
@@ -156,7 +154,7 @@ def _add_split(
         maxima &= read[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         share = dy / maxima.sum(axis=0).astype(dy.dtype)
-    for tap, rows, cols in window_taps(geometry, dy.shape[1:]):
+    for tap, rows, cols in geometry.window_taps(dy.shape[1:]):
         dx_block[:, rows, cols] += keep_where(maxima[tap], share)
 
 
@@ -191,7 +189,7 @@ def _add_routed(
 ) -> None:
     """Overlapping windows: one strided add per tap (for one tap, distinct windows
     read distinct elements), as in the literal form."""
-    for tap, rows, cols in window_taps(geometry, dy.shape[1:]):
+    for tap, rows, cols in geometry.window_taps(dy.shape[1:]):
         dx_block[:, rows, cols] += keep_where(winner == tap, dy)
 
 
@@ -212,7 +210,7 @@ def tap_plane_blocks(
     kh, kw = geometry.kernel_size
     oh, ow = out_shape[2:]
     x_channels = x.reshape(-1, *x.shape[2:])
-    widths = window_padding(geometry, x.shape, out_shape)[2:]
+    widths = geometry.window_padding(x.shape, out_shape)[2:]
     unread = np.nan if ignore_nan else -np.inf
     plane_bytes = kh * kw * oh * ow * x.itemsize
     for channels in blocks.batch_blocks(len(x_channels), plane_bytes, blocks.PLANE_BUDGET_BYTES):
@@ -229,7 +227,7 @@ def tap_plane_blocks(
         elif any(any(w) for w in widths):
             block = np.pad(block, [(0, 0), *widths], constant_values=unread)
         planes = np.empty((kh * kw, len(block), oh, ow), dtype=x.dtype)
-        for tap, rows, cols in window_taps(geometry, (oh, ow)):
+        for tap, rows, cols in geometry.window_taps((oh, ow)):
             planes[tap] = block[:, rows, cols]
         yield channels, planes
 

@@ -6,18 +6,18 @@ from functools import partial
 
 import numpy as np
 
-from .. import reference
-from ..declarations import NOTHING_DECLARED, PYTORCH_CONVENTIONS, Conventions
-from ..oracles import finite_differences, torch_autograd
-from ..oracles.scales import max_pool2d_backward_scale
-from ..reference.geometry import common_dtype
-from ..strategies import DY_VALUES, POOL_VALUES, SIZE_CLASSES, PoolCase, pool_cases
-from ..strategies.cases import DISTINCT_SPACING
-from ..strategies.layouts import with_layout
-from . import contract
-from .base import Candidate, Evidence, Falsified, NotChecked, Property, expect_array
-from .compare import compare, rtol_for, summation_rtol
-from .pool_hints import backward_hints, forward_hints, shape_hints
+from ... import reference
+from ...declarations import NOTHING_DECLARED, PYTORCH_CONVENTIONS, Conventions
+from ...oracles import finite_differences, torch_autograd
+from ...oracles.scales import max_pool2d_backward_scale
+from ...properties import contract
+from ...properties.base import Candidate, Evidence, Falsified, NotChecked, claim, expect_array
+from ...properties.compare import compare, rtol_for, summation_rtol
+from ...strategies import DY_VALUES, SIZE_CLASSES
+from ...strategies.layouts import with_layout
+from ..arguments import common_dtype
+from .cases import DISTINCT_SPACING, POOL_VALUES, PoolCase, pool_cases
+from .hints import backward_hints, forward_hints, shape_hints
 from .windows import maxima_positions, share_kept
 
 # Finite-difference step: far below the gap between distinct inputs, so no argmax moves,
@@ -63,6 +63,29 @@ def torch_incomparable(conventions: Conventions, function: str) -> str:
     )
 
 
+def _cases(values=POOL_VALUES, dy_values=("finite",)):
+    def cases(
+        dtype: str | None,
+        unsupported: frozenset[str],
+        windows: str = "partial",
+        sizes=SIZE_CLASSES,
+    ):
+        return pool_cases(
+            dtype=dtype,
+            unsupported=unsupported,
+            values=values,
+            windows=windows,
+            dy_values=dy_values,
+            sizes=sizes,
+        )
+
+    return cases
+
+
+FORWARD = "Y[n,c,p,q] = max over in-bounds (i,j) of X[n, c, p*s + i*d - pad, q*s + j*d - pad]"
+BACKWARD = "dX[u,v] = sum of dY over the windows that route to (u,v): first strict maximum, last NaN, first in-bounds if all -inf"
+
+
 # ---------------------------------------------------------------- max_pool2d
 
 
@@ -101,6 +124,12 @@ def check_forward_matches(
     )
 
 
+@claim(
+    "max_pool2d.matches_reference",
+    summary="max_pool2d agrees exactly with cnnref's reference, NaN and -inf included.",
+    formula=FORWARD,
+    cases=_cases(),
+)
 def forward_matches_reference(candidate, case, evidence):
     conventions = conventions_of(candidate, "max_pool2d")
     check_forward_matches(
@@ -140,6 +169,13 @@ def trusted_forward(candidate: Candidate, case: PoolCase, x: np.ndarray | None =
     return forward
 
 
+@claim(
+    "max_pool2d.matches_torch",
+    summary="max_pool2d agrees exactly with torch.nn.functional.max_pool2d.",
+    formula=FORWARD,
+    cases=_cases(),
+    needs_torch=True,
+)
 def forward_matches_torch(candidate, case, evidence):
     require_pytorch_conventions(candidate, "max_pool2d")
     check_forward_matches(
@@ -150,6 +186,12 @@ def forward_matches_torch(candidate, case, evidence):
     )
 
 
+@claim(
+    "max_pool2d.contract",
+    summary="max_pool2d returns a new ndarray of the right shape and dtype, NaN only where a window holds NaN, the same on every call, and leaves its input alone.",
+    formula="dtype(Y) = dtype(X)",
+    cases=_cases(),
+)
 def forward_contract(candidate: Candidate, case: PoolCase, evidence: Evidence) -> None:
     x, _ = case.arrays()
     (y,) = contract.call_and_check(
@@ -198,6 +240,12 @@ def check_backward_matches(
     )
 
 
+@claim(
+    "max_pool2d_backward.matches_reference",
+    summary="dx agrees with cnnref's reference: ties, NaN and -inf routed as PyTorch does, overlaps accumulated.",
+    formula=BACKWARD,
+    cases=_cases(dy_values=DY_VALUES),
+)
 def backward_matches_reference(candidate, case, evidence):
     conventions = conventions_of(candidate, "max_pool2d_backward")
     check_backward_matches(
@@ -209,16 +257,13 @@ def backward_matches_reference(candidate, case, evidence):
     )
 
 
-def backward_matches_torch(candidate, case, evidence):
-    require_pytorch_conventions(candidate, "max_pool2d_backward")
-    check_backward_matches(
-        candidate,
-        case,
-        evidence,
-        lambda dy, x: torch_autograd.max_pool2d_with_gradients(x, dy, **case.geometry)[1],
-    )
-
-
+@claim(
+    "max_pool2d_backward.finite_differences",
+    summary="On tie-free inputs dx agrees with central finite differences of the candidate's own max_pool2d (the reference's if it has none), on examples where that max_pool2d matches the reference.",
+    formula="<dL/dX, v> = d/dt <max_pool2d(X + t v), dY>",
+    cases=_cases(values=("distinct",)),
+    calls=("max_pool2d",),
+)
 def backward_finite_differences(candidate: Candidate, case: PoolCase, evidence: Evidence) -> None:
     """On tie-free inputs max pooling is locally a selection, linear in x: FD is exact.
 
@@ -258,6 +303,13 @@ def backward_finite_differences(candidate: Candidate, case: PoolCase, evidence: 
         )
 
 
+@claim(
+    "max_pool2d_backward.conservation_and_support",
+    summary="The gradient is conserved (sum dx = sum dy) and flows only to elements that are the maximum of a window containing them.",
+    formula="sum dX = sum dY;  dX[u,v] != 0  =>  X[u,v] = max of a window containing (u,v)",
+    cases=_cases(),
+    calls=("max_pool2d",),
+)
 def backward_conservation_and_support(
     candidate: Candidate, case: PoolCase, evidence: Evidence
 ) -> None:
@@ -298,6 +350,29 @@ def backward_conservation_and_support(
         )
 
 
+@claim(
+    "max_pool2d_backward.matches_torch",
+    summary="dx agrees with PyTorch autograd.",
+    formula=BACKWARD,
+    cases=_cases(dy_values=DY_VALUES),
+    needs_torch=True,
+)
+def backward_matches_torch(candidate, case, evidence):
+    require_pytorch_conventions(candidate, "max_pool2d_backward")
+    check_backward_matches(
+        candidate,
+        case,
+        evidence,
+        lambda dy, x: torch_autograd.max_pool2d_with_gradients(x, dy, **case.geometry)[1],
+    )
+
+
+@claim(
+    "max_pool2d_backward.contract",
+    summary="max_pool2d_backward returns a new ndarray of x's shape and the right dtype, finite for a finite dy, deterministic, zero for zero dy, and leaves its inputs alone (dy with NaN and inf included).",
+    formula="dtype(dX) = result_type(dY, X)",
+    cases=_cases(dy_values=DY_VALUES),
+)
 def backward_contract(candidate: Candidate, case: PoolCase, evidence: Evidence) -> None:
     x, dy = case.arrays()
     (dx,) = contract.call_and_check(
@@ -313,100 +388,3 @@ def backward_contract(candidate: Candidate, case: PoolCase, evidence: Evidence) 
     contract.require_zero_gradients(
         candidate, "max_pool2d_backward", *case.spell(np.zeros_like(dy), x), ("dx",)
     )
-
-
-# ---------------------------------------------------------------- registry
-
-
-def _cases(values=POOL_VALUES, dy_values=("finite",)):
-    def cases(
-        dtype: str | None,
-        unsupported: frozenset[str],
-        windows: str = "partial",
-        sizes=SIZE_CLASSES,
-    ):
-        return pool_cases(
-            dtype=dtype,
-            unsupported=unsupported,
-            values=values,
-            windows=windows,
-            dy_values=dy_values,
-            sizes=sizes,
-        )
-
-    return cases
-
-
-FORWARD = "Y[n,c,p,q] = max over in-bounds (i,j) of X[n, c, p*s + i*d - pad, q*s + j*d - pad]"
-BACKWARD = "dX[u,v] = sum of dY over the windows that route to (u,v): first strict maximum, last NaN, first in-bounds if all -inf"
-
-PROPERTIES = (
-    Property(
-        "max_pool2d.matches_reference",
-        "max_pool2d",
-        "max_pool2d agrees exactly with cnnref's reference, NaN and -inf included.",
-        FORWARD,
-        _cases(),
-        forward_matches_reference,
-    ),
-    Property(
-        "max_pool2d.matches_torch",
-        "max_pool2d",
-        "max_pool2d agrees exactly with torch.nn.functional.max_pool2d.",
-        FORWARD,
-        _cases(),
-        forward_matches_torch,
-        needs_torch=True,
-    ),
-    Property(
-        "max_pool2d.contract",
-        "max_pool2d",
-        "max_pool2d returns a new ndarray of the right shape and dtype, NaN only where a window holds NaN, the same on every call, and leaves its input alone.",
-        "dtype(Y) = dtype(X)",
-        _cases(),
-        forward_contract,
-    ),
-    Property(
-        "max_pool2d_backward.matches_reference",
-        "max_pool2d_backward",
-        "dx agrees with cnnref's reference: ties, NaN and -inf routed as PyTorch does, overlaps accumulated.",
-        BACKWARD,
-        _cases(dy_values=DY_VALUES),
-        backward_matches_reference,
-    ),
-    Property(
-        "max_pool2d_backward.finite_differences",
-        "max_pool2d_backward",
-        "On tie-free inputs dx agrees with central finite differences of the candidate's own max_pool2d (the reference's if it has none), on examples where that max_pool2d matches the reference.",
-        "<dL/dX, v> = d/dt <max_pool2d(X + t v), dY>",
-        _cases(values=("distinct",)),
-        backward_finite_differences,
-        calls=("max_pool2d",),
-    ),
-    Property(
-        "max_pool2d_backward.conservation_and_support",
-        "max_pool2d_backward",
-        "The gradient is conserved (sum dx = sum dy) and flows only to elements that are the maximum of a window containing them.",
-        "sum dX = sum dY;  dX[u,v] != 0  =>  X[u,v] = max of a window containing (u,v)",
-        _cases(),
-        backward_conservation_and_support,
-        calls=("max_pool2d",),
-    ),
-    Property(
-        "max_pool2d_backward.matches_torch",
-        "max_pool2d_backward",
-        "dx agrees with PyTorch autograd.",
-        BACKWARD,
-        _cases(dy_values=DY_VALUES),
-        backward_matches_torch,
-        needs_torch=True,
-    ),
-    Property(
-        "max_pool2d_backward.contract",
-        "max_pool2d_backward",
-        "max_pool2d_backward returns a new ndarray of x's shape and the right dtype, finite for a finite dy, deterministic, zero for zero dy, and leaves its inputs alone (dy with NaN and inf included).",
-        "dtype(dX) = result_type(dY, X)",
-        _cases(dy_values=DY_VALUES),
-        backward_contract,
-    ),
-)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..declarations import PYTORCH_CONVENTIONS, Conventions
-from ..reference.geometry import PoolGeometry
-from ..reference.literal.pool import window_padding, window_taps
-from ..strategies import PoolCase
+from ...declarations import PYTORCH_CONVENTIONS, Conventions
+from .cases import PoolCase
+from .geometry import PoolGeometry
 
 
 def each_window(case: PoolCase, x: np.ndarray, pad_value: str = "-inf"):
@@ -17,7 +16,7 @@ def each_window(case: PoolCase, x: np.ndarray, pad_value: str = "-inf"):
     """
     geometry = PoolGeometry.from_args(**case.geometry)
     out_shape = case.y_shape
-    widths = window_padding(geometry, x.shape, out_shape)
+    widths = geometry.window_padding(x.shape, out_shape)
     padded = np.pad(np.asarray(x, np.float64), widths, constant_values=np.nan)
     inside = np.pad(np.ones(x.shape[-2:], dtype=bool), widths[2:], constant_values=False)
     read = inside
@@ -26,7 +25,7 @@ def each_window(case: PoolCase, x: np.ndarray, pad_value: str = "-inf"):
         read = np.zeros(inside.shape, dtype=bool)
         read[: height + 2 * ph, : width + 2 * pw] = True
         padded[..., read & ~inside] = 0.0
-    for _, rows, cols in window_taps(geometry, out_shape[-2:]):
+    for _, rows, cols in geometry.window_taps(out_shape[-2:]):
         yield padded[..., rows, cols], inside[rows, cols], read[rows, cols], (rows, cols), widths
 
 

@@ -1,4 +1,4 @@
-"""Properties of conv2d and conv2d_backward."""
+"""The properties of conv2d and conv2d_backward, each registered where its check is defined."""
 
 from __future__ import annotations
 
@@ -7,29 +7,30 @@ from functools import partial
 
 import numpy as np
 
-from .. import reference
-from ..oracles import finite_differences, scipy_correlate, torch_autograd
-from ..oracles.scales import (
+from ... import reference
+from ...oracles import finite_differences, scipy_correlate, torch_autograd
+from ...oracles.scales import (
     conv2d_backward_norm_scales,
     conv2d_backward_scales,
     conv2d_norm_scale,
     conv2d_scale,
 )
-from ..reference.geometry import common_dtype
-from ..strategies import DY_VALUES, SIZE_CLASSES, ConvCase, conv_cases
-from . import contract
-from .base import (
+from ...properties import contract
+from ...properties.base import (
     Candidate,
     Evidence,
     Falsified,
     NotChecked,
-    Property,
+    claim,
     expect_array,
     type_name,
     unpack,
 )
-from .compare import compare, normwise_tolerance, rtol_for, summation_rtol
-from .conv_hints import backward_hints, forward_hints, shape_hints
+from ...properties.compare import compare, normwise_tolerance, rtol_for, summation_rtol
+from ...strategies import DY_VALUES, SIZE_CLASSES
+from ..arguments import common_dtype
+from .cases import ConvCase, conv_cases
+from .hints import backward_hints, forward_hints, shape_hints
 
 GRADIENTS = ("dx", "dw", "db")
 
@@ -77,6 +78,36 @@ def _weighted_normwise(normwise: np.ndarray, weights: np.ndarray) -> float:
     return float(np.sum(normwise * plane_sums))
 
 
+def _cases(dy_values=("finite",), **fixed):
+    def cases(
+        dtype: str | None,
+        unsupported: frozenset[str],
+        windows: str = "partial",
+        sizes=SIZE_CLASSES,
+    ):
+        strategy = conv_cases(
+            dtype=dtype, unsupported=unsupported, dy_values=dy_values, sizes=sizes
+        )
+        return strategy.map(lambda case: _replace(case, **fixed)) if fixed else strategy
+
+    return cases
+
+
+def _replace(case: ConvCase, **fields) -> ConvCase:
+    if fields.get("bias"):  # a bias given cannot be left out
+        fields["omitted"] = tuple(name for name in case.omitted if name != "b")
+    return replace(case, **fields)
+
+
+FORWARD = (
+    "Y[n,o,p,q] = b[o] + sum_{c,i,j} X[n, g*C/G + c, p*s + i*d - pad, q*s + j*d - pad] W[o,c,i,j]"
+)
+BACKWARD = (
+    "dW = Xpad (*) dY (valid correlation, batch summed);  "
+    "dX = crop(pad(spread_s(dY)) (*) rot180(W^T));  db = sum_{n,p,q} dY"
+)
+
+
 # ---------------------------------------------------------------- conv2d
 
 
@@ -116,6 +147,12 @@ def check_forward_matches(candidate: Candidate, case: ConvCase, evidence: Eviden
     )
 
 
+@claim(
+    "conv2d.matches_reference",
+    summary="conv2d agrees with cnnref's reference element by element.",
+    formula=FORWARD,
+    cases=_cases(),
+)
 def forward_matches_reference(candidate, case, evidence):
     check_forward_matches(candidate, case, evidence, reference.conv2d)
 
@@ -144,14 +181,33 @@ def trusted_forward(candidate: Candidate, case: ConvCase):
     return forward
 
 
+@claim(
+    "conv2d.matches_scipy",
+    summary="conv2d agrees with scipy.signal.correlate, image by image and channel by channel.",
+    formula=FORWARD,
+    cases=_cases(),
+)
 def forward_matches_scipy(candidate, case, evidence):
     check_forward_matches(candidate, case, evidence, scipy_correlate.conv2d_forward)
 
 
+@claim(
+    "conv2d.matches_torch",
+    summary="conv2d agrees with torch.nn.functional.conv2d.",
+    formula=FORWARD,
+    cases=_cases(),
+    needs_torch=True,
+)
 def forward_matches_torch(candidate, case, evidence):
     check_forward_matches(candidate, case, evidence, torch_autograd.conv2d_forward)
 
 
+@claim(
+    "conv2d.bias_linearity",
+    summary="The bias adds b[o] to every output of channel o, and nothing else.",
+    formula="conv2d(x, w, b) - conv2d(x, w, None) = b[o]",
+    cases=_cases(bias=True),
+)
 def bias_is_added_per_channel(candidate: Candidate, case: ConvCase, evidence: Evidence) -> None:
     """conv2d(x, w, b) - conv2d(x, w, None) = b[o] at every output of channel o."""
     x, w, b, _ = case.arrays()
@@ -174,6 +230,12 @@ def bias_is_added_per_channel(candidate: Candidate, case: ConvCase, evidence: Ev
     )
 
 
+@claim(
+    "conv2d.contract",
+    summary="conv2d returns a new ndarray of the right shape and dtype, finite, the same on every call, and leaves its inputs alone.",
+    formula="dtype(Y) = result_type(X, W, b)",
+    cases=_cases(),
+)
 def forward_contract(candidate: Candidate, case: ConvCase, evidence: Evidence) -> None:
     x, w, b, _ = case.arrays()
     outputs = contract.call_and_check(
@@ -240,17 +302,23 @@ def check_backward_matches(
         )
 
 
+@claim(
+    "conv2d_backward.matches_reference",
+    summary="dx, dw and db agree with cnnref's reference element by element.",
+    formula=BACKWARD,
+    cases=_cases(),
+)
 def backward_matches_reference(candidate, case, evidence):
     check_backward_matches(candidate, case, evidence, reference.conv2d_backward)
 
 
-def backward_matches_torch(candidate, case, evidence):
-    def torch_backward(dy, x, w, b, **geometry):
-        return torch_autograd.conv2d_with_gradients(x, w, b, dy, **geometry)[1:]
-
-    check_backward_matches(candidate, case, evidence, torch_backward)
-
-
+@claim(
+    "conv2d_backward.finite_differences",
+    summary="dx and dw agree with central finite differences of the candidate's own conv2d (the reference's if it has none), on examples where that conv2d matches the reference: full Jacobians on small shapes, random sign projections on large ones.",
+    formula="<dL/dX, v> = d/dt <conv2d(X + t v, W), dY>",
+    cases=_cases(),
+    calls=("conv2d",),
+)
 def backward_finite_differences(candidate: Candidate, case: ConvCase, evidence: Evidence) -> None:
     """dx and dw against central differences of the forward.
 
@@ -314,6 +382,13 @@ def backward_finite_differences(candidate: Candidate, case: ConvCase, evidence: 
             )
 
 
+@claim(
+    "conv2d_backward.adjointness",
+    summary="The gradients are the adjoints of the forward: <conv2d(x, w), g> = <x, dX(g)> = <w, dW(g)>.",
+    formula="<conv2d(X, W), G> = <X, dX(G)> = <W, dW(G)>",
+    cases=_cases(),
+    calls=("conv2d",),
+)
 def backward_adjointness(candidate: Candidate, case: ConvCase, evidence: Evidence) -> None:
     """<conv2d(x, w), g> = <x, dX(g)> = <w, dW(g)>: conv2d is bilinear."""
     x, w, _, g = case.arrays()
@@ -343,6 +418,26 @@ def backward_adjointness(candidate: Candidate, case: ConvCase, evidence: Evidenc
         )
 
 
+@claim(
+    "conv2d_backward.matches_torch",
+    summary="dx, dw and db agree with PyTorch autograd.",
+    formula=BACKWARD,
+    cases=_cases(),
+    needs_torch=True,
+)
+def backward_matches_torch(candidate, case, evidence):
+    def torch_backward(dy, x, w, b, **geometry):
+        return torch_autograd.conv2d_with_gradients(x, w, b, dy, **geometry)[1:]
+
+    check_backward_matches(candidate, case, evidence, torch_backward)
+
+
+@claim(
+    "conv2d_backward.contract",
+    summary="conv2d_backward returns new arrays (db None without b) of the right shapes and dtype, finite for finite inputs, deterministic, zero for zero dy, and leaves its inputs alone (dy with NaN and inf included).",
+    formula="dtype = result_type(dY, X, W, b)",
+    cases=_cases(dy_values=DY_VALUES),
+)
 def backward_contract(candidate: Candidate, case: ConvCase, evidence: Evidence) -> None:
     x, w, b, dy = case.arrays()
     shapes = (case.x_shape, case.w_shape, None if b is None else (case.out_channels,))
@@ -359,123 +454,3 @@ def backward_contract(candidate: Candidate, case: ConvCase, evidence: Evidence) 
     contract.require_zero_gradients(
         candidate, "conv2d_backward", *case.spell(np.zeros_like(dy), x, w, b), GRADIENTS
     )
-
-
-# ---------------------------------------------------------------- registry
-
-
-def _cases(dy_values=("finite",), **fixed):
-    def cases(
-        dtype: str | None,
-        unsupported: frozenset[str],
-        windows: str = "partial",
-        sizes=SIZE_CLASSES,
-    ):
-        strategy = conv_cases(
-            dtype=dtype, unsupported=unsupported, dy_values=dy_values, sizes=sizes
-        )
-        return strategy.map(lambda case: _replace(case, **fixed)) if fixed else strategy
-
-    return cases
-
-
-def _replace(case: ConvCase, **fields) -> ConvCase:
-    if fields.get("bias"):  # a bias given cannot be left out
-        fields["omitted"] = tuple(name for name in case.omitted if name != "b")
-    return replace(case, **fields)
-
-
-FORWARD = (
-    "Y[n,o,p,q] = b[o] + sum_{c,i,j} X[n, g*C/G + c, p*s + i*d - pad, q*s + j*d - pad] W[o,c,i,j]"
-)
-BACKWARD = (
-    "dW = Xpad (*) dY (valid correlation, batch summed);  "
-    "dX = crop(pad(spread_s(dY)) (*) rot180(W^T));  db = sum_{n,p,q} dY"
-)
-
-PROPERTIES = (
-    Property(
-        "conv2d.matches_reference",
-        "conv2d",
-        "conv2d agrees with cnnref's reference element by element.",
-        FORWARD,
-        _cases(),
-        forward_matches_reference,
-    ),
-    Property(
-        "conv2d.matches_scipy",
-        "conv2d",
-        "conv2d agrees with scipy.signal.correlate, image by image and channel by channel.",
-        FORWARD,
-        _cases(),
-        forward_matches_scipy,
-    ),
-    Property(
-        "conv2d.matches_torch",
-        "conv2d",
-        "conv2d agrees with torch.nn.functional.conv2d.",
-        FORWARD,
-        _cases(),
-        forward_matches_torch,
-        needs_torch=True,
-    ),
-    Property(
-        "conv2d.bias_linearity",
-        "conv2d",
-        "The bias adds b[o] to every output of channel o, and nothing else.",
-        "conv2d(x, w, b) - conv2d(x, w, None) = b[o]",
-        _cases(bias=True),
-        bias_is_added_per_channel,
-    ),
-    Property(
-        "conv2d.contract",
-        "conv2d",
-        "conv2d returns a new ndarray of the right shape and dtype, finite, the same on every call, and leaves its inputs alone.",
-        "dtype(Y) = result_type(X, W, b)",
-        _cases(),
-        forward_contract,
-    ),
-    Property(
-        "conv2d_backward.matches_reference",
-        "conv2d_backward",
-        "dx, dw and db agree with cnnref's reference element by element.",
-        BACKWARD,
-        _cases(),
-        backward_matches_reference,
-    ),
-    Property(
-        "conv2d_backward.finite_differences",
-        "conv2d_backward",
-        "dx and dw agree with central finite differences of the candidate's own conv2d (the reference's if it has none), on examples where that conv2d matches the reference: full Jacobians on small shapes, random sign projections on large ones.",
-        "<dL/dX, v> = d/dt <conv2d(X + t v, W), dY>",
-        _cases(),
-        backward_finite_differences,
-        calls=("conv2d",),
-    ),
-    Property(
-        "conv2d_backward.adjointness",
-        "conv2d_backward",
-        "The gradients are the adjoints of the forward: <conv2d(x, w), g> = <x, dX(g)> = <w, dW(g)>.",
-        "<conv2d(X, W), G> = <X, dX(G)> = <W, dW(G)>",
-        _cases(),
-        backward_adjointness,
-        calls=("conv2d",),
-    ),
-    Property(
-        "conv2d_backward.matches_torch",
-        "conv2d_backward",
-        "dx, dw and db agree with PyTorch autograd.",
-        BACKWARD,
-        _cases(),
-        backward_matches_torch,
-        needs_torch=True,
-    ),
-    Property(
-        "conv2d_backward.contract",
-        "conv2d_backward",
-        "conv2d_backward returns new arrays (db None without b) of the right shapes and dtype, finite for finite inputs, deterministic, zero for zero dy, and leaves its inputs alone (dy with NaN and inf included).",
-        "dtype = result_type(dY, X, W, b)",
-        _cases(dy_values=DY_VALUES),
-        backward_contract,
-    ),
-)

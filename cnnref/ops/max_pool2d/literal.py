@@ -9,24 +9,21 @@ Keyword options give the other conventions a candidate may declare (ties
 split evenly, NaN ignored, zero padding, exact windows): ``route`` derives
 all of them from one definition of a window's maxima.
 
-This is the literal form, kept as the oracle the fast path (reference/fast/)
-is checked against; ``cnnref.max_pool2d`` runs the fast path, which shares
-the window geometry helpers below.
+This is the literal form, kept as the oracle the fast form (fast.py) is
+checked against; it shares no code with it.  ``cnnref.max_pool2d`` runs the
+fast form.  Where the windows sit is the geometry's (geometry.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 
-from ..geometry import (
-    IntOrPair,
+from ..arguments import IntOrPair
+from .geometry import (
     PoolGeometry,
     check_max_pool2d_backward_call,
     check_max_pool2d_call,
     check_pool_conventions,
-    effective_kernel,
 )
 
 
@@ -83,9 +80,9 @@ def max_pool2d_backward(
     with np.errstate(divide="ignore", invalid="ignore"):  # windows routing nowhere share nothing
         share = dy.astype(dtype) / routed.sum(axis=0).astype(dtype)
 
-    widths = window_padding(geometry, x.shape, dy.shape)
+    widths = geometry.window_padding(x.shape, dy.shape)
     dx_padded = np.zeros([n + before + after for n, (before, after) in zip(x.shape, widths)], dtype)
-    for tap, rows, cols in window_taps(geometry, dy.shape[-2:]):
+    for tap, rows, cols in geometry.window_taps(dy.shape[-2:]):
         # Distinct windows read distinct positions for one tap: a strided add accumulates
         # (inf and -inf routed to one element make NaN there, as in PyTorch: no warning).
         with np.errstate(invalid="ignore"):
@@ -136,7 +133,7 @@ def window_taps_read(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(taps, read)``: taps[t] holds tap t of every window, (T, N, C, OH, OW); read[t]
     (T, 1, 1, OH, OW) says which of them the window reads (unread taps hold NaN)."""
-    widths = window_padding(geometry, x.shape, out_shape)
+    widths = geometry.window_padding(x.shape, out_shape)
     x_padded = np.pad(x, widths, constant_values=np.nan)
     rows = geometry.taps_in_bounds("height", x.shape[-2], out_shape[-2])
     cols = geometry.taps_in_bounds("width", x.shape[-1], out_shape[-1])
@@ -148,7 +145,7 @@ def window_taps_read(
         rows = _within_padded(geometry, 0, height, out_shape[-2])
         cols = _within_padded(geometry, 1, width, out_shape[-1])
     taps, read = [], []
-    for tap, tap_rows, tap_cols in window_taps(geometry, out_shape[-2:]):
+    for tap, tap_rows, tap_cols in geometry.window_taps(out_shape[-2:]):
         i, j = divmod(tap, geometry.kernel_size[1])
         taps.append(x_padded[..., tap_rows, tap_cols])
         read.append(rows[i][:, None] & cols[j][None, :])
@@ -162,35 +159,3 @@ def _within_padded(geometry: PoolGeometry, axis: int, size: int, out_size: int) 
     )
     padded_position = np.arange(k)[:, None] * d + np.arange(out_size)[None, :] * s
     return padded_position < size + 2 * p
-
-
-def window_taps(
-    geometry: PoolGeometry, out_size: tuple[int, int]
-) -> Iterator[tuple[int, slice, slice]]:
-    """For each tap (i, j) of the window, in row-major order: its index and the
-    slices of the padded input that it reads across all windows."""
-    (kh, kw), (sh, sw), (dh, dw) = geometry.kernel_size, geometry.stride, geometry.dilation
-    oh, ow = out_size
-    for i, j in np.ndindex(kh, kw):
-        rows = slice(i * dh, i * dh + (oh - 1) * sh + 1, sh)
-        cols = slice(j * dw, j * dw + (ow - 1) * sw + 1, sw)
-        yield i * kw + j, rows, cols
-
-
-def window_padding(
-    geometry: PoolGeometry, in_shape: tuple[int, ...], out_shape: tuple[int, ...]
-) -> list[tuple[int, int]]:
-    """``np.pad`` widths that make every window fit: ``padding`` on each side, and more
-    on the far side where ceil_mode lets the last window hang over the padded input."""
-    widths = [(0, 0), (0, 0)]
-    for size, out, k, s, p, d in zip(
-        in_shape[-2:],
-        out_shape[-2:],
-        geometry.kernel_size,
-        geometry.stride,
-        geometry.padding,
-        geometry.dilation,
-    ):
-        last_window_end = (out - 1) * s + effective_kernel(k, d)
-        widths.append((p, max(p, last_window_end - size - p)))
-    return widths

@@ -1,6 +1,6 @@
 """conv2d and its gradients as matrix products: what ``cnnref.conv2d`` runs.
 
-The identities are the literal form's (reference/literal/conv.py); what
+The identities are the literal form's (literal.py); what
 changes is how a correlation is computed (im2col.py: one matrix product per
 block of images instead of one sum per tap):
 
@@ -17,16 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import (
-    ConvGeometry,
-    IntOrPair,
-    Pair,
-    check_conv2d_backward_call,
-    check_conv2d_call,
-    effective_kernel,
-)
-from ..literal.correlate import rot180, transpose_kernel
-from . import blocks
+from .. import blocks
+from ..arguments import IntOrPair, Pair, effective_kernel
+from .geometry import ConvGeometry, check_conv2d_backward_call, check_conv2d_call
 from .im2col import add_columns, channels_last, output_size, patch_blocks
 
 
@@ -170,7 +163,7 @@ def correlated_input_gradient(
     spread = channels_last(
         dy, size=(height + reach[0], width + reach[1]), offset=start, spacing=geometry.stride
     )
-    kernel = rot180(transpose_kernel(w, geometry.groups))
+    kernel = rotated_transposed_kernel(w, geometry.groups)
     return correlate_channels_last(spread, kernel, (1, 1), geometry.dilation, geometry.groups)
 
 
@@ -216,6 +209,15 @@ def kernel_rows(kernel: np.ndarray, groups: int) -> np.ndarray:
     return grouped.transpose(0, 1, 3, 4, 2).reshape(
         groups, out_channels // groups, kh * kw * per_group
     )
+
+
+def rotated_transposed_kernel(kernel: np.ndarray, groups: int) -> np.ndarray:
+    """rot180(W^T): (G*O, C, kh, kw) -> (G*C, O, kh, kw), in- and out-channels swapped within
+    each group and each kernel flipped along both axes (the literal form's two steps in one)."""
+    out_channels, per_group, kh, kw = kernel.shape
+    grouped = kernel.reshape(groups, out_channels // groups, per_group, kh, kw)
+    swapped = grouped.transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
+    return swapped.reshape(groups * per_group, out_channels // groups, kh, kw)
 
 
 def gradient_rows(dy: np.ndarray, groups: int) -> np.ndarray:

@@ -1,0 +1,50 @@
+"""The ops cnnref checks, one folder each, and the one list of them.
+
+An op ``name`` is the folder ``cnnref/ops/<name>/`` and two functions, ``name``
+and ``name_backward``.  The folder holds everything particular to the op:
+
+* ``literal.py``: the op as its derivation reads (docs/derivation.md), the oracle;
+* ``fast.py``: what ``cnnref.<name>`` runs; it shares no code with the literal form;
+* ``geometry.py``: its argument checks, which both forms run first;
+* ``cases.py``: its examples, and the Hypothesis strategy that draws them;
+* ``properties.py``: its claims, each registered where its check is defined,
+  with the hints that explain a failure (``hints.py``) beside them;
+* ``__init__.py``: the features a candidate may declare it lacks.
+
+What the ops share (argument rules, comparison and tolerances, the runner,
+the sandbox, the reports) lives outside this folder.  Everything that lists
+ops or functions (the public functions, the CLI's choices, the report's
+enumerations, the declarable features) reads this module, which imports
+nothing, so that the candidate's lean process may read it too.  Adding an op
+is adding its folder and its line in ``OPS``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+OPS: dict[str, str] = {  # op -> its group: the short name that selects both of its functions
+    "conv2d": "conv",
+    "max_pool2d": "pool",
+}
+FUNCTIONS: tuple[str, ...] = tuple(f for op in OPS for f in (op, f"{op}_backward"))
+GROUPS: dict[str, tuple[str, str]] = {group: (op, f"{op}_backward") for op, group in OPS.items()}
+
+
+def op_of(function: str) -> str:
+    """The op a function belongs to: ``conv2d_backward`` -> ``conv2d``."""
+    op = function.removesuffix("_backward")
+    if op not in OPS:
+        raise KeyError(f"no op has a function {function!r}; known: {', '.join(FUNCTIONS)}")
+    return op
+
+
+def form(function: str, kind: str = "fast"):
+    """The reference's ``function`` in its ``"fast"`` or ``"literal"`` form."""
+    module = importlib.import_module(f"{__name__}.{op_of(function)}.{kind}")
+    return getattr(module, function)
+
+
+def op_features(op: str) -> dict[str, str]:
+    """The features only ``op`` has (name -> what declaring it unsupported turns off)."""
+    return importlib.import_module(f"{__name__}.{op}").FEATURES

@@ -1,0 +1,129 @@
+"""conv2d's arguments: its geometry, checked, and the whole-call checks both forms run first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..arguments import (
+    X_LAYOUT,
+    Pair,
+    as_float_array,
+    as_pair,
+    check_gradient_shape,
+    common_dtype,
+    correlation_output_size,
+    effective_kernel,
+    is_int,
+    require_nonempty,
+)
+
+W_LAYOUT = "(O, C/groups, kh, kw)"
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Stride, padding, dilation and groups of a conv2d call, checked."""
+
+    stride: Pair = (1, 1)
+    padding: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+    groups: int = 1
+
+    @classmethod
+    def from_args(
+        cls, stride: object = 1, padding: object = 0, dilation: object = 1, groups: object = 1
+    ) -> ConvGeometry:
+        if not is_int(groups):
+            raise TypeError(f"groups must be an int; got {groups!r}")
+        if groups < 1:
+            raise ValueError(f"groups must be >= 1; got {groups!r}")
+        return cls(
+            stride=as_pair(stride, "stride", minimum=1),
+            padding=as_pair(padding, "padding", minimum=0),
+            dilation=as_pair(dilation, "dilation", minimum=1),
+            groups=int(groups),
+        )
+
+    def output_shape(self, x_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Shape of ``conv2d(x, w)``; raises ValueError if x and w do not fit together."""
+        n, c, *spatial = x_shape
+        o, c_per_group, *kernel = w_shape
+        g = self.groups
+        if c % g:
+            raise ValueError(f"groups={g} must divide the input channels C={c} (x.shape[1])")
+        if o % g:
+            raise ValueError(f"groups={g} must divide the output channels O={o} (w.shape[0])")
+        if c_per_group != c // g:
+            raise ValueError(
+                f"w.shape[1]={c_per_group} must equal C/groups = {c}/{g} = {c // g} "
+                f"(x has shape {tuple(x_shape)})"
+            )
+        sizes = []
+        for axis, size, k, s, p, d in zip(
+            ("height", "width"), spatial, kernel, self.stride, self.padding, self.dilation
+        ):
+            extent = effective_kernel(k, d)
+            if extent > size + 2 * p:
+                raise ValueError(
+                    f"kernel {axis} {k} with dilation {d} spans {extent}, more than the padded "
+                    f"input {axis} {size} + 2*{p} = {size + 2 * p}"
+                )
+            sizes.append(correlation_output_size(size + 2 * p, k, s, d))
+        return (n, o, *sizes)
+
+
+def check_conv2d_call(
+    x: object,
+    w: object,
+    b: object,
+    stride: object,
+    padding: object,
+    dilation: object,
+    groups: object,
+) -> tuple[ConvGeometry, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The checked geometry of a conv2d call, and x, w, b cast to their common dtype."""
+    geometry = ConvGeometry.from_args(stride, padding, dilation, groups)
+    x, w, b = _conv_operands(x, w, b)
+    geometry.output_shape(x.shape, w.shape)  # raises if x and w do not fit together
+    return geometry, x, w, b
+
+
+def check_conv2d_backward_call(
+    dy: object,
+    x: object,
+    w: object,
+    b: object,
+    stride: object,
+    padding: object,
+    dilation: object,
+    groups: object,
+) -> tuple[ConvGeometry, np.ndarray, np.ndarray, np.ndarray]:
+    """The checked geometry of a conv2d_backward call, and dy, x, w in their common dtype
+    (b's dtype counts too, though only its presence matters to the gradients)."""
+    geometry = ConvGeometry.from_args(stride, padding, dilation, groups)
+    x, w, b = _conv_operands(x, w, b)
+    dy = as_float_array(dy, "dy", ndim=4, layout="(N, O, OH, OW)")
+    check_gradient_shape(dy, geometry.output_shape(x.shape, w.shape))
+    dtype = common_dtype(dy, x, w, b)
+    return geometry, *(a.astype(dtype, copy=False) for a in (dy, x, w))
+
+
+def _conv_operands(
+    x: object, w: object, b: object
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Check dtypes and ranks, and cast x, w and b to their common dtype."""
+    x = as_float_array(x, "x", ndim=4, layout=X_LAYOUT)
+    w = as_float_array(w, "w", ndim=4, layout=W_LAYOUT)
+    require_nonempty(x, "x", X_LAYOUT, batch=True)
+    require_nonempty(w, "w", W_LAYOUT, batch=False)
+    if b is not None:
+        b = as_float_array(b, "b", ndim=1, layout="(O,)")
+        if b.shape[0] != w.shape[0]:
+            raise ValueError(
+                f"b must have one entry per output channel, shape ({w.shape[0]},); got {b.shape}"
+            )
+    dtype = common_dtype(x, w, b)
+    cast = None if b is None else b.astype(dtype, copy=False)
+    return x.astype(dtype, copy=False), w.astype(dtype, copy=False), cast

@@ -1,0 +1,209 @@
+"""max_pool2d's examples: ``PoolCase``, a printable recipe, and ``pool_cases``, the strategy
+that draws them valid by construction (see ``cnnref.strategies`` for what they share)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import ClassVar, NamedTuple
+
+import numpy as np
+from hypothesis import assume
+from hypothesis import strategies as st
+
+from ...declarations import check_features
+from ...strategies import draws
+from ...strategies.cases import (
+    check_spelling,
+    geometry_needed,
+    sizes_reached,
+    spell,
+    with_nonfinite,
+)
+from ...strategies.draws import SIZE_CLASSES, SizeClass
+from ...strategies.layouts import with_layout
+from ..arguments import Pair
+from .geometry import PoolGeometry
+
+# Pool values, simplest first (Hypothesis shrinks towards the first).
+POOL_VALUES = ("distinct", "ties", "nan", "neginf")
+POOL_DEFAULTS = {"stride": None, "padding": (0, 0), "dilation": (1, 1), "ceil_mode": False}
+# Tie-free pool inputs sit on a grid of this spacing: far above the finite-difference step.
+DISTINCT_SPACING = 1 / 8
+
+
+class PoolArrays(NamedTuple):
+    x: np.ndarray
+    dy: np.ndarray
+
+
+@dataclass(frozen=True)
+class PoolCase:
+    """One max_pool2d example; ``values`` says what the input holds (see ``POOL_VALUES``)."""
+
+    batch: int
+    channels: int
+    height: int
+    width: int
+    kernel_size: Pair
+    stride: Pair | None = None
+    padding: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+    ceil_mode: bool = False
+    values: str = "distinct"
+    dtype: str = "float64"
+    layout: str = "contiguous"
+    seed: int = 0
+    as_int: tuple[str, ...] = ()  # arguments passed as a plain int
+    omitted: tuple[str, ...] = ()  # arguments left out
+    dy_values: str = "finite"
+
+    DEFAULTS: ClassVar[dict] = POOL_DEFAULTS
+
+    def __post_init__(self) -> None:
+        check_spelling(self)
+
+    @property
+    def arguments(self) -> dict:
+        """Every argument a caller may spell: the geometry."""
+        return self.geometry
+
+    @property
+    def geometry(self) -> dict:
+        """Keyword arguments for max_pool2d and max_pool2d_backward."""
+        return {
+            "kernel_size": self.kernel_size,
+            "stride": self.stride,
+            "padding": self.padding,
+            "dilation": self.dilation,
+            "ceil_mode": self.ceil_mode,
+        }
+
+    def spell(self, *operands: np.ndarray) -> tuple[tuple, dict]:
+        """``(args, kwargs)`` of a call to max_pool2d (x) or max_pool2d_backward (dy, x)."""
+        return spell(operands, self.geometry, self.as_int, self.omitted)
+
+    @property
+    def x_shape(self) -> tuple[int, ...]:
+        return (self.batch, self.channels, self.height, self.width)
+
+    @cached_property  # the geometry's arithmetic, asked for at every candidate call
+    def y_shape(self) -> tuple[int, ...]:
+        return PoolGeometry.from_args(**self.geometry).output_shape(self.x_shape)
+
+    def arrays(self) -> PoolArrays:
+        rng = np.random.default_rng(self.seed)
+        x = pool_values(self.values, self.x_shape, rng).astype(self.dtype)
+        dy = rng.standard_normal(self.y_shape).astype(self.dtype)
+        if self.dy_values == "nonfinite":
+            dy = with_nonfinite(dy, rng)
+        return PoolArrays(with_layout(x, self.layout), with_layout(dy, self.layout))
+
+    def coverage(self) -> dict[str, str]:
+        """What this case exercises, for Hypothesis events and the report's coverage tables."""
+        return draws.common_coverage(self) | {
+            "ceil_mode": str(self.ceil_mode),
+            "channels": draws.bucket(self.channels, (1, 4, 16)),
+            "values": self.values,
+        }
+
+    def sizes_reached(self) -> list[str]:
+        return sizes_reached(self.batch, self.channels, self.height, self.width)
+
+    def settings_needed(self) -> list[str]:
+        """The settings of a shrunk failing example that are away from their defaults."""
+        needed = geometry_needed(self, {"stride": (1, 1), "padding": (0, 0), "dilation": (1, 1)})
+        needed += ["ceil_mode=True"] if self.ceil_mode else []
+        return needed + ([f"values={self.values!r}"] if self.values != "distinct" else [])
+
+
+def pool_values(kind: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Pool inputs: tie-free on a coarse grid, or rich in ties, NaN and -inf."""
+    size = int(np.prod(shape))
+    if kind == "distinct":
+        # Distinct multiples of 1/8: exact in float32, and no two within a finite-difference step.
+        return ((rng.permutation(size) - size // 2) * DISTINCT_SPACING).reshape(shape)
+    x = rng.integers(-2, 3, shape).astype(np.float64)  # five values: ties everywhere
+    if kind == "ties":
+        return x
+    if kind == "nan":
+        x[rng.random(shape) < 0.15] = np.nan
+        return x
+    if kind == "neginf":
+        # Dense enough that whole windows are -inf.
+        x[rng.random(shape) < 0.8] = -np.inf
+        return x
+    raise ValueError(f"values must be one of {POOL_VALUES}; got {kind!r}")
+
+
+@st.composite
+def pool_cases(
+    draw: st.DrawFn,
+    *,
+    dtype: str | None = None,
+    unsupported: Collection[str] = frozenset(),
+    values: Collection[str] = POOL_VALUES,
+    windows: str = "partial",
+    dy_values: Collection[str] = ("finite",),
+    sizes: Sequence[SizeClass] = SIZE_CLASSES,
+) -> PoolCase:
+    """Valid max_pool2d examples; ``values=("distinct",)`` gives tie-free inputs.
+
+    ``dtype`` and ``dy_values`` as for ``conv_cases``.
+
+    ``windows="exact"`` draws only geometries whose windows cover the padded
+    input exactly (no partial window, nothing left over), for candidates that
+    declare that convention.  ``sizes`` as for ``conv_cases``.
+    """
+    off = check_features(unsupported)
+    allowed_values = [
+        v
+        for v in POOL_VALUES
+        if v in values and not ((v == "nan" and "nan" in off) or (v == "neginf" and "inf" in off))
+    ]
+    size = draw(st.sampled_from(sizes))
+    kernel = draw(draws.pairs(st.integers(1, size.max_kernel), off))
+    dilation = draws.optional(draw, "dilation", off, (1, 1), draws.pairs(st.integers(1, 3), off))
+    padding = draws.optional(draw, "pool_padding", off, (0, 0), draws.pool_padding(kernel, off))
+    explicit_stride = st.just(kernel) if "stride" in off else draws.pairs(st.integers(1, 4), off)
+    stride = draws.optional(draw, "stride_none", off, None, explicit_stride, on_when_off=True)
+    ceil_mode = draws.optional(draw, "ceil_mode", off, False, st.just(True))
+    exact = draws.windows_exact(windows)
+    height, width = draw(
+        draws.sides_that_fit(
+            size, kernel, padding, dilation, off, (stride or kernel) if exact else None
+        )
+    )
+    # Rarely (dilation > 1 over a side of one or two pixels) a window reads only padding,
+    # which PyTorch leaves undefined and the reference rejects.
+    geometry = PoolGeometry(kernel, stride or kernel, padding, dilation, ceil_mode)
+    assume(_every_window_reads_input(geometry, (height, width)))
+    case = PoolCase(
+        batch=draw(st.integers(*size.batch)),
+        channels=draw(st.integers(*size.channels)),
+        height=height,
+        width=width,
+        kernel_size=kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+        values=draw(st.sampled_from(allowed_values)),
+        dtype=draw(draws.dtypes(dtype, off)),
+        layout=draw(draws.layouts(off)),
+        seed=draw(st.integers(0, 2**32 - 1)),
+        dy_values=draw(draws.dy_values(dy_values, off)),
+    )
+    return draw(draws.spelled(case, off))
+
+
+def _every_window_reads_input(geometry: PoolGeometry, sides: Pair) -> bool:
+    try:
+        geometry.output_shape((1, 1, *sides))
+    except ValueError:
+        return False
+    return True
+
+
+__all__ = ["POOL_DEFAULTS", "POOL_VALUES", "PoolArrays", "PoolCase", "pool_cases"]

@@ -1,0 +1,187 @@
+"""max_pool2d's arguments: its geometry and conventions, checked, and the whole-call checks
+both forms run first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..arguments import (
+    X_LAYOUT,
+    Pair,
+    as_float_array,
+    as_pair,
+    check_gradient_shape,
+    common_dtype,
+    effective_kernel,
+    pool_output_size,
+    require_nonempty,
+)
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    """Kernel size, stride, padding, dilation and ceil_mode of a max_pool2d call, checked."""
+
+    kernel_size: Pair
+    stride: Pair
+    padding: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+    ceil_mode: bool = False
+
+    @classmethod
+    def from_args(
+        cls,
+        kernel_size: object,
+        stride: object = None,
+        padding: object = 0,
+        dilation: object = 1,
+        ceil_mode: object = False,
+    ) -> PoolGeometry:
+        kernel = as_pair(kernel_size, "kernel_size", minimum=1)
+        if not isinstance(ceil_mode, (bool, np.bool_)):
+            raise TypeError(f"ceil_mode must be a bool; got {ceil_mode!r}")
+        geometry = cls(
+            kernel_size=kernel,
+            stride=kernel if stride is None else as_pair(stride, "stride", minimum=1),
+            padding=as_pair(padding, "padding", minimum=0),
+            dilation=as_pair(dilation, "dilation", minimum=1),
+            ceil_mode=bool(ceil_mode),
+        )
+        # PyTorch CPU's rule bounds the padding by the kernel size, not by the
+        # dilated extent: padding <= kernel_size // 2 on each axis.
+        if any(p > k // 2 for k, p in zip(geometry.kernel_size, geometry.padding)):
+            raise ValueError(
+                f"padding must be at most half the kernel size (padding <= kernel_size // 2); "
+                f"got padding={padding!r} with kernel_size={kernel_size!r}"
+            )
+        return geometry
+
+    def output_shape(self, x_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Shape of ``max_pool2d(x)``; raises ValueError if no window fits."""
+        n, c, *spatial = x_shape
+        sizes = []
+        for axis, size, k, s, p, d in zip(
+            ("height", "width"), spatial, self.kernel_size, self.stride, self.padding, self.dilation
+        ):
+            out = pool_output_size(size, k, s, p, d, self.ceil_mode)
+            if out < 1:
+                raise ValueError(
+                    f"input {axis} {size} is too small for kernel_size={self.kernel_size}, "
+                    f"dilation={self.dilation}, padding={self.padding}: no window fits"
+                )
+            reads_input = self.taps_in_bounds(axis, size, out).any(axis=0)
+            if not reads_input.all():
+                window = int(np.argmin(reads_input))
+                raise ValueError(
+                    f"window {window} along the {axis} reads only padding (input {axis} {size}, "
+                    f"kernel_size={self.kernel_size}, dilation={self.dilation}, "
+                    f"padding={self.padding}): PyTorch leaves such a window undefined; "
+                    "use less padding or dilation"
+                )
+            sizes.append(out)
+        return (n, c, *sizes)
+
+    def taps_in_bounds(self, axis: str, size: int, out_size: int) -> np.ndarray:
+        """``in_bounds[i, q]``: whether tap i of window q reads an input element, not padding."""
+        index = ("height", "width").index(axis)
+        k, s, p, d = (
+            getattr(self, name)[index] for name in ("kernel_size", "stride", "padding", "dilation")
+        )
+        padded_position = np.arange(k)[:, None] * d + np.arange(out_size)[None, :] * s
+        return (padded_position >= p) & (padded_position < p + size)
+
+    def window_taps(self, out_size: tuple[int, int]) -> Iterator[tuple[int, slice, slice]]:
+        """For each tap (i, j) of the window, in row-major order: its index and the
+        slices of the padded input that it reads across all windows."""
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.stride, self.dilation
+        oh, ow = out_size
+        for i, j in np.ndindex(kh, kw):
+            rows = slice(i * dh, i * dh + (oh - 1) * sh + 1, sh)
+            cols = slice(j * dw, j * dw + (ow - 1) * sw + 1, sw)
+            yield i * kw + j, rows, cols
+
+    def window_padding(
+        self, in_shape: tuple[int, ...], out_shape: tuple[int, ...]
+    ) -> list[tuple[int, int]]:
+        """``np.pad`` widths that make every window fit: ``padding`` on each side, and more
+        on the far side where ceil_mode lets the last window hang over the padded input."""
+        widths = [(0, 0), (0, 0)]
+        for size, out, k, s, p, d in zip(
+            in_shape[-2:],
+            out_shape[-2:],
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+        ):
+            last_window_end = (out - 1) * s + effective_kernel(k, d)
+            widths.append((p, max(p, last_window_end - size - p)))
+        return widths
+
+
+# The pooling conventions the reference implements, each value PyTorch's first (its default).
+POOL_CONVENTIONS: dict[str, tuple[str, ...]] = {
+    "ties": ("first", "split"),
+    "nan": ("propagate", "ignore"),
+    "pad_value": ("-inf", "zeros"),
+    "windows": ("partial", "exact"),
+}
+
+
+def check_pool_conventions(geometry: PoolGeometry, x_shape: tuple[int, ...], **chosen: str) -> None:
+    """ValueError naming the option unless each is a known value; with ``windows="exact"``,
+    also unless the windows cover the padded input exactly (no partial window, nothing left over)."""
+    for name, value in chosen.items():
+        if value not in POOL_CONVENTIONS[name]:
+            raise ValueError(f"{name} must be one of {list(POOL_CONVENTIONS[name])}; got {value!r}")
+    if chosen.get("windows") != "exact":
+        return
+    for axis, size, k, s, p, d in zip(
+        ("height", "width"),
+        x_shape[-2:],
+        geometry.kernel_size,
+        geometry.stride,
+        geometry.padding,
+        geometry.dilation,
+    ):
+        left_over = (size + 2 * p - effective_kernel(k, d)) % s
+        if left_over:
+            raise ValueError(
+                f"windows='exact': along the {axis}, windows of kernel_size={k}, dilation={d}, "
+                f"stride={s} leave {left_over} of the padded {axis} {size + 2 * p} uncovered"
+            )
+
+
+def check_max_pool2d_call(
+    x: object,
+    kernel_size: object,
+    stride: object,
+    padding: object,
+    dilation: object,
+    ceil_mode: object,
+) -> tuple[PoolGeometry, np.ndarray]:
+    """The checked geometry of a max_pool2d call, and x."""
+    geometry = PoolGeometry.from_args(kernel_size, stride, padding, dilation, ceil_mode)
+    x = as_float_array(x, "x", ndim=4, layout=X_LAYOUT)
+    require_nonempty(x, "x", X_LAYOUT, batch=True)
+    return geometry, x
+
+
+def check_max_pool2d_backward_call(
+    dy: object,
+    x: object,
+    kernel_size: object,
+    stride: object,
+    padding: object,
+    dilation: object,
+    ceil_mode: object,
+) -> tuple[PoolGeometry, np.ndarray, np.ndarray, np.dtype]:
+    """The checked geometry of a max_pool2d_backward call, dy and x (each in its own
+    dtype: x decides the routing), and the dtype of dL/dX."""
+    geometry, x = check_max_pool2d_call(x, kernel_size, stride, padding, dilation, ceil_mode)
+    dy = as_float_array(dy, "dy", ndim=4, layout="(N, C, OH, OW)")
+    check_gradient_shape(dy, geometry.output_shape(x.shape))
+    return geometry, dy, x, common_dtype(dy, x)
