@@ -116,21 +116,19 @@ def assert_matches(actual: np.ndarray, expected: np.ndarray, scale: float, name:
 
 
 def matches_torch(forms, x: np.ndarray, dy: np.ndarray, geometry: dict) -> bool:
-    """Whether ``forms``'s forward and backward agree with torch's (shape, dtype and values)."""
+    """Whether ``forms``'s forward, then its backward, agree with torch's (shape, dtype and
+    values).  A crash is not a disagreement: it fails the test that asked."""
     y_torch, dx_torch = torch_avg_pool2d(x, dy, **geometry)
     try:
         with np.errstate(all="ignore"):  # a candidate's 0 / 0 is its own business
             y = forms.avg_pool2d(x, **geometry)
-            dx = forms.avg_pool2d_backward(dy_for(y_torch, dy), x, **geometry)
         assert_matches(y, y_torch, np.abs(x).max(initial=0), "y")
+        with np.errstate(all="ignore"):
+            dx = forms.avg_pool2d_backward(dy, x, **geometry)
         assert_matches(dx, dx_torch, np.abs(dy).max(initial=0), "dx")
-    except (AssertionError, ValueError, IndexError):
+    except AssertionError:
         return False
     return True
-
-
-def dy_for(y: np.ndarray, dy: np.ndarray) -> np.ndarray:
-    return dy if dy.shape == y.shape else np.zeros(y.shape, dy.dtype)
 
 
 # --- the reference forms ---------------------------------------------------------------------
