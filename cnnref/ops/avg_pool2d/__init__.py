@@ -1,0 +1,1 @@
+"""avg_pool2d: the mean of each window, and its gradient."""

@@ -1,0 +1,132 @@
+"""avg_pool2d and its gradient as whole-array passes: what ``cnnref.avg_pool2d`` runs.
+
+The literal form (literal.py) visits each window and each of its elements.
+This form departs from it by two identities:
+
+* Sum by taps: for one tap (i, j) of the window, the elements it reads in all
+  windows form a strided slice of the padded input, so the window sums are
+  kh*kw strided adds over whole arrays.  The padding holds zeros, which leave
+  a sum unchanged (x + 0 == x, NaN and inf included), and the taps are added
+  in row-major order starting from +0, so each window's sum is the literal
+  form's, bit for bit.  The backward is the same pass transposed: each tap
+  adds dY / divisor into its strided slice of a padded dL/dX.
+* Separable divisor: a window and the region it counts (the padded input, or
+  the input itself) are both rectangles, so the number of positions they share
+  is the product of the counts along each axis.  The divisors of all windows
+  are the outer product of two vectors, computed once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from .geometry import (
+    AvgPoolGeometry,
+    IntOrPair,
+    check_avg_pool2d_backward_call,
+    check_avg_pool2d_call,
+)
+
+
+def avg_pool2d(
+    x: np.ndarray,
+    kernel_size: IntOrPair,
+    stride: IntOrPair | None = None,
+    padding: IntOrPair = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> np.ndarray:
+    """2-D average pooling as PyTorch CPU defines it, NCHW; ``stride=None`` means ``kernel_size``."""
+    x, geometry = check_avg_pool2d_call(
+        x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )
+    out_shape = geometry.output_shape(x.shape)
+    x_padded = np.pad(x, padding_widths(geometry, x.shape, out_shape))
+    taps = tap_slices(geometry, out_shape[2:])
+    rows, cols = next(taps)
+    total = x_padded[:, :, rows, cols] + x.dtype.type(0)  # a new array; -0.0 -> +0.0, as 0 + x
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN propagate, silently
+        for rows, cols in taps:
+            total += x_padded[:, :, rows, cols]
+        total /= divisor_plane(geometry, x.shape[2:], out_shape[2:], x.dtype)
+    return total
+
+
+def avg_pool2d_backward(
+    dy: np.ndarray,
+    x: np.ndarray,
+    kernel_size: IntOrPair,
+    stride: IntOrPair | None = None,
+    padding: IntOrPair = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> np.ndarray:
+    """dL/dX for ``Y = avg_pool2d(x, ...)`` given ``dy = dL/dY``: each tap adds
+    dY / divisor into the elements it read; what lands on padding is cropped away."""
+    dy, x, geometry = check_avg_pool2d_backward_call(
+        dy, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )
+    widths = padding_widths(geometry, x.shape, dy.shape)
+    dx_padded = np.zeros(
+        [n + before + after for n, (before, after) in zip(x.shape, widths)], dtype=dy.dtype
+    )
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN propagate, silently
+        share = dy / divisor_plane(geometry, x.shape[2:], dy.shape[2:], dy.dtype)
+        for rows, cols in tap_slices(geometry, dy.shape[2:]):
+            dx_padded[:, :, rows, cols] += share
+    (top, _), (left, _) = widths[2:]
+    height, width = x.shape[2:]
+    return np.ascontiguousarray(dx_padded[:, :, top : top + height, left : left + width])
+
+
+def divisor_plane(
+    geometry: AvgPoolGeometry,
+    size: tuple[int, int],
+    out_size: tuple[int, int],
+    dtype: np.dtype,
+) -> np.ndarray:
+    """(OH, OW): each window's divisor, in ``dtype``."""
+    if geometry.divisor_override is not None:
+        return np.full(out_size, geometry.divisor_override, dtype=dtype)
+    counts = []
+    for n, out, k, s, p in zip(
+        size, out_size, geometry.kernel_size, geometry.stride, geometry.padding
+    ):
+        start = np.arange(out) * s - p  # the window's first position, in x's coordinates
+        end = start + k
+        if geometry.count_include_pad:  # the padded input spans [-p, n + p)
+            counts.append(np.minimum(end, n + p) - start)
+        else:
+            counts.append(np.minimum(end, n) - np.maximum(start, 0))
+    rows, cols = counts
+    return np.multiply.outer(rows, cols).astype(dtype)
+
+
+def padding_widths(
+    geometry: AvgPoolGeometry, in_shape: tuple[int, ...], out_shape: tuple[int, ...]
+) -> list[tuple[int, int]]:
+    """``np.pad`` widths that make every window fit: ``padding`` on each side, and more on
+    the far side where ceil_mode's last window hangs past the padded input."""
+    widths = [(0, 0), (0, 0)]
+    for n, out, k, s, p in zip(
+        in_shape[2:], out_shape[2:], geometry.kernel_size, geometry.stride, geometry.padding
+    ):
+        last_window_end = (out - 1) * s + k  # in padded coordinates
+        widths.append((p, max(p, last_window_end - n - p)))
+    return widths
+
+
+def tap_slices(
+    geometry: AvgPoolGeometry, out_size: tuple[int, int]
+) -> Iterator[tuple[slice, slice]]:
+    """For each tap (i, j), in row-major order: the (rows, cols) slices of the padded
+    input that it reads across all windows."""
+    (kh, kw), (sh, sw) = geometry.kernel_size, geometry.stride
+    oh, ow = out_size
+    for i in range(kh):
+        for j in range(kw):
+            yield slice(i, i + (oh - 1) * sh + 1, sh), slice(j, j + (ow - 1) * sw + 1, sw)

@@ -1,0 +1,137 @@
+"""Argument checks of an avg_pool2d call, PyTorch CPU's rules.
+
+Both forms of the op (literal.py, fast.py) call these first, so an invalid
+call fails with one message naming the argument and the rule it broke before
+any arithmetic runs.  The divisor of each window is left to each form: the
+forms are independent derivations of it.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from cnnref.reference.geometry import (
+    as_float_array,
+    as_pair,
+    check_gradient_shape,
+    common_dtype,
+    pool_output_size,
+    require_nonempty,
+)
+
+Pair = tuple[int, int]
+IntOrPair = int | tuple[int, int]
+
+_X_LAYOUT = "(N, C, H, W)"
+_DY_LAYOUT = "(N, C, OH, OW)"
+
+
+@dataclass(frozen=True)
+class AvgPoolGeometry:
+    """Kernel size, stride, padding and the divisor rules of an avg_pool2d call, checked."""
+
+    kernel_size: Pair
+    stride: Pair
+    padding: Pair = (0, 0)
+    ceil_mode: bool = False
+    count_include_pad: bool = True
+    divisor_override: int | None = None
+
+    @classmethod
+    def from_args(
+        cls,
+        kernel_size: object,
+        stride: object = None,
+        padding: object = 0,
+        ceil_mode: object = False,
+        count_include_pad: object = True,
+        divisor_override: object = None,
+    ) -> AvgPoolGeometry:
+        kernel = as_pair(kernel_size, "kernel_size", minimum=1)
+        for name, flag in (("ceil_mode", ceil_mode), ("count_include_pad", count_include_pad)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"{name} must be a bool; got {flag!r}")
+        if divisor_override is not None:
+            if not isinstance(divisor_override, numbers.Integral) or isinstance(
+                divisor_override, (bool, np.bool_)
+            ):
+                raise TypeError(
+                    f"divisor_override must be None or an int; got {divisor_override!r}"
+                )
+            if divisor_override == 0:
+                raise ValueError("divisor_override must be nonzero (or None); got 0")
+        geometry = cls(
+            kernel_size=kernel,
+            stride=kernel if stride is None else as_pair(stride, "stride", minimum=1),
+            padding=as_pair(padding, "padding", minimum=0),
+            ceil_mode=bool(ceil_mode),
+            count_include_pad=bool(count_include_pad),
+            divisor_override=None if divisor_override is None else int(divisor_override),
+        )
+        # PyTorch's rule: padding <= kernel_size // 2 on each axis, so that every
+        # window reads at least one input element.
+        if any(p > k // 2 for k, p in zip(geometry.kernel_size, geometry.padding)):
+            raise ValueError(
+                f"padding must be at most half the kernel size (padding <= kernel_size // 2); "
+                f"got padding={padding!r} with kernel_size={kernel_size!r}"
+            )
+        return geometry
+
+    def output_shape(self, x_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Shape of ``avg_pool2d(x)``; raises ValueError if no window fits."""
+        n, c, *spatial = x_shape
+        sizes = []
+        for axis, size, k, s, p in zip(
+            ("height", "width"), spatial, self.kernel_size, self.stride, self.padding
+        ):
+            out = pool_output_size(size, k, s, p, 1, self.ceil_mode)
+            if out < 1:
+                raise ValueError(
+                    f"input {axis} {size} is too small for kernel_size={self.kernel_size}, "
+                    f"padding={self.padding}: no window fits"
+                )
+            sizes.append(out)
+        return (n, c, *sizes)
+
+
+def check_avg_pool2d_call(
+    x: object,
+    kernel_size: object,
+    stride: object,
+    padding: object,
+    ceil_mode: object,
+    count_include_pad: object,
+    divisor_override: object,
+) -> tuple[np.ndarray, AvgPoolGeometry]:
+    """x as a float array, and the checked geometry of an avg_pool2d call."""
+    geometry = AvgPoolGeometry.from_args(
+        kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )
+    x = as_float_array(x, "x", ndim=4, layout=_X_LAYOUT)
+    require_nonempty(x, "x", _X_LAYOUT, batch=True)
+    geometry.output_shape(x.shape)  # raises if no window fits
+    return x, geometry
+
+
+def check_avg_pool2d_backward_call(
+    dy: object,
+    x: object,
+    kernel_size: object,
+    stride: object,
+    padding: object,
+    ceil_mode: object,
+    count_include_pad: object,
+    divisor_override: object,
+) -> tuple[np.ndarray, np.ndarray, AvgPoolGeometry]:
+    """dy and x in their common dtype (that of dL/dX), and the checked geometry of an
+    avg_pool2d_backward call.  Only x's shape matters to the gradient."""
+    x, geometry = check_avg_pool2d_call(
+        x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )
+    dy = as_float_array(dy, "dy", ndim=4, layout=_DY_LAYOUT)
+    check_gradient_shape(dy, geometry.output_shape(x.shape))
+    dtype = common_dtype(dy, x)
+    return dy.astype(dtype, copy=False), x.astype(dtype, copy=False), geometry
