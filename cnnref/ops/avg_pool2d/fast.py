@@ -22,9 +22,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..arguments import IntOrPair
 from .geometry import (
     AvgPoolGeometry,
-    IntOrPair,
     check_avg_pool2d_backward_call,
     check_avg_pool2d_call,
 )

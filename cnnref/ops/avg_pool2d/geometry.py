@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnref.reference.geometry import (
+from ..arguments import (
+    X_LAYOUT,
+    Pair,
     as_float_array,
     as_pair,
     check_gradient_shape,
@@ -22,10 +24,6 @@ from cnnref.reference.geometry import (
     require_nonempty,
 )
 
-Pair = tuple[int, int]
-IntOrPair = int | tuple[int, int]
-
-_X_LAYOUT = "(N, C, H, W)"
 _DY_LAYOUT = "(N, C, OH, OW)"
 
 
@@ -110,8 +108,8 @@ def check_avg_pool2d_call(
     geometry = AvgPoolGeometry.from_args(
         kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
     )
-    x = as_float_array(x, "x", ndim=4, layout=_X_LAYOUT)
-    require_nonempty(x, "x", _X_LAYOUT, batch=True)
+    x = as_float_array(x, "x", ndim=4, layout=X_LAYOUT)
+    require_nonempty(x, "x", X_LAYOUT, batch=True)
     geometry.output_shape(x.shape)  # raises if no window fits
     return x, geometry
 

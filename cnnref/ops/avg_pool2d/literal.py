@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..arguments import IntOrPair
 from .geometry import (
     AvgPoolGeometry,
-    IntOrPair,
     check_avg_pool2d_backward_call,
     check_avg_pool2d_call,
 )
