@@ -62,6 +62,24 @@ def test_the_literal_form_shares_no_code_with_any_fast_form(op: str) -> None:
     )
     fast_imports = _imported_modules(OPS_DIR / op / "fast.py")
     assert "literal" not in fast_imports, f"cnnref/ops/{op}/fast.py imports a literal form"
+    # Nor does it borrow the geometry's helpers beyond the argument checks and output shape.
+    helpers = _geometry_methods(OPS_DIR / op / "geometry.py") - {"from_args", "output_shape"}
+    used = {
+        node.attr
+        for node in ast.walk(ast.parse((OPS_DIR / op / "literal.py").read_text()))
+        if isinstance(node, ast.Attribute)
+    }
+    assert not used & helpers, f"cnnref/ops/{op}/literal.py uses geometry's {sorted(used & helpers)}"
+
+
+def _geometry_methods(path: Path) -> set[str]:
+    return {
+        item.name
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.ClassDef)
+        for item in node.body
+        if isinstance(item, ast.FunctionDef)
+    }
 
 
 def test_property_names_are_unique_and_each_has_a_group_of_the_registry() -> None:
