@@ -39,11 +39,10 @@ from cnnref.reference.geometry import ConvGeometry, effective_kernel
 
 from .geometry import (
     ConvTransposeGeometry,
+    IntOrPair,
     check_conv_transpose2d_backward_call,
     check_conv_transpose2d_call,
 )
-
-IntOrPair = int | tuple[int, int]
 
 
 def conv_transpose2d(

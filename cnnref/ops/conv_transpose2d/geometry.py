@@ -27,6 +27,7 @@ from cnnref.reference.geometry import (
 )
 
 Pair = tuple[int, int]
+IntOrPair = int | tuple[int, int]
 
 X_LAYOUT = "(N, C_in, H, W)"
 W_LAYOUT = "(C_in, C_out/groups, kh, kw)"

@@ -30,11 +30,10 @@ import numpy as np
 
 from .geometry import (
     ConvTransposeGeometry,
+    IntOrPair,
     check_conv_transpose2d_backward_call,
     check_conv_transpose2d_call,
 )
-
-IntOrPair = int | tuple[int, int]
 
 
 def conv_transpose2d(
