@@ -1,9 +1,12 @@
-"""conv_transpose2d's two reference forms against PyTorch CPU, and the student's bugs against both.
+"""conv_transpose2d's two reference forms and the student candidate against PyTorch CPU.
 
 The literal form (a scatter, tap by tap) and the fast form (conv2d's gradient
 code) are each checked against ``torch.nn.functional.conv_transpose2d`` and its
 autograd, over a pinned grid in which each tricky argument (stride, padding,
-output_padding, dilation, groups) appears alone and with the others.
+output_padding, dilation, groups) appears alone and with the others.  The
+student candidate (tests/candidates/conv_transpose2d_student.py) must match
+PyTorch as built, and each of its bugs must depart from PyTorch somewhere on
+that grid.
 """
 
 from __future__ import annotations
