@@ -180,3 +180,9 @@ def build(*bugs: str) -> SimpleNamespace:
     return SimpleNamespace(
         conv_transpose2d=conv_transpose2d, conv_transpose2d_backward=conv_transpose2d_backward
     )
+
+
+# Targets for ``cnnref verify --impl tests.candidates.conv_transpose2d_student:NAME``: the
+# student as written (``correct``), and with each catalogued bug alone (``NAME`` = the bug).
+correct = build()
+globals().update({bug: build(bug) for bug in BUGS})

@@ -12,7 +12,6 @@ PyTorch's rules, each error naming the argument it is about:
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +23,7 @@ from ..arguments import (
     check_gradient_shape,
     common_dtype,
     effective_kernel,
+    is_int,
     require_nonempty,
 )
 
@@ -50,7 +50,7 @@ class ConvTransposeGeometry:
         groups: object = 1,
         dilation: object = 1,
     ) -> ConvTransposeGeometry:
-        if not isinstance(groups, numbers.Integral) or isinstance(groups, bool):
+        if not is_int(groups):
             raise TypeError(f"groups must be an int; got {groups!r}")
         if groups < 1:
             raise ValueError(f"groups must be >= 1; got {groups!r}")
