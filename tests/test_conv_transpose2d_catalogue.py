@@ -112,3 +112,14 @@ def test_the_student_as_written_passes_every_property_of_the_op() -> None:
     assert all(p.status == "passed" for p in result.properties), [
         (p.name, p.status) for p in result.properties
     ]
+
+
+def test_the_backward_of_an_unrotated_kernel_is_named_too() -> None:
+    """The student's backward adjoins its own forward, so it inherits the forward's bug in dx."""
+    case = ConvTransposeCase(2, 2, 3, 3, 4, (2, 3), stride=(2, 1), padding=(1, 0), seed=5)
+    with pytest.raises(AssertionError) as raised:
+        check_example(
+            f"{STUDENT}:kernel_not_rotated", "conv_transpose2d_backward.matches_reference", case
+        )
+    assert hints.DX_KERNEL_NOT_ROTATED in str(raised.value)
+    assert hints.DW_NOT_ROTATED_BACK not in str(raised.value)

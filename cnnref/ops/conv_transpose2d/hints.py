@@ -45,6 +45,11 @@ TRAILING_ZEROS = (
     "stride - 1 zeros inserted after the last row and column too: spreading x puts stride - 1 "
     "zeros between pixels, none after the last"
 )
+DX_KERNEL_NOT_ROTATED = (
+    "dx is the gradient for the kernel rotated by 180 degrees, as when the forward "
+    "correlates with the kernel as it is: see conv_transpose2d.matches_reference (the full "
+    "correlation's kernel is w rotated by 180 degrees, channels swapped within each group)"
+)
 DW_NOT_ROTATED_BACK = (
     "dw is rotated by 180 degrees: the gradient of the rotated kernel must be rotated back "
     "(dW[c, o, ki, kj] pairs x[n, c, i, j] with dY at i*s + ki*d - padding)"
@@ -157,6 +162,15 @@ def backward_hints(
 ) -> list[str]:
     """Hints for a wrong gradient ``name`` (dx, dw or db)."""
     variants = []
+    if name == "dx" and case.kernel_size != (1, 1):  # dw does not depend on w
+        variants.append(
+            (
+                DX_KERNEL_NOT_ROTATED,
+                lambda: reference.conv_transpose2d_backward(
+                    dy, x, w[..., ::-1, ::-1], None, **case.geometry
+                )[0],
+            )
+        )
     if name == "dw":
         variants.append((DW_NOT_ROTATED_BACK, lambda: expected[..., ::-1, ::-1]))
     if name in ("dx", "dw") and any(case.padding):
