@@ -31,6 +31,7 @@ import importlib
 OPS: dict[str, str] = {  # op -> its group: the short name that selects both of its functions
     "conv2d": "conv",
     "max_pool2d": "pool",
+    "conv_transpose2d": "conv_transpose",
 }
 FUNCTIONS: tuple[str, ...] = tuple(f for op in OPS for f in (op, f"{op}_backward"))
 GROUPS: dict[str, tuple[str, str]] = {group: (op, f"{op}_backward") for op, group in OPS.items()}
