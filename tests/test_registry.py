@@ -4,6 +4,7 @@ lists ops, functions or properties reads the registry."""
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -69,7 +70,9 @@ def test_the_literal_form_shares_no_code_with_any_fast_form(op: str) -> None:
         for node in ast.walk(ast.parse((OPS_DIR / op / "literal.py").read_text()))
         if isinstance(node, ast.Attribute)
     }
-    assert not used & helpers, f"cnnref/ops/{op}/literal.py uses geometry's {sorted(used & helpers)}"
+    assert not used & helpers, (
+        f"cnnref/ops/{op}/literal.py uses geometry's {sorted(used & helpers)}"
+    )
 
 
 def _geometry_methods(path: Path) -> set[str]:
@@ -117,3 +120,17 @@ def test_reading_a_report_does_not_load_the_verifier() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout.strip()
     assert loaded == "[]", loaded
+
+
+def test_the_shipped_schema_spells_the_statuses_and_kinds_of_the_result_model() -> None:
+    shipped = json.loads((ROOT / "cnnref" / "report" / "schema.json").read_text())["$defs"]
+    filled = report_schema()["$defs"]
+    assert shipped["status"]["enum"] == filled["status"]["enum"]
+    kinds = "property", "properties", "failure", "properties", "kind"
+    assert _get(shipped, kinds) == _get(filled, kinds)
+
+
+def _get(tree: dict, path: tuple[str, ...]):
+    for key in path:
+        tree = tree[key]
+    return tree

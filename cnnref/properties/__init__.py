@@ -23,7 +23,6 @@ from .base import (
 )
 
 
-
 def all_properties() -> tuple[Property, ...]:
     """Every property of every op, an op's together, in the order of ``cnnref.ops.OPS``.
 

@@ -3,7 +3,7 @@
 The transposed convolution is, exactly, conv2d's dL/dX taken as an op.  With
 the same stride s, padding p, dilation d and groups, and W's layout
 (C_in, C_out/groups, kh, kw) read as conv2d's (O, C/groups, kh, kw), each pass
-is one of conv2d's fast passes (reference/fast/conv.py), where the literal
+is one of conv2d's fast passes (ops/conv2d/fast.py), where the literal
 form (literal.py) loops over the kernel's taps:
 
 * forward:  Y = crop_p(col2im(W_rows^T @ X_rows)) + b   (conv2d's scattered dL/dX, unpadded,
