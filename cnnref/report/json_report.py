@@ -163,7 +163,9 @@ def _worst(worst) -> dict | None:
 
 
 def _finite(value):
-    """Replace non-finite floats (and tuples) with JSON-representable values."""
+    """Replace non-finite floats, tuples and enums with plain JSON-representable values."""
+    if isinstance(value, str):
+        return str(value)  # a Status or Kind becomes the plain string it stands for
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, Mapping):
