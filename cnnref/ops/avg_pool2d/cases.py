@@ -4,8 +4,8 @@ strategy that draws them valid by construction (see ``cnnref.strategies`` for wh
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, replace
+from functools import cached_property, partial
 from typing import ClassVar, NamedTuple
 
 import numpy as np
@@ -147,19 +147,29 @@ def avg_pool_cases(
     """
     off = check_features(unsupported)
     size = draw(st.sampled_from(sizes))
-    kernel = draw(draws.pairs(st.integers(1, size.max_kernel), off))
-    padding = draws.optional(draw, "pool_padding", off, (0, 0), draws.pool_padding(kernel, off))
+    # Padding is where the divisor rules differ, so when it is on it is never (0, 0): the
+    # kernel then has a side of 2 or more, and the padding a nonzero side.
+    padded = draws.optional(draw, "pool_padding", off, False, st.just(True))
+    kernels = draws.pairs(st.integers(1, size.max_kernel), off)
+    kernel = draw(kernels.filter(lambda k: max(k) >= 2) if padded else kernels)
+    padding = (
+        draw(draws.pool_padding(kernel, off).filter(lambda p: p != (0, 0))) if padded else (0, 0)
+    )
     explicit_stride = st.just(kernel) if "stride" in off else draws.pairs(st.integers(1, 4), off)
     stride = draws.optional(draw, "stride_none", off, None, explicit_stride, on_when_off=True)
     ceil_mode = draws.optional(draw, "ceil_mode", off, False, st.just(True))
     count_include_pad = draws.optional(draw, "count_include_pad", off, True, st.just(False))
     divisor_override = draws.optional(draw, "divisor_override", off, None, DIVISOR_OVERRIDES)
     exact = draws.windows_exact(windows)
-    height, width = draw(
-        draws.sides_that_fit(
-            size, kernel, padding, (1, 1), off, (stride or kernel) if exact else None
-        )
+    sides = draws.sides_that_fit(
+        size, kernel, padding, (1, 1), off, (stride or kernel) if exact else None
     )
+    if ceil_mode and not exact and max(stride or kernel) > 1:
+        # ceil_mode matters only where it adds a last window, partly past the padded input:
+        # the window whose divisor count_include_pad and the overhang rule decide.
+        geometry = AvgPoolGeometry(kernel, stride or kernel, padding, ceil_mode=True)
+        sides = sides.filter(partial(_ceil_adds_a_window, geometry))
+    height, width = draw(sides)
     case = AvgPoolCase(
         batch=draw(st.integers(*size.batch)),
         channels=draw(st.integers(*size.channels)),
@@ -177,6 +187,12 @@ def avg_pool_cases(
         dy_values=draw(draws.dy_values(dy_values, off)),
     )
     return draw(draws.spelled(case, off))
+
+
+def _ceil_adds_a_window(geometry: AvgPoolGeometry, sides: Pair) -> bool:
+    floor = replace(geometry, ceil_mode=False)
+    shape = (1, 1, *sides)
+    return geometry.output_shape(shape) != floor.output_shape(shape)
 
 
 __all__ = [
