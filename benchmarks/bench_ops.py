@@ -3,6 +3,7 @@
     python benchmarks/bench_ops.py              # the public (fast) functions
     python benchmarks/bench_ops.py --literal    # the literal derivation form, for comparison
     python benchmarks/bench_ops.py --quick      # fewer repeats
+    python benchmarks/bench_ops.py --only "avg pool"   # only the cases named so
 
 For each case it prints the wall time per call of cnnref and of torch (median
 of a block of calls, best of several blocks, see ``median_times``), their ratio, cnnref's GFLOP/s and that as a
@@ -53,6 +54,22 @@ POOL_LAYERS = (
     ("pool 2x2 32ch 28x28 b64", (64, 32, 28, 28)),
     ("pool 2x2 64ch 14x14 b64", (64, 64, 14, 14)),
     ("pool 2x2 64ch 32x32 b32", (32, 64, 32, 32)),
+)
+# (name, input shape, geometry): avg_pool2d's common 2x2 layer, and a 3x3 stride-2 layer with
+# padding whose ceil_mode windows hang past the padded input and divide by what they cover.
+AVG_POOL_LAYERS = (
+    ("avg pool 2x2 64ch 32x32 b32", (32, 64, 32, 32), {"kernel_size": 2}),
+    (
+        "avg pool 3x3 s2 p1 ceil, pad not counted, 64ch 31x31 b32",
+        (32, 64, 31, 31),
+        {
+            "kernel_size": 3,
+            "stride": 2,
+            "padding": 1,
+            "ceil_mode": True,
+            "count_include_pad": False,
+        },
+    ),
 )
 MNIST_BATCH = 64
 FASHION_MNIST_STEPS = -(-60_000 // MNIST_BATCH)  # one epoch of 60k images
@@ -201,6 +218,23 @@ def pool_case(ops, name: str, shape: tuple[int, ...], dtype: type) -> Case:
     return Case(name, dtype, None, run_cnnref, run_torch)
 
 
+def avg_pool_case(ops, name: str, shape: tuple[int, ...], geometry: dict, dtype: type) -> Case:
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(shape).astype(dtype)
+    dy = rng.standard_normal(ops.avg_pool2d(x, **geometry).shape).astype(dtype)
+    tx, tdy = torch.tensor(x, requires_grad=True), torch.tensor(dy)
+
+    def run_cnnref():
+        ops.avg_pool2d(x, **geometry)
+        return ops.avg_pool2d_backward(dy, x, **geometry)
+
+    def run_torch():
+        y = F.avg_pool2d(tx, **geometry)
+        return torch.autograd.grad(y, (tx,), tdy)
+
+    return Case(name, dtype, None, run_cnnref, run_torch)
+
+
 def mnist_cnn(dtype: type) -> Sequential:
     """The MNIST CNN of the benchmark: conv 1->32, relu, pool 2, conv 32->64, relu, pool 2,
     dense 3136->10 (cnnref.train's small CNN, widened), He-initialised."""
@@ -288,6 +322,7 @@ def all_cases(ops) -> list[Case]:
     for dtype in DTYPES:
         cases += [conv_case(ops, *layer, dtype) for layer in CONV_LAYERS]
         cases += [pool_case(ops, *layer, dtype) for layer in POOL_LAYERS]
+        cases += [avg_pool_case(ops, *layer, dtype) for layer in AVG_POOL_LAYERS]
         if ops is cnnref:  # cnnref.train runs the public (fast) functions
             cases.append(training_step_case(dtype))
     return cases
@@ -298,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--literal", action="store_true", help="time the literal form instead")
     parser.add_argument("--quick", action="store_true", help="1 repeat per block instead of 3")
     parser.add_argument("--repeats", type=int, default=None, help="timed calls per block")
+    parser.add_argument(
+        "--only", metavar="TEXT", help="time only the cases whose name contains TEXT"
+    )
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 3)
     ops = literal if args.literal else cnnref
@@ -319,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     step_seconds, disturbed_blocks = {}, 0
     for case in all_cases(ops):
+        if args.only and args.only not in case.name:
+            continue
         ours, theirs, disturbed = median_times(case, repeats, warmup=2)
         disturbed_blocks += disturbed
         if case.flops is None:
@@ -340,10 +380,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{seconds * FASHION_MNIST_STEPS:.1f} s (median step time x steps)",
             end="",
         )
-    print("\n\n| peak memory | dtype | traced peak | activations | peak / activations |")
-    print("| --- | --- | ---: | ---: | ---: |")
-    for line in memory_report(ops):
-        print(line)
+    if not args.only:  # the memory report measures the conv layer and the training step
+        print("\n\n| peak memory | dtype | traced peak | activations | peak / activations |")
+        print("| --- | --- | ---: | ---: | ---: |")
+        for line in memory_report(ops):
+            print(line)
     report_machine_drift(peaks)
     if disturbed_blocks:
         print(f"WARNING: other jobs used the cores during {disturbed_blocks} of the timed blocks.")
