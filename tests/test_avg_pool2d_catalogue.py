@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import functools
 import warnings
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from cnnref.ops import GROUPS
 from cnnref.properties import PROPERTIES
-from cnnref.verify import VerificationResult, verify
+from cnnref.verify import VerificationResult, declare, verify
 from tests.candidates.avg_pool2d_student import BUGS
 
 STUDENT = "tests.candidates.avg_pool2d_student"
@@ -131,3 +133,49 @@ def test_the_student_without_bugs_passes_every_property_of_the_op() -> None:
     result = quietly(candidate=f"{STUDENT}:correct", ops=OP, examples=50)
     assert [p.name for p in result.properties] == [p.name for p in PROPERTIES if p.function in OP]
     assert all(p.status == "passed" for p in result.properties), result.explain()
+
+
+def summed_area_table(*, unsupported: set[str]) -> SimpleNamespace:
+    """A fast avg_pool2d from a summed-area table: each window's sum is four lookups,
+    S[bottom, right] - S[top, right] - S[bottom, left] + S[top, left].  Right for finite
+    inputs (up to rounding), but one inf or NaN in x makes S inf or NaN from there on, and
+    inf - inf is NaN: it reaches windows that never held it.  No padding nor ceil_mode."""
+
+    def pair(value):
+        return (value, value) if isinstance(value, int) else tuple(value)
+
+    def avg_pool2d(
+        x,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode=False,
+        count_include_pad=True,
+        divisor_override=None,
+    ):
+        (kh, kw), (sh, sw) = pair(kernel_size), pair(kernel_size if stride is None else stride)
+        table = np.zeros((*x.shape[:2], x.shape[2] + 1, x.shape[3] + 1), dtype=x.dtype)
+        with np.errstate(invalid="ignore"):
+            table[:, :, 1:, 1:] = x.cumsum(axis=2).cumsum(axis=3)
+            top = np.arange((x.shape[2] - kh) // sh + 1)[:, None] * sh
+            left = np.arange((x.shape[3] - kw) // sw + 1)[None, :] * sw
+            total = (
+                table[:, :, top + kh, left + kw]
+                - table[:, :, top, left + kw]
+                - table[:, :, top + kh, left]
+                + table[:, :, top, left]
+            )
+            return total / x.dtype.type(divisor_override or kh * kw)
+
+    candidate = SimpleNamespace(avg_pool2d=avg_pool2d)
+    return declare(candidate, unsupported={"pool_padding", "ceil_mode", *unsupported})
+
+
+def test_nan_and_inf_in_x_catch_a_summed_area_table_and_the_hint_says_why() -> None:
+    """The table is a realistic fast path that finite inputs cannot tell from a correct one."""
+    options = {"properties": ["avg_pool2d.matches_reference"], "dtype": "float64"}
+    finite_only = quietly(candidate=summed_area_table(unsupported={"nonfinite_x"}), **options)
+    assert finite_only.passed, finite_only.explain()
+    (outcome,) = quietly(candidate=summed_area_table(unsupported=set()), **options).properties
+    assert outcome.status == "failed" and "x_values='nonfinite'" in outcome.failure.case
+    assert any("integral image" in hint for hint in outcome.failure.hints), outcome.explain()

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 
 import cnnref
 from cnnref.ops import op_features
-from cnnref.ops.avg_pool2d.cases import AVG_POOL_DEFAULTS
+from cnnref.ops.avg_pool2d.cases import AVG_POOL_DEFAULTS, X_VALUES
 from cnnref.strategies import DTYPES, DY_VALUES, FEATURES, LAYOUTS, AvgPoolCase, avg_pool_cases
 from tests.test_strategies import draws
 
@@ -17,12 +17,13 @@ QUICK = settings(max_examples=100, deadline=None, suppress_health_check=[HealthC
 
 
 @QUICK
-@given(case=avg_pool_cases(dy_values=DY_VALUES))
+@given(case=avg_pool_cases(dy_values=DY_VALUES, x_values=X_VALUES))
 def test_cases_are_valid_and_their_arrays_fit(case: AvgPoolCase) -> None:
     x, dy = case.arrays()
-    assert cnnref.avg_pool2d(x, **case.geometry).shape == case.y_shape == dy.shape
+    with np.errstate(invalid="ignore"):
+        assert cnnref.avg_pool2d(x, **case.geometry).shape == case.y_shape == dy.shape
     assert x.dtype == dy.dtype == np.dtype(case.dtype)
-    assert np.isfinite(x).all()
+    assert np.isfinite(x).all() == (case.x_values == "finite")
     assert np.isfinite(dy).all() == (case.dy_values == "finite")
 
 
@@ -38,7 +39,7 @@ def test_a_call_as_spelled_means_the_call_with_every_argument(case: AvgPoolCase)
 
 
 def test_every_divisor_rule_spelling_and_size_is_drawn() -> None:
-    cases = draws(avg_pool_cases(dy_values=DY_VALUES))
+    cases = draws(avg_pool_cases(dy_values=DY_VALUES, x_values=X_VALUES))
     assert any(c.ceil_mode for c in cases) and any(c.stride is None for c in cases)
     assert any(not c.count_include_pad and c.padding != (0, 0) for c in cases)
     overrides = {c.divisor_override for c in cases}
@@ -49,21 +50,28 @@ def test_every_divisor_rule_spelling_and_size_is_drawn() -> None:
         assert any(name in c.omitted for c in cases), f"avg_pool2d's {name} was never left out"
     assert {c.dtype for c in cases} == set(DTYPES) and {c.layout for c in cases} == set(LAYOUTS)
     assert {c.dy_values for c in cases} == set(DY_VALUES)
+    assert {c.x_values for c in cases} == set(X_VALUES)
+    assert {c.x_values for c in draws(avg_pool_cases(), 50)} == {"finite"}  # the default
     assert any(c.batch > 32 for c in cases) and any(min(c.height, c.width) > 40 for c in cases)
 
 
 def test_the_op_declares_its_own_features() -> None:
     own = op_features("avg_pool2d")
     assert {"count_include_pad", "divisor_override", "ceil_mode", "stride_none"} <= set(own)
+    assert "nonfinite_x" in own
     assert set(own) <= set(FEATURES)
 
 
 def test_unsupported_features_are_never_drawn() -> None:
-    for case in draws(avg_pool_cases(unsupported=frozenset(FEATURES), dy_values=DY_VALUES), 200):
+    everything = avg_pool_cases(
+        unsupported=frozenset(FEATURES), dy_values=DY_VALUES, x_values=X_VALUES
+    )
+    for case in draws(everything, 200):
         assert case.padding == (0, 0) and case.stride == case.kernel_size, case
         assert not case.ceil_mode and case.count_include_pad and case.divisor_override is None
         assert case.kernel_size[0] == case.kernel_size[1] and case.height == case.width, case
-        assert (case.layout, case.dtype, case.dy_values) == ("contiguous", "float64", "finite")
+        assert (case.layout, case.dtype) == ("contiguous", "float64")
+        assert (case.dy_values, case.x_values) == ("finite", "finite")
         assert (case.as_int, case.omitted) == ((), ()), case
 
 
@@ -100,3 +108,5 @@ def test_a_case_is_reproducible_from_its_repr_and_refuses_a_spelling_it_cannot_m
         AvgPoolCase(1, 1, 4, 4, (2, 2), divisor_override=3, omitted=("divisor_override",))
     with pytest.raises(ValueError, match="only a square"):
         AvgPoolCase(1, 1, 4, 4, (2, 1), as_int=("kernel_size",))
+    with pytest.raises(ValueError, match="x_values must be one of"):
+        AvgPoolCase(1, 1, 4, 4, (2, 2), x_values="nan")

@@ -9,4 +9,5 @@ FEATURES = {
     "stride_none": "stride=None (the stride is the kernel size)",
     "count_include_pad": "count_include_pad=False (windows divide by the elements inside x)",
     "divisor_override": "divisor_override other than None",
+    "nonfinite_x": "NaN and +-inf in avg_pool2d's x",
 }

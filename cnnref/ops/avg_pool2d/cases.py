@@ -33,6 +33,9 @@ AVG_POOL_DEFAULTS = {
     "count_include_pad": True,
     "divisor_override": None,
 }
+# What x holds: finite normals, or normals with NaN, inf and -inf among them (they must
+# reach the outputs of the windows that hold them, and only those).
+X_VALUES = ("finite", "nonfinite")
 # divisor_override values, simplest first: PyTorch takes any nonzero int, negative included.
 DIVISOR_OVERRIDES = st.integers(1, 12) | st.integers(-4, -1)
 
@@ -62,11 +65,16 @@ class AvgPoolCase:
     as_int: tuple[str, ...] = ()  # arguments passed as a plain int
     omitted: tuple[str, ...] = ()  # arguments left out
     dy_values: str = "finite"
+    x_values: str = "finite"
 
     DEFAULTS: ClassVar[dict] = AVG_POOL_DEFAULTS
 
     def __post_init__(self) -> None:
         check_spelling(self)
+        if self.x_values not in X_VALUES:
+            raise ValueError(
+                f"AvgPoolCase: x_values must be one of {X_VALUES}; got {self.x_values!r}"
+            )
 
     @property
     def arguments(self) -> dict:
@@ -104,6 +112,8 @@ class AvgPoolCase:
         )
         if self.dy_values == "nonfinite":
             dy = with_nonfinite(dy, rng)
+        if self.x_values == "nonfinite":  # drawn last: the finite arrays stay the same
+            x = with_nonfinite(x, rng)
         return AvgPoolArrays(with_layout(x, self.layout), with_layout(dy, self.layout))
 
     def coverage(self) -> dict[str, str]:
@@ -112,6 +122,7 @@ class AvgPoolCase:
             "ceil_mode": str(self.ceil_mode),
             "count_include_pad": str(self.count_include_pad),
             "divisor_override": "None" if self.divisor_override is None else "given",
+            "x": self.x_values,
             "channels": draws.bucket(self.channels, (1, 4, 16)),
         }
 
@@ -125,7 +136,7 @@ class AvgPoolCase:
         needed += ["count_include_pad=False"] if not self.count_include_pad else []
         if self.divisor_override is not None:
             needed.append(f"divisor_override={self.divisor_override}")
-        return needed
+        return needed + (["NaN and inf in x"] if self.x_values != "finite" else [])
 
 
 @st.composite
@@ -137,11 +148,12 @@ def avg_pool_cases(
     windows: str = "partial",
     dy_values: Collection[str] = ("finite",),
     sizes: Sequence[SizeClass] = SIZE_CLASSES,
+    x_values: Collection[str] = ("finite",),
 ) -> AvgPoolCase:
     """Valid avg_pool2d examples of every geometry and divisor rule not listed in ``unsupported``.
 
     ``dtype``, ``dy_values`` and ``sizes`` as for ``conv_cases``; ``windows`` as for
-    ``pool_cases``.  PyTorch's padding rule (at most half the kernel) and ceil_mode's
+    ``pool_cases``; ``x_values=X_VALUES`` also draws x with NaN, inf and -inf.  PyTorch's padding rule (at most half the kernel) and ceil_mode's
     rule (a last window starts before the right padding) mean every window reads at
     least one input element, so nothing drawn is discarded.
     """
@@ -185,6 +197,9 @@ def avg_pool_cases(
         layout=draw(draws.layouts(off)),
         seed=draw(st.integers(0, 2**32 - 1)),
         dy_values=draw(draws.dy_values(dy_values, off)),
+        x_values="finite"
+        if "nonfinite_x" in off or "nonfinite" not in x_values
+        else draw(st.sampled_from(X_VALUES)),
     )
     return draw(draws.spelled(case, off))
 

@@ -48,6 +48,12 @@ SHARED_INPUTS_ONLY = (
     "only inputs that several windows read are wrong: each window must ADD its share "
     "dY / divisor (+=), not assign it"
 )
+NONFINITE_SPREAD = (
+    "{name} is NaN or inf where every term it sums is finite: the NaN and inf of {source} reach "
+    "elements they do not belong to, as a running sum (an integral image: S[end] - S[start]) or "
+    "a product with a 0/1 matrix spreads them (inf - inf and 0 * inf are NaN); sum each "
+    "window's own elements"
+)
 LAST_WINDOW_RULE = (
     "a last window that starts past the input: in ceil_mode PyTorch drops a window unless it "
     "starts inside the input or its left padding ((out - 1) * stride < height + padding)"
@@ -149,7 +155,8 @@ def forward_hints(
     border = _border_windows(case)
     if border.any() and not border.all():
         regions.append((BORDER_WINDOWS_ONLY, border))
-    return explain(
+    spread = nonfinite_spread(expected, actual, x, "y", "x")
+    return spread + explain(
         comparison,
         actual=actual,
         expected=expected,
@@ -183,7 +190,8 @@ def backward_hints(
     shared = windows_per_input(case) > 1
     if shared.any() and not shared.all():
         regions.append((SHARED_INPUTS_ONLY, shared))
-    return explain(
+    spread = nonfinite_spread(expected, actual, dy, "dx", "dy")
+    return spread + explain(
         comparison,
         actual=actual,
         expected=expected,
@@ -193,6 +201,17 @@ def backward_hints(
         variants=variants,
         regions=regions,
     )
+
+
+def nonfinite_spread(
+    expected: np.ndarray, actual: np.ndarray, source: np.ndarray, name: str, source_name: str
+) -> list[str]:
+    """NONFINITE_SPREAD when ``source`` holds NaN or inf and the result has some where the
+    reference's is finite (NaN or inf of its own making needs no such cause)."""
+    if np.isfinite(source).all():
+        return []
+    stray = ~np.isfinite(np.asarray(actual, dtype=np.float64)) & np.isfinite(expected)
+    return [NONFINITE_SPREAD.format(name=name, source=source_name)] if stray.any() else []
 
 
 def windows_per_input(case: AvgPoolCase) -> np.ndarray:

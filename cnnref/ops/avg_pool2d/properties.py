@@ -20,11 +20,11 @@ from ...properties.compare import compare, rtol_for, summation_rtol
 from ...strategies import DY_VALUES, SIZE_CLASSES
 from ..arguments import common_dtype
 from . import torch_oracle
-from .cases import AvgPoolCase, avg_pool_cases
+from .cases import X_VALUES, AvgPoolCase, avg_pool_cases
 from .hints import backward_hints, forward_hints, shape_hints
 
 
-def _cases(dy_values=("finite",)):
+def _cases(dy_values=("finite",), x_values=("finite",)):
     def cases(
         dtype: str | None,
         unsupported: frozenset[str],
@@ -32,7 +32,12 @@ def _cases(dy_values=("finite",)):
         sizes=SIZE_CLASSES,
     ):
         return avg_pool_cases(
-            dtype=dtype, unsupported=unsupported, windows=windows, dy_values=dy_values, sizes=sizes
+            dtype=dtype,
+            unsupported=unsupported,
+            windows=windows,
+            dy_values=dy_values,
+            sizes=sizes,
+            x_values=x_values,
         )
 
     return cases
@@ -106,9 +111,9 @@ def check_forward_matches(
 
 @claim(
     "avg_pool2d.matches_reference",
-    summary="avg_pool2d agrees with cnnref's reference element by element: padding, ceil_mode's last window, count_include_pad and divisor_override included.",
+    summary="avg_pool2d agrees with cnnref's reference element by element: padding, ceil_mode's last window, count_include_pad and divisor_override included, and NaN and inf in x reach only the windows that hold them.",
     formula=f"{FORWARD};  {DIVISORS}",
-    cases=_cases(),
+    cases=_cases(x_values=X_VALUES),
 )
 def forward_matches_reference(candidate, case, evidence):
     check_forward_matches(candidate, case, evidence, reference.avg_pool2d)
@@ -140,9 +145,9 @@ def trusted_forward(candidate: Candidate, case: AvgPoolCase):
 
 @claim(
     "avg_pool2d.matches_torch",
-    summary="avg_pool2d agrees with torch.nn.functional.avg_pool2d.",
+    summary="avg_pool2d agrees with torch.nn.functional.avg_pool2d, NaN and inf included.",
     formula=FORWARD,
-    cases=_cases(),
+    cases=_cases(x_values=X_VALUES),
     needs_torch=True,
 )
 def forward_matches_torch(candidate, case, evidence):
@@ -151,9 +156,9 @@ def forward_matches_torch(candidate, case, evidence):
 
 @claim(
     "avg_pool2d.contract",
-    summary="avg_pool2d returns a new ndarray of the right shape and dtype, finite for finite inputs, the same on every call, and leaves its input alone.",
+    summary="avg_pool2d returns a new ndarray of the right shape and dtype, finite for finite inputs, the same on every call, and leaves its input alone (x with NaN and inf included).",
     formula="dtype(Y) = dtype(X)",
-    cases=_cases(),
+    cases=_cases(x_values=X_VALUES),
 )
 def forward_contract(candidate: Candidate, case: AvgPoolCase, evidence: Evidence) -> None:
     x, _ = case.arrays()
@@ -165,7 +170,8 @@ def forward_contract(candidate: Candidate, case: AvgPoolCase, evidence: Evidence
         shapes=(case.y_shape,),
         dtype=x.dtype,
     )
-    contract.require_finite(outputs, "avg_pool2d", "finite inputs")
+    if case.x_values == "finite":
+        contract.require_finite(outputs, "avg_pool2d", "finite inputs")
 
 
 # ---------------------------------------------------------------- avg_pool2d_backward
