@@ -94,7 +94,7 @@ def output_file(text: str) -> Path:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cnnref",
-        description="Verify conv2d / max_pool2d implementations against cnnref's reference.",
+        description="Verify 2-D convolution and pooling implementations against cnnref's reference.",
     )
     parser.add_argument("--version", action="version", version=f"cnnref {cnnref.__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 import cnnref
-from cnnref.oracles.scales import conv2d_backward_scales, conv2d_scale
+from cnnref.ops.conv2d.scales import conv2d_backward_scales, conv2d_scale
 from cnnref.properties.compare import assert_close
 from cnnref.reference import literal
 

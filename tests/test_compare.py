@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cnnref import reference
-from cnnref.oracles.scales import (
+from cnnref.ops.conv2d.scales import (
     conv2d_backward_norm_scales,
     conv2d_backward_scales,
     conv2d_norm_scale,

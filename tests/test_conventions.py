@@ -7,7 +7,6 @@ each must pass under its declaration and fail under PyTorch's, the default.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ from cnnref.declarations import CONVENTIONS, Conventions, parse
 from cnnref.ops.arguments import effective_kernel
 from cnnref.ops.max_pool2d.geometry import POOL_CONVENTIONS, PoolGeometry
 from cnnref.reference import fast, literal
-from cnnref.report import report_dict
+from cnnref.report import report_dict, report_schema
 from cnnref.report.html_report import render_html
 from cnnref.report.junit_report import render_junit
 from cnnref.strategies import PoolCase, conv_cases, pool_cases
@@ -410,8 +409,7 @@ def test_every_report_states_the_conventions_it_checked() -> None:
     line = "pooling conventions checked: max_pool2d: PyTorch's; max_pool2d_backward: ties=split"
     assert line in summary_table(result), summary_table(result)
     report = report_dict(result)
-    schema = json.loads((ROOT / "cnnref" / "report" / "schema.json").read_text())
-    jsonschema.validate(report, schema)
+    jsonschema.validate(report, report_schema())
     assert report["settings"]["declared"]["max_pool2d_backward"]["conventions"]["ties"] == "split"
     assert [p["conventions"]["ties"] for p in report["properties"]] == ["first", "split"]
     assert line in render_junit(report)

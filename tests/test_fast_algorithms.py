@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 
 from cnnref.properties import compare
+from cnnref.results import Kind
 from cnnref.strategies import ConvCase
 from cnnref.verify import verify
 from cnnref.verify.candidate import LoadedCandidate
-from cnnref.verify.evaluate import FALSIFIED, PASSED, Outcome, evaluate
+from cnnref.verify.evaluate import Outcome, evaluate
 
 FFT = "tests.candidates.fft"
 WINOGRAD = "tests.candidates.winograd"
@@ -129,9 +130,9 @@ def test_pinned_example_needs_the_normwise_term_and_passes_with_it(
     with monkeypatch.context() as elementwise_only:
         elementwise_only.setattr(compare, "NORMWISE_FACTOR", 0.0)
         before = _outcome(target, prop, case)
-    assert before.kind == FALSIFIED, f"{name} passes without the normwise term: not a witness"
+    assert before.kind == Kind.FALSIFIED, f"{name} passes without the normwise term: not a witness"
     after = _outcome(target, prop, case)
-    assert after.kind == PASSED, after.message
+    assert after.kind == Kind.PASSED, after.message
     # A correct algorithm uses a small part of its tolerance (benchmarks/tolerance_margins.py).
     assert after.worst.ratio < 0.1, after.worst
 
@@ -169,7 +170,7 @@ def test_float32_rounding_in_a_float64_run_still_fails_by_the_same_factor(
     new = _outcome(f"{CATALOGUE}:{bug}", prop, case)
     monkeypatch.setattr(compare, "NORMWISE_FACTOR", 0.0)
     old = _outcome(f"{CATALOGUE}:{bug}", prop, case)
-    assert new.kind == old.kind == FALSIFIED, new.message
+    assert new.kind == old.kind == Kind.FALSIFIED, new.message
     # float32 rounding (2**-24) against a float64 tolerance: tens to hundreds of times over
     # (40.7 and 69.8 on the shrunk examples, 504 and 75 on the layer), as before the term.
     assert new.worst.ratio > 20, new.worst

@@ -7,8 +7,8 @@ import pytest
 from scipy import signal
 
 import cnnref
-from cnnref.oracles import scipy_correlate
-from cnnref.oracles.scales import conv2d_scale
+from cnnref.ops.conv2d import scipy_oracle as scipy_correlate
+from cnnref.ops.conv2d.scales import conv2d_scale
 from cnnref.properties.compare import FLOAT64_RTOL, assert_close
 
 

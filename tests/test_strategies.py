@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cnnref
+from cnnref.ops.max_pool2d.cases import DISTINCT_SPACING
 from cnnref.strategies import (
     DTYPES,
     DY_VALUES,
@@ -20,7 +21,6 @@ from cnnref.strategies import (
     pool_cases,
     with_layout,
 )
-from cnnref.ops.max_pool2d.cases import DISTINCT_SPACING
 
 QUICK = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -24,7 +24,7 @@ import scipy.ndimage
 from cnnref.cli import main
 from cnnref.train.checkpoint import load_checkpoint
 from cnnref.train.datasets import Digits, load_splits
-from cnnref.train.loop import evaluate
+from cnnref.train.loop import evaluate_model
 
 ACCURACY_BAR = 0.96
 MOVED_BAR = 0.90  # held-out digits moved 2 pixels down and 2 left
@@ -64,5 +64,5 @@ def test_the_reference_layers_learn_mnist(
     thicker = scipy.ndimage.grey_dilation(held_out.images, size=(1, 3, 3))
     network = load_checkpoint(model).model
     for name, images, bar in (("moved", moved, MOVED_BAR), ("thicker", thicker, THICKER_BAR)):
-        shifted = evaluate(network, Digits(images, held_out.labels)).accuracy
+        shifted = evaluate_model(network, Digits(images, held_out.labels)).accuracy
         assert shifted >= bar, f"{shifted} on the held-out digits {name} < {bar}"

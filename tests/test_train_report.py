@@ -14,7 +14,7 @@ from cnnref.train.cli import DEFAULTS
 from cnnref.train.datasets import Digits
 from cnnref.train.loop import EpochRecord, Evaluation, Run, TrainingConfig
 from cnnref.train.model import small_cnn
-from cnnref.train.report import confusion_matrix, grayscale_png, line_chart, write_report
+from cnnref.train.report import confusion_matrix, grayscale_png, line_chart, write_training_report
 from tests.conftest import require
 from tests.support.browser import Browser, find_chromium
 
@@ -77,7 +77,7 @@ def test_the_report_is_self_contained_and_shows_every_part(
     tmp_path: Path, finished_run: tuple[Run, Digits, Evaluation]
 ) -> None:
     path = tmp_path / "report.html"
-    write_report(path, *finished_run, "synthetic digits")
+    write_training_report(path, *finished_run, "synthetic digits")
     html = path.read_text()
     assert "92.50%" in html and "synthetic digits" in html
     assert html.count("<polyline") == 4, "train and test lines in both charts"
@@ -113,7 +113,7 @@ def test_the_report_renders_in_a_real_browser(
     chromium = find_chromium()
     require(chromium is not None, "Chromium (apt-get install chromium)")
     page = tmp_path / "report.html"
-    write_report(page, *finished_run, "synthetic digits")
+    write_training_report(page, *finished_run, "synthetic digits")
     with Browser(chromium) as browser:
         browser.open(page)
         charts = browser.evaluate(
@@ -136,9 +136,9 @@ def test_the_report_names_the_runs_augmentation(
 ) -> None:
     run, test, evaluation = finished_run
     path = tmp_path / "report.html"
-    write_report(path, run, test, evaluation, "synthetic digits")
+    write_training_report(path, run, test, evaluation, "synthetic digits")
     assert "random shifts of up to 1 pixel(s)" in path.read_text()
     run.config = DEFAULTS
-    write_report(path, run, test, evaluation, "synthetic digits")
+    write_training_report(path, run, test, evaluation, "synthetic digits")
     assert "turned by up to 10°, scaled by 0.9 to 1.1, slanted by up to 10°" in path.read_text()
     assert "strokes a pixel thicker or thinner for 50% of digits" in path.read_text()

@@ -152,7 +152,7 @@ def test_a_failure_first_shrunk_on_a_large_input_is_reported_on_a_small_one() ->
     result = _run("overlap_assigned", "max_pool2d_backward.matches_reference", large_first=True)
     failure = result.failure
     case = eval(failure.case, {"PoolCase": PoolCase})
-    assert result.status == "failed" and not runner.sizes_reached(case), failure.case
+    assert result.status == "failed" and not case.sizes_reached(), failure.case
     assert runner.input_elements(case) <= 2 * 2 * 12 * 12, failure.case
     (note,) = [hint for hint in failure.hints if "a search of small examples found" in hint]
     first = eval(note.split("elements: ", 1)[1][:-1], {"PoolCase": PoolCase})
@@ -171,7 +171,7 @@ def test_a_bug_that_needs_a_large_input_keeps_it() -> None:
     )
     failure = result.failure
     assert result.status == "failed"
-    assert runner.sizes_reached(eval(failure.case, {"PoolCase": PoolCase})), failure.case
+    assert eval(failure.case, {"PoolCase": PoolCase}).sizes_reached(), failure.case
     assert any("found no smaller failure" in hint for hint in failure.hints), failure.hints
 
 

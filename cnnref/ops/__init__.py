@@ -9,10 +9,15 @@ and ``name_backward``.  The folder holds everything particular to the op:
 * ``cases.py``: its examples, and the Hypothesis strategy that draws them;
 * ``properties.py``: its claims, each registered where its check is defined,
   with the hints that explain a failure (``hints.py``) beside them;
+* its oracles' own parts: the PyTorch call (``torch_oracle.py``), any other
+  independent implementation (``scipy_oracle.py``), the magnitudes its
+  tolerances scale with (``scales.py``);
+* ``derivation.html``: its maths, for the report;
 * ``__init__.py``: the features a candidate may declare it lacks.
 
-What the ops share (argument rules, comparison and tolerances, the runner,
-the sandbox, the reports) lives outside this folder.  Everything that lists
+What the ops share (argument rules in ``arguments.py``, comparison and
+tolerances, finite differences, the runner, the sandbox, the reports) lives
+outside the ops' folders.  Everything that lists
 ops or functions (the public functions, the CLI's choices, the report's
 enumerations, the declarable features) reads this module, which imports
 nothing, so that the candidate's lean process may read it too.  Adding an op

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..results import error_ratio
+
 # Tolerances relative to ``scale``.  In float64 the worst-case rounding of a
 # sum of K terms is K * 2**-53 * scale (about 6e-12 for K = 55,000 terms): an
 # implementation that rounds through float32 anywhere is off by about 1e-7.
@@ -66,7 +68,7 @@ def normwise_tolerance(
     """The absolute tolerance, per output plane, for an error bounded in norm.
 
     ``norm_scale`` is sum ||a||_2 ||b||_1 over the pairs of planes correlated into
-    each output plane (oracles/scales.py), ``length`` the number of elements of the
+    each output plane (ops/conv2d/scales.py), ``length`` the number of elements of the
     transformed (padded) plane.
     """
     factor = NORMWISE_FACTOR * unit_roundoff(dtype) * float(np.log2(max(length, 2)))
@@ -161,13 +163,6 @@ class Comparison:
             f"{self.allowed:.3g}",
             "  tolerance = " + " + ".join(parts),
         ]
-
-
-def error_ratio(abs_error: float, allowed: float) -> float:
-    """An error as a fraction of its (absolute) tolerance: above 1 fails."""
-    if allowed == 0:
-        return 0.0 if abs_error == 0 else float("inf")
-    return abs_error / allowed
 
 
 # Arrays up to this many elements are printed whole in failure messages.

@@ -9,7 +9,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .json_report import SCHEMA_VERSION, merge_reports, report_dict, write_json_dict
+from .json_report import (
+    SCHEMA_VERSION,
+    merge_reports,
+    report_dict,
+    report_schema,
+    write_json_dict,
+)
 
 
 def write_report(report: dict, path: str | os.PathLike) -> None:
@@ -29,4 +35,4 @@ def write_report(report: dict, path: str | os.PathLike) -> None:
         raise ValueError(f"report path {path}: the suffix must be .json, .html or .xml")
 
 
-__all__ = ["SCHEMA_VERSION", "merge_reports", "report_dict", "write_report"]
+__all__ = ["SCHEMA_VERSION", "merge_reports", "report_dict", "report_schema", "write_report"]

@@ -6,12 +6,14 @@ import math
 import os
 import re
 from collections import Counter
+from importlib import resources
 
 import jinja2
 from markupsafe import Markup
 
 from ..atomic import write_atomic
 from ..declarations import conventions_summary
+from ..ops import OPS
 from .figures import error_histogram
 
 
@@ -45,7 +47,18 @@ def render_html(report: dict) -> str:
         multiple_candidates=len(candidates) > 1,
         conventions=conventions,
         declared=_declared_rows(report["settings"].get("declared") or {}),
+        derivations=_derivations(report["properties"]),
     )
+
+
+def _derivations(properties: list[dict]) -> list[Markup]:
+    """The derivation of each op the report checked, in the registry's order, from its folder."""
+    checked = {prop["op"] for prop in properties}
+    return [
+        Markup(resources.files(f"cnnref.ops.{op}").joinpath("derivation.html").read_text())
+        for op in OPS
+        if op in checked
+    ]
 
 
 def _declared_rows(declared: dict) -> list[tuple[str, str]]:

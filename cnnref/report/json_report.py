@@ -11,13 +11,28 @@ import json
 import math
 import os
 from collections.abc import Mapping
+from importlib import resources
 
 from .. import __version__
 from ..atomic import write_atomic
-from ..verify.results import VerificationResult
+from ..ops import FUNCTIONS, OPS, op_of
+from ..results import Status, VerificationResult
 
 SCHEMA_VERSION = 1
-PASSING = ("passed", "not covered")  # the statuses of a property that did not fail
+PASSING = (Status.PASSED, Status.NOT_COVERED)  # the statuses of a property that did not fail
+
+
+def report_schema() -> dict:
+    """The JSON Schema of a report, its enumerations of ops and functions read from the registry.
+
+    The shipped ``schema.json`` leaves them open (any op may be added); this fills them in.
+    """
+    schema = json.loads(resources.files(__package__).joinpath("schema.json").read_text())
+    names = "|".join(FUNCTIONS)
+    schema["$defs"]["op"] = {"enum": list(OPS)}
+    schema["$defs"]["function"] = {"enum": list(FUNCTIONS)}
+    schema["$defs"]["property_name"] = {"type": "string", "pattern": f"^({names})\\.[a-z_]+$"}
+    return schema
 
 
 def report_dict(result: VerificationResult) -> dict:
@@ -72,7 +87,7 @@ def merge_reports(reports: list[dict]) -> dict:
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "candidate": ", ".join(candidates),
         "passed": all(prop["status"] in PASSING for prop in properties)
-        and any(prop["status"] != "not covered" for prop in properties),
+        and any(prop["status"] != Status.NOT_COVERED for prop in properties),
         "duration_seconds": round(sum(report["duration_seconds"] for report in reports), 3),
         "summary": _count_statuses(properties),
         "properties": properties,
@@ -82,7 +97,7 @@ def merge_reports(reports: list[dict]) -> dict:
 
 def _rank(prop: dict) -> int:
     """Which of two runs of one property a merged report keeps: a failure, then a pass."""
-    return {"not covered": 0, "passed": 1}.get(prop["status"], 2)
+    return {Status.NOT_COVERED: 0, Status.PASSED: 1}.get(prop["status"], 2)
 
 
 def _count_statuses(properties: list[dict]) -> dict[str, int]:
@@ -97,7 +112,7 @@ def _property(prop, candidate: str) -> dict:
     return {
         "candidate": candidate,
         "name": prop.name,
-        "op": prop.function.removesuffix("_backward"),
+        "op": op_of(prop.function),
         "function": prop.function,
         "summary": prop.summary,
         "formula": prop.formula,

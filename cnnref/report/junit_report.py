@@ -7,13 +7,14 @@ import xml.etree.ElementTree as ET
 
 from ..atomic import write_atomic
 from ..declarations import conventions_summary
+from ..results import Status
 
 
 def render_junit(report: dict) -> str:
     properties = report["properties"]
-    failures = sum(p["status"] == "failed" for p in properties)
-    errors = sum(p["status"] == "error" for p in properties)
-    skipped = sum(p["status"] == "not covered" for p in properties)
+    failures = sum(p["status"] == Status.FAILED for p in properties)
+    errors = sum(p["status"] == Status.ERROR for p in properties)
+    skipped = sum(p["status"] == Status.NOT_COVERED for p in properties)
     suite = ET.Element(
         "testsuite",
         name=f"cnnref verify {report['candidate']}",
@@ -37,13 +38,13 @@ def render_junit(report: dict) -> str:
             time=f"{prop['seconds']:.3f}",
         )
         failure = prop["failure"]
-        if prop["status"] in ("failed", "error"):
+        if prop["status"] in (Status.FAILED, Status.ERROR):
             first_line = failure["explanation"].splitlines()[0] if failure else prop["status"]
             element = ET.SubElement(
-                case, "failure" if prop["status"] == "failed" else "error", message=first_line
+                case, "failure" if prop["status"] == Status.FAILED else "error", message=first_line
             )
             element.text = _failure_text(prop)
-        elif prop["status"] == "not covered":
+        elif prop["status"] == Status.NOT_COVERED:
             ET.SubElement(case, "skipped", message="; ".join(prop["not_covered"]))
         out = f"{prop['examples']} examples; {prop['summary']}"
         if prop.get("conventions"):

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..atomic import atomic_path
 from .errors import DataFileError
-from .loop import EpochRecord, Progress, Run, TrainingConfig
+from .loop import EpochRecord, Run, TrainingConfig, TrainingProgress
 from .model import Sequential
 from .optim import OPTIMIZERS
 
@@ -94,4 +94,6 @@ def _run_from(arrays: dict[str, np.ndarray]) -> Run:
     optimizer.load_state({k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)})
     progress = meta["progress"]
     history = [EpochRecord(**record) for record in progress.pop("history")]
-    return Run(model, optimizer, config, Progress(**progress, history=history), meta["train_size"])
+    return Run(
+        model, optimizer, config, TrainingProgress(**progress, history=history), meta["train_size"]
+    )

@@ -19,10 +19,10 @@ from ..cli import positive_float, positive_int, unwritable
 from .checkpoint import load_checkpoint, save_checkpoint
 from .datasets import resolve_splits
 from .errors import DataFileError
-from .loop import EpochRecord, Run, TrainingConfig, evaluate, train
+from .loop import EpochRecord, Run, TrainingConfig, evaluate_model, train
 from .model import default_cnn
 from .progress import ProgressBar, epoch_line
-from .report import write_report
+from .report import write_training_report
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 130
 # The default recipe, chosen on digits it is not tested on (README, "Judging generalisation"):
@@ -148,11 +148,11 @@ def _train(args: argparse.Namespace) -> int:
     bar.clear()
     if not run.finished:
         return _stopped(run, save_path)
-    final = final or evaluate(run.model, splits.test)
+    final = final or evaluate_model(run.model, splits.test)
     seconds = time.perf_counter() - began
     _say(f"{len(run.progress.history)} epochs in all; this command trained for {seconds:.1f} s")
     if args.report is not None:
-        write_report(args.report, run, splits.test, final, splits.description)
+        write_training_report(args.report, run, splits.test, final, splits.description)
         _say(f"report: {args.report}")
     if save_path is not None:
         _say(f"model: {save_path}")
@@ -167,7 +167,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     except DataFileError as error:
         return _data_error(error, command="evaluate")
     _say(f"data: {splits.description}; evaluating on the {len(splits.test):,} test images")
-    result = evaluate(run.model, splits.test)
+    result = evaluate_model(run.model, splits.test)
     print(f"loss: {result.loss:.4f}")
     print(f"accuracy: {result.accuracy:.4f}")
     return EXIT_OK

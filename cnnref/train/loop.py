@@ -84,7 +84,7 @@ class EpochRecord:
 
 
 @dataclass
-class Progress:
+class TrainingProgress:
     """Where a run stands: completed epochs, batches done in the current one, its running sums."""
 
     epoch: int = 0
@@ -132,7 +132,7 @@ class Run:
     model: Sequential
     optimizer: Optimizer
     config: TrainingConfig
-    progress: Progress
+    progress: TrainingProgress
     train_size: int
 
     @classmethod
@@ -140,7 +140,7 @@ class Run:
         """A fresh run: the model He-initialised from ``config.seed``."""
         model = Sequential.from_spec(spec, np.random.default_rng(config.seed))
         optimizer = OPTIMIZERS[config.optimizer](model.parameters(), config.lr)
-        return cls(model, optimizer, config, Progress(), train_size)
+        return cls(model, optimizer, config, TrainingProgress(), train_size)
 
     @property
     def finished(self) -> bool:
@@ -171,7 +171,7 @@ def train(
     while not run.finished:
         if not train_epoch(run, splits.train, on_batch, should_stop):
             return last
-        last = evaluate(run.model, splits.test)
+        last = evaluate_model(run.model, splits.test)
         on_epoch(run, run.progress.finish_epoch(last))
     return last
 
@@ -207,7 +207,9 @@ def train_step(run: Run, x: np.ndarray, labels: np.ndarray) -> tuple[float, int]
     return loss, int((logits.argmax(axis=1) == labels).sum())
 
 
-def evaluate(model: Sequential, digits: Digits, batch_size: int = EVALUATION_BATCH) -> Evaluation:
+def evaluate_model(
+    model: Sequential, digits: Digits, batch_size: int = EVALUATION_BATCH
+) -> Evaluation:
     """Mean loss, accuracy and the predicted class of every digit."""
     loss_sum, predictions = 0.0, []
     for start in range(0, len(digits), batch_size):

@@ -181,7 +181,7 @@ def render_report(run: Run, test: Digits, evaluation: Evaluation, data_descripti
     )
 
 
-def write_report(
+def write_training_report(
     path: str | os.PathLike, run: Run, test: Digits, evaluation: Evaluation, data_description: str
 ) -> None:
     """Render the report and write it to ``path`` atomically."""

@@ -4,7 +4,7 @@ Expected outputs are the reference's, computed in float64 from the case's
 inputs.  Each comes with per element absolute tolerances
 ``atol = rtol * scale + normwise`` exactly as ``cnnref verify`` compares
 (properties/compare.py): ``scale`` is the op applied to |operands|
-(oracles/scales.py), ``rtol`` depends on the dtype and on how many terms an
+(ops/<op>/scales.py), ``rtol`` depends on the dtype and on how many terms an
 output sums, ``normwise`` is what FFT or Winograd rounding may add to each
 output plane of a convolution.  A max is exact, so max_pool2d's atol is 0.
 """
@@ -16,12 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import reference
+from ..ops.conv2d import torch_oracle as conv2d_torch
 from ..ops.conv2d.cases import ConvCase
 from ..ops.conv2d.properties import _terms as conv_terms  # the terms each conv output sums
 from ..ops.conv2d.properties import backward_normwise, forward_normwise
+from ..ops.conv2d.scales import conv2d_backward_scales, conv2d_scale
+from ..ops.max_pool2d import torch_oracle as max_pool2d_torch
 from ..ops.max_pool2d.cases import PoolCase
+from ..ops.max_pool2d.scales import max_pool2d_backward_scale
 from ..oracles import torch_autograd
-from ..oracles.scales import conv2d_backward_scales, conv2d_scale, max_pool2d_backward_scale
 from ..properties.compare import compare, rtol_for
 
 
@@ -117,11 +120,13 @@ def torch_disagreements(
 ) -> list[str]:
     """Where PyTorch CPU's outputs fall outside the corpus's tolerances (none, normally)."""
     if isinstance(case, ConvCase):
-        y, *gradients = torch_autograd.conv2d_with_gradients(
+        y, *gradients = conv2d_torch.conv2d_with_gradients(
             inputs["x"], inputs["w"], inputs["b"], inputs["dy"], **case.geometry
         )
     else:
-        y, dx = torch_autograd.max_pool2d_with_gradients(inputs["x"], inputs["dy"], **case.geometry)
+        y, dx = max_pool2d_torch.max_pool2d_with_gradients(
+            inputs["x"], inputs["dy"], **case.geometry
+        )
         gradients = [dx]
     found = []
     for op, actual in zip(ops, ([y], gradients)):

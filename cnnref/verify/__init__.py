@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterable
 
 from ..declarations import Conventions, Declarations, declare
 from ..declarations import read as read_declarations
+from ..ops import GROUPS
 from ..oracles.torch_autograd import torch_available
 from ..properties import FUNCTIONS, PROPERTIES, Property, property_named
+from ..results import Kind, PropertyResult, Status, VerificationResult
 from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, Limits
 from .candidate import (
     DEFAULT_CANDIDATE,
@@ -28,11 +30,8 @@ from .candidate import (
     target_of,
 )
 from .environment import environment
-from .evaluate import NOT_CHECKED, evaluate
-from .results import PropertyResult, VerificationResult
+from .evaluate import evaluate
 from .runner import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, RunSettings, verify_property, with_inputs
-
-OP_GROUPS = {"conv": ("conv2d", "conv2d_backward"), "pool": ("max_pool2d", "max_pool2d_backward")}
 
 # Called with every VerificationResult: the pytest plugin collects them for its report.
 result_listeners: list[Callable[[VerificationResult], None]] = []
@@ -55,17 +54,15 @@ class SelectionError(ValueError):
 def select_properties(
     ops: Iterable[str] | None = None, names: Iterable[str] | None = None
 ) -> list[Property]:
-    """The properties for the given functions (or 'conv', 'pool') and/or property names.
+    """The properties for the given functions (or groups: 'conv', 'pool', ...) and/or names.
 
     SelectionError if they have none in common: such a run would check nothing.
     """
     functions = set()
     for op in ops or FUNCTIONS:
-        if op not in FUNCTIONS and op not in OP_GROUPS:
-            raise ValueError(
-                f"unknown op {op!r}; choose from {', '.join((*FUNCTIONS, *OP_GROUPS))}"
-            )
-        functions.update(OP_GROUPS.get(op, (op,)))
+        if op not in FUNCTIONS and op not in GROUPS:
+            raise ValueError(f"unknown op {op!r}; choose from {', '.join((*FUNCTIONS, *GROUPS))}")
+        functions.update(GROUPS.get(op, (op,)))
     chosen = [prop for prop in PROPERTIES if prop.function in functions]
     if names:
         wanted = {property_named(name).name for name in names}
@@ -98,7 +95,9 @@ def verify(
 
     ``candidate`` is a module, an object with the functions as attributes, a
     ``"module"`` / ``"module:attr"`` string, or a ``Command("./my_server")``:
-    a program in any language that speaks docs/protocol.md.  With ``isolate`` (the
+    a program in any language that speaks docs/protocol.md.  It may also be
+    an ``IsolatedCandidate`` already started (as the pytest plugin keeps one per
+    candidate): its process and limits are used, and it is left running.  With ``isolate`` (the
     default) it runs in a fenced process of its own, and only inputs and
     outputs cross: a crash or a hang (``timeout`` seconds per call) fails a
     property instead of the whole run, and nothing the candidate does can
@@ -111,7 +110,13 @@ def verify(
     declares "float32" unsupported).
     """
     progress = progress or Progress()
-    limits = Limits(timeout=timeout, memory=memory, cpu_seconds=cpu_seconds, forbid=tuple(forbid))
+    started = isinstance(candidate, IsolatedCandidate)
+    if started:
+        limits, timeout = candidate.process.limits, candidate.process.limits.timeout
+    else:
+        limits = Limits(
+            timeout=timeout, memory=memory, cpu_seconds=cpu_seconds, forbid=tuple(forbid)
+        )
     run = RunSettings(
         examples=examples,
         seed=seed,
@@ -120,9 +125,12 @@ def verify(
         process_options=process_options(limits) if isolate else (),
     )
     selected = select_properties(ops, properties)
-    target = target_of(candidate) if isolate or isinstance(candidate, str) else _name(candidate)
     start = time.perf_counter()
-    subject = _candidate(candidate, target, isolate, limits, meanwhile=_oracles_for(selected))
+    if started:
+        target, subject = candidate.target, candidate
+    else:
+        target = target_of(candidate) if isolate or isinstance(candidate, str) else _name(candidate)
+        subject = _candidate(candidate, target, isolate, limits, meanwhile=_oracles_for(selected))
     results = []
     try:
         for prop in selected:
@@ -139,7 +147,8 @@ def verify(
             if exitfirst and not result.passed:
                 break
     finally:
-        subject.close()
+        if not started:
+            subject.close()
     outcome = VerificationResult(
         candidate=target,
         properties=results,
@@ -184,7 +193,7 @@ def check_example(
         outcome = evaluate(prop.name, subject, case)
     finally:
         subject.close()
-    if not outcome.passed and outcome.kind != NOT_CHECKED:
+    if not outcome.passed and outcome.kind != Kind.NOT_CHECKED:
         hints = "".join(f"\n  - {hint}" for hint in outcome.hints)
         message = with_inputs(outcome.message, case, prop)
         raise AssertionError(f"{prop.name} ({outcome.kind}) on {case!r}\n{message}{hints}")
@@ -252,8 +261,10 @@ __all__ = [
     "Command",
     "Conventions",
     "Declarations",
+    "Kind",
     "Progress",
     "SelectionError",
+    "Status",
     "VerificationResult",
     "assert_verified",
     "check_example",

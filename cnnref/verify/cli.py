@@ -16,11 +16,12 @@ from ..cli import (
     positive_int,
 )
 from ..declarations import conventions_summary
+from ..ops import GROUPS, OPS
 from ..properties import FUNCTIONS, PROPERTIES, Property
+from ..results import PropertyResult, Status, VerificationResult
 from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, QUIET_WHEN_IDLE
-from . import OP_GROUPS, CandidateLoadError, Progress, SelectionError, verify
+from . import CandidateLoadError, Progress, SelectionError, verify
 from .candidate import DEFAULT_CANDIDATE, Command
-from .results import NOT_COVERED, PASSED, PropertyResult, VerificationResult
 from .runner import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -29,12 +30,12 @@ EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "verify",
-        help="check an implementation of conv2d / max_pool2d against every property",
+        help=f"check an implementation of {' / '.join(OPS)} against every property",
         description=(
-            "Check the conv2d, conv2d_backward, max_pool2d and max_pool2d_backward functions of "
-            "a module against cnnref's reference, finite differences, SciPy, PyTorch and "
-            "algebraic laws, on geometries Hypothesis draws.  Exit status: 0 all properties "
-            "hold, 1 some property failed, 2 usage error."
+            f"Check the {', '.join(FUNCTIONS)} functions a module exposes against cnnref's "
+            "reference, finite differences, SciPy, PyTorch and algebraic laws, on geometries "
+            "Hypothesis draws.  Exit status: 0 all properties hold, 1 some property failed, "
+            "2 usage error."
         ),
     )
     which = parser.add_mutually_exclusive_group()
@@ -53,9 +54,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--ops",
         nargs="+",
-        choices=[*FUNCTIONS, *OP_GROUPS],
+        choices=[*FUNCTIONS, *GROUPS],
         metavar="OP",
-        help=f"functions to check: {', '.join(FUNCTIONS)}, or conv / pool (default: all it exposes)",
+        help=f"functions to check: {', '.join(FUNCTIONS)}, or an op's group, "
+        f"{' / '.join(GROUPS)} (default: all it exposes)",
     )
     parser.add_argument(
         "--property",
@@ -250,9 +252,9 @@ def summary_table(result: VerificationResult) -> str:
         rows.append(conventions)
     counts = {
         status: sum(p.status == status for p in result.properties)
-        for status in (PASSED, NOT_COVERED)
+        for status in (Status.PASSED, Status.NOT_COVERED)
     }
-    failed = len(result.properties) - counts[PASSED] - counts[NOT_COVERED]
+    failed = len(result.properties) - counts[Status.PASSED] - counts[Status.NOT_COVERED]
     verdict = (
         "PASSED" if result.passed else "FAILED" if result.checked else "FAILED (nothing checked)"
     )
@@ -260,8 +262,8 @@ def summary_table(result: VerificationResult) -> str:
         f", {len(result.not_run)} not run (stopped at the first failure)" if result.not_run else ""
     )
     rows.append(
-        f"{verdict}: {result.candidate}: {counts[PASSED]} passed, {failed} failed, "
-        f"{counts[NOT_COVERED]} not covered{not_run}, in {result.seconds:.1f} s"
+        f"{verdict}: {result.candidate}: {counts[Status.PASSED]} passed, {failed} failed, "
+        f"{counts[Status.NOT_COVERED]} not covered{not_run}, in {result.seconds:.1f} s"
     )
     return "\n".join(rows)
 
@@ -273,4 +275,8 @@ def _worst_column(result: PropertyResult) -> str:
         return (
             f"{worst.ratio:.2g}" if worst is not None and worst.ratio > 1 else result.failure.kind
         )
-    return "-" if result.worst is None or result.status != PASSED else f"{result.worst.ratio:.2g}"
+    return (
+        "-"
+        if result.worst is None or result.status != Status.PASSED
+        else f"{result.worst.ratio:.2g}"
+    )

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from ..cli import memory_size, module_list, positive_float, positive_int, unwritable
+from ..results import Status
 from ..sandbox.process import DEFAULT_MEMORY, DEFAULT_TIMEOUT
 from ..sandbox.target import Command
 
@@ -194,7 +195,7 @@ class PropertyItem(pytest.Item):
 
     def runtest(self) -> None:
         result = self.config.stash[STATE].run(self.target, self.prop, self.command)
-        if result.status == "not covered":
+        if result.status == Status.NOT_COVERED:
             pytest.skip("not covered: " + "; ".join(result.not_covered))
         if not result.passed:
             raise PropertyFailed(result)
@@ -222,11 +223,10 @@ class _SessionState:
         self.results.append(result)
 
     def run(self, target: str, prop, command: Command | None = None):
+        """``verify`` of one property, in the target's process (started once per session)."""
         from ..sandbox.process import Limits
-        from . import VerificationResult, process_options
+        from . import verify
         from .candidate import CandidateLoadError, IsolatedCandidate
-        from .environment import environment
-        from .runner import RunSettings, verify_property
 
         config = self.config
         limits = Limits(
@@ -234,28 +234,20 @@ class _SessionState:
             memory=config.getoption("cnnref_memory"),
             forbid=config.getoption("cnnref_forbid"),
         )
-        run = RunSettings(
-            examples=_examples(config),
-            seed=config.getoption("cnnref_seed"),
-            dtype=config.getoption("cnnref_dtype"),
-            timeout=limits.timeout,
-            process_options=process_options(limits),
-        )
         if target not in self._candidates:
             try:
                 self._candidates[target] = IsolatedCandidate(target, limits, command).start()
             except CandidateLoadError as error:
                 option = "--cnnref-command" if command else "--cnnref-impl"
                 raise pytest.UsageError(f"{option} {target}: {error}") from None
-        candidate = self._candidates[target]
-        result = verify_property(prop, candidate, target=target, run=run)
-        settings = run.describe(
-            isolated=True,
-            unsupported=candidate.unsupported,
-            declarations=candidate.declarations,
-        ) | limits.describe(candidate.fences)
-        self.record(VerificationResult(target, [result], settings, environment(), result.seconds))
-        return result
+        verified = verify(  # the session records it, as it does every verify call
+            self._candidates[target],
+            properties=[prop.name],
+            examples=_examples(config),
+            seed=config.getoption("cnnref_seed"),
+            dtype=config.getoption("cnnref_dtype"),
+        )
+        return verified.properties[0]
 
     def close(self) -> None:
         for candidate in self._candidates.values():

@@ -34,12 +34,12 @@ from ..ops.max_pool2d.properties import torch_incomparable
 from ..oracles.torch_autograd import torch_available
 from ..properties import Property
 from ..properties.compare import describe_inputs
+from ..results import FATAL, Failure, Kind, PropertyResult, Status
 from ..sandbox.process import DEFAULT_TIMEOUT
 from ..sandbox.target import Command
 from ..strategies import DTYPES, SIZE_CLASSES
 from .candidate import IsolatedCandidate, LoadedCandidate
-from .evaluate import FATAL, INTERNAL, NOT_CHECKED, Outcome, evaluate
-from .results import ERROR, FAILED, NOT_COVERED, PASSED, Failure, PropertyResult
+from .evaluate import Outcome, evaluate
 
 DEFAULT_EXAMPLES = 100
 # A case's values come from its seed, so they change completely as Hypothesis shrinks the
@@ -129,7 +129,7 @@ class _Tally:
 
     def record(self, case: object, outcome: Outcome) -> None:
         self.examples += 1
-        if outcome.kind == NOT_CHECKED:
+        if outcome.kind == Kind.NOT_CHECKED:
             self.not_checked[outcome.message] += 1
         for key, value in case.coverage().items():
             self.coverage.setdefault(key, Counter())[value] += 1
@@ -170,7 +170,7 @@ def run_property(
             on_example(tally.examples)
             if outcome.kind in FATAL:
                 raise _Fatal(case, outcome)
-            if not outcome.passed and outcome.kind != NOT_CHECKED:
+            if not outcome.passed and outcome.kind != Kind.NOT_CHECKED:
                 raise _Falsified(case, outcome)
 
         test = given(data=st.data())(check)
@@ -185,13 +185,13 @@ def run_property(
         return None
 
     start = time.perf_counter()
-    result = PropertyResult(prop.name, prop.function, prop.summary, prop.formula, PASSED)
+    result = PropertyResult(prop.name, prop.function, prop.summary, prop.formula, Status.PASSED)
     result.conventions = None if conventions is None else conventions.as_dict()
     stop = search(prop.cases(run.dtype, unsupported, windows), prop.name, run.examples)
     notes: list[str] = []
     if (
         isinstance(stop, _Falsified)
-        and stop.outcome.kind != INTERNAL
+        and stop.outcome.kind != Kind.INTERNAL
         and stop.case.sizes_reached()  # shrinking may have stalled on a size
     ):
         small = search(
@@ -201,12 +201,12 @@ def run_property(
         )
         stop, notes = _smaller(stop, small)
     if isinstance(stop, (_Falsified, _Fatal)):
-        result.status = ERROR if stop.outcome.kind == INTERNAL else FAILED
+        result.status = Status.ERROR if stop.outcome.kind == Kind.INTERNAL else Status.FAILED
         result.failure = _failure(
             stop.case, stop.outcome, prop, _named(candidate, target), run, notes
         )
     elif isinstance(stop, Flaky):
-        result.status = FAILED
+        result.status = Status.FAILED
         first = next(
             (e for e in getattr(stop, "exceptions", ()) if isinstance(e, _Falsified)), None
         )
@@ -215,7 +215,7 @@ def run_property(
             "gives different results for the same inputs (nondeterminism, state kept between "
             "calls, or a time limit hit only sometimes)"
         )
-        outcome = Outcome("flaky", message + ("\n" + first.outcome.message if first else ""))
+        outcome = Outcome(Kind.FLAKY, message + ("\n" + first.outcome.message if first else ""))
         result.failure = _failure(
             first.case if first else None, outcome, prop, _named(candidate, target), run
         )
@@ -235,8 +235,8 @@ def run_property(
     unchecked = sum(tally.not_checked.values())
     for reason, count in tally.not_checked.most_common():
         result.not_covered.insert(0, f"{count} of {tally.examples} examples {reason}")
-    if result.status == PASSED and unchecked == tally.examples:
-        result.status = NOT_COVERED  # no example could judge it: no verdict, not a pass
+    if result.status == Status.PASSED and unchecked == tally.examples:
+        result.status = Status.NOT_COVERED  # no example could judge it: no verdict, not a pass
     return result
 
 
@@ -278,7 +278,12 @@ def verify_property(
 
 def not_covered(prop: Property, reason: str) -> PropertyResult:
     return PropertyResult(
-        prop.name, prop.function, prop.summary, prop.formula, NOT_COVERED, not_covered=[reason]
+        prop.name,
+        prop.function,
+        prop.summary,
+        prop.formula,
+        Status.NOT_COVERED,
+        not_covered=[reason],
     )
 
 
@@ -392,9 +397,7 @@ def _failure(
     snippet = "\n".join(
         [
             "# or, in Python (raises AssertionError with this explanation):",
-            f"from cnnref.strategies import {type(case).__name__}"
-            if case is not None
-            else "",
+            f"from cnnref.strategies import {type(case).__name__}" if case is not None else "",
             "from cnnref.verify import "
             + ("Command, check_example" if isinstance(target, Command) else "check_example"),
             f"check_example({target!r}, {prop.name!r}, {case!r})",

@@ -8,13 +8,7 @@ from functools import partial
 import numpy as np
 
 from ... import reference
-from ...oracles import finite_differences, scipy_correlate, torch_autograd
-from ...oracles.scales import (
-    conv2d_backward_norm_scales,
-    conv2d_backward_scales,
-    conv2d_norm_scale,
-    conv2d_scale,
-)
+from ...oracles import finite_differences
 from ...properties import contract
 from ...properties.base import (
     Candidate,
@@ -29,8 +23,15 @@ from ...properties.base import (
 from ...properties.compare import compare, normwise_tolerance, rtol_for, summation_rtol
 from ...strategies import DY_VALUES, SIZE_CLASSES
 from ..arguments import common_dtype
+from . import scipy_oracle, torch_oracle
 from .cases import ConvCase, conv_cases
 from .hints import backward_hints, forward_hints, shape_hints
+from .scales import (
+    conv2d_backward_norm_scales,
+    conv2d_backward_scales,
+    conv2d_norm_scale,
+    conv2d_scale,
+)
 
 GRADIENTS = ("dx", "dw", "db")
 
@@ -188,7 +189,7 @@ def trusted_forward(candidate: Candidate, case: ConvCase):
     cases=_cases(),
 )
 def forward_matches_scipy(candidate, case, evidence):
-    check_forward_matches(candidate, case, evidence, scipy_correlate.conv2d_forward)
+    check_forward_matches(candidate, case, evidence, scipy_oracle.conv2d_forward)
 
 
 @claim(
@@ -199,7 +200,7 @@ def forward_matches_scipy(candidate, case, evidence):
     needs_torch=True,
 )
 def forward_matches_torch(candidate, case, evidence):
-    check_forward_matches(candidate, case, evidence, torch_autograd.conv2d_forward)
+    check_forward_matches(candidate, case, evidence, torch_oracle.conv2d_forward)
 
 
 @claim(
@@ -427,7 +428,7 @@ def backward_adjointness(candidate: Candidate, case: ConvCase, evidence: Evidenc
 )
 def backward_matches_torch(candidate, case, evidence):
     def torch_backward(dy, x, w, b, **geometry):
-        return torch_autograd.conv2d_with_gradients(x, w, b, dy, **geometry)[1:]
+        return torch_oracle.conv2d_with_gradients(x, w, b, dy, **geometry)[1:]
 
     check_backward_matches(candidate, case, evidence, torch_backward)
 

@@ -8,16 +8,17 @@ import numpy as np
 
 from ... import reference
 from ...declarations import NOTHING_DECLARED, PYTORCH_CONVENTIONS, Conventions
-from ...oracles import finite_differences, torch_autograd
-from ...oracles.scales import max_pool2d_backward_scale
+from ...oracles import finite_differences
 from ...properties import contract
 from ...properties.base import Candidate, Evidence, Falsified, NotChecked, claim, expect_array
 from ...properties.compare import compare, rtol_for, summation_rtol
 from ...strategies import DY_VALUES, SIZE_CLASSES
 from ...strategies.layouts import with_layout
 from ..arguments import common_dtype
+from . import torch_oracle
 from .cases import DISTINCT_SPACING, POOL_VALUES, PoolCase, pool_cases
 from .hints import backward_hints, forward_hints, shape_hints
+from .scales import max_pool2d_backward_scale
 from .windows import maxima_positions, share_kept
 
 # Finite-difference step: far below the gap between distinct inputs, so no argmax moves,
@@ -182,7 +183,7 @@ def forward_matches_torch(candidate, case, evidence):
         candidate,
         case,
         evidence,
-        lambda x: torch_autograd.max_pool2d_forward(x, **case.geometry),
+        lambda x: torch_oracle.max_pool2d_forward(x, **case.geometry),
     )
 
 
@@ -363,7 +364,7 @@ def backward_matches_torch(candidate, case, evidence):
         candidate,
         case,
         evidence,
-        lambda dy, x: torch_autograd.max_pool2d_with_gradients(x, dy, **case.geometry)[1],
+        lambda dy, x: torch_oracle.max_pool2d_with_gradients(x, dy, **case.geometry)[1],
     )
 
 

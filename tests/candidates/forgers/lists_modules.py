@@ -2,7 +2,15 @@
 
 import sys
 
-WATCHED = ("cnnref.reference", "cnnref.ops.", "cnnref.properties", "cnnref.verify", "scipy", "torch", "hypothesis")
+WATCHED = (
+    "cnnref.reference",
+    "cnnref.ops.",
+    "cnnref.properties",
+    "cnnref.verify",
+    "scipy",
+    "torch",
+    "hypothesis",
+)
 
 
 def conv2d(*args, **kwargs):

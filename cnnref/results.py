@@ -1,25 +1,76 @@
-"""What a verification run found: one result per property, and the failures explained."""
+"""What a verification run found: one result per property, and the failures explained.
+
+The result model every other part reads: the runner fills it, the CLI prints
+it, the reports and the pytest plugin read it.  It imports nothing of cnnref,
+so that reading a result never loads the verifier.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-from .evaluate import FATAL, Worst
 
-# Property statuses.
-PASSED = "passed"
-FAILED = "failed"
-ERROR = "error"  # cnnref itself failed while checking: a bug in cnnref
-NOT_COVERED = "not covered"
+class Status(StrEnum):
+    """A property's verdict."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"  # cnnref itself failed while checking: a bug in cnnref
+    NOT_COVERED = "not covered"  # no example could judge it: no verdict, not a pass
+
+
+class Kind(StrEnum):
+    """What happened on one example: the kind of a property's outcome (and of its failure)."""
+
+    PASSED = "passed"
+    FALSIFIED = "falsified"  # the candidate returned something wrong
+    RAISED = "raised"  # the candidate raised an exception
+    CRASHED = "crashed"  # the process running the candidate died
+    HUNG = "hung"  # a call did not return within the time limit
+    UNREADABLE = "unreadable"  # the candidate's process sent bytes that are not a reply
+    FLAKY = "flaky"  # the failure did not happen again on the same example
+    INTERNAL = "internal error"  # cnnref itself failed: a bug in cnnref, reported as such
+    NOT_CHECKED = "not checked"  # this example cannot judge the function (no verdict either way)
+
+
+# Kinds after which the candidate's process was ended: a verdict at once, no shrinking.
+FATAL = (Kind.CRASHED, Kind.HUNG, Kind.UNREADABLE)
+
+
+def error_ratio(abs_error: float, allowed: float) -> float:
+    """An error as a fraction of its (absolute) tolerance: above 1 fails."""
+    if allowed == 0:
+        return 0.0 if abs_error == 0 else float("inf")
+    return abs_error / allowed
+
+
+@dataclass(frozen=True)
+class Worst:
+    """The comparison of one example that came closest to its tolerance."""
+
+    name: str
+    index: tuple[int, ...] | None
+    expected: float
+    actual: float
+    abs_error: float
+    rel_error: float
+    rtol: float
+    allowed: float  # the element's whole tolerance: rtol * magnitude + the normwise term
+
+    @property
+    def ratio(self) -> float:
+        """The error as a fraction of the element's whole tolerance (above 1 fails)."""
+        return error_ratio(self.abs_error, self.allowed)
 
 
 @dataclass
 class Failure:
     """The smallest failing example Hypothesis found, and what went wrong on it."""
 
-    kind: str
+    kind: Kind
     case: str  # repr of the case: a line of Python that rebuilds it
     case_fields: dict
     message: str
@@ -35,7 +86,7 @@ class PropertyResult:
     function: str
     summary: str
     formula: str
-    status: str
+    status: Status
     examples: int = 0
     seconds: float = 0.0
     worst: Worst | None = None  # over every example run
@@ -48,7 +99,7 @@ class PropertyResult:
 
     @property
     def passed(self) -> bool:
-        return self.status in (PASSED, NOT_COVERED)
+        return self.status in (Status.PASSED, Status.NOT_COVERED)
 
     def explain(self) -> str:
         """The full text a person reads for this property."""
@@ -88,7 +139,7 @@ class VerificationResult:
     @property
     def checked(self) -> bool:
         """Whether any property judged the candidate on at least one example."""
-        return any(result.status != NOT_COVERED for result in self.properties)
+        return any(result.status != Status.NOT_COVERED for result in self.properties)
 
     @property
     def passed(self) -> bool:

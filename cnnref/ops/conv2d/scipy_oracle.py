@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops.conv2d.geometry import ConvGeometry
+from .geometry import ConvGeometry
 
 
 def conv2d_forward(
