@@ -22,6 +22,7 @@ from ..arguments import common_dtype
 from . import torch_oracle
 from .cases import X_VALUES, AvgPoolCase, avg_pool_cases
 from .hints import backward_hints, forward_hints, shape_hints
+from .scales import avg_pool2d_backward_scale, avg_pool2d_scale
 
 
 def _cases(dy_values=("finite",), x_values=("finite",)):
@@ -55,13 +56,12 @@ def _terms(case: AvgPoolCase) -> int:
 
 
 def forward_scale(case: AvgPoolCase, x64: np.ndarray) -> np.ndarray:
-    """The magnitude of the terms each output sums: avg_pool2d(|x|) (a negative
-    divisor_override makes it negative; compare takes its absolute value)."""
-    return reference.avg_pool2d(np.abs(x64), **case.geometry)
+    """The magnitude of the terms each output sums: avg_pool2d(|x|)."""
+    return avg_pool2d_scale(x64, **case.geometry)
 
 
 def backward_scale(case: AvgPoolCase, dy64: np.ndarray, x64: np.ndarray) -> np.ndarray:
-    return reference.avg_pool2d_backward(np.abs(dy64), x64, **case.geometry)
+    return avg_pool2d_backward_scale(dy64, x64, **case.geometry)
 
 
 FORWARD = (

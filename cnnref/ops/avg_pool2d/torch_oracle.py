@@ -1,9 +1,10 @@
-"""PyTorch CPU's avg_pool2d and its autograd gradient, as an oracle (only where torch is
-importable: see ``cnnref.oracles.torch_autograd.torch_available``)."""
+"""avg_pool2d's PyTorch oracle: ``torch.nn.functional.avg_pool2d`` and its autograd gradient."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from ...oracles.torch_autograd import leaf
 
 
 def avg_pool2d_forward(x: np.ndarray, **geometry) -> np.ndarray:
@@ -20,7 +21,7 @@ def avg_pool2d_with_gradients(
     """``(y, dx)`` from ``torch.nn.functional.avg_pool2d`` and autograd."""
     import torch
 
-    leaf = torch.from_numpy(np.array(x)).requires_grad_(True)
-    y = torch.nn.functional.avg_pool2d(leaf, **geometry)
+    x_leaf = leaf(x)
+    y = torch.nn.functional.avg_pool2d(x_leaf, **geometry)
     y.backward(torch.from_numpy(np.ascontiguousarray(dy)).to(y.dtype))
-    return y.detach().numpy(), leaf.grad.numpy()
+    return y.detach().numpy(), x_leaf.grad.numpy()
