@@ -3,7 +3,8 @@
     python benchmarks/bench_ops.py              # the public (fast) functions
     python benchmarks/bench_ops.py --literal    # the literal derivation form, for comparison
     python benchmarks/bench_ops.py --quick      # fewer repeats
-    python benchmarks/bench_ops.py --only "avg pool"   # only the cases named so
+    python benchmarks/bench_ops.py --only convT # only the cases whose name holds "convT"
+    python benchmarks/bench_ops.py --only "avg pool"    # avg_pool2d's cases
 
 For each case it prints the wall time per call of cnnref and of torch (median
 of a block of calls, best of several blocks, see ``median_times``), their ratio, cnnref's GFLOP/s and that as a
@@ -55,6 +56,13 @@ POOL_LAYERS = (
     ("pool 2x2 64ch 14x14 b64", (64, 64, 14, 14)),
     ("pool 2x2 64ch 32x32 b32", (32, 64, 32, 32)),
 )
+# (name, batch, in channels, out channels, input size): a decoder's upsampling layers, 3x3
+# kernels, stride 2, padding 1, output_padding 1 (each doubles the side).
+CONV_TRANSPOSE_LAYERS = (
+    ("convT 64->32 14x14->28x28 b64", 64, 64, 32, 14),
+    ("convT 32->16 28x28->56x56 b32", 32, 32, 16, 28),
+)
+CONV_TRANSPOSE_GEOMETRY = {"stride": 2, "padding": 1, "output_padding": 1}
 # (name, input shape, geometry): avg_pool2d's common 2x2 layer, and a 3x3 stride-2 layer with
 # padding whose ceil_mode windows hang past the padded input and divide by what they cover.
 AVG_POOL_LAYERS = (
@@ -201,6 +209,51 @@ def conv_case(ops, name: str, n: int, c: int, o: int, size: int, dtype: type) ->
     return Case(name, dtype, flops, run_cnnref, run_torch)
 
 
+def conv_transpose_cases(
+    ops, name: str, n: int, c: int, o: int, size: int, dtype: type
+) -> list[Case]:
+    """Two rows, the forward alone and the backward alone: a decoder runs the forward at
+    inference, and the backward is where the transposed convolution's bookkeeping lies."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((n, c, size, size)).astype(dtype)
+    w = (rng.standard_normal((c, o, 3, 3)) / np.sqrt(9 * c)).astype(dtype)
+    b = rng.standard_normal(o).astype(dtype)
+    dy = rng.standard_normal((n, o, 2 * size, 2 * size)).astype(dtype)
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    tdy = torch.tensor(dy)
+    geometry = CONV_TRANSPOSE_GEOMETRY
+
+    def torch_forward():
+        with torch.no_grad():
+            return F.conv_transpose2d(tx, tw, tb, **geometry)
+
+    # The backward alone: one graph, kept, whose gradients each call computes again.
+    ty = F.conv_transpose2d(tx, tw, tb, **geometry)
+
+    def torch_backward():
+        return torch.autograd.grad(ty, (tx, tw, tb), tdy, retain_graph=True)
+
+    # Each input pixel meets each tap and output channel once: one multiply-add each, in the
+    # forward, in dL/dX and in dL/dW.
+    flops = 2 * n * c * size * size * o * 9
+    return [
+        Case(
+            f"{name} fwd",
+            dtype,
+            flops,
+            lambda: ops.conv_transpose2d(x, w, b, **geometry),
+            torch_forward,
+        ),
+        Case(
+            f"{name} bwd",
+            dtype,
+            2 * flops,
+            lambda: ops.conv_transpose2d_backward(dy, x, w, b, **geometry),
+            torch_backward,
+        ),
+    ]
+
+
 def pool_case(ops, name: str, shape: tuple[int, ...], dtype: type) -> Case:
     rng = np.random.default_rng(2)
     x = rng.standard_normal(shape).astype(dtype)
@@ -323,6 +376,8 @@ def all_cases(ops) -> list[Case]:
         cases += [conv_case(ops, *layer, dtype) for layer in CONV_LAYERS]
         cases += [pool_case(ops, *layer, dtype) for layer in POOL_LAYERS]
         cases += [avg_pool_case(ops, *layer, dtype) for layer in AVG_POOL_LAYERS]
+        for layer in CONV_TRANSPOSE_LAYERS:
+            cases += conv_transpose_cases(ops, *layer, dtype)
         if ops is cnnref:  # cnnref.train runs the public (fast) functions
             cases.append(training_step_case(dtype))
     return cases
@@ -334,7 +389,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1 repeat per block instead of 3")
     parser.add_argument("--repeats", type=int, default=None, help="timed calls per block")
     parser.add_argument(
-        "--only", metavar="TEXT", help="time only the cases whose name contains TEXT"
+        "--only",
+        metavar="TEXT",
+        default=None,
+        help="time only the cases whose name contains TEXT (no memory report)",
     )
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 3)
@@ -356,9 +414,10 @@ def main(argv: list[str] | None = None) -> int:
     print("| case | dtype | cnnref ms | torch ms | ratio | cnnref GFLOP/s | % of peak |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     step_seconds, disturbed_blocks = {}, 0
-    for case in all_cases(ops):
-        if args.only and args.only not in case.name:
-            continue
+    cases = [case for case in all_cases(ops) if args.only is None or args.only in case.name]
+    if not cases:
+        parser.error(f"--only {args.only!r} matches no case")
+    for case in cases:
         ours, theirs, disturbed = median_times(case, repeats, warmup=2)
         disturbed_blocks += disturbed
         if case.flops is None:
@@ -380,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{seconds * FASHION_MNIST_STEPS:.1f} s (median step time x steps)",
             end="",
         )
-    if not args.only:  # the memory report measures the conv layer and the training step
+    if args.only is None:
         print("\n\n| peak memory | dtype | traced peak | activations | peak / activations |")
         print("| --- | --- | ---: | ---: | ---: |")
         for line in memory_report(ops):

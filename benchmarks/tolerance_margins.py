@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cnnref import reference
-from cnnref.ops.conv2d.properties import _terms, backward_normwise, forward_normwise
+from cnnref.ops.conv2d.properties import backward_normwise, forward_normwise, summed_terms
 from cnnref.ops.conv2d.scales import conv2d_backward_scales, conv2d_scale
 from cnnref.properties.compare import NORMWISE_FACTOR, rtol_for
 from cnnref.strategies import ConvCase
@@ -83,7 +83,7 @@ def ratios(case: ConvCase, arrays, outputs) -> dict[str, tuple[float, float, flo
     scales = [conv2d_scale(x, w, b, **case.geometry)]
     scales += list(conv2d_backward_scales(dy, x, w, b, **case.geometry))
     normwise = {"y": forward_normwise(case, x, w), **backward_normwise(case, dy, x, w)}
-    terms = _terms(case)
+    terms = summed_terms(case)
     found = {}
     for name, got, want, scale in zip(OUTPUTS, outputs, expected, scales):
         error = np.abs(np.asarray(got, np.float64) - want)

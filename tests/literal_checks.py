@@ -1,7 +1,7 @@
 """Checks of the fast path against the literal form, shared by tests/ and properties/.
 
 Conv results must agree to rounding: within ``rtol`` times the same sums
-over absolute values (cnnref.oracles.scales), which bounds the rounding
+over absolute values (each op's scales.py), which bounds the rounding
 error of any summation order.  Pooling selects rather than sums, so its
 results must agree exactly, bit for bit: values (the sign of zero and which
 NaN, sign and payload, included), routing, and dtypes.

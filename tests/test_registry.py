@@ -4,6 +4,7 @@ lists ops, functions or properties reads the registry."""
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -62,6 +63,26 @@ def test_the_literal_form_shares_no_code_with_any_fast_form(op: str) -> None:
     )
     fast_imports = _imported_modules(OPS_DIR / op / "fast.py")
     assert "literal" not in fast_imports, f"cnnref/ops/{op}/fast.py imports a literal form"
+    # Nor does it borrow the geometry's helpers beyond the argument checks and output shape.
+    helpers = _geometry_methods(OPS_DIR / op / "geometry.py") - {"from_args", "output_shape"}
+    used = {
+        node.attr
+        for node in ast.walk(ast.parse((OPS_DIR / op / "literal.py").read_text()))
+        if isinstance(node, ast.Attribute)
+    }
+    assert not used & helpers, (
+        f"cnnref/ops/{op}/literal.py uses geometry's {sorted(used & helpers)}"
+    )
+
+
+def _geometry_methods(path: Path) -> set[str]:
+    return {
+        item.name
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.ClassDef)
+        for item in node.body
+        if isinstance(item, ast.FunctionDef)
+    }
 
 
 def test_property_names_are_unique_and_each_has_a_group_of_the_registry() -> None:
@@ -99,3 +120,17 @@ def test_reading_a_report_does_not_load_the_verifier() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout.strip()
     assert loaded == "[]", loaded
+
+
+def test_the_shipped_schema_spells_the_statuses_and_kinds_of_the_result_model() -> None:
+    shipped = json.loads((ROOT / "cnnref" / "report" / "schema.json").read_text())["$defs"]
+    filled = report_schema()["$defs"]
+    assert shipped["status"]["enum"] == filled["status"]["enum"]
+    kinds = "property", "properties", "failure", "properties", "kind"
+    assert _get(shipped, kinds) == _get(filled, kinds)
+
+
+def _get(tree: dict, path: tuple[str, ...]):
+    for key in path:
+        tree = tree[key]
+    return tree

@@ -184,3 +184,10 @@ def test_a_merge_keeps_a_failure_over_a_pass_over_not_covered(passing: dict, fai
     merged = merge_reports([report("failed", not_run=["x.y"]), other | {"not_run": []}])
     assert merged["not_run"] == ["x.y (c)"], merged["not_run"]
     assert name in {p["name"] for p in merged["properties"]}
+
+
+def test_a_report_holds_plain_data_not_the_result_models_enums(failing: dict) -> None:
+    """A report crosses process boundaries (pytest-xdist workers): plain str, not Status/Kind."""
+    statuses = [prop["status"] for prop in failing["properties"]]
+    kinds = [prop["failure"]["kind"] for prop in failing["properties"] if prop["failure"]]
+    assert kinds and all(type(value) is str for value in statuses + kinds)

@@ -189,7 +189,8 @@ def test_check_example_passes_quietly_on_a_correct_candidate() -> None:
     ],
 )
 def test_verify_passes_a_correct_implementation(target: str, examples: int) -> None:
-    result = verify(target, examples=examples)
+    # cnnref has every op; the others, the two the catalogue's candidates implement.
+    result = verify(target, examples=examples, ops=None if target == "cnnref" else STUDENT_OPS)
     assert result.passed, result.explain()
     assert all(p.status == "passed" for p in result.properties), [
         (p.name, p.status) for p in result.properties

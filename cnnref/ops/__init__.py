@@ -31,6 +31,7 @@ import importlib
 OPS: dict[str, str] = {  # op -> its group: the short name that selects both of its functions
     "conv2d": "conv",
     "max_pool2d": "pool",
+    "conv_transpose2d": "conv_transpose",
     "avg_pool2d": "avg_pool",
 }
 FUNCTIONS: tuple[str, ...] = tuple(f for op in OPS for f in (op, f"{op}_backward"))

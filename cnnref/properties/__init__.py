@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-from ..ops import FUNCTIONS, OPS
+from ..ops import FUNCTIONS, OPS, op_of
 from .base import (
     REGISTERED,
     Candidate,
@@ -22,19 +22,37 @@ from .base import (
     claim,
 )
 
-for _op in OPS:
-    importlib.import_module(f"cnnref.ops.{_op}.properties")
-# Every property, an op's together in the order of cnnref.ops.OPS.
-PROPERTIES: tuple[Property, ...] = tuple(
-    sorted(REGISTERED, key=lambda prop: FUNCTIONS.index(prop.function) // 2)
-)
+
+def all_properties() -> tuple[Property, ...]:
+    """Every property of every op, an op's together, in the order of ``cnnref.ops.OPS``.
+
+    Each op's properties register as its module is imported; this imports them all
+    first, whatever was imported before.
+    """
+    for op in OPS:
+        importlib.import_module(f"cnnref.ops.{op}.properties")
+    ops = list(OPS)
+    ordered = tuple(sorted(REGISTERED, key=lambda prop: ops.index(op_of(prop.function))))
+    missing = set(FUNCTIONS) - {prop.function for prop in ordered}
+    if missing:
+        raise RuntimeError(f"no property is registered for {sorted(missing)}")
+    return ordered
 
 
 def property_named(name: str) -> Property:
-    for prop in PROPERTIES:
+    properties = all_properties()
+    for prop in properties:
         if prop.name == name:
             return prop
-    raise KeyError(f"no property named {name!r}; known: {[p.name for p in PROPERTIES]}")
+    raise KeyError(f"no property named {name!r}; known: {[p.name for p in properties]}")
+
+
+def __getattr__(name: str):
+    # PROPERTIES is built on first use, not at import: an op's property module may be
+    # imported first, and register only after this package has loaded.
+    if name == "PROPERTIES":
+        return all_properties()
+    raise AttributeError(f"module 'cnnref.properties' has no attribute {name!r}")
 
 
 __all__ = [
@@ -46,6 +64,7 @@ __all__ = [
     "Falsified",
     "NotChecked",
     "Property",
+    "all_properties",
     "claim",
     "property_named",
 ]

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 from hypothesis import strategies as st
 
+from ..ops import FUNCTIONS
 from ..sandbox.wire import Foreign
 from .compare import Comparison, describe_inputs
 
@@ -143,6 +144,8 @@ def claim(
     function, _, claim_name = name.partition(".")
     if not claim_name or any(p.name == name for p in REGISTERED):
         raise ValueError(f"property names are 'function.claim' and unique; got {name!r}")
+    if function not in FUNCTIONS:
+        raise ValueError(f"{name!r}: {function!r} is no function of an op in cnnref.ops.OPS")
 
     def register(check: Check) -> Check:
         REGISTERED.append(

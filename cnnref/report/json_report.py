@@ -16,22 +16,27 @@ from importlib import resources
 from .. import __version__
 from ..atomic import write_atomic
 from ..ops import FUNCTIONS, OPS, op_of
-from ..results import Status, VerificationResult
+from ..results import Kind, Status, VerificationResult
 
 SCHEMA_VERSION = 1
 PASSING = (Status.PASSED, Status.NOT_COVERED)  # the statuses of a property that did not fail
+NO_FAILURE = (Kind.PASSED, Kind.NOT_CHECKED)  # outcome kinds that never end a property
 
 
 def report_schema() -> dict:
-    """The JSON Schema of a report, its enumerations of ops and functions read from the registry.
+    """The JSON Schema of a report, its enumerations read from the registry and the result model.
 
-    The shipped ``schema.json`` leaves them open (any op may be added); this fills them in.
+    The shipped ``schema.json`` leaves the ops and functions open (any op may be
+    added); this fills them in, and the statuses and failure kinds from ``cnnref.results``.
     """
     schema = json.loads(resources.files(__package__).joinpath("schema.json").read_text())
     names = "|".join(FUNCTIONS)
     schema["$defs"]["op"] = {"enum": list(OPS)}
     schema["$defs"]["function"] = {"enum": list(FUNCTIONS)}
     schema["$defs"]["property_name"] = {"type": "string", "pattern": f"^({names})\\.[a-z_]+$"}
+    schema["$defs"]["status"] = {"enum": list(Status)}
+    failure = schema["$defs"]["property"]["properties"]["failure"]
+    failure["properties"]["kind"] = {"enum": [k for k in Kind if k not in NO_FAILURE]}
     return schema
 
 
@@ -158,7 +163,9 @@ def _worst(worst) -> dict | None:
 
 
 def _finite(value):
-    """Replace non-finite floats (and tuples) with JSON-representable values."""
+    """Replace non-finite floats, tuples and enums with plain JSON-representable values."""
+    if isinstance(value, str):
+        return str(value)  # a Status or Kind becomes the plain string it stands for
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, Mapping):

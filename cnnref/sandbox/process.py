@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..results import Kind
 from . import wire
 from .target import CandidateLoadError, Command
 
@@ -70,19 +71,19 @@ class Limits:
 class CandidateProcessFailed(Exception):
     """The candidate's process hung, died, or sent what cnnref cannot read."""
 
-    kind = ""
+    kind: Kind
 
 
 class CandidateHung(CandidateProcessFailed):
-    kind = "hung"
+    kind = Kind.HUNG
 
 
 class CandidateCrashed(CandidateProcessFailed):
-    kind = "crashed"
+    kind = Kind.CRASHED
 
 
 class CandidateUnreadable(CandidateProcessFailed):
-    kind = "unreadable"
+    kind = Kind.UNREADABLE
 
 
 class RemoteRaised(Exception):

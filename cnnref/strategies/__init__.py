@@ -15,10 +15,12 @@ from .layouts import LAYOUTS, with_layout
 
 
 def __getattr__(name: str):
-    for op in OPS:
-        cases = importlib.import_module(f"cnnref.ops.{op}.cases")
-        if name in cases.__all__:
-            return getattr(cases, name)
+    modules = [importlib.import_module(f"cnnref.ops.{op}.cases") for op in OPS]
+    found = [cases for cases in modules if name in cases.__all__]
+    if len(found) > 1:  # two ops may not export one name: say so rather than pick one
+        raise ImportError(f"{name!r} is exported by {[m.__name__ for m in found]}")
+    if found:
+        return getattr(found[0], name)
     raise AttributeError(f"module 'cnnref.strategies' has no attribute {name!r}")
 
 

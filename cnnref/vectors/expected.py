@@ -18,8 +18,8 @@ import numpy as np
 from .. import reference
 from ..ops.conv2d import torch_oracle as conv2d_torch
 from ..ops.conv2d.cases import ConvCase
-from ..ops.conv2d.properties import _terms as conv_terms  # the terms each conv output sums
 from ..ops.conv2d.properties import backward_normwise, forward_normwise
+from ..ops.conv2d.properties import summed_terms as conv_terms
 from ..ops.conv2d.scales import conv2d_backward_scales, conv2d_scale
 from ..ops.max_pool2d import torch_oracle as max_pool2d_torch
 from ..ops.max_pool2d.cases import PoolCase

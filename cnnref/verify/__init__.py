@@ -1,4 +1,4 @@
-"""Verify any implementation of conv2d / max_pool2d and their gradients.
+"""Verify any implementation of cnnref's ops (``cnnref.ops.OPS``) and their gradients.
 
 >>> from cnnref.verify import assert_verified
 >>> assert_verified("mypackage.layers")          # doctest: +SKIP

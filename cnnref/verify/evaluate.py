@@ -52,7 +52,7 @@ def evaluate(property_name: str, candidate: Candidate, case: object) -> Outcome:
     except CandidateRaised as raised:
         return Outcome(Kind.RAISED, f"{raised}\n{raised.traceback_text.rstrip()}")
     except CandidateProcessFailed as failed:
-        return Outcome(Kind(failed.kind), str(failed))
+        return Outcome(failed.kind, str(failed))
     except Exception:
         return Outcome(
             Kind.INTERNAL, "cnnref failed while checking this example:\n" + traceback.format_exc()

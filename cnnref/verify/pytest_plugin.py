@@ -32,7 +32,7 @@ STATE = pytest.StashKey["_SessionState"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("cnnref", "verification of conv2d / max_pool2d implementations")
+    group = parser.getgroup("cnnref", "verification of convolution and pooling implementations")
     group.addoption(
         "--cnnref-impl",
         action="append",

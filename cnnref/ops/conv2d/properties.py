@@ -40,7 +40,7 @@ def _float64(*arrays):
     return [None if a is None else np.asarray(a, dtype=np.float64) for a in arrays]
 
 
-def _terms(case: ConvCase) -> dict[str, int]:
+def summed_terms(case: ConvCase) -> dict[str, int]:
     """How many products each output element sums: sets the float32 tolerance."""
     kh, kw = case.kernel_size
     oh, ow = case.y_shape[-2:]
@@ -137,7 +137,7 @@ def check_forward_matches(candidate: Candidate, case: ConvCase, evidence: Eviden
         y,
         expected,
         scale=scale,
-        rtol=rtol_for(case.dtype, _terms(case)["y"]),
+        rtol=rtol_for(case.dtype, summed_terms(case)["y"]),
         name="y",
         normwise=forward_normwise(case, x64, w64),
     )
@@ -223,7 +223,7 @@ def bias_is_added_per_channel(candidate: Candidate, case: ConvCase, evidence: Ev
             difference,
             expected,
             scale=scale,
-            rtol=rtol_for(case.dtype, _terms(case)["y"]),
+            rtol=rtol_for(case.dtype, summed_terms(case)["y"]),
             name="conv2d(x, w, b) - conv2d(x, w, None)",
             # Each of the two outputs may carry its normwise rounding.
             normwise=2 * forward_normwise(case, x64, w64),
@@ -284,7 +284,7 @@ def check_backward_matches(
     expected = oracle(dy64, x64, w64, b64, **case.geometry)
     scales = conv2d_backward_scales(dy64, x64, w64, b64, **case.geometry)
     normwise = backward_normwise(case, dy64, x64, w64)
-    terms = _terms(case)
+    terms = summed_terms(case)
     for name, got, want, scale in zip(GRADIENTS, actual, expected, scales):
         if got is None:
             continue
@@ -329,7 +329,7 @@ def backward_finite_differences(candidate: Candidate, case: ConvCase, evidence: 
     x, w, b, dy = case.arrays()
     forward = trusted_forward(candidate, case)
     dx, dw, _ = _call_backward(candidate, case, dy, x, w, b)
-    tolerance = summation_rtol(case.dtype, max(_terms(case).values()), dy.size)
+    tolerance = summation_rtol(case.dtype, max(summed_terms(case).values()), dy.size)
     rng = np.random.default_rng(case.seed + 1)
     x64, w64, dy64 = _float64(x, w, dy)
     gradient_normwise = backward_normwise(case, dy64, x64, w64)
@@ -399,7 +399,7 @@ def backward_adjointness(candidate: Candidate, case: ConvCase, evidence: Evidenc
     x64, w64, g64 = _float64(x, w, g)
     output_side = float(np.vdot(y, g64))
     scale = float(np.sum(conv2d_scale(x64, w64, None, **case.geometry) * np.abs(g64)))
-    rtol = summation_rtol(case.dtype, max(_terms(case).values()), g.size)
+    rtol = summation_rtol(case.dtype, max(summed_terms(case).values()), g.size)
     # What FFT or Winograd rounding may add to each inner product.
     output_normwise = _weighted_normwise(forward_normwise(case, x64, w64), g64)
     gradient_normwise = backward_normwise(case, g64, x64, w64)

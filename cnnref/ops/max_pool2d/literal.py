@@ -16,6 +16,8 @@ fast form.  Where the windows sit is the geometry's (geometry.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from ..arguments import IntOrPair
@@ -80,10 +82,10 @@ def max_pool2d_backward(
     with np.errstate(divide="ignore", invalid="ignore"):  # windows routing nowhere share nothing
         share = dy.astype(dtype) / routed.sum(axis=0).astype(dtype)
 
-    widths = geometry.window_padding(x.shape, dy.shape)
+    widths = _window_padding(geometry, x.shape, dy.shape)
     dx_padded = np.zeros([n + before + after for n, (before, after) in zip(x.shape, widths)], dtype)
-    for tap, rows, cols in geometry.window_taps(dy.shape[-2:]):
-        # Distinct windows read distinct positions for one tap: a strided add accumulates
+    for tap, rows, cols in _window_taps(geometry, dy.shape[-2:]):
+        # Distinct windows read distinct positions for one tap: an indexed add accumulates
         # (inf and -inf routed to one element make NaN there, as in PyTorch: no warning).
         with np.errstate(invalid="ignore"):
             dx_padded[..., rows, cols] += np.where(routed[tap], share, 0)
@@ -133,29 +135,52 @@ def window_taps_read(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(taps, read)``: taps[t] holds tap t of every window, (T, N, C, OH, OW); read[t]
     (T, 1, 1, OH, OW) says which of them the window reads (unread taps hold NaN)."""
-    widths = geometry.window_padding(x.shape, out_shape)
+    widths = _window_padding(geometry, x.shape, out_shape)
     x_padded = np.pad(x, widths, constant_values=np.nan)
-    rows = geometry.taps_in_bounds("height", x.shape[-2], out_shape[-2])
-    cols = geometry.taps_in_bounds("width", x.shape[-1], out_shape[-1])
+    (ph, pw), (height, width) = geometry.padding, x.shape[-2:]
+    at_row, at_col = (_positions(geometry, axis, n) for axis, n in enumerate(out_shape[-2:]))
+    rows, cols = (at_row >= ph) & (at_row < ph + height), (at_col >= pw) & (at_col < pw + width)
     if pad_value == "zeros":
-        (ph, pw), (height, width) = geometry.padding, x.shape[-2:]
         x_padded[..., : ph + height + ph, : pw + width + pw] = np.pad(
             x, [(0, 0), (0, 0), (ph, ph), (pw, pw)], constant_values=0.0
         )
-        rows = _within_padded(geometry, 0, height, out_shape[-2])
-        cols = _within_padded(geometry, 1, width, out_shape[-1])
+        rows, cols = at_row < height + 2 * ph, at_col < width + 2 * pw  # not past the padding
     taps, read = [], []
-    for tap, tap_rows, tap_cols in geometry.window_taps(out_shape[-2:]):
+    for tap, tap_rows, tap_cols in _window_taps(geometry, out_shape[-2:]):
         i, j = divmod(tap, geometry.kernel_size[1])
         taps.append(x_padded[..., tap_rows, tap_cols])
         read.append(rows[i][:, None] & cols[j][None, :])
     return np.stack(taps), np.stack(read)[:, None, None]
 
 
-def _within_padded(geometry: PoolGeometry, axis: int, size: int, out_size: int) -> np.ndarray:
-    """``within[i, q]``: whether tap i of window q lies in the input or its padding (not past it)."""
-    k, s, p, d = (
-        getattr(geometry, name)[axis] for name in ("kernel_size", "stride", "padding", "dilation")
-    )
-    padded_position = np.arange(k)[:, None] * d + np.arange(out_size)[None, :] * s
-    return padded_position < size + 2 * p
+# Where the windows sit, worked out here from the definition rather than taken from
+# PoolGeometry's methods, which the fast form uses: the literal form shares no code with it.
+
+
+def _positions(geometry: PoolGeometry, axis: int, out_size: int) -> np.ndarray:
+    """``positions[i, q]``: where tap i of window q falls in the padded input along ``axis``."""
+    k, s, d = geometry.kernel_size[axis], geometry.stride[axis], geometry.dilation[axis]
+    return np.arange(k)[:, None] * d + np.arange(out_size)[None, :] * s
+
+
+def _window_taps(
+    geometry: PoolGeometry, out_size: tuple[int, int]
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """For each tap (i, j) of the window, in row-major order: its index, and the rows and
+    columns of the padded input it reads across all windows (as an open mesh)."""
+    rows, cols = (_positions(geometry, axis, n) for axis, n in enumerate(out_size))
+    for i, j in np.ndindex(len(rows), len(cols)):
+        yield i * len(cols) + j, rows[i][:, None], cols[j][None, :]
+
+
+def _window_padding(
+    geometry: PoolGeometry, in_shape: tuple[int, ...], out_shape: tuple[int, ...]
+) -> list[tuple[int, int]]:
+    """``np.pad`` widths that hold every window: ``padding`` on each side, and more on the far
+    side where ceil_mode lets the last window hang past the padded input."""
+    widths = [(0, 0), (0, 0)]
+    for axis, (size, out) in enumerate(zip(in_shape[-2:], out_shape[-2:])):
+        p = geometry.padding[axis]
+        last = int(_positions(geometry, axis, out).max())  # the last window's last tap
+        widths.append((p, max(p, last + 1 - size - p)))
+    return widths

@@ -1,0 +1,171 @@
+"""Argument checks and the output-size rule of conv_transpose2d.
+
+PyTorch's rules, each error naming the argument it is about:
+
+* ``w`` is (C_in, C_out/groups, kh, kw): axis 0 matches x's channels and
+  ``groups`` divides it; the output has ``C_out = groups * w.shape[1]`` channels;
+* ``output_padding`` is smaller than the stride or the dilation, on each axis;
+* the output is at least one pixel along each axis::
+
+      OH = (H - 1) * stride - 2 * padding + dilation * (kh - 1) + output_padding + 1
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..arguments import (
+    Pair,
+    as_float_array,
+    as_pair,
+    check_gradient_shape,
+    common_dtype,
+    effective_kernel,
+    is_int,
+    require_nonempty,
+)
+
+X_LAYOUT = "(N, C_in, H, W)"
+W_LAYOUT = "(C_in, C_out/groups, kh, kw)"
+
+
+@dataclass(frozen=True)
+class ConvTransposeGeometry:
+    """Stride, padding, output_padding, dilation and groups of a conv_transpose2d call, checked."""
+
+    stride: Pair = (1, 1)
+    padding: Pair = (0, 0)
+    output_padding: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+    groups: int = 1
+
+    @classmethod
+    def from_args(
+        cls,
+        stride: object = 1,
+        padding: object = 0,
+        output_padding: object = 0,
+        groups: object = 1,
+        dilation: object = 1,
+    ) -> ConvTransposeGeometry:
+        if not is_int(groups):
+            raise TypeError(f"groups must be an int; got {groups!r}")
+        if groups < 1:
+            raise ValueError(f"groups must be >= 1; got {groups!r}")
+        geometry = cls(
+            stride=as_pair(stride, "stride", minimum=1),
+            padding=as_pair(padding, "padding", minimum=0),
+            output_padding=as_pair(output_padding, "output_padding", minimum=0),
+            dilation=as_pair(dilation, "dilation", minimum=1),
+            groups=int(groups),
+        )
+        # PyTorch's rule, per axis: output_padding < stride or output_padding < dilation.
+        for axis, op, s, d in zip(
+            ("height", "width"), geometry.output_padding, geometry.stride, geometry.dilation
+        ):
+            if op >= s and op >= d:
+                raise ValueError(
+                    f"output_padding must be smaller than either stride or dilation; along the "
+                    f"{axis} got output_padding={op} with stride={s} and dilation={d}"
+                )
+        return geometry
+
+    def output_shape(self, x_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Shape of ``conv_transpose2d(x, w)``; raises ValueError if x and w do not fit together."""
+        n, c_in, *spatial = x_shape
+        w_in, out_per_group, *kernel = w_shape
+        g = self.groups
+        if w_in != c_in:
+            raise ValueError(
+                f"w.shape[0]={w_in} must equal the input channels C_in={c_in} (x.shape[1]); "
+                f"w is laid out {W_LAYOUT}"
+            )
+        if c_in % g:
+            raise ValueError(f"groups={g} must divide the input channels C_in={c_in} (x.shape[1])")
+        sizes = []
+        for axis, size, k, s, p, op, d in zip(
+            ("height", "width"),
+            spatial,
+            kernel,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.dilation,
+        ):
+            out = transposed_output_size(size, k, s, p, op, d)
+            if out < 1:
+                raise ValueError(
+                    f"padding={p} leaves no output {axis}: (size - 1)*stride - 2*padding + "
+                    f"dilation*(kernel - 1) + output_padding + 1 = ({size} - 1)*{s} - 2*{p} + "
+                    f"{d}*({k} - 1) + {op} + 1 = {out}, and must be at least 1"
+                )
+            sizes.append(out)
+        return (n, g * out_per_group, *sizes)
+
+
+def transposed_output_size(
+    size: int, kernel: int, stride: int, padding: int, output_padding: int, dilation: int
+) -> int:
+    """Output length of a transposed convolution along an axis of ``size``."""
+    return (size - 1) * stride - 2 * padding + effective_kernel(kernel, dilation) + output_padding
+
+
+def check_conv_transpose2d_call(
+    x: object,
+    w: object,
+    b: object,
+    stride: object,
+    padding: object,
+    output_padding: object,
+    groups: object,
+    dilation: object,
+) -> tuple[ConvTransposeGeometry, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The checked geometry of a conv_transpose2d call, and x, w, b cast to their common dtype."""
+    geometry = ConvTransposeGeometry.from_args(stride, padding, output_padding, groups, dilation)
+    x, w, b = _operands(x, w, b, geometry.groups)
+    geometry.output_shape(x.shape, w.shape)  # raises if x and w do not fit together
+    return geometry, x, w, b
+
+
+def check_conv_transpose2d_backward_call(
+    dy: object,
+    x: object,
+    w: object,
+    b: object,
+    stride: object,
+    padding: object,
+    output_padding: object,
+    groups: object,
+    dilation: object,
+) -> tuple[ConvTransposeGeometry, np.ndarray, np.ndarray, np.ndarray]:
+    """The checked geometry of a conv_transpose2d_backward call, and dy, x, w in their common
+    dtype (b's dtype counts too, though only its presence matters to the gradients)."""
+    geometry = ConvTransposeGeometry.from_args(stride, padding, output_padding, groups, dilation)
+    x, w, b = _operands(x, w, b, geometry.groups)
+    dy = as_float_array(dy, "dy", ndim=4, layout="(N, C_out, OH, OW)")
+    check_gradient_shape(dy, geometry.output_shape(x.shape, w.shape))
+    dtype = common_dtype(dy, x, w, b)
+    return geometry, *(a.astype(dtype, copy=False) for a in (dy, x, w))
+
+
+def _operands(
+    x: object, w: object, b: object, groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Check dtypes, ranks and b's length, and cast x, w and b to their common dtype."""
+    x = as_float_array(x, "x", ndim=4, layout=X_LAYOUT)
+    w = as_float_array(w, "w", ndim=4, layout=W_LAYOUT)
+    require_nonempty(x, "x", X_LAYOUT, batch=True)
+    require_nonempty(w, "w", W_LAYOUT, batch=False)
+    if b is not None:
+        b = as_float_array(b, "b", ndim=1, layout="(C_out,)")
+        out_channels = groups * w.shape[1]
+        if b.shape[0] != out_channels:
+            raise ValueError(
+                f"b must have one entry per output channel, shape ({out_channels},) = "
+                f"groups*w.shape[1]; got {b.shape}"
+            )
+    dtype = common_dtype(x, w, b)
+    cast = None if b is None else b.astype(dtype, copy=False)
+    return x.astype(dtype, copy=False), w.astype(dtype, copy=False), cast

@@ -1,0 +1,30 @@
+"""The magnitudes conv_transpose2d's rounding is measured against: the op on |operands|.
+
+Every output of the transposed convolution (and each of its gradients) is a sum
+of products, so the same sums over absolute values bound how far rounding can
+move it (cnnref/properties/compare.py, docs/tolerances.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import reference
+
+
+def _magnitude(array: np.ndarray | None) -> np.ndarray | None:
+    return None if array is None else np.abs(np.asarray(array, dtype=np.float64))
+
+
+def conv_transpose2d_scale(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray | None, **geometry
+) -> np.ndarray:
+    """conv_transpose2d(|x|, |w|, |b|): the magnitude of the terms each output sums."""
+    return reference.conv_transpose2d(_magnitude(x), _magnitude(w), _magnitude(b), **geometry)
+
+
+def conv_transpose2d_backward_scales(
+    dy: np.ndarray, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, **geometry
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The same for dx, dw and db."""
+    return reference.conv_transpose2d_backward(*(_magnitude(a) for a in (dy, x, w, b)), **geometry)
