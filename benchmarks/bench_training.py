@@ -93,22 +93,34 @@ def layer_cases(model: Sequential, x: np.ndarray) -> list[tuple[np.ndarray, np.n
     return cases
 
 
-def cnnref_times(layer, x: np.ndarray, dy: np.ndarray, repeats: int) -> tuple[float, float]:
+def cnnref_times(
+    layer, x: np.ndarray, dy: np.ndarray, repeats: int, first: bool
+) -> tuple[float, float]:
+    """As a training step runs it: the first layer computes no dL/dx (``need_dx=False``)."""
     forward = best_ms(lambda: layer.forward(x), repeats)
-    backward = best_ms(lambda: layer.backward(dy), repeats)
+    backward = best_ms(
+        lambda: (layer.backward_parameters if first else layer.backward)(dy), repeats
+    )
     return forward, backward
 
 
-def torch_times(layer, x: np.ndarray, dy: np.ndarray, repeats: int) -> tuple[float, float]:
-    leaf = torch.from_numpy(x).requires_grad_(True)
+def torch_times(
+    layer, x: np.ndarray, dy: np.ndarray, repeats: int, first: bool
+) -> tuple[float, float]:
+    """As autograd runs it: no gradient for the images, which do not require one."""
+    leaf = torch.from_numpy(x).requires_grad_(not first)
     torch_dy = torch.from_numpy(dy)
+    wanted = [*([] if first else [leaf]), *layer.parameters()]
 
     def forward() -> None:
         with torch.no_grad():
             layer(leaf)
 
     def forward_and_backward() -> None:
-        torch.autograd.grad(layer(leaf), [leaf, *layer.parameters()], torch_dy)
+        if wanted:
+            torch.autograd.grad(layer(leaf), wanted, torch_dy)
+        else:
+            layer(leaf)
 
     forward_ms = best_ms(forward, repeats)
     return forward_ms, best_ms(forward_and_backward, repeats) - forward_ms
@@ -124,8 +136,14 @@ def profile(batch_size: int, repeats: int, channels: tuple[int, int]) -> None:
     twin = torch_twin(model)
     x = np.random.default_rng(2).random((batch_size, 1, 28, 28), dtype=np.float32)
     cases = layer_cases(model, x)
-    ours = [cnnref_times(layer, *case, repeats) for layer, case in zip(model.layers, cases)]
-    theirs = [torch_times(layer, *case, repeats) for layer, case in zip(twin, cases)]
+    firsts = [index == 0 for index in range(len(cases))]
+    ours = [
+        cnnref_times(layer, *case, repeats, first)
+        for layer, case, first in zip(model.layers, cases, firsts)
+    ]
+    theirs = [
+        torch_times(layer, *case, repeats, first) for layer, case, first in zip(twin, cases, firsts)
+    ]
 
     print(f"one training step, batch {batch_size}, float32, {THREADS} threads, best of {repeats}")
     print(

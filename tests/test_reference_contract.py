@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import cnnref
+from cnnref import reference
 from cnnref.ops.conv2d import torch_oracle as conv2d_torch
 from cnnref.ops.conv2d.scales import conv2d_scale
 from cnnref.properties.compare import assert_close, rtol_for
@@ -92,3 +93,21 @@ def test_results_never_alias_inputs(rng) -> None:
 def test_lists_are_accepted_as_arrays() -> None:
     y = cnnref.conv2d([[[[1.0, 2.0], [3.0, 4.0]]]], [[[[1.0]]]])
     assert np.array_equal(y, [[[[1.0, 2.0], [3.0, 4.0]]]])
+
+
+@pytest.mark.parametrize("form", [reference.fast, reference.literal])
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_conv2d_backward_without_dx_gives_the_same_dw_and_db(form, dtype, rng) -> None:
+    """``need_dx=False`` (a first layer's backward) returns dx None and the very same dw, db."""
+    x = rng.standard_normal((2, 4, 7, 6)).astype(dtype)
+    w = rng.standard_normal((6, 2, 3, 2)).astype(dtype)
+    b = rng.standard_normal(6).astype(dtype)
+    geometry = {"stride": (2, 1), "padding": (1, 0), "dilation": (1, 2), "groups": 2}
+    dy = rng.standard_normal(cnnref.conv2d(x, w, b, **geometry).shape).astype(dtype)
+    dx, dw, db = form.conv2d_backward(dy, x, w, b, **geometry)
+    skipped, dw_alone, db_alone = form.conv2d_backward(dy, x, w, b, **geometry, need_dx=False)
+    assert skipped is None and dx is not None
+    np.testing.assert_array_equal(dw_alone, dw)
+    np.testing.assert_array_equal(db_alone, db)
+    with pytest.raises(TypeError, match="need_dx must be a bool"):
+        form.conv2d_backward(dy, x, w, b, **geometry, need_dx="no")

@@ -170,3 +170,18 @@ def test_maxpool_layer_routes_to_the_argmax_and_flatten_round_trips() -> None:
     assert flatten.forward(pool.forward(x)).shape == (1, 1)
     dx = pool.backward(flatten.backward(np.array([[10.0]])))
     np.testing.assert_array_equal(dx, [[[[0.0, 10.0], [0.0, 0.0]]]])
+
+
+def test_training_skips_the_first_layers_input_gradient_and_nothing_else(
+    rng: np.random.Generator,
+) -> None:
+    """``backward(dy, need_dx=False)``, as a training step runs it: the parameters' gradients
+    are exactly those of a full backward, and no dL/dx is computed for the images."""
+    model = tiny_network(rng)
+    x = rng.standard_normal((2, 2, 6, 6))
+    _, dlogits = softmax_cross_entropy(model.forward(x), np.array([1, 3]))
+    assert model.backward(dlogits) is not None
+    full = {name: p.grad.copy() for name, p in model.parameters().items()}
+    assert model.backward(dlogits, need_dx=False) is None
+    for name, parameter in model.parameters().items():
+        np.testing.assert_array_equal(parameter.grad, full[name], err_msg=name)

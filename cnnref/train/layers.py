@@ -42,6 +42,10 @@ class Layer:
     def backward(self, dy: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def backward_parameters(self, dy: np.ndarray) -> None:
+        """``backward`` for a first layer: the parameters' gradients, and no dL/dx."""
+        self.backward(dy)
+
     def parameters(self) -> dict[str, Parameter]:
         return {}
 
@@ -102,6 +106,11 @@ class Conv2d(WeightedLayer):
             dy, self._input, self.weight.value, self.bias.value, padding=self.padding
         )
         return dx
+
+    def backward_parameters(self, dy: np.ndarray) -> None:
+        _, self.weight.grad, self.bias.grad = cnnref.conv2d_backward(
+            dy, self._input, self.weight.value, self.bias.value, padding=self.padding, need_dx=False
+        )
 
     def spec(self) -> dict[str, Any]:
         out_channels, in_channels, kernel_size, _ = self.weight.value.shape

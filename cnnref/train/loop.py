@@ -202,7 +202,7 @@ def train_step(run: Run, x: np.ndarray, labels: np.ndarray) -> tuple[float, int]
     """Forward, backward, update; returns the batch's loss and how many it got right."""
     logits = run.model.forward(x)
     loss, dlogits = softmax_cross_entropy(logits, labels)
-    run.model.backward(dlogits)
+    run.model.backward(dlogits, need_dx=False)  # the images need no gradient
     run.optimizer.step()
     return loss, int((logits.argmax(axis=1) == labels).sum())
 

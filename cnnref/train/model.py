@@ -22,10 +22,16 @@ class Sequential:
             x = layer.forward(x)
         return x
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        for layer in reversed(self.layers):
+    def backward(self, dy: np.ndarray, *, need_dx: bool = True) -> np.ndarray | None:
+        """dL/dx of the network's input; with ``need_dx=False`` only the parameters'
+        gradients (training needs no more, and the first layer then skips its dx)."""
+        first, *rest = self.layers
+        for layer in reversed(rest):
             dy = layer.backward(dy)
-        return dy
+        if not need_dx:
+            first.backward_parameters(dy)
+            return None
+        return first.backward(dy)
 
     def parameters(self) -> dict[str, Parameter]:
         """Every parameter, named ``"<layer index>.<name>"`` (``"0.weight"``)."""

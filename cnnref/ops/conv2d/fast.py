@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import blocks
 from ..arguments import IntOrPair, Pair, effective_kernel
-from .geometry import ConvGeometry, check_conv2d_backward_call, check_conv2d_call
+from .geometry import ConvGeometry, check_conv2d_backward_call, check_conv2d_call, check_need_dx
 from .im2col import add_columns, channels_last, output_size, patch_blocks
 
 
@@ -53,16 +53,20 @@ def conv2d_backward(
     padding: IntOrPair = 0,
     dilation: IntOrPair = 1,
     groups: int = 1,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    *,
+    need_dx: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """Gradients ``(dx, dw, db)`` of a loss L given ``dy = dL/dY`` for ``Y = conv2d(x, w, b, ...)``.
 
-    ``db`` is None when ``b`` is None.
+    ``db`` is None when ``b`` is None; ``dx`` is None with ``need_dx=False``
+    (a network's first layer, whose input needs no gradient: PyTorch skips it too).
     """
     geometry, dy, x, w = check_conv2d_backward_call(dy, x, w, b, stride, padding, dilation, groups)
+    check_need_dx(need_dx)
     dy_rows = gradient_rows(dy, geometry.groups)
     # NaN and inf in dy propagate through the products, as in PyTorch: no warning.
     with np.errstate(invalid="ignore", over="ignore"):
-        dx = input_gradient(dy, dy_rows, w, x.shape, geometry)
+        dx = input_gradient(dy, dy_rows, w, x.shape, geometry) if need_dx else None
         dw = weight_gradient(dy_rows, x, w.shape, geometry)
         db = None if b is None else dy_rows.sum(axis=2).reshape(-1)
     return dx, dw, db

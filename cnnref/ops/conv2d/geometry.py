@@ -110,6 +110,12 @@ def check_conv2d_backward_call(
     return geometry, *(a.astype(dtype, copy=False) for a in (dy, x, w))
 
 
+def check_need_dx(need_dx: object) -> None:
+    """conv2d_backward's ``need_dx`` must be a bool."""
+    if not isinstance(need_dx, (bool, np.bool_)):
+        raise TypeError(f"need_dx must be a bool; got {need_dx!r}")
+
+
 def _conv_operands(
     x: object, w: object, b: object
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

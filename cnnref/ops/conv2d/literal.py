@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..arguments import IntOrPair, Pair, correlation_output_size
-from .geometry import ConvGeometry, check_conv2d_backward_call, check_conv2d_call
+from .geometry import ConvGeometry, check_conv2d_backward_call, check_conv2d_call, check_need_dx
 
 
 def conv2d(
@@ -59,10 +59,13 @@ def conv2d_backward(
     padding: IntOrPair = 0,
     dilation: IntOrPair = 1,
     groups: int = 1,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    *,
+    need_dx: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """``cnnref.conv2d_backward`` in the literal form: dx and dw are correlations too."""
     geometry, dy, x, w = check_conv2d_backward_call(dy, x, w, b, stride, padding, dilation, groups)
-    dx = input_gradient(dy, w, x.shape, geometry)
+    check_need_dx(need_dx)
+    dx = input_gradient(dy, w, x.shape, geometry) if need_dx else None
     dw = weight_gradient(dy, x, w.shape, geometry)
     db = None if b is None else dy.sum(axis=(0, 2, 3))
     return dx, dw, db
