@@ -4,6 +4,7 @@
     python benchmarks/bench_ops.py --literal    # the literal derivation form, for comparison
     python benchmarks/bench_ops.py --quick      # fewer repeats
     python benchmarks/bench_ops.py --only convT # only the cases whose name holds "convT"
+    python benchmarks/bench_ops.py --only "avg pool"    # avg_pool2d's cases
 
 For each case it prints the wall time per call of cnnref and of torch (median
 of a block of calls, best of several blocks, see ``median_times``), their ratio, cnnref's GFLOP/s and that as a
@@ -62,6 +63,22 @@ CONV_TRANSPOSE_LAYERS = (
     ("convT 32->16 28x28->56x56 b32", 32, 32, 16, 28),
 )
 CONV_TRANSPOSE_GEOMETRY = {"stride": 2, "padding": 1, "output_padding": 1}
+# (name, input shape, geometry): avg_pool2d's common 2x2 layer, and a 3x3 stride-2 layer with
+# padding whose ceil_mode windows hang past the padded input and divide by what they cover.
+AVG_POOL_LAYERS = (
+    ("avg pool 2x2 64ch 32x32 b32", (32, 64, 32, 32), {"kernel_size": 2}),
+    (
+        "avg pool 3x3 s2 p1 ceil, pad not counted, 64ch 31x31 b32",
+        (32, 64, 31, 31),
+        {
+            "kernel_size": 3,
+            "stride": 2,
+            "padding": 1,
+            "ceil_mode": True,
+            "count_include_pad": False,
+        },
+    ),
+)
 MNIST_BATCH = 64
 FASHION_MNIST_STEPS = -(-60_000 // MNIST_BATCH)  # one epoch of 60k images
 
@@ -254,6 +271,23 @@ def pool_case(ops, name: str, shape: tuple[int, ...], dtype: type) -> Case:
     return Case(name, dtype, None, run_cnnref, run_torch)
 
 
+def avg_pool_case(ops, name: str, shape: tuple[int, ...], geometry: dict, dtype: type) -> Case:
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(shape).astype(dtype)
+    dy = rng.standard_normal(ops.avg_pool2d(x, **geometry).shape).astype(dtype)
+    tx, tdy = torch.tensor(x, requires_grad=True), torch.tensor(dy)
+
+    def run_cnnref():
+        ops.avg_pool2d(x, **geometry)
+        return ops.avg_pool2d_backward(dy, x, **geometry)
+
+    def run_torch():
+        y = F.avg_pool2d(tx, **geometry)
+        return torch.autograd.grad(y, (tx,), tdy)
+
+    return Case(name, dtype, None, run_cnnref, run_torch)
+
+
 def mnist_cnn(dtype: type) -> Sequential:
     """The MNIST CNN of the benchmark: conv 1->32, relu, pool 2, conv 32->64, relu, pool 2,
     dense 3136->10 (cnnref.train's small CNN, widened), He-initialised."""
@@ -341,6 +375,7 @@ def all_cases(ops) -> list[Case]:
     for dtype in DTYPES:
         cases += [conv_case(ops, *layer, dtype) for layer in CONV_LAYERS]
         cases += [pool_case(ops, *layer, dtype) for layer in POOL_LAYERS]
+        cases += [avg_pool_case(ops, *layer, dtype) for layer in AVG_POOL_LAYERS]
         for layer in CONV_TRANSPOSE_LAYERS:
             cases += conv_transpose_cases(ops, *layer, dtype)
         if ops is cnnref:  # cnnref.train runs the public (fast) functions

@@ -8,6 +8,7 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 
+from cnnref.ops import blocks
 from cnnref.ops.avg_pool2d import fast, literal
 from cnnref.strategies.layouts import LAYOUTS, with_layout
 from tests.candidates import avg_pool2d_student
@@ -162,6 +163,20 @@ def test_fast_matches_literal(name: str, dtype: type) -> None:
         np.abs(dy).max(initial=0),
         "dx",
     )
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_the_fast_form_gives_the_same_bits_block_by_block(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast form works through blocks of planes that fit in cache; one plane per block
+    (the smallest) must give what one block of all of them gives."""
+    geometry = EXAMPLES[name].geometry
+    x, dy = example_arrays(name, np.float64)
+    whole = fast.avg_pool2d(x, **geometry), fast.avg_pool2d_backward(dy, x, **geometry)
+    monkeypatch.setattr(blocks, "PLANE_BUDGET_BYTES", 1)
+    np.testing.assert_array_equal(fast.avg_pool2d(x, **geometry), whole[0])
+    np.testing.assert_array_equal(fast.avg_pool2d_backward(dy, x, **geometry), whole[1])
 
 
 @pytest.mark.usefixtures("torch_required")

@@ -32,6 +32,7 @@ OPS: dict[str, str] = {  # op -> its group: the short name that selects both of 
     "conv2d": "conv",
     "max_pool2d": "pool",
     "conv_transpose2d": "conv_transpose",
+    "avg_pool2d": "avg_pool",
 }
 FUNCTIONS: tuple[str, ...] = tuple(f for op in OPS for f in (op, f"{op}_backward"))
 GROUPS: dict[str, tuple[str, str]] = {group: (op, f"{op}_backward") for op, group in OPS.items()}

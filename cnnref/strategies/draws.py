@@ -180,11 +180,14 @@ def bucket(value: int, edges: tuple[int, int, int]) -> str:
 
 
 def common_coverage(case) -> dict[str, str]:
-    """What any case exercises: its geometry's common arguments, dtype, layout, sizes, spelling."""
+    """What any case exercises: its geometry's common arguments, dtype, layout, sizes, spelling.
+
+    Dilation only where the op has it (avg_pool2d has none)."""
+    dilation = {"dilation": str(case.dilation)} if hasattr(case, "dilation") else {}
     return {
         "stride": str(case.stride),
         "padding": str(case.padding),
-        "dilation": str(case.dilation),
+        **dilation,
         "dtype": case.dtype,
         "layout": case.layout,
         "batch": bucket(case.batch, (1, 4, 32)),

@@ -119,3 +119,8 @@ def build(*bugs: str) -> SimpleNamespace:
         return grad
 
     return SimpleNamespace(avg_pool2d=avg_pool2d, avg_pool2d_backward=avg_pool2d_backward)
+
+
+# --impl targets: tests.candidates.avg_pool2d_student:correct, or :<bug> for each of BUGS.
+correct = build()
+globals().update({name: build(name) for name in BUGS})

@@ -14,6 +14,10 @@ This form departs from it by two identities:
   the input itself) are both rectangles, so the number of positions they share
   is the product of the counts along each axis.  The divisors of all windows
   are the outer product of two vectors, computed once.
+
+Every tap re-reads the padded input, so the passes run over blocks of
+(image, channel) planes that fit in a core's cache (``blocks.batch_blocks``);
+each plane is summed as before, so the results are the same bits.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from .. import blocks
 from ..arguments import IntOrPair
 from .geometry import (
     AvgPoolGeometry,
@@ -44,15 +49,21 @@ def avg_pool2d(
         x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
     )
     out_shape = geometry.output_shape(x.shape)
-    x_padded = np.pad(x, padding_widths(geometry, x.shape, out_shape))
-    taps = tap_slices(geometry, out_shape[2:])
-    rows, cols = next(taps)
-    total = x_padded[:, :, rows, cols] + x.dtype.type(0)  # a new array; -0.0 -> +0.0, as 0 + x
+    widths = padding_widths(geometry, x.shape, out_shape)
+    planes = x.reshape(-1, *x.shape[2:])  # (N*C, H, W); a copy only for odd layouts
+    total = np.empty((len(planes), *out_shape[2:]), dtype=x.dtype)
+    plane_bytes = (x.shape[2] + sum(widths[2])) * (x.shape[3] + sum(widths[3])) * x.itemsize
+    zero = x.dtype.type(0)
     with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN propagate, silently
-        for rows, cols in taps:
-            total += x_padded[:, :, rows, cols]
+        for block in blocks.batch_blocks(len(planes), plane_bytes, blocks.PLANE_BUDGET_BYTES):
+            padded = np.pad(planes[block], [(0, 0), *widths[2:]])
+            taps = tap_slices(geometry, out_shape[2:])
+            rows, cols = next(taps)
+            np.add(padded[:, rows, cols], zero, out=total[block])  # -0.0 -> +0.0, as 0 + x
+            for rows, cols in taps:
+                total[block] += padded[:, rows, cols]
         total /= divisor_plane(geometry, x.shape[2:], out_shape[2:], x.dtype)
-    return total
+    return total.reshape(out_shape)
 
 
 def avg_pool2d_backward(
@@ -71,16 +82,20 @@ def avg_pool2d_backward(
         dy, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
     )
     widths = padding_widths(geometry, x.shape, dy.shape)
-    dx_padded = np.zeros(
-        [n + before + after for n, (before, after) in zip(x.shape, widths)], dtype=dy.dtype
-    )
-    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN propagate, silently
-        share = dy / divisor_plane(geometry, x.shape[2:], dy.shape[2:], dy.dtype)
-        for rows, cols in tap_slices(geometry, dy.shape[2:]):
-            dx_padded[:, :, rows, cols] += share
     (top, _), (left, _) = widths[2:]
     height, width = x.shape[2:]
-    return np.ascontiguousarray(dx_padded[:, :, top : top + height, left : left + width])
+    padded_size = [n + before + after for n, (before, after) in zip(x.shape[2:], widths[2:])]
+    dx = np.empty((x.shape[0] * x.shape[1], height, width), dtype=dy.dtype)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN propagate, silently
+        share = dy / divisor_plane(geometry, x.shape[2:], dy.shape[2:], dy.dtype)
+        shares = share.reshape(-1, *dy.shape[2:])
+        plane_bytes = padded_size[0] * padded_size[1] * dy.itemsize
+        for block in blocks.batch_blocks(len(dx), plane_bytes, blocks.PLANE_BUDGET_BYTES):
+            dx_padded = np.zeros((len(dx[block]), *padded_size), dtype=dy.dtype)
+            for rows, cols in tap_slices(geometry, dy.shape[2:]):
+                dx_padded[:, rows, cols] += shares[block]
+            dx[block] = dx_padded[:, top : top + height, left : left + width]
+    return dx.reshape(x.shape)
 
 
 def divisor_plane(

@@ -1,0 +1,239 @@
+"""Name the bug behind a wrong avg_pool2d or avg_pool2d_backward result (see hints.py).
+
+Most avg_pool2d bugs are a wrong divisor, so most variants here are the
+reference under another divisor rule: the kernel area, the other
+count_include_pad, no divisor_override.  Each is computed by the reference
+itself, through ``divisor_override`` or the flags, so a hint fires only when
+the candidate's values are exactly what that mistake gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+import numpy as np
+
+from ... import reference
+from ...properties.hints import Variant, either, explain, shape_evidence
+from ..arguments import pool_output_size
+from .cases import AvgPoolCase
+from .geometry import AvgPoolGeometry
+
+KERNEL_AREA = "y matches dividing every window by kh*kw, the kernel's area: {rule}"
+KERNEL_AREA_RULE = {
+    # count_include_pad=True: what a window covers of the padded input, never past it.
+    True: "a window that reaches past the padded input (ceil_mode's last window) divides by its "
+    "positions inside the padded input only (count_include_pad=True)",
+    False: "a window that reaches into the padding divides by its elements inside x "
+    "(count_include_pad=False)",
+    "override": "with divisor_override given, every window divides by divisor_override",
+}
+COUNT_INCLUDE_PAD_FLIPPED = (
+    "y matches count_include_pad={other}: with count_include_pad={given} a window divides by {rule}"
+)
+COUNT_RULE = {
+    True: "its positions inside the padded input, padding included",
+    False: "its elements inside x only",
+}
+OVERRIDE_IGNORED = (
+    "y matches ignoring divisor_override: when it is given, every window divides by "
+    "divisor_override, whatever it covers"
+)
+BORDER_WINDOWS_ONLY = (
+    "only windows that reach into the padding or past the input's edge are wrong: check their "
+    "divisor (count_include_pad, ceil_mode's last window)"
+)
+SHARED_INPUTS_ONLY = (
+    "only inputs that several windows read are wrong: each window must ADD its share "
+    "dY / divisor (+=), not assign it"
+)
+NONFINITE_SPREAD = (
+    "{name} is NaN or inf where every term it sums is finite: the NaN and inf of {source} reach "
+    "elements they do not belong to, as a running sum (an integral image: S[end] - S[start]) or "
+    "a product with a 0/1 matrix spreads them (inf - inf and 0 * inf are NaN); sum each "
+    "window's own elements"
+)
+LAST_WINDOW_RULE = (
+    "a last window that starts past the input: in ceil_mode PyTorch drops a window unless it "
+    "starts inside the input or its left padding ((out - 1) * stride < height + padding)"
+)
+
+
+def shape_hints(case: AvgPoolCase, actual: np.ndarray) -> list[str]:
+    """Which plausible mistake in the output-size rule gives ``actual``'s shape (see
+    hints.shape_evidence: where several give it, only those whose values it has are named)."""
+    geometry = AvgPoolGeometry.from_args(**case.geometry)
+    axes = list(
+        zip((case.height, case.width), geometry.kernel_size, geometry.stride, geometry.padding)
+    )
+    x, _ = case.arrays()
+    flipped = "ceil_mode=False (floor)" if case.ceil_mode else "ceil_mode=True"
+    mistakes = {
+        f"{flipped}: honour ceil_mode": (
+            [pool_output_size(n, k, s, p, 1, not case.ceil_mode) for n, k, s, p in axes],
+            partial(_forward_or_none, x, case.geometry | {"ceil_mode": not case.ceil_mode}),
+        ),
+    }
+    if case.ceil_mode:
+        mistakes[LAST_WINDOW_RULE] = (
+            [-(-(n + 2 * p - k) // s) + 1 for n, k, s, p in axes],
+            None,  # what a window that reads only padding holds is anyone's guess
+        )
+    if case.stride is None:
+        mistakes["stride 1: stride=None means stride = kernel_size"] = (
+            [pool_output_size(n, k, 1, p, 1, case.ceil_mode) for n, k, _, p in axes],
+            partial(_forward_or_none, x, case.geometry | {"stride": 1}),
+        )
+    return shape_evidence(
+        actual,
+        expected_shape=case.y_shape,
+        mistakes={
+            description: ((*case.y_shape[:2], *sizes), values)
+            for description, (sizes, values) in mistakes.items()
+        },
+    )
+
+
+def divisor_variants(
+    case: AvgPoolCase, compute: Callable[..., np.ndarray | None], output: str = "y"
+) -> list[Variant]:
+    """The output (``output``: "y" or "dx") under each mistaken divisor rule.
+
+    ``compute(**changes)`` runs the reference with the geometry changed.  Rules that
+    give the same values here are one variant, named as alternatives this example
+    cannot tell apart.
+    """
+    kh, kw = case.kernel_size
+    if case.divisor_override is not None:
+        mistakes = [
+            (OVERRIDE_IGNORED, {"divisor_override": None}),
+            (
+                KERNEL_AREA.format(rule=KERNEL_AREA_RULE["override"]),
+                {"divisor_override": kh * kw},
+            ),
+        ]
+    else:
+        other = not case.count_include_pad
+        flipped = COUNT_INCLUDE_PAD_FLIPPED.format(
+            other=other, given=case.count_include_pad, rule=COUNT_RULE[case.count_include_pad]
+        )
+        mistakes = [
+            (
+                KERNEL_AREA.format(rule=KERNEL_AREA_RULE[case.count_include_pad]),
+                {"divisor_override": kh * kw},
+            ),
+            (flipped, {"count_include_pad": other}),
+        ]
+    groups: list[tuple[list[str], np.ndarray]] = []
+    for text, changes in mistakes:
+        values = compute(**changes)
+        if values is None:
+            continue
+        text = text.replace("y matches", f"{output} matches", 1)
+        same = next((g for g in groups if np.array_equal(g[1], values, equal_nan=True)), None)
+        if same is None:
+            groups.append(([text], values))
+        else:
+            same[0].append(text)
+    return [(either(texts, "; or equally, "), partial(_same, values)) for texts, values in groups]
+
+
+def _same(values: np.ndarray) -> np.ndarray:
+    return values
+
+
+def forward_hints(
+    case: AvgPoolCase, x: np.ndarray, expected: np.ndarray, actual: np.ndarray, scale, comparison
+) -> list[str]:
+    """Hints for a wrong avg_pool2d output: a mistaken divisor rule, else where the errors are."""
+
+    def compute(**changes):
+        return _forward_or_none(x, case.geometry | changes)
+
+    regions = []
+    border = _border_windows(case)
+    if border.any() and not border.all():
+        regions.append((BORDER_WINDOWS_ONLY, border))
+    spread = nonfinite_spread(expected, actual, x, "y", "x")
+    return spread + explain(
+        comparison,
+        actual=actual,
+        expected=expected,
+        scale=scale,
+        dtype=case.dtype,
+        layout=case.layout,
+        variants=divisor_variants(case, compute),
+        regions=regions,
+    )
+
+
+def backward_hints(
+    case: AvgPoolCase,
+    x: np.ndarray,
+    dy: np.ndarray,
+    expected: np.ndarray,
+    actual: np.ndarray,
+    scale,
+    comparison,
+) -> list[str]:
+    """Hints for a wrong dx: the same divisor mistakes, or overlaps assigned instead of added."""
+
+    def compute(**changes):
+        try:
+            return reference.avg_pool2d_backward(dy, x, **(case.geometry | changes))
+        except ValueError:
+            return None
+
+    variants = divisor_variants(case, compute, output="dx")
+    regions = []
+    shared = windows_per_input(case) > 1
+    if shared.any() and not shared.all():
+        regions.append((SHARED_INPUTS_ONLY, shared))
+    spread = nonfinite_spread(expected, actual, dy, "dx", "dy")
+    return spread + explain(
+        comparison,
+        actual=actual,
+        expected=expected,
+        scale=scale,
+        dtype=case.dtype,
+        layout=case.layout,
+        variants=variants,
+        regions=regions,
+    )
+
+
+def nonfinite_spread(
+    expected: np.ndarray, actual: np.ndarray, source: np.ndarray, name: str, source_name: str
+) -> list[str]:
+    """NONFINITE_SPREAD when ``source`` holds NaN or inf and the result has some where the
+    reference's is finite (NaN or inf of its own making needs no such cause)."""
+    if np.isfinite(source).all():
+        return []
+    stray = ~np.isfinite(np.asarray(actual, dtype=np.float64)) & np.isfinite(expected)
+    return [NONFINITE_SPREAD.format(name=name, source=source_name)] if stray.any() else []
+
+
+def windows_per_input(case: AvgPoolCase) -> np.ndarray:
+    """(H, W): how many windows read each input element (the backward of all-ones dy, each
+    window's divisor 1)."""
+    ones = np.ones((1, 1, *case.y_shape[2:]))
+    counting = case.geometry | {"divisor_override": 1}
+    return reference.avg_pool2d_backward(
+        ones, np.zeros((1, 1, case.height, case.width)), **counting
+    )[0, 0]
+
+
+def _border_windows(case: AvgPoolCase) -> np.ndarray:
+    """(OH, OW): windows that do not lie wholly inside x (they read padding or hang past it)."""
+    ones = np.ones((1, 1, case.height, case.width))
+    inside = reference.avg_pool2d(ones, **(case.geometry | {"divisor_override": 1}))[0, 0]
+    return inside < case.kernel_size[0] * case.kernel_size[1]
+
+
+def _forward_or_none(x: np.ndarray, geometry: dict) -> np.ndarray | None:
+    """The reference's output, or None where this geometry is invalid."""
+    try:
+        return reference.avg_pool2d(x, **geometry)
+    except ValueError:
+        return None
