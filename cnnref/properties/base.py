@@ -156,6 +156,41 @@ def claim(
     return register
 
 
+def trusted_forward(
+    candidate: Candidate,
+    case: Any,
+    function: str,
+    *,
+    judge: Callable[[], None],
+    reference: Callable[..., Any],
+    expect: Callable[[Any], np.ndarray],
+) -> Callable[[list[tuple]], list[np.ndarray]]:
+    """The candidate's own ``function`` (a forward), once it matches the reference on ``case``.
+
+    The properties that judge a backward through its forward (finite
+    differences, adjointness, conservation) call it through this: where the
+    forward is wrong, they cannot blame the backward.  ``judge()`` raises
+    Falsified where it is wrong on this example; ``expect`` checks each
+    result.  Without a forward of its own, the candidate is judged through
+    ``reference``.  Returns ``forward(inputs)``: the forward of each tuple of
+    operands in a list, in order.
+    """
+    if not candidate.has(function):
+        return lambda inputs: [reference(*operands) for operands in inputs]
+    try:
+        judge()
+    except Falsified:
+        raise NotChecked(
+            f"not checked: the forward is wrong on this example; see {function}.matches_reference"
+        ) from None
+
+    def forward(inputs: list[tuple]) -> list[np.ndarray]:
+        results = candidate.call_many(function, [case.spell(*operands) for operands in inputs])
+        return [expect(y) for y in results]
+
+    return forward
+
+
 def expect_array(
     result: Any,
     *,

@@ -14,8 +14,8 @@ import numpy as np
 
 from ... import reference
 from ...oracles import finite_differences
-from ...properties import contract
-from ...properties.base import Candidate, Evidence, Falsified, NotChecked, claim, expect_array
+from ...properties import base, contract
+from ...properties.base import Candidate, Evidence, claim, expect_array
 from ...properties.compare import compare, rtol_for, summation_rtol
 from ...strategies import DY_VALUES, SIZE_CLASSES
 from ..arguments import common_dtype
@@ -120,27 +120,17 @@ def forward_matches_reference(candidate, case, evidence):
 
 
 def trusted_forward(candidate: Candidate, case: AvgPoolCase):
-    """The candidate's own avg_pool2d, once it matches the reference on this example.
-
-    Finite differences and adjointness judge the backward through this
-    forward: where the forward is wrong, they cannot blame the backward.
-    Without an avg_pool2d of its own, the candidate is judged through the reference's.
-    Returns ``forward(inputs)``: avg_pool2d of each x in a list, in order.
-    """
-    if not candidate.has("avg_pool2d"):
-        return lambda inputs: [reference.avg_pool2d(x, **case.geometry) for x in inputs]
-    try:
-        forward_matches_reference(candidate, case, Evidence())
-    except Falsified:
-        raise NotChecked(
-            "not checked: the forward is wrong on this example; see avg_pool2d.matches_reference"
-        ) from None
-
-    def forward(inputs: list[np.ndarray]) -> list[np.ndarray]:
-        results = candidate.call_many("avg_pool2d", [case.spell(x) for x in inputs])
-        return [_expect_y(case, y) for y in results]
-
-    return forward
+    """The candidate's own avg_pool2d once it matches the reference here (base.trusted_forward);
+    ``forward(xs)`` pools each x in a list."""
+    forward = base.trusted_forward(
+        candidate,
+        case,
+        "avg_pool2d",
+        judge=lambda: forward_matches_reference(candidate, case, Evidence()),
+        reference=partial(reference.avg_pool2d, **case.geometry),
+        expect=partial(_expect_y, case),
+    )
+    return lambda xs: forward([(x,) for x in xs])
 
 
 @claim(

@@ -9,12 +9,11 @@ import numpy as np
 
 from ... import reference
 from ...oracles import finite_differences
-from ...properties import contract
+from ...properties import base, contract
 from ...properties.base import (
     Candidate,
     Evidence,
     Falsified,
-    NotChecked,
     claim,
     expect_array,
     type_name,
@@ -159,27 +158,15 @@ def forward_matches_reference(candidate, case, evidence):
 
 
 def trusted_forward(candidate: Candidate, case: ConvCase):
-    """The candidate's own conv2d, once it matches the reference on this example.
-
-    Finite differences and adjointness judge the backward through this
-    forward: where the forward is wrong, they cannot blame the backward.
-    Without a conv2d of its own, the candidate is judged through the reference's.
-    Returns ``forward(inputs)``: conv2d of each (x, w, b) in a list, in order.
-    """
-    if not candidate.has("conv2d"):
-        return lambda inputs: [reference.conv2d(*xwb, **case.geometry) for xwb in inputs]
-    try:
-        forward_matches_reference(candidate, case, Evidence())
-    except Falsified:
-        raise NotChecked(
-            "not checked: the forward is wrong on this example; see conv2d.matches_reference"
-        ) from None
-
-    def forward(inputs: list[tuple]) -> list[np.ndarray]:
-        results = candidate.call_many("conv2d", [case.spell(*xwb) for xwb in inputs])
-        return [_expect_y(case, y) for y in results]
-
-    return forward
+    """The candidate's own conv2d once it matches the reference here (base.trusted_forward)."""
+    return base.trusted_forward(
+        candidate,
+        case,
+        "conv2d",
+        judge=lambda: forward_matches_reference(candidate, case, Evidence()),
+        reference=partial(reference.conv2d, **case.geometry),
+        expect=partial(_expect_y, case),
+    )
 
 
 @claim(

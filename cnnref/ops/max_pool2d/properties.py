@@ -9,7 +9,7 @@ import numpy as np
 from ... import reference
 from ...declarations import NOTHING_DECLARED, PYTORCH_CONVENTIONS, Conventions
 from ...oracles import finite_differences
-from ...properties import contract
+from ...properties import base, contract
 from ...properties.base import Candidate, Evidence, Falsified, NotChecked, claim, expect_array
 from ...properties.compare import compare, rtol_for, summation_rtol
 from ...strategies import DY_VALUES, SIZE_CLASSES
@@ -139,35 +139,28 @@ def forward_matches_reference(candidate, case, evidence):
 
 
 def trusted_forward(candidate: Candidate, case: PoolCase, x: np.ndarray | None = None):
-    """The candidate's own max_pool2d, once it matches the reference exactly on this example.
-
-    Finite differences and conservation judge the backward through this
-    forward: where the forward is wrong, they cannot blame the backward.
-    Returns ``forward(inputs)``: max_pool2d of each x in a list, in order.
-    """
-    if not candidate.has("max_pool2d"):
-        conventions = conventions_of(candidate, "max_pool2d_backward")
-        return lambda inputs: [reference_forward(x, case, conventions) for x in inputs]
-    try:
-        conventions = conventions_of(candidate, "max_pool2d")
-        check_forward_matches(
+    """The candidate's own max_pool2d once it matches the reference exactly here, on ``x`` if
+    given (base.trusted_forward); ``forward(xs)`` pools each x in a list."""
+    conventions = conventions_of(candidate, "max_pool2d")
+    forward = base.trusted_forward(
+        candidate,
+        case,
+        "max_pool2d",
+        judge=lambda: check_forward_matches(
             candidate,
             case,
             Evidence(),
             lambda x: reference_forward(x, case, conventions),
             conventions,
             x=x,
-        )
-    except Falsified:
-        raise NotChecked(
-            "not checked: the forward is wrong on this example; see max_pool2d.matches_reference"
-        ) from None
-
-    def forward(inputs: list[np.ndarray]) -> list[np.ndarray]:
-        results = candidate.call_many("max_pool2d", [case.spell(x) for x in inputs])
-        return [_expect_y(case, y) for y in results]
-
-    return forward
+        ),
+        # Without its own forward, the backward's conventions say what it pools.
+        reference=lambda x: reference_forward(
+            x, case, conventions_of(candidate, "max_pool2d_backward")
+        ),
+        expect=partial(_expect_y, case),
+    )
+    return lambda xs: forward([(x,) for x in xs])
 
 
 @claim(
