@@ -17,11 +17,11 @@ and ``name_backward``.  The folder holds everything particular to the op:
 
 What the ops share (argument rules in ``arguments.py``, comparison and
 tolerances, finite differences, the runner, the sandbox, the reports) lives
-outside the ops' folders.  Everything that lists
-ops or functions (the public functions, the CLI's choices, the report's
-enumerations, the declarable features) reads this module, which imports
-nothing, so that the candidate's lean process may read it too.  Adding an op
-is adding its folder and its line in ``OPS``.
+outside the ops' folders.  Everything that lists ops or functions (the
+public functions, the CLI's choices, the report's enumerations, the
+declarable features) reads this module.  It loads no op's code until asked
+(``form``, ``op_features``), so that the candidate's lean process may read it
+too.  Adding an op is adding its folder and its line in ``OPS``.
 """
 
 from __future__ import annotations
