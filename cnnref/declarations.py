@@ -87,6 +87,20 @@ class Conventions:
             return "PyTorch's"
         return ", ".join(f"{name}={value}" for name, value in different.items())
 
+    def pytorch_cannot_judge(self, function: str) -> str:
+        """Why PyTorch cannot judge ``function`` under these conventions; empty if it can."""
+        relevant = self.reference_options(function)
+        different = {
+            name: value for name, value in self.differs_from_pytorch().items() if name in relevant
+        }
+        if not different:
+            return ""
+        declared = ", ".join(f"{name}={value!r}" for name, value in different.items())
+        return (
+            f"not checked: the candidate declares {declared} for {function}, which PyTorch does "
+            "not follow; the reference checks it under that convention"
+        )
+
     def reference_options(self, function: str) -> dict[str, str]:
         """Keyword options of the reference's ``function`` that compute under these conventions."""
         options = self.as_dict()
@@ -124,6 +138,8 @@ CONVENTION_FUNCTIONS = {
     "pad_value": POOL,
     "windows": POOL,
 }
+# The functions a candidate may declare conventions for: the rest are checked as PyTorch's.
+WITH_CONVENTIONS = frozenset(f for functions in CONVENTION_FUNCTIONS.values() for f in functions)
 
 
 def conventions_summary(checked: Iterable[tuple[str, Mapping[str, str] | None]]) -> str:

@@ -29,8 +29,7 @@ from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 
-from ..declarations import NOTHING_DECLARED, POOL, Conventions, Declarations
-from ..ops.max_pool2d.properties import torch_incomparable
+from ..declarations import NOTHING_DECLARED, WITH_CONVENTIONS, Conventions, Declarations
 from ..oracles.torch_autograd import torch_available
 from ..properties import Property
 from ..properties.compare import describe_inputs
@@ -252,9 +251,10 @@ def verify_property(
     if not candidate.has(prop.function):
         return not_covered(prop, f"{target} does not expose {prop.function}")
     declared = getattr(candidate, "declarations", NOTHING_DECLARED)
-    conventions = declared.conventions_for(prop.function) if prop.function in POOL else None
+    has_conventions = prop.function in WITH_CONVENTIONS
+    conventions = declared.conventions_for(prop.function) if has_conventions else None
     if prop.needs_torch and conventions is not None:
-        reason = torch_incomparable(conventions, prop.function)
+        reason = conventions.pytorch_cannot_judge(prop.function)
         if reason:
             result = not_covered(prop, reason.replace("not checked: ", "", 1))
             result.conventions = conventions.as_dict()

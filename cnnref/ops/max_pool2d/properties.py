@@ -42,26 +42,9 @@ def reference_backward(dy, x, case: PoolCase, conventions: Conventions) -> np.nd
 
 def require_pytorch_conventions(candidate: Candidate, function: str) -> None:
     """NotChecked where the candidate declares conventions PyTorch does not follow."""
-    reason = torch_incomparable(conventions_of(candidate, function), function)
+    reason = conventions_of(candidate, function).pytorch_cannot_judge(function)
     if reason:
         raise NotChecked(reason)
-
-
-def torch_incomparable(conventions: Conventions, function: str) -> str:
-    """Why PyTorch cannot judge ``function`` under ``conventions``; empty if it can."""
-    relevant = conventions.reference_options(function)
-    different = {
-        name: value
-        for name, value in conventions.differs_from_pytorch().items()
-        if name in relevant
-    }
-    if not different:
-        return ""
-    declared = ", ".join(f"{name}={value!r}" for name, value in different.items())
-    return (
-        f"not checked: the candidate declares {declared} for {function}, which PyTorch does not "
-        "follow; the reference checks it under that convention"
-    )
 
 
 def _cases(values=POOL_VALUES, dy_values=("finite",)):
