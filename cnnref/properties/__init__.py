@@ -29,14 +29,22 @@ def all_properties() -> tuple[Property, ...]:
     Each op's properties register as its module is imported; this imports them all
     first, whatever was imported before.
     """
+    global _ordered
     for op in OPS:
         importlib.import_module(f"cnnref.ops.{op}.properties")
+    if len(_ordered) == len(REGISTERED):  # nothing registered since: the list still holds
+        return _ordered
     ops = list(OPS)
     ordered = tuple(sorted(REGISTERED, key=lambda prop: ops.index(op_of(prop.function))))
     missing = set(FUNCTIONS) - {prop.function for prop in ordered}
     if missing:
         raise RuntimeError(f"no property is registered for {sorted(missing)}")
+    _ordered = ordered
     return ordered
+
+
+# The last list all_properties built (property_named asks for it at every example).
+_ordered: tuple[Property, ...] = ()
 
 
 def property_named(name: str) -> Property:

@@ -165,6 +165,11 @@ class Comparison:
         ]
 
 
+def as_float64(*arrays: np.ndarray | None) -> list[np.ndarray | None]:
+    """Each array in float64, where oracles and tolerances are computed (None stays None)."""
+    return [None if a is None else np.asarray(a, dtype=np.float64) for a in arrays]
+
+
 # Arrays up to this many elements are printed whole in failure messages.
 PRINTABLE_SIZE = 36
 

@@ -16,7 +16,7 @@ from ... import reference
 from ...oracles import finite_differences
 from ...properties import base, contract
 from ...properties.base import Candidate, Evidence, claim, expect_array
-from ...properties.compare import compare, rtol_for, summation_rtol
+from ...properties.compare import as_float64, compare, rtol_for, summation_rtol
 from ...strategies import DY_VALUES, SIZE_CLASSES
 from ..arguments import common_dtype
 from . import torch_oracle
@@ -42,10 +42,6 @@ def _cases(dy_values=("finite",), x_values=("finite",)):
         )
 
     return cases
-
-
-def _float64(*arrays: np.ndarray) -> list[np.ndarray]:
-    return [np.asarray(a, dtype=np.float64) for a in arrays]
 
 
 def _terms(case: AvgPoolCase) -> int:
@@ -98,7 +94,7 @@ def check_forward_matches(
 ) -> None:
     x, _ = case.arrays()
     y = _call_forward(candidate, case, x)
-    (x64,) = _float64(x)
+    (x64,) = as_float64(x)
     expected = oracle(x64, **case.geometry)
     scale = forward_scale(case, x64)
     comparison = compare(
@@ -178,7 +174,7 @@ def check_backward_matches(
 ) -> None:
     x, dy = case.arrays()
     dx = _call_backward(candidate, case, dy, x)
-    x64, dy64 = _float64(x, dy)
+    x64, dy64 = as_float64(x, dy)
     expected = oracle(dy64, x64)
     scale = backward_scale(case, dy64, x64)
     comparison = compare(
@@ -224,7 +220,7 @@ def backward_finite_differences(
     x, dy = case.arrays()
     forward = trusted_forward(candidate, case)
     dx = _call_backward(candidate, case, dy, x)
-    x64, dy64 = _float64(x, dy)
+    x64, dy64 = as_float64(x, dy)
     # The stepped inputs are at most |x| + 1: the magnitude of what the losses sum.
     scale = float(np.sum(np.abs(forward_scale(case, np.abs(x64) + 1.0)) * np.abs(dy64)))
     rtol = summation_rtol(case.dtype, _terms(case), dy.size)
@@ -263,7 +259,7 @@ def backward_adjointness(candidate: Candidate, case: AvgPoolCase, evidence: Evid
     x, g = case.arrays()
     (y,) = trusted_forward(candidate, case)([x])
     dx = _call_backward(candidate, case, g, x)
-    x64, g64, y64, dx64 = _float64(x, g, y, dx)
+    x64, g64, y64, dx64 = as_float64(x, g, y, dx)
     scale = float(np.sum(np.abs(forward_scale(case, x64)) * np.abs(g64)))
     evidence.require(
         compare(

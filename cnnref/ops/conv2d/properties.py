@@ -19,7 +19,7 @@ from ...properties.base import (
     type_name,
     unpack,
 )
-from ...properties.compare import compare, normwise_tolerance, rtol_for, summation_rtol
+from ...properties.compare import as_float64, compare, normwise_tolerance, rtol_for, summation_rtol
 from ...strategies import DY_VALUES, SIZE_CLASSES
 from ..arguments import common_dtype
 from . import scipy_oracle, torch_oracle
@@ -33,10 +33,6 @@ from .scales import (
 )
 
 GRADIENTS = ("dx", "dw", "db")
-
-
-def _float64(*arrays):
-    return [None if a is None else np.asarray(a, dtype=np.float64) for a in arrays]
 
 
 def summed_terms(case: ConvCase) -> dict[str, int]:
@@ -129,7 +125,7 @@ def _expect_y(case: ConvCase, result) -> np.ndarray:
 def check_forward_matches(candidate: Candidate, case: ConvCase, evidence: Evidence, oracle) -> None:
     x, w, b, _ = case.arrays()
     y = _call_forward(candidate, case, x, w, b)
-    x64, w64, b64 = _float64(x, w, b)
+    x64, w64, b64 = as_float64(x, w, b)
     scale = conv2d_scale(x64, w64, b64, **case.geometry)
     expected = oracle(x64, w64, b64, **case.geometry)
     comparison = compare(
@@ -203,7 +199,7 @@ def bias_is_added_per_channel(candidate: Candidate, case: ConvCase, evidence: Ev
     without = _call_forward(candidate, case, x, w, None)
     difference = with_bias.astype(np.float64) - without
     expected = np.broadcast_to(np.asarray(b, dtype=np.float64)[:, None, None], difference.shape)
-    x64, w64, b64 = _float64(x, w, b)
+    x64, w64, b64 = as_float64(x, w, b)
     scale = conv2d_scale(x64, w64, b64, **case.geometry)
     evidence.require(
         compare(
@@ -267,7 +263,7 @@ def check_backward_matches(
 ) -> None:
     x, w, b, dy = case.arrays()
     actual = _call_backward(candidate, case, dy, x, w, b)
-    x64, w64, b64, dy64 = _float64(x, w, b, dy)
+    x64, w64, b64, dy64 = as_float64(x, w, b, dy)
     expected = oracle(dy64, x64, w64, b64, **case.geometry)
     scales = conv2d_backward_scales(dy64, x64, w64, b64, **case.geometry)
     normwise = backward_normwise(case, dy64, x64, w64)
@@ -318,11 +314,13 @@ def backward_finite_differences(candidate: Candidate, case: ConvCase, evidence: 
     dx, dw, _ = _call_backward(candidate, case, dy, x, w, b)
     tolerance = summation_rtol(case.dtype, max(summed_terms(case).values()), dy.size)
     rng = np.random.default_rng(case.seed + 1)
-    x64, w64, dy64 = _float64(x, w, dy)
+    x64, w64, dy64 = as_float64(x, w, dy)
     gradient_normwise = backward_normwise(case, dy64, x64, w64)
 
     def magnitude(step_x=0.0, step_w=0.0):
-        scale = conv2d_scale(*_float64(np.abs(x) + step_x, np.abs(w) + step_w, b), **case.geometry)
+        scale = conv2d_scale(
+            *as_float64(np.abs(x) + step_x, np.abs(w) + step_w, b), **case.geometry
+        )
         return float(np.sum(scale * np.abs(dy)))
 
     def forward_normwise_at(step_x=0.0, step_w=0.0) -> float:
@@ -383,7 +381,7 @@ def backward_adjointness(candidate: Candidate, case: ConvCase, evidence: Evidenc
     (y,) = trusted_forward(candidate, case)([(x, w, None)])
     y = np.asarray(y, dtype=np.float64)
     dx, dw, _ = _call_backward(candidate, case, g, x, w, None)
-    x64, w64, g64 = _float64(x, w, g)
+    x64, w64, g64 = as_float64(x, w, g)
     output_side = float(np.vdot(y, g64))
     scale = float(np.sum(conv2d_scale(x64, w64, None, **case.geometry) * np.abs(g64)))
     rtol = summation_rtol(case.dtype, max(summed_terms(case).values()), g.size)

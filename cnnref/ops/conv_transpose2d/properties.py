@@ -19,7 +19,7 @@ from ...properties.base import (
     type_name,
     unpack,
 )
-from ...properties.compare import compare, rtol_for, summation_rtol
+from ...properties.compare import as_float64, compare, rtol_for, summation_rtol
 from ...strategies import DY_VALUES, SIZE_CLASSES
 from ..arguments import common_dtype
 from . import torch_oracle
@@ -28,10 +28,6 @@ from .hints import backward_hints, forward_hints, shape_hints
 from .scales import conv_transpose2d_backward_scales, conv_transpose2d_scale
 
 GRADIENTS = ("dx", "dw", "db")
-
-
-def _float64(*arrays):
-    return [None if a is None else np.asarray(a, dtype=np.float64) for a in arrays]
 
 
 def _terms(case: ConvTransposeCase) -> dict[str, int]:
@@ -94,7 +90,7 @@ def check_forward_matches(
 ) -> None:
     x, w, b, _ = case.arrays()
     y = _call_forward(candidate, case, x, w, b)
-    x64, w64, b64 = _float64(x, w, b)
+    x64, w64, b64 = as_float64(x, w, b)
     scale = conv_transpose2d_scale(x64, w64, b64, **case.geometry)
     expected = oracle(x64, w64, b64, **case.geometry)
     comparison = compare(
@@ -182,7 +178,7 @@ def check_backward_matches(
 ) -> None:
     x, w, b, dy = case.arrays()
     actual = _call_backward(candidate, case, dy, x, w, b)
-    x64, w64, b64, dy64 = _float64(x, w, b, dy)
+    x64, w64, b64, dy64 = as_float64(x, w, b, dy)
     expected = oracle(dy64, x64, w64, b64, **case.geometry)
     scales = conv_transpose2d_backward_scales(dy64, x64, w64, b64, **case.geometry)
     terms = _terms(case)
@@ -282,7 +278,7 @@ def backward_adjointness(candidate: Candidate, case: ConvTransposeCase, evidence
     x, w, _, g = case.arrays()
     (y,) = trusted_forward(candidate, case)([(x, w, None)])
     dx, dw, _ = _call_backward(candidate, case, g, x, w, None)
-    x64, w64, g64 = _float64(x, w, g)
+    x64, w64, g64 = as_float64(x, w, g)
     output_side = float(np.vdot(np.asarray(y, dtype=np.float64), g64))
     scale = float(np.sum(conv_transpose2d_scale(x64, w64, None, **case.geometry) * np.abs(g64)))
     rtol = summation_rtol(case.dtype, max(_terms(case).values()), g.size)
