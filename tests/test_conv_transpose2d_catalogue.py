@@ -1,10 +1,11 @@
 """conv_transpose2d's bug catalogue: cnnref verify catches every bug of the student candidate
 (tests/candidates/conv_transpose2d_student.py), names it, and passes the student as written.
 
-Each bug runs once through the property pinned to catch it, in this process (``isolate=False``,
-for speed): that run checks the verdict, that the explanation names the bug, and that every
-hint that fired describes it.  One test per bug runs the op's every property as a user would,
-to show the default settings catch it too.
+Each bug runs once, as a user runs it: every property of the function the bug breaks, default
+examples, seed 0, stopping at the first failure (`--ops FUNCTION -x`), in this process
+(``isolate=False``, for speed; test_verify_catalogue covers isolation).  That run must fail
+first at the property pinned to catch the bug, whose explanation must name the bug, and every
+hint that fired must describe it.
 """
 
 from __future__ import annotations
@@ -53,8 +54,15 @@ CAUGHT = {
 
 @functools.cache
 def caught(bug: str) -> VerificationResult:
-    """The bug's run through its pinned property (cached: several tests read it)."""
-    return verify(f"{STUDENT}:{bug}", properties=[CAUGHT[bug][0]], seed=0, isolate=False)
+    """The bug's default run of its function (cached: two tests read it)."""
+    function = CAUGHT[bug][0].split(".")[0]
+    return verify(f"{STUDENT}:{bug}", ops=[function], exitfirst=True, seed=0, isolate=False)
+
+
+# Both tests of a bug on one xdist worker, so that its run is made once.
+EACH_BUG = [
+    pytest.param(bug, marks=pytest.mark.xdist_group(f"conv_transpose2d:{bug}")) for bug in BUGS
+]
 
 
 def test_every_bug_is_pinned_to_one_of_the_ops_properties() -> None:
@@ -64,10 +72,19 @@ def test_every_bug_is_pinned_to_one_of_the_ops_properties() -> None:
         assert prop in names and prop.startswith("conv_transpose2d"), f"{bug} is pinned to {prop}"
 
 
-@pytest.mark.parametrize("bug", BUGS)
-def test_the_pinned_property_catches_and_names_the_bug(bug: str) -> None:
+@pytest.mark.parametrize("bug", EACH_BUG)
+def test_a_default_run_fails_the_bug_first_at_its_pinned_property(bug: str) -> None:
+    result = caught(bug)
+    assert not result.passed, f"a default run missed {bug}: {BUGS[bug]}\n{result.explain()}"
+    *before, last = result.properties
+    assert last.name == CAUGHT[bug][0], f"{bug} first failed {last.name}\n{last.explain()}"
+    assert all(p.status == "passed" for p in before), result.explain()
+
+
+@pytest.mark.parametrize("bug", EACH_BUG)
+def test_the_pinned_property_names_the_bug(bug: str) -> None:
     prop, hint = CAUGHT[bug]
-    (outcome,) = caught(bug).properties
+    (outcome,) = [p for p in caught(bug).properties if p.name == prop]
     assert outcome.status == "failed", f"{prop} missed {bug}: {BUGS[bug]}\n{outcome.explain()}"
     failure, text = outcome.failure, outcome.explain()
     assert failure.case.startswith("ConvTransposeCase("), text
@@ -79,16 +96,6 @@ def test_the_pinned_property_catches_and_names_the_bug(bug: str) -> None:
     assert failure.reproduce_command.startswith(
         f"cnnref verify --impl {STUDENT}:{bug} --property {prop}"
     )
-
-
-@pytest.mark.parametrize("bug", BUGS)
-def test_a_default_run_of_the_op_catches_the_bug(bug: str) -> None:
-    """As a user runs it: default examples and seed, every property of the function the bug
-    breaks (`--ops FUNCTION -x`), as tests/test_verify_catalogue.py runs conv2d's bugs (a
-    backward bug would first wait for the forward's three properties to pass)."""
-    function = CAUGHT[bug][0].split(".")[0]
-    result = verify(f"{STUDENT}:{bug}", ops=[function], exitfirst=True, isolate=False)
-    assert not result.passed, f"a default run of {function} missed {bug}: {BUGS[bug]}"
 
 
 def test_the_weight_layout_hint_also_reads_the_values() -> None:
