@@ -217,14 +217,14 @@ def test_check_example_passes_quietly_on_a_correct_candidate() -> None:
 # (Python loops, PyTorch round trips) at fewer: the claim is that a correct implementation is
 # never called wrong, and the student makes it at full strength.  The reference makes it at
 # full strength in both dtypes in properties/test_reference_properties.py (every property,
-# 100 examples, in process); here it runs isolated through verify, one test per op, so that
-# the xdist workers share them out.
+# 100 examples, in process); here it runs isolated through verify.  One test per op for the
+# reference and the student, so that the xdist workers share them out.
 @pytest.mark.usefixtures("torch_required")
 @pytest.mark.parametrize(
     ("target", "examples", "ops"),
     [
         *(("cnnref", 25, [group]) for group in GROUPS),
-        (f"{CATALOGUE}:correct", 100, STUDENT_OPS),
+        *((f"{CATALOGUE}:correct", 100, [group]) for group in STUDENT_OPS),
         ("tests.candidates.loops", 25, STUDENT_OPS),
         ("tests.candidates.torch_backed", 25, STUDENT_OPS),
     ],
