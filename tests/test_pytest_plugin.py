@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import sys
@@ -11,6 +12,7 @@ import pytest
 
 from cnnref.properties import PROPERTIES
 from cnnref.verify import select_properties
+from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,7 +118,9 @@ def test_the_session_report_holds_items_and_api_calls(project: pytest.Pytester) 
 
 
 def test_xdist_workers_results_merge_into_one_report(project: pytest.Pytester) -> None:
-    pytest.importorskip("xdist")
+    require(
+        importlib.util.find_spec("xdist") is not None, "pytest-xdist (pip install -e '.[test]')"
+    )
     result = project.runpytest_subprocess(
         "-n",
         "2",
