@@ -23,6 +23,7 @@ from cnnref.ops import GROUPS
 from cnnref.properties import PROPERTIES
 from cnnref.verify import VerificationResult, declare, verify
 from tests.candidates.avg_pool2d_student import BUGS
+from tests.support.catalogue import failed_first_at
 
 STUDENT = "tests.candidates.avg_pool2d_student"
 OP = GROUPS["avg_pool"]  # avg_pool2d and avg_pool2d_backward
@@ -94,18 +95,13 @@ def test_every_bug_is_pinned_to_a_property_of_the_op() -> None:
 
 @pytest.mark.parametrize("bug", EACH_BUG)
 def test_a_default_run_of_the_op_fails_the_bug_at_its_pinned_property(bug: str) -> None:
-    result = caught(bug)
-    assert not result.passed, f"a default run of avg_pool2d missed {bug}: {BUGS[bug]}"
-    *before, last = result.properties
-    assert last.name == CAUGHT[bug][0], f"{bug} first failed {last.name}\n{last.explain()}"
-    assert all(p.status == "passed" for p in before), result.explain()
+    failed_first_at(caught(bug), CAUGHT[bug][0], f"{bug} ({BUGS[bug]})")
 
 
 @pytest.mark.parametrize("bug", EACH_BUG)
 def test_the_pinned_property_names_the_bug(bug: str) -> None:
     prop, phrases = CAUGHT[bug]
-    (outcome,) = [p for p in caught(bug).properties if p.name == prop]
-    assert outcome.status == "failed", f"{prop} missed {bug}: {BUGS[bug]}\n{outcome.explain()}"
+    outcome = failed_first_at(caught(bug), prop, f"{bug} ({BUGS[bug]})")
     failure, text = outcome.failure, outcome.explain()
     assert failure.kind == "falsified" and failure.case.startswith("AvgPoolCase("), text
     assert any(phrase in text for phrase in phrases), f"{bug}: expected one of {phrases} in\n{text}"

@@ -19,6 +19,7 @@ from cnnref.properties import PROPERTIES
 from cnnref.strategies import ConvTransposeCase
 from cnnref.verify import VerificationResult, check_example, select_properties, verify
 from tests.candidates.conv_transpose2d_student import BUGS
+from tests.support.catalogue import failed_first_at
 from tests.test_verify_catalogue import NEUTRAL
 
 STUDENT = "tests.candidates.conv_transpose2d_student"
@@ -74,18 +75,13 @@ def test_every_bug_is_pinned_to_one_of_the_ops_properties() -> None:
 
 @pytest.mark.parametrize("bug", EACH_BUG)
 def test_a_default_run_fails_the_bug_first_at_its_pinned_property(bug: str) -> None:
-    result = caught(bug)
-    assert not result.passed, f"a default run missed {bug}: {BUGS[bug]}\n{result.explain()}"
-    *before, last = result.properties
-    assert last.name == CAUGHT[bug][0], f"{bug} first failed {last.name}\n{last.explain()}"
-    assert all(p.status == "passed" for p in before), result.explain()
+    failed_first_at(caught(bug), CAUGHT[bug][0], f"{bug} ({BUGS[bug]})")
 
 
 @pytest.mark.parametrize("bug", EACH_BUG)
 def test_the_pinned_property_names_the_bug(bug: str) -> None:
     prop, hint = CAUGHT[bug]
-    (outcome,) = [p for p in caught(bug).properties if p.name == prop]
-    assert outcome.status == "failed", f"{prop} missed {bug}: {BUGS[bug]}\n{outcome.explain()}"
+    outcome = failed_first_at(caught(bug), prop, f"{bug} ({BUGS[bug]})")
     failure, text = outcome.failure, outcome.explain()
     assert failure.case.startswith("ConvTransposeCase("), text
     assert hint in text, f"{bug}: expected the hint {hint!r} in\n{text}"

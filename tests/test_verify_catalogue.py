@@ -19,6 +19,7 @@ from cnnref.properties import PROPERTIES
 from cnnref.strategies import ConvCase, PoolCase
 from cnnref.verify import VerificationResult, check_example, select_properties, verify
 from tests.candidates.catalogue import BUGS, MISBEHAVING
+from tests.support.catalogue import failed_first_at
 
 CATALOGUE = "tests.candidates.catalogue"
 STUDENT_OPS = ["conv", "pool"]  # what the catalogue's candidates implement
@@ -131,18 +132,13 @@ def test_the_catalogue_holds_realistic_bugs_each_pinned_to_a_property() -> None:
 
 @pytest.mark.parametrize("bug", EACH_BUG)
 def test_a_default_run_fails_the_bug_first_at_its_pinned_property(bug: str) -> None:
-    result = caught(bug)
-    assert not result.passed, f"a default run missed {bug}: {BUGS[bug][1]}\n{result.explain()}"
-    *before, last = result.properties
-    assert last.name == CAUGHT[bug][0], f"{bug} first failed {last.name}\n{last.explain()}"
-    assert all(p.status == "passed" for p in before), result.explain()
+    failed_first_at(caught(bug), CAUGHT[bug][0], f"{bug} ({BUGS[bug][1]})")
 
 
 @pytest.mark.parametrize("bug", EACH_BUG)
 def test_the_pinned_property_names_the_bug(bug: str) -> None:
     prop, phrases = CAUGHT[bug]
-    (outcome,) = [p for p in caught(bug).properties if p.name == prop]
-    assert outcome.status == "failed", f"{prop} missed {bug}: {BUGS[bug][1]}\n{outcome.explain()}"
+    outcome = failed_first_at(caught(bug), prop, f"{bug} ({BUGS[bug][1]})")
     failure, text = outcome.failure, outcome.explain()
     assert failure.case.startswith(("ConvCase(", "PoolCase(")), text
     assert any(phrase in text for phrase in phrases), f"{bug}: expected one of {phrases} in\n{text}"
