@@ -224,6 +224,7 @@ def fashion(data: Path, epochs: int, channels: tuple[int, int]) -> None:
 
 
 def main() -> None:
+    global THREADS  # what the reports print
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     profiling = commands.add_parser("profile", help="time one training step layer by layer")
@@ -240,7 +241,6 @@ def main() -> None:
             "--threads", type=positive_int, default=THREADS, help="threads for both libraries"
         )
     args = parser.parse_args()
-    global THREADS
     THREADS = args.threads
     cnnref.set_threads(THREADS)
     torch.set_num_threads(THREADS)
