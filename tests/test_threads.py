@@ -114,9 +114,16 @@ def test_results_repeat_bit_for_bit_for_a_thread_count(dtype: type, many_blocks:
             assert np.array_equal(again[name], value, equal_nan=True), name
 
 
+def _blas_raised_to_two() -> None:
+    """BLAS on 2 threads, as a caller's own threadpoolctl setting might put it after
+    set_threads: the runs must still call it on one thread each."""
+    threads.blas_controller().limit(limits=2, user_api="blas")
+
+
 def test_the_runs_use_several_threads_with_blas_on_one_each(many_blocks: None) -> None:
     threads.set_threads(2)
-    blas_before = threads.blas_threads()
+    assert threads.blas_threads() == 1  # set_threads put BLAS on one thread
+    _blas_raised_to_two()
     seen: list[tuple[str, int]] = []
     lock = threading.Lock()
 
@@ -129,7 +136,7 @@ def test_the_runs_use_several_threads_with_blas_on_one_each(many_blocks: None) -
     assert sizes == [4, 5], sizes  # consecutive runs of near-equal length, in run order
     assert len({name for name, _ in seen}) == 2, seen
     assert {blas for _, blas in seen} == {1}, seen
-    assert threads.blas_threads() == blas_before == 2
+    assert threads.blas_threads() == 2  # put back after the call
 
 
 def test_small_inputs_stay_on_the_calling_thread(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -154,6 +161,7 @@ def test_small_inputs_stay_on_the_calling_thread(monkeypatch: pytest.MonkeyPatch
 
 def test_a_failing_run_fails_the_call_and_puts_blas_back(many_blocks: None) -> None:
     threads.set_threads(2)
+    _blas_raised_to_two()
 
     def work(run: slice) -> None:
         if run.start > 0:
@@ -187,21 +195,23 @@ def test_the_default_is_the_cores_less_the_load_and_at_least_one(
 
 
 def test_the_default_stays_within_blas_s_own_count(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(threads, "free_cores", lambda: 8)
-    assert threads.get_threads() == threads.blas_threads() > 0
+    blas = threads.blas_threads()
+    monkeypatch.setattr(threads, "free_cores", lambda: blas + 6)
+    assert threads.get_threads() == blas > 0
+    assert threads.blas_threads() == 1  # the blocks take the threads, BLAS one each
     threads.set_threads(None)
+    assert threads.blas_threads() == blas
     monkeypatch.setattr(threads, "free_cores", lambda: 1)
     assert threads.get_threads() == 1
-    assert threads.blas_threads() == 1  # the default holds BLAS to it too
 
 
-def test_set_threads_sets_blas_and_gives_back_the_setting_it_replaced() -> None:
+def test_set_threads_puts_blas_on_one_and_gives_back_the_setting_it_replaced() -> None:
     original = threads.blas_threads()
-    assert cnnref.set_threads(1) is None
+    assert cnnref.set_threads(3) is None
+    assert (cnnref.get_threads(), threads.blas_threads()) == (3, 1)
+    assert cnnref.set_threads(1) == 3
     assert (cnnref.get_threads(), threads.blas_threads()) == (1, 1)
-    assert cnnref.set_threads(3) == 1
-    assert (cnnref.get_threads(), threads.blas_threads()) == (3, 3)
-    assert cnnref.set_threads(None) == 3
+    assert cnnref.set_threads(None) == 1
     assert threads.blas_threads() == original
 
 

@@ -8,8 +8,8 @@ images (or image channels) it stays within ``budget`` bytes and is reused.
 The batch is first shared out in consecutive runs of items, one per thread
 (``threads.get_threads()``), each run working through its blocks in order
 with its own scratch buffer.  NumPy lets go of the GIL in its copies, ufuncs
-and matrix products, so the runs use the cores together; while they run,
-BLAS runs on one thread in each.  Every run writes its own slice of a
+and matrix products, so the runs use the cores together, each calling BLAS
+on one thread.  Every run writes its own slice of a
 preallocated output; a sum over the batch (dL/dW) is each run's partial sum,
 added up in run order, so it repeats bit for bit for a given thread count
 (another count adds the same terms in another order).  Work too small to
@@ -19,6 +19,7 @@ calling thread, as does work started by a run itself.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import threading
 from collections.abc import Callable, Iterator
@@ -43,6 +44,7 @@ _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 _pool_lock = threading.Lock()
 _in_run = threading.local()  # set on a thread while it works through a run
+_spares = threading.local()  # each thread's scratch buffer, kept between calls
 
 
 def batch_blocks(items: slice, bytes_per_item: int, budget: int) -> Iterator[slice]:
@@ -51,6 +53,26 @@ def batch_blocks(items: slice, bytes_per_item: int, budget: int) -> Iterator[sli
     step = max(1, budget // max(1, bytes_per_item))
     for start in range(items.start, items.stop, step):
         yield slice(start, min(start + step, items.stop))
+
+
+@contextlib.contextmanager
+def scratch(nbytes: int) -> Iterator[np.ndarray]:
+    """A buffer of at least ``nbytes`` bytes (uint8), this thread's spare one if it is large
+    enough: a fresh buffer's pages fault in on first touch (outside the main thread's heap,
+    on every call), which cost the 2-thread conv2d a third of its time.  Each thread keeps
+    its largest buffer (at most a block's budget) for its next call."""
+    spare = getattr(_spares, "buffer", None)
+    if spare is not None and spare.nbytes >= nbytes:
+        _spares.buffer = None  # taken: a call nested in this one gets a buffer of its own
+        buffer = spare
+    else:
+        buffer = np.empty(nbytes, dtype=np.uint8)
+    try:
+        yield buffer
+    finally:
+        spare = getattr(_spares, "buffer", None)
+        if spare is None or spare.nbytes < buffer.nbytes:
+            _spares.buffer = buffer
 
 
 def runs(count: int, bytes_per_item: int) -> list[slice]:
@@ -68,7 +90,7 @@ def for_each_run(count: int, bytes_per_item: int, work: Callable[[slice], Result
     if len(shares) == 1:
         return [work(shares[0])]
     pool = _threads(len(shares) - 1)
-    with threads.blas_on_one_thread():
+    with threads.blas_pinned_to_one_thread():
         # Each run sees the caller's context (np.errstate lives there), a copy each.
         futures = [
             pool.submit(contextvars.copy_context().run, _run, work, run) for run in shares[1:]

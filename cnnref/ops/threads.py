@@ -1,12 +1,15 @@
 """How many threads the reference's fast forms use: its block pool's and NumPy's BLAS's.
 
-One number, ``get_threads()``, bounds both: a call's blocks run on that many
-Python threads (``blocks.for_each_run``), each calling BLAS on one thread, or
-on the calling thread alone, where BLAS may use that many.  The default is
-the cores that are free when it is first needed: those this process may run
-on, less the 1-minute load average.  On a shared runner whose other jobs keep
-the cores busy, BLAS threads that busy-wait for a core another process holds
-cost far more than they save, so there it falls to one.
+One number, ``get_threads()``: a call's blocks run on that many Python
+threads (``blocks.for_each_run``), and NumPy's BLAS, once cnnref has set the
+count, on one thread, process-wide.  The blocks are where the threads go: an
+OpenBLAS thread keeps spinning for about 0.1 s after each call of its own,
+on the core a block's thread then needs (measured: a training step 1.3-1.6x
+slower with BLAS on 2 threads next to 2 block threads).  The default is the
+cores that are free when it is first needed: those this process may run on,
+less the 1-minute load average.  On a shared runner whose other jobs keep the
+cores busy, threads that wait for a core another process holds cost far more
+than they save, so there it falls to one.
 
 Setting BLAS's threads at run time needs threadpoolctl (the ``threads``
 extra).  Without it the reference runs every block on the calling thread
@@ -46,7 +49,8 @@ def free_cores(cores: int | None = None, load: float | None = None) -> int:
 
 def get_threads() -> int:
     """The threads the reference uses now: ``set_threads``'s count, else the default, worked
-    out once: the free cores, no more than BLAS's own count (so OMP_NUM_THREADS=1 holds)."""
+    out once (which puts BLAS on one thread, as ``set_threads`` does): the free cores, no
+    more than BLAS's own count (so OMP_NUM_THREADS=1 holds)."""
     global _default
     if _chosen is not None:
         return _chosen
@@ -55,14 +59,14 @@ def get_threads() -> int:
             _default = 1
         else:
             _default = min(free_cores(), max(blas_threads(), 1))
-            _limit_blas(_default)  # lowers it, never raises it
+            _blas_on_one_thread()
     return _default
 
 
 def set_threads(count: int | None) -> int | None:
-    """Use ``count`` threads from now on, for the reference's blocks and for NumPy's BLAS
-    (process-wide, as ``threadpoolctl.threadpool_limits`` sets it); ``None`` goes back to
-    the default, BLAS's own count as it was before and the free cores worked out again at
+    """Run the reference's blocks on ``count`` threads from now on, and NumPy's BLAS on
+    one (process-wide, as ``threadpoolctl.threadpool_limits`` sets it); ``None`` goes back
+    to the default: BLAS's threads as they were, and the free cores worked out again at
     first use.  Returns the setting it replaces, which ``set_threads`` takes back.
 
     Results repeat bit for bit for a given count.  Another count may change the
@@ -81,15 +85,15 @@ def set_threads(count: int | None) -> int | None:
             _blas_before = None
         _default = None
     else:
-        _limit_blas(count)
+        _blas_on_one_thread()
     _chosen = count
     return previous
 
 
-def _limit_blas(count: int) -> None:
-    """BLAS on ``count`` threads, process-wide, keeping how to undo the first such change."""
+def _blas_on_one_thread() -> None:
+    """BLAS on one thread, process-wide, keeping how to undo the first such change."""
     global _blas_before
-    limiter = blas_controller().limit(limits=count, user_api="blas")
+    limiter = blas_controller().limit(limits=1, user_api="blas")
     if _blas_before is None:
         _blas_before = limiter
 
@@ -118,9 +122,10 @@ def blas_threads() -> int:
 
 
 @contextlib.contextmanager
-def blas_on_one_thread() -> Iterator[None]:
-    """BLAS on one thread while blocks run on several (each block's thread calls it), put
-    back when the last call doing so ends; calls from several threads at once share it."""
+def blas_pinned_to_one_thread() -> Iterator[None]:
+    """BLAS on one thread while blocks run on several, even if something raised it since
+    cnnref set it; put back when the last call doing so ends (calls from several threads
+    at once share this)."""
     global _blas_pinned, _blas_limiter
     blas = blas_controller()
     with _lock:

@@ -108,16 +108,20 @@ def patch_blocks(
     order = (0, 4, 5, 6, 1, 2, 3) if channels == 1 else (0, 1, 2, 3, 4, 5, 6)
     image_bytes = patch_bytes_per_image(x_cl, kernel_size, stride, dilation)
     image_size = image_bytes // x_cl.itemsize
-    buffer = None
-    for images in blocks.batch_blocks(run, image_bytes, blocks.PATCH_BUDGET_BYTES):
-        count = images.stop - images.start
-        if buffer is None:
-            buffer = np.empty(count * image_size, dtype=x_cl.dtype)
-        shape = (groups, count, oh, ow, kh, kw, per_group)
-        block = buffer[: count * image_size].reshape([shape[axis] for axis in order])
-        block = block.transpose(np.argsort(order))
-        block[...] = windows[:, images]
-        yield images, block.reshape(groups, count * oh * ow, kh * kw * per_group)
+    block_sizes = [
+        block.stop - block.start
+        for block in blocks.batch_blocks(run, image_bytes, blocks.PATCH_BUDGET_BYTES)
+    ]
+    nbytes = max(block_sizes, default=0) * image_bytes
+    with blocks.scratch(nbytes) as scratch:
+        buffer = scratch[:nbytes].view(x_cl.dtype)
+        for images in blocks.batch_blocks(run, image_bytes, blocks.PATCH_BUDGET_BYTES):
+            count = images.stop - images.start
+            shape = (groups, count, oh, ow, kh, kw, per_group)
+            block = buffer[: count * image_size].reshape([shape[axis] for axis in order])
+            block = block.transpose(np.argsort(order))
+            block[...] = windows[:, images]
+            yield images, block.reshape(groups, count * oh * ow, kh * kw * per_group)
 
 
 def add_columns(
