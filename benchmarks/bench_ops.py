@@ -39,6 +39,7 @@ from bench_training import torch_twin  # this folder is on sys.path when run as 
 
 import cnnref
 from cnnref.cli import positive_int
+from cnnref.ops.threads import blas_controller
 from cnnref.reference import literal
 from cnnref.train.losses import softmax_cross_entropy
 from cnnref.train.model import Sequential, small_cnn
@@ -169,11 +170,14 @@ def _seconds(run: Callable[[], object]) -> float:
 
 
 def matmul_peak(dtype: type, size: int = 2048, repeats: int = 5) -> float:
-    """GFLOP/s of a large square np.matmul: the ceiling for GEMM-based code on this machine."""
+    """GFLOP/s of a large square np.matmul on every thread of the run: the ceiling for
+    GEMM-based code on this machine (cnnref.set_threads keeps BLAS itself on one thread,
+    its blocks taking the others)."""
     rng = np.random.default_rng(0)
     a, b = (rng.standard_normal((size, size)).astype(dtype) for _ in range(2))
-    a @ b
-    best = min(_seconds(lambda: a @ b) for _ in range(repeats))
+    with blas_controller().limit(limits=cnnref.get_threads(), user_api="blas"):
+        a @ b
+        best = min(_seconds(lambda: a @ b) for _ in range(repeats))
     return 2 * size**3 / best / 1e9
 
 
