@@ -5,6 +5,7 @@
     python benchmarks/bench_ops.py --quick      # fewer repeats
     python benchmarks/bench_ops.py --only convT # only the cases whose name holds "convT"
     python benchmarks/bench_ops.py --only "avg pool"    # avg_pool2d's cases
+    python benchmarks/bench_ops.py --threads 1  # both libraries on one thread
 
 For each case it prints the wall time per call of cnnref and of torch (median
 of a block of calls, best of several blocks, see ``median_times``), their ratio, cnnref's GFLOP/s and that as a
@@ -37,6 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_training import torch_twin  # this folder is on sys.path when run as a script
 
 import cnnref
+from cnnref.cli import positive_int
+from cnnref.ops.threads import blas_controller
 from cnnref.reference import literal
 from cnnref.train.losses import softmax_cross_entropy
 from cnnref.train.model import Sequential, small_cnn
@@ -83,18 +86,9 @@ MNIST_BATCH = 64
 FASHION_MNIST_STEPS = -(-60_000 // MNIST_BATCH)  # one epoch of 60k images
 
 
-def blas_threads() -> int:
-    """How many threads NumPy's BLAS uses: threadpoolctl's answer if installed, else the
-    OpenBLAS/OpenMP environment setting, else every core (OpenBLAS's default)."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-            if os.environ.get(variable, "").isdigit():
-                return int(os.environ[variable])
-        return os.cpu_count() or 1
-    counts = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
-    return max(counts, default=os.cpu_count() or 1)
+def all_cores() -> int:
+    """The cores this process may run on: the thread count both libraries get by default."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 @dataclass
@@ -176,11 +170,14 @@ def _seconds(run: Callable[[], object]) -> float:
 
 
 def matmul_peak(dtype: type, size: int = 2048, repeats: int = 5) -> float:
-    """GFLOP/s of a large square np.matmul: the ceiling for GEMM-based code on this machine."""
+    """GFLOP/s of a large square np.matmul on every thread of the run: the ceiling for
+    GEMM-based code on this machine (cnnref.set_threads keeps BLAS itself on one thread,
+    its blocks taking the others)."""
     rng = np.random.default_rng(0)
     a, b = (rng.standard_normal((size, size)).astype(dtype) for _ in range(2))
-    a @ b
-    best = min(_seconds(lambda: a @ b) for _ in range(repeats))
+    with blas_controller().limit(limits=cnnref.get_threads(), user_api="blas"):
+        a @ b
+        best = min(_seconds(lambda: a @ b) for _ in range(repeats))
     return 2 * size**3 / best / 1e9
 
 
@@ -394,11 +391,20 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="time only the cases whose name contains TEXT (no memory report)",
     )
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        metavar="N",
+        default=all_cores(),
+        help="threads for both libraries: cnnref.set_threads(N) (its blocks and NumPy's BLAS) "
+        "and torch.set_num_threads(N) (default: every core this process may use)",
+    )
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 3)
     ops = literal if args.literal else cnnref
 
-    threads = blas_threads()
+    threads = args.threads
+    cnnref.set_threads(threads)
     torch.set_num_threads(threads)
     peaks = {dtype: matmul_peak(dtype) for dtype in DTYPES}
     openblas_env = {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")}

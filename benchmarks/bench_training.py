@@ -4,8 +4,8 @@
     python benchmarks/bench_training.py fashion --epochs 3   # Fashion-MNIST, both frameworks
     python benchmarks/bench_training.py fashion --channels 32 64   # a wider network
 
-Both use the same thread count (the CPUs this process may run on; NumPy's
-OpenBLAS takes as many by default), the same architecture (cnnref's default
+Both use the same thread count (``--threads N``, by default the CPUs this
+process may run on: cnnref.set_threads(N) and torch.set_num_threads(N)), the same architecture (cnnref's default
 small CNN), the same initial weights, the same batches and the same Adam
 schedule, so only the layer implementations differ.  A script, not a test:
 it asserts nothing and its figures go in the README.
@@ -22,12 +22,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import cnnref
+from cnnref.cli import positive_int
 from cnnref.train.augment import random_shift
 from cnnref.train.datasets import load_splits
 from cnnref.train.loop import Run, TrainingConfig, network_input, train
 from cnnref.train.model import Sequential, small_cnn
 
-THREADS = len(os.sched_getaffinity(0))
+THREADS = len(os.sched_getaffinity(0))  # the default of --threads
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
 
 
@@ -222,6 +224,7 @@ def fashion(data: Path, epochs: int, channels: tuple[int, int]) -> None:
 
 
 def main() -> None:
+    global THREADS  # what the reports print
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     profiling = commands.add_parser("profile", help="time one training step layer by layer")
@@ -234,7 +237,12 @@ def main() -> None:
         command.add_argument(
             "--channels", type=int, nargs=2, default=(8, 16), help="the two conv layers' widths"
         )
+        command.add_argument(
+            "--threads", type=positive_int, default=THREADS, help="threads for both libraries"
+        )
     args = parser.parse_args()
+    THREADS = args.threads
+    cnnref.set_threads(THREADS)
     torch.set_num_threads(THREADS)
     if args.command == "profile":
         profile(args.batch_size, args.repeats, tuple(args.channels))

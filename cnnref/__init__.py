@@ -5,7 +5,9 @@ from __future__ import annotations
 from .ops import FUNCTIONS
 
 __version__ = "0.1.0"
-__all__ = ["__version__", *FUNCTIONS]
+# How many threads the reference runs on (cnnref/ops/threads.py).
+THREAD_SETTINGS = ("get_threads", "set_threads")
+__all__ = ["__version__", *FUNCTIONS, *THREAD_SETTINGS]
 
 
 def __getattr__(name: str):
@@ -15,6 +17,10 @@ def __getattr__(name: str):
         from . import reference
 
         return getattr(reference, name)
+    if name in THREAD_SETTINGS:
+        from .ops import threads
+
+        return getattr(threads, name)
     raise AttributeError(f"module 'cnnref' has no attribute {name!r}")
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..cli import positive_float, positive_int, unwritable
+from ..ops.threads import get_threads, set_threads
 from .checkpoint import load_checkpoint, save_checkpoint
 from .datasets import resolve_splits
 from .errors import DataFileError
@@ -76,6 +77,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="continue the run saved here (and save back to it unless --save says otherwise)",
     )
     trainer.add_argument("--report", type=Path, metavar="PATH.html", help="write the HTML report")
+    trainer.add_argument(
+        "--threads",
+        type=positive_int,
+        metavar="N",
+        help="threads for the layers and NumPy's BLAS (default: the cores not busy with other "
+        "work; results repeat bit for bit for a given N)",
+    )
     trainer.set_defaults(run=run_train)
 
     evaluator = subparsers.add_parser(
@@ -102,10 +110,17 @@ def _add_data_argument(parser: argparse.ArgumentParser) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     try:
+        previous = set_threads(args.threads) if args.threads is not None else None
+    except RuntimeError as error:  # no threadpoolctl
+        return _usage_error(f"--threads {args.threads}: {error}")
+    try:
         return _train(args)
     except OSError as error:  # the paths were checked first: a disk filled, a folder went
         where = f"{error.filename}: " if error.filename else ""
         return _data_error(f"{where}{error.strerror or error}")
+    finally:
+        if args.threads is not None:
+            set_threads(previous)  # as it was, for a caller that runs main() in its process
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -127,6 +142,7 @@ def _train(args: argparse.Namespace) -> int:
             f"the data has {len(splits.train):,} to train on"
         )
     _say(f"data: {splits.description}")
+    _say(f"threads: {get_threads()}" + ("" if args.threads else " (the free cores; --threads N)"))
     if args.resume:
         done = run.progress
         _say(f"resuming {args.resume} at epoch {done.epoch + 1}, batch {done.step + 1}")

@@ -17,7 +17,8 @@ This form departs from it by two identities:
 
 Every tap re-reads the padded input, so the passes run over blocks of
 (image, channel) planes that fit in a core's cache (``blocks.batch_blocks``);
-each plane is summed as before, so the results are the same bits.
+each plane is summed as before, so the results are the same bits, and the
+runs of blocks can go to several threads (``blocks.for_each_run``).
 """
 
 from __future__ import annotations
@@ -54,15 +55,20 @@ def avg_pool2d(
     total = np.empty((len(planes), *out_shape[2:]), dtype=x.dtype)
     plane_bytes = (x.shape[2] + sum(widths[2])) * (x.shape[3] + sum(widths[3])) * x.itemsize
     zero = x.dtype.type(0)
-    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN propagate, silently
-        for block in blocks.batch_blocks(len(planes), plane_bytes, blocks.PLANE_BUDGET_BYTES):
+    divisor = divisor_plane(geometry, x.shape[2:], out_shape[2:], x.dtype)
+
+    def average(run: slice) -> None:
+        for block in blocks.batch_blocks(run, plane_bytes, blocks.PLANE_BUDGET_BYTES):
             padded = np.pad(planes[block], [(0, 0), *widths[2:]])
             taps = tap_slices(geometry, out_shape[2:])
             rows, cols = next(taps)
             np.add(padded[:, rows, cols], zero, out=total[block])  # -0.0 -> +0.0, as 0 + x
             for rows, cols in taps:
                 total[block] += padded[:, rows, cols]
-        total /= divisor_plane(geometry, x.shape[2:], out_shape[2:], x.dtype)
+            total[block] /= divisor
+
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN propagate, silently
+        blocks.for_each_run(len(planes), plane_bytes, average)
     return total.reshape(out_shape)
 
 
@@ -86,15 +92,20 @@ def avg_pool2d_backward(
     height, width = x.shape[2:]
     padded_size = [n + before + after for n, (before, after) in zip(x.shape[2:], widths[2:])]
     dx = np.empty((x.shape[0] * x.shape[1], height, width), dtype=dy.dtype)
-    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN propagate, silently
-        share = dy / divisor_plane(geometry, x.shape[2:], dy.shape[2:], dy.dtype)
-        shares = share.reshape(-1, *dy.shape[2:])
-        plane_bytes = padded_size[0] * padded_size[1] * dy.itemsize
-        for block in blocks.batch_blocks(len(dx), plane_bytes, blocks.PLANE_BUDGET_BYTES):
-            dx_padded = np.zeros((len(dx[block]), *padded_size), dtype=dy.dtype)
+    divisor = divisor_plane(geometry, x.shape[2:], dy.shape[2:], dy.dtype)
+    dy_planes = dy.reshape(-1, *dy.shape[2:])
+    plane_bytes = padded_size[0] * padded_size[1] * dy.itemsize
+
+    def spread(run: slice) -> None:
+        for block in blocks.batch_blocks(run, plane_bytes, blocks.PLANE_BUDGET_BYTES):
+            share = dy_planes[block] / divisor
+            dx_padded = np.zeros((len(share), *padded_size), dtype=dy.dtype)
             for rows, cols in tap_slices(geometry, dy.shape[2:]):
-                dx_padded[:, rows, cols] += shares[block]
+                dx_padded[:, rows, cols] += share
             dx[block] = dx_padded[:, top : top + height, left : left + width]
+
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN propagate, silently
+        blocks.for_each_run(len(dx), plane_bytes, spread)
     return dx.reshape(x.shape)
 
 

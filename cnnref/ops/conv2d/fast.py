@@ -20,7 +20,7 @@ import numpy as np
 from .. import blocks
 from ..arguments import IntOrPair, Pair, effective_kernel
 from .geometry import ConvGeometry, check_conv2d_backward_call, check_conv2d_call, check_need_dx
-from .im2col import add_columns, channels_last, output_size, patch_blocks
+from .im2col import add_columns, channels_last, output_size, patch_blocks, patch_bytes_per_image
 
 
 def conv2d(
@@ -96,19 +96,23 @@ def correlate_channels_last(
     y = np.empty((n, out_channels, oh, ow), dtype=np.result_type(x_cl, kernel))
     y_groups = y.reshape(n, groups, out_per_group, oh * ow)
     bias_column = None if bias is None else bias.reshape(groups, out_per_group, 1)
-    for images, patches in patch_blocks(x_cl, (kh, kw), stride, dilation, groups):
-        count, length = images.stop - images.start, patches.shape[2]
-        target = y_groups[images]  # (images, G, O, pixels)
-        if length < 64:
-            per_image = patches.reshape(groups, count, oh * ow, length).transpose(1, 0, 3, 2)
-            np.matmul(rows, per_image, out=target)
-        else:
-            product = large_product(rows, patches)  # (G, O, images * pixels)
-            target[...] = product.reshape(groups, out_per_group, count, oh * ow).transpose(
-                2, 0, 1, 3
-            )
-        if bias_column is not None:
-            target += bias_column
+
+    def correlate(run: slice) -> None:
+        for images, patches in patch_blocks(x_cl, (kh, kw), stride, dilation, groups, run):
+            count, length = images.stop - images.start, patches.shape[2]
+            target = y_groups[images]  # (images, G, O, pixels)
+            if length < 64:
+                per_image = patches.reshape(groups, count, oh * ow, length).transpose(1, 0, 3, 2)
+                np.matmul(rows, per_image, out=target)
+            else:
+                product = large_product(rows, patches)  # (G, O, images * pixels)
+                target[...] = product.reshape(groups, out_per_group, count, oh * ow).transpose(
+                    2, 0, 1, 3
+                )
+            if bias_column is not None:
+                target += bias_column
+
+    blocks.for_each_run(n, patch_bytes_per_image(x_cl, (kh, kw), stride, dilation), correlate)
     return y
 
 
@@ -120,12 +124,21 @@ def weight_gradient(
     The literal form's correlation of X with dY, computed as the forward's
     matrix product taken the other way: ``dY_rows @ patches``, summed over blocks.
     """
-    groups = geometry.groups
+    groups, stride, dilation = geometry.groups, geometry.stride, geometry.dilation
     out_channels, per_group, kh, kw = w_shape
-    dw_rows = np.zeros((groups, out_channels // groups, kh * kw * per_group), dtype=dy_rows.dtype)
     x_cl = padded_channels_last(x, geometry.padding)
-    for images, patches in patch_blocks(x_cl, (kh, kw), geometry.stride, geometry.dilation, groups):
-        dw_rows += np.matmul(columns_of(dy_rows, images, x_cl.shape[0]), patches)
+    n = x_cl.shape[0]
+
+    def partial_sum(run: slice) -> np.ndarray:
+        dw_rows = np.zeros(
+            (groups, out_channels // groups, kh * kw * per_group), dtype=dy_rows.dtype
+        )
+        for images, patches in patch_blocks(x_cl, (kh, kw), stride, dilation, groups, run):
+            dw_rows += np.matmul(columns_of(dy_rows, images, n), patches)
+        return dw_rows
+
+    image_bytes = patch_bytes_per_image(x_cl, (kh, kw), stride, dilation)
+    dw_rows = blocks.sum_over_runs(n, image_bytes, partial_sum)
     dw = dw_rows.reshape(groups, out_channels // groups, kh, kw, per_group).transpose(0, 1, 4, 2, 3)
     return np.ascontiguousarray(dw.reshape(w_shape))
 
@@ -185,11 +198,18 @@ def scattered_input_gradient(
     pixels_per_image = dy_rows.shape[2] // max(1, n)  # OH * OW
     column_bytes_per_image = kh * kw * channels * pixels_per_image * dy_rows.itemsize
     rows_transposed = kernel_rows(w, groups).transpose(0, 2, 1)  # (G, kh*kw*C, O)
-    dx_padded = np.zeros((n, channels, height + 2 * ph, width + 2 * pw), dtype=dy_rows.dtype)
-    for images in blocks.batch_blocks(n, column_bytes_per_image, blocks.PATCH_BUDGET_BYTES):
-        columns = np.matmul(rows_transposed, columns_of(dy_rows, images, n))
-        add_columns(dx_padded[images], columns, (kh, kw), geometry.stride, geometry.dilation)
-    return np.ascontiguousarray(dx_padded[:, :, ph : ph + height, pw : pw + width])
+    dx = np.empty((n, channels, height, width), dtype=dy_rows.dtype)
+
+    def scatter(run: slice) -> None:
+        for images in blocks.batch_blocks(run, column_bytes_per_image, blocks.PATCH_BUDGET_BYTES):
+            count = images.stop - images.start
+            dx_padded = np.zeros((count, channels, height + 2 * ph, width + 2 * pw), dx.dtype)
+            columns = np.matmul(rows_transposed, columns_of(dy_rows, images, n))
+            add_columns(dx_padded, columns, (kh, kw), geometry.stride, geometry.dilation)
+            dx[images] = dx_padded[:, :, ph : ph + height, pw : pw + width]
+
+    blocks.for_each_run(n, column_bytes_per_image, scatter)
+    return dx
 
 
 def large_product(rows: np.ndarray, patches: np.ndarray) -> np.ndarray:
@@ -228,7 +248,13 @@ def gradient_rows(dy: np.ndarray, groups: int) -> np.ndarray:
     """dL/dY as (G, O, N * OH * OW): one column per window, in the patches' row order."""
     n, out_channels, oh, ow = dy.shape
     grouped = dy.reshape(n, groups, out_channels // groups, oh * ow)
-    return grouped.transpose(1, 2, 0, 3).reshape(groups, out_channels // groups, n * oh * ow)
+    rows = np.empty((groups, out_channels // groups, n, oh * ow), dtype=dy.dtype)
+
+    def copy(images: slice) -> None:
+        rows[:, :, images] = grouped[images].transpose(1, 2, 0, 3)
+
+    blocks.for_each_run(n, dy[:1].nbytes, copy)
+    return rows.reshape(groups, out_channels // groups, n * oh * ow)
 
 
 def columns_of(rows: np.ndarray, images: slice, n: int) -> np.ndarray:

@@ -40,7 +40,11 @@ def channels_last(
     (rows_from, rows_to), (cols_from, cols_to) = (
         _placement(length, *args) for length, args in zip(a.shape[2:], zip(size, offset, spacing))
     )
-    out[:, rows_to, cols_to, :] = a[:, :, rows_from, cols_from].transpose(0, 2, 3, 1)
+
+    def copy(images: slice) -> None:
+        out[images, rows_to, cols_to, :] = a[images, :, rows_from, cols_from].transpose(0, 2, 3, 1)
+
+    blocks.for_each_run(n, out[:1].nbytes, copy)
     return out
 
 
@@ -62,10 +66,22 @@ def output_size(size: Pair, kernel_size: Pair, stride: Pair, dilation: Pair) -> 
     return oh, ow
 
 
+def patch_bytes_per_image(x_cl: np.ndarray, kernel_size: Pair, stride: Pair, dilation: Pair) -> int:
+    """The size of one image's rows of the patch matrix of channels-last ``x_cl``."""
+    oh, ow = output_size(x_cl.shape[1:3], kernel_size, stride, dilation)
+    return oh * ow * kernel_size[0] * kernel_size[1] * x_cl.shape[3] * x_cl.itemsize
+
+
 def patch_blocks(
-    x_cl: np.ndarray, kernel_size: Pair, stride: Pair, dilation: Pair, groups: int
+    x_cl: np.ndarray,
+    kernel_size: Pair,
+    stride: Pair,
+    dilation: Pair,
+    groups: int,
+    run: slice | None = None,
 ) -> Iterator[tuple[slice, np.ndarray]]:
-    """The patch matrix of channels-last ``x_cl``, a block of images at a time.
+    """The patch matrix of channels-last ``x_cl``, a block of images at a time, over the
+    images of ``run`` (all of them by default).
 
     Yields ``(images, patches)`` with ``patches`` of shape
     (groups, len(images) * OH * OW, kh * kw * C/groups): one row per window,
@@ -73,6 +89,7 @@ def patch_blocks(
     the next block, so use each block before asking for the next.
     """
     n, _, _, channels = x_cl.shape
+    run = slice(0, n) if run is None else run
     kh, kw = kernel_size
     oh, ow = output_size(x_cl.shape[1:3], kernel_size, stride, dilation)
     per_group = channels // groups
@@ -89,17 +106,22 @@ def patch_blocks(
     # where they join up: one group, no width dilation), or for a
     # single-channel image (its own channels-last copy) tap by tap, copying runs of OW.
     order = (0, 4, 5, 6, 1, 2, 3) if channels == 1 else (0, 1, 2, 3, 4, 5, 6)
-    image_size = groups * oh * ow * kh * kw * per_group
-    buffer = None
-    for images in blocks.batch_blocks(n, image_size * x_cl.itemsize, blocks.PATCH_BUDGET_BYTES):
-        count = images.stop - images.start
-        if buffer is None:
-            buffer = np.empty(count * image_size, dtype=x_cl.dtype)
-        shape = (groups, count, oh, ow, kh, kw, per_group)
-        block = buffer[: count * image_size].reshape([shape[axis] for axis in order])
-        block = block.transpose(np.argsort(order))
-        block[...] = windows[:, images]
-        yield images, block.reshape(groups, count * oh * ow, kh * kw * per_group)
+    image_bytes = patch_bytes_per_image(x_cl, kernel_size, stride, dilation)
+    image_size = image_bytes // x_cl.itemsize
+    block_sizes = [
+        block.stop - block.start
+        for block in blocks.batch_blocks(run, image_bytes, blocks.PATCH_BUDGET_BYTES)
+    ]
+    nbytes = max(block_sizes, default=0) * image_bytes
+    with blocks.scratch(nbytes) as scratch:
+        buffer = scratch[:nbytes].view(x_cl.dtype)
+        for images in blocks.batch_blocks(run, image_bytes, blocks.PATCH_BUDGET_BYTES):
+            count = images.stop - images.start
+            shape = (groups, count, oh, ow, kh, kw, per_group)
+            block = buffer[: count * image_size].reshape([shape[axis] for axis in order])
+            block = block.transpose(np.argsort(order))
+            block[...] = windows[:, images]
+            yield images, block.reshape(groups, count * oh * ow, kh * kw * per_group)
 
 
 def add_columns(

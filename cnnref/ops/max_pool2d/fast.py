@@ -62,22 +62,28 @@ def max_pool2d(
     out_shape = geometry.output_shape(x.shape)
     maximum = np.empty(out_shape, dtype=x.dtype)
     maximum_channels = maximum.reshape(-1, *out_shape[2:])
-    for channels, planes in tap_plane_blocks(x, geometry, out_shape, pad_value, ignore_nan):
-        block_maximum = (np.fmax if ignore_nan else np.maximum).reduce(planes, axis=0)
-        zero_tie = (block_maximum == 0).any() and _has_negative_zero(planes)
-        if zero_tie or (np.isnan(block_maximum).any() and not ignore_nan):
-            # np.maximum may keep the other zero of a -0/+0 tie, or the first of several
-            # NaNs where the last one wins: read the routed elements instead.
-            first = first_taps(geometry, x.shape, out_shape, pad_value, planes, ignore_nan)
-            winner = route(planes, first, nan_wins=not ignore_nan).astype(np.intp)
-            routed = np.take_along_axis(planes, winner[None], axis=0)[0]
-            # With NaN ignored, a window of NaN only has no routed element: NaN, as np.nan.
-            block_maximum = (
-                np.where(np.isnan(block_maximum), np.nan, routed) if ignore_nan else routed
-            )
-        elif ignore_nan:
-            block_maximum[np.isnan(block_maximum)] = np.nan
-        maximum_channels[channels] = block_maximum
+
+    def pool(run: slice) -> None:
+        for channels, planes in tap_plane_blocks(
+            x, geometry, out_shape, pad_value, ignore_nan, run
+        ):
+            block_maximum = (np.fmax if ignore_nan else np.maximum).reduce(planes, axis=0)
+            zero_tie = (block_maximum == 0).any() and _has_negative_zero(planes)
+            if zero_tie or (np.isnan(block_maximum).any() and not ignore_nan):
+                # np.maximum may keep the other zero of a -0/+0 tie, or the first of several
+                # NaNs where the last one wins: read the routed elements instead.
+                first = first_taps(geometry, x.shape, out_shape, pad_value, planes, ignore_nan)
+                winner = route(planes, first, nan_wins=not ignore_nan).astype(np.intp)
+                routed = np.take_along_axis(planes, winner[None], axis=0)[0]
+                # With NaN ignored, a window of NaN only has no routed element: NaN, as np.nan.
+                block_maximum = (
+                    np.where(np.isnan(block_maximum), np.nan, routed) if ignore_nan else routed
+                )
+            elif ignore_nan:
+                block_maximum[np.isnan(block_maximum)] = np.nan
+            maximum_channels[channels] = block_maximum
+
+    blocks.for_each_run(len(maximum_channels), tap_plane_bytes(geometry, out_shape, x), pool)
     return maximum
 
 
@@ -110,29 +116,35 @@ def max_pool2d_backward(
     ignore_nan = nan == "ignore"
     (top, bottom), (left, right) = geometry.window_padding(x.shape, dy.shape)[2:]
     height, width = x.shape[2:]
-    dx_padded = np.zeros(
-        (len(dy) * dy.shape[1], top + height + bottom, left + width + right), dtype
-    )
+    padded_size = (top + height + bottom, left + width + right)
+    dx = np.empty(x.shape, dtype)
+    dx_channels = dx.reshape(-1, height, width)
     dy_channels = dy.astype(dtype, copy=False).reshape(-1, *dy.shape[2:])
     scatter = _place_routed if _windows_disjoint(geometry, dy.shape) else _add_routed
     # Unread taps hold NaN where NaN is ignored: each block then finds its own first taps.
     read = None if ignore_nan else taps_read(geometry, x.shape, dy.shape, pad_value)
-    first = None if ignore_nan else first_taps(geometry, x.shape, dy.shape, pad_value)
+    first_competing = None if ignore_nan else first_taps(geometry, x.shape, dy.shape, pad_value)
+
+    def route_back(run: slice) -> None:
+        for channels, planes in tap_plane_blocks(x, geometry, dy.shape, pad_value, ignore_nan, run):
+            dx_padded = np.zeros((len(planes[0]), *padded_size), dtype)
+            if ties == "split":
+                _add_split(dx_padded, planes, read, dy_channels[channels], geometry)
+            else:
+                first = first_competing
+                if ignore_nan:
+                    first = first_taps(geometry, x.shape, dy.shape, pad_value, planes, ignore_nan)
+                winner = route(planes, first, nan_wins=not ignore_nan)
+                dy_block = dy_channels[channels]
+                if ignore_nan:  # a window of NaN only routes nowhere
+                    dy_block = keep_where(~np.isnan(np.fmax.reduce(planes, axis=0)), dy_block)
+                scatter(dx_padded, winner, dy_block, geometry)
+            dx_channels[channels] = dx_padded[:, top : top + height, left : left + width]
+
     # inf and -inf routed to one element make NaN there, as in PyTorch: no warning.
     with np.errstate(invalid="ignore"):
-        for channels, planes in tap_plane_blocks(x, geometry, dy.shape, pad_value, ignore_nan):
-            if ties == "split":
-                _add_split(dx_padded[channels], planes, read, dy_channels[channels], geometry)
-                continue
-            if ignore_nan:
-                first = first_taps(geometry, x.shape, dy.shape, pad_value, planes, ignore_nan)
-            winner = route(planes, first, nan_wins=not ignore_nan)
-            dy_block = dy_channels[channels]
-            if ignore_nan:  # a window of NaN only routes nowhere
-                dy_block = keep_where(~np.isnan(np.fmax.reduce(planes, axis=0)), dy_block)
-            scatter(dx_padded[channels], winner, dy_block, geometry)
-    dx = dx_padded[:, top : top + height, left : left + width].reshape(x.shape)
-    return np.ascontiguousarray(dx)
+        blocks.for_each_run(len(dx_channels), tap_plane_bytes(geometry, dy.shape, x), route_back)
+    return dx
 
 
 def _add_split(
@@ -193,15 +205,23 @@ def _add_routed(
         dx_block[:, rows, cols] += keep_where(winner == tap, dy)
 
 
+def tap_plane_bytes(geometry: PoolGeometry, out_shape: tuple[int, ...], x: np.ndarray) -> int:
+    """The size of one channel's tap planes."""
+    (kh, kw), (oh, ow) = geometry.kernel_size, out_shape[2:]
+    return kh * kw * oh * ow * x.itemsize
+
+
 def tap_plane_blocks(
     x: np.ndarray,
     geometry: PoolGeometry,
     out_shape: tuple[int, ...],
     pad_value: str = "-inf",
     ignore_nan: bool = False,
+    run: slice | None = None,
 ) -> Iterator[tuple[slice, np.ndarray]]:
-    """For blocks of x's N*C channels: ``(channels, planes)`` with planes of shape
-    (kh*kw, len(channels), OH, OW), where plane t holds tap t of every window.
+    """For blocks of x's N*C channels (those of ``run``, by default all):
+    ``(channels, planes)`` with planes of shape (kh*kw, len(channels), OH, OW), where
+    plane t holds tap t of every window.
 
     Positions a window does not read hold -inf, which never takes over, or NaN
     where NaN is ignored; with ``pad_value="zeros"`` the padding holds 0 and
@@ -212,8 +232,9 @@ def tap_plane_blocks(
     x_channels = x.reshape(-1, *x.shape[2:])
     widths = geometry.window_padding(x.shape, out_shape)[2:]
     unread = np.nan if ignore_nan else -np.inf
-    plane_bytes = kh * kw * oh * ow * x.itemsize
-    for channels in blocks.batch_blocks(len(x_channels), plane_bytes, blocks.PLANE_BUDGET_BYTES):
+    run = slice(0, len(x_channels)) if run is None else run
+    plane_bytes = tap_plane_bytes(geometry, out_shape, x)
+    for channels in blocks.batch_blocks(run, plane_bytes, blocks.PLANE_BUDGET_BYTES):
         block = x_channels[channels]
         if pad_value == "zeros":
             padding = [(0, 0), *((p, p) for p in geometry.padding)]
