@@ -44,3 +44,18 @@ def mnist_dir() -> Path:
 
 
 pytest_plugins = ["pytester"]
+
+
+# Groups of tests that share one slow fixture and so stay on one xdist worker, in a row.
+SERIAL_GROUPS = ("wheel", "report", "vectors")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the serial groups first (the wheel's is about 30 s in a row): collected last,
+    they left one worker running them alone at the end of the run."""
+
+    def serial(item: pytest.Item) -> bool:
+        marker = item.get_closest_marker("xdist_group")
+        return marker is not None and marker.args[0] in SERIAL_GROUPS
+
+    items.sort(key=lambda item: not serial(item))
