@@ -3,7 +3,10 @@ inputs kept on the calling thread; the thread count's default and its settings."
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -250,3 +253,24 @@ def test_a_bad_threads_option_is_a_usage_error(
         main(["train", "--threads", value])
     assert exited.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_forked_child_runs_its_blocks_on_threads_of_its_own(many_blocks: None) -> None:
+    """The pool's threads stay in the parent: a child that asked them for work would hang."""
+    threads.set_threads(2)
+    x = np.random.default_rng(0).standard_normal((8, 3, 12, 12))
+    w = np.random.default_rng(1).standard_normal((4, 3, 3, 3))
+    expected = cnnref.conv2d(x, w)  # the pool now exists, with its threads
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if the threaded call returns the same result
+        os._exit(0 if np.array_equal(cnnref.conv2d(x, w), expected) else 1)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0, "the child's result differed"
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child hung in its first threaded call")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -132,3 +133,14 @@ def _threads(count: int) -> ThreadPoolExecutor:
             _pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="cnnref-blocks")
             _pool_size = count
         return _pool
+
+
+def _forget_pool_after_fork() -> None:
+    """In a forked child: the pool's threads did not come along, and a pool that thinks it
+    has them would queue runs that nothing takes (the child would hang at its next call)."""
+    global _pool, _pool_size, _pool_lock
+    _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
