@@ -78,13 +78,10 @@ def _every_op(dtype: type) -> dict[str, np.ndarray]:
         "avg_pool2d": averaged,
         "avg_pool2d dx": average_dx,
         "conv_transpose2d": transposed,
-        # Sums over the batch: each run's partial sum, added in run order.
+        # Sums over the batch: one term per block, added in block order.
         "conv2d dw": dw,
         "conv2d dw (scatter case)": dw_wide,
     }
-
-
-REDUCTIONS = ("conv2d dw", "conv2d dw (scatter case)")
 
 
 def _on(count: int, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -100,12 +97,10 @@ def test_several_threads_give_the_one_thread_results(
     one = _on(1, lambda: _every_op(dtype))
     several = _on(count, lambda: _every_op(dtype))
     for name, expected in one.items():
-        if name in REDUCTIONS:  # the same terms, summed in another order
-            scale = np.finfo(dtype).eps * 64 * max(1.0, float(np.abs(expected).max()))
-            np.testing.assert_allclose(several[name], expected, rtol=0, atol=scale, err_msg=name)
-        else:  # each item computed as on one thread, and written to its own place
-            assert several[name].dtype == expected.dtype, name
-            assert np.array_equal(several[name], expected, equal_nan=True), name
+        # Each item computed as on one thread and written to its own place; sums over the
+        # batch (dW) added block by block in block order, as on one thread.
+        assert several[name].dtype == expected.dtype, name
+        assert np.array_equal(several[name], expected, equal_nan=True), name
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -10,9 +10,9 @@ The batch is first shared out in consecutive runs of items, one per thread
 with its own scratch buffer.  NumPy lets go of the GIL in its copies, ufuncs
 and matrix products, so the runs use the cores together, each calling BLAS
 on one thread.  Every run writes its own slice of a
-preallocated output; a sum over the batch (dL/dW) is each run's partial sum,
-added up in run order, so it repeats bit for bit for a given thread count
-(another count adds the same terms in another order).  Work too small to
+preallocated output; a sum over the batch (dL/dW) is one term per block,
+added in block order as one thread adds them, so it has the same bits on any
+number of threads.  Work too small to
 gain from a second thread (the verifier's 1x1..8x8 inputs) stays on the
 calling thread, as does work started by a run itself.
 """
@@ -103,15 +103,25 @@ def for_each_run(count: int, bytes_per_item: int, work: Callable[[slice], Result
         return [first, *(future.result() for future in futures)]
 
 
-def sum_over_runs(
-    count: int, bytes_per_item: int, work: Callable[[slice], np.ndarray]
+def add_over_blocks(
+    total: np.ndarray,
+    count: int,
+    bytes_per_item: int,
+    budget: int,
+    work: Callable[[slice], np.ndarray],
 ) -> np.ndarray:
-    """The sum of ``work(run)`` over the runs, added in run order: the same bits every time
-    for the same thread count."""
-    partials = for_each_run(count, bytes_per_item, work)
-    total = partials[0]
-    for partial in partials[1:]:
-        total += partial
+    """``total`` plus ``work(block)`` for each block of ``batch_blocks`` of ``range(count)``,
+    added in place in block order, as one thread adds them: the threads take whole blocks
+    and return each block's term, so the sum has the same bits for any thread count."""
+    every = list(batch_blocks(slice(0, count), bytes_per_item, budget))
+
+    def terms(run: slice) -> list[np.ndarray]:
+        return [work(block) for block in every[run]]
+
+    block_bytes = count * bytes_per_item // max(1, len(every))
+    for run in for_each_run(len(every), block_bytes, terms):
+        for term in run:
+            total += term
     return total
 
 

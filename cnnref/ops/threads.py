@@ -69,9 +69,9 @@ def set_threads(count: int | None) -> int | None:
     to the default: BLAS's threads as they were, and the free cores worked out again at
     first use.  Returns the setting it replaces, which ``set_threads`` takes back.
 
-    Results repeat bit for bit for a given count.  Another count may change the
-    last bits of float32 results: the sums over blocks (dL/dW) are added in
-    another order, and OpenBLAS's sgemm rounds differently on another count.
+    Results have the same bits for any count: each block's work is the same on any
+    thread, the sums over the batch (dL/dW) add one term per block in block order
+    (``blocks.add_over_blocks``), and BLAS runs on one thread throughout.
     """
     global _chosen, _default, _blas_before
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):

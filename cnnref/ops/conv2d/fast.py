@@ -122,23 +122,22 @@ def weight_gradient(
     """dL/dW[o, (i, j, c)] = sum over windows of dY[window, o] * patches(pad(X))[window, (i, j, c)].
 
     The literal form's correlation of X with dY, computed as the forward's
-    matrix product taken the other way: ``dY_rows @ patches``, summed over blocks.
+    matrix product taken the other way: ``dY_rows @ patches``, summed over blocks in
+    block order (``blocks.add_over_blocks``), whichever threads computed them.
     """
     groups, stride, dilation = geometry.groups, geometry.stride, geometry.dilation
     out_channels, per_group, kh, kw = w_shape
     x_cl = padded_channels_last(x, geometry.padding)
     n = x_cl.shape[0]
 
-    def partial_sum(run: slice) -> np.ndarray:
-        dw_rows = np.zeros(
-            (groups, out_channels // groups, kh * kw * per_group), dtype=dy_rows.dtype
-        )
-        for images, patches in patch_blocks(x_cl, (kh, kw), stride, dilation, groups, run):
-            dw_rows += np.matmul(columns_of(dy_rows, images, n), patches)
-        return dw_rows
+    def block_term(images: slice) -> np.ndarray:
+        # images is one block: its patches, used before the generator lets go of their buffer.
+        _, patches = next(patch_blocks(x_cl, (kh, kw), stride, dilation, groups, images))
+        return np.matmul(columns_of(dy_rows, images, n), patches)
 
     image_bytes = patch_bytes_per_image(x_cl, (kh, kw), stride, dilation)
-    dw_rows = blocks.sum_over_runs(n, image_bytes, partial_sum)
+    dw_rows = np.zeros((groups, out_channels // groups, kh * kw * per_group), dtype=dy_rows.dtype)
+    blocks.add_over_blocks(dw_rows, n, image_bytes, blocks.PATCH_BUDGET_BYTES, block_term)
     dw = dw_rows.reshape(groups, out_channels // groups, kh, kw, per_group).transpose(0, 1, 4, 2, 3)
     return np.ascontiguousarray(dw.reshape(w_shape))
 
