@@ -37,7 +37,7 @@ Result = TypeVar("Result")
 PATCH_BUDGET_BYTES = 8 * 2**20
 # Pooling passes are memory-bound: blocks that fit in a core's L2 cache run them fastest.
 PLANE_BUDGET_BYTES = 2**20
-# Handing a run to another thread costs about 50 us; below this much scratch work in all
+# Handing a run to another thread costs about 36 us; below this much scratch work in all
 # (about 100 us of copying), a call runs on the calling thread.
 PARALLEL_MIN_BYTES = 2**20
 
