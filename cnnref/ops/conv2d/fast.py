@@ -131,9 +131,11 @@ def weight_gradient(
     n = x_cl.shape[0]
 
     def block_term(images: slice) -> np.ndarray:
-        # images is one block: its patches, used before the generator lets go of their buffer.
-        _, patches = next(patch_blocks(x_cl, (kh, kw), stride, dilation, groups, images))
-        return np.matmul(columns_of(dy_rows, images, n), patches)
+        one_block = patch_blocks(x_cl, (kh, kw), stride, dilation, groups, images)
+        _, patches = next(one_block)
+        term = np.matmul(columns_of(dy_rows, images, n), patches)
+        one_block.close()  # only now may its scratch buffer, which patches views, be reused
+        return term
 
     image_bytes = patch_bytes_per_image(x_cl, (kh, kw), stride, dilation)
     dw_rows = np.zeros((groups, out_channels // groups, kh * kw * per_group), dtype=dy_rows.dtype)
