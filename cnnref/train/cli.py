@@ -82,7 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=positive_int,
         metavar="N",
         help="threads for the layers and NumPy's BLAS (default: the cores not busy with other "
-        "work; results repeat bit for bit for a given N)",
+        "work; the results are the same bits for any N)",
     )
     trainer.set_defaults(run=run_train)
 
