@@ -105,8 +105,7 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes_to_the_uninterrupted_result(
     data_dir: Path, tmp_path: Path
 ) -> None:
     saved = tmp_path / "interrupted.npz"
-    # One count for the three processes: the default (the free cores) may differ between them.
-    command = [sys.executable, "-m", "cnnref", "train", "--data", str(data_dir), "--threads", "1"]
+    command = [sys.executable, "-m", "cnnref", "train", "--data", str(data_dir)]
     environment = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
         [*command, "--epochs", "500", "--save", str(saved)],
@@ -131,7 +130,7 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes_to_the_uninterrupted_result(
     )
     fresh = tmp_path / "fresh.npz"
     assert resumed.returncode == 0
-    assert cli("--data", data_dir, "--epochs", epochs, "--save", fresh, "--threads", 1) == 0
+    assert cli("--data", data_dir, "--epochs", epochs, "--save", fresh) == 0
     assert_same_run(saved, fresh)
 
 
