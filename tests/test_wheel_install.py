@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -14,7 +16,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# One wheel and one virtual environment for the module: keep its tests on one xdist worker.
+# One wheel and one virtual environment for the run (``installed``); on one xdist worker where
+# xdist_group works, so that the others need not wait for it.
 pytestmark = pytest.mark.xdist_group("wheel")
 
 CANDIDATE = textwrap.dedent(
@@ -32,11 +35,35 @@ CANDIDATE = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtual environment with cnnref's wheel installed (its dependencies come from this interpreter)."""
-    work = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
+# What the wheel is built from: a private copy of these, so that the build's own folders
+# (build/, *.egg-info) are never the checkout's, which another run may be building in.
+WHEEL_SOURCES = ("pyproject.toml", "README.md", "LICENSE", "cnnref")
+
+
+def run_or_fail(command: list, what: str) -> None:
+    """Run ``command``; on failure, fail the test with its output (pip says why on stderr)."""
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        pytest.fail(
+            f"{what} failed (exit {done.returncode}): {' '.join(map(str, command))}\n"
+            f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}",
+            pytrace=False,
+        )
+
+
+def build_and_install(work: Path) -> Path:
+    """Build cnnref's wheel from a copy of the sources and install it into a new venv there."""
+    source = work / "source"
+    for name in WHEEL_SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(
+                ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__")
+            )
+        else:
+            source.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
+    wheel_dir = work / "dist"
+    run_or_fail(
         [
             sys.executable,
             "-m",
@@ -46,24 +73,46 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-build-isolation",
             "-q",
             "-w",
-            str(work),
-            str(ROOT),
+            str(wheel_dir),
+            str(source),
         ],
-        check=True,
-        capture_output=True,
-        timeout=600,
+        "building the wheel",
     )
-    (wheel,) = work.glob("cnnref-*.whl")
+    (wheel,) = wheel_dir.glob("cnnref-*.whl")
     environment = work / "venv"
     venv.EnvBuilder(system_site_packages=True, with_pip=True).create(environment)
     python = environment / "bin" / "python"
-    subprocess.run(
-        [python, "-m", "pip", "install", "--no-deps", "-q", str(wheel)],
-        check=True,
-        capture_output=True,
-        timeout=600,
+    run_or_fail(
+        [python, "-m", "pip", "install", "--no-deps", "-q", str(wheel)], "installing the wheel"
     )
     return environment
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    """A virtual environment with cnnref's wheel installed (its dependencies come from this
+    interpreter), made once per test run.
+
+    Under pytest-xdist every worker that runs these tests asks for it: the first builds it in
+    the run's own temporary root (shared by its workers, by no other run) while holding a
+    lock, the others wait and reuse it.  xdist_group alone does not keep the tests on one
+    worker with every pytest that pyproject allows.
+    """
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if hasattr(request.config, "workerinput") else base
+    work, done, failed = root / "wheel", root / "wheel.done", root / "wheel.failed"
+    with open(root / "wheel.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if failed.exists():
+            pytest.fail(failed.read_text(), pytrace=False)
+        if not done.exists():
+            try:
+                build_and_install(work)
+            except BaseException as error:
+                failed.write_text(f"another worker's build failed: {error}")
+                raise
+            done.touch()
+    return work / "venv"
 
 
 def run(environment: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -152,7 +201,7 @@ def test_pytest_plugin_and_api_work_from_the_wheel(installed: Path, tmp_path: Pa
 
 
 def test_the_wheel_carries_its_licence_type_marker_and_torch_extra(installed: Path) -> None:
-    (wheel,) = installed.parent.glob("cnnref-*.whl")
+    (wheel,) = (installed.parent / "dist").glob("cnnref-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         metadata = archive.read(
