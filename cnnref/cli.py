@@ -91,6 +91,33 @@ def output_file(text: str) -> Path:
     return Path(text)
 
 
+# The report formats, named by the file's suffix: the CLI's --json/--report/--junit each take
+# one, the plugin's --cnnref-report any.
+REPORT_SUFFIXES = (".json", ".html", ".xml")
+
+
+def report_problem(path: Path, suffixes: Sequence[str] = REPORT_SUFFIXES) -> str | None:
+    """Why a report could not be written at ``path`` (None when it can): its folder, or a file
+    name that does not end in one of ``suffixes`` (the report's format)."""
+    problem = unwritable(path)
+    if problem is None and path.suffix not in suffixes:
+        endings = ", ".join(suffixes[:-1]) + " or " + suffixes[-1] if len(suffixes) > 1 else suffixes[0]
+        problem = f"the file name must end in {endings}"
+    return problem
+
+
+def report_file(suffix: str) -> Callable[[str], Path]:
+    """An argparse type: a report file ending in ``suffix``, in an existing, writable directory."""
+
+    def parse(text: str) -> Path:
+        problem = report_problem(Path(text), (suffix,))
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return Path(text)
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cnnref",

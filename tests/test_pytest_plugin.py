@@ -238,3 +238,21 @@ def test_a_merged_report_counts_each_verification_once(project: pytest.Pytester)
     assert functions == sorted(functions), "ordered by function, whatever order runs finished in"
     ids = re.findall(r' id="([^"]+)"', (project.path / "out.html").read_text())
     assert len(ids) == len(set(ids)), sorted(ids)
+
+
+def test_the_pytest_script_finds_an_api_candidate_where_it_was_started(
+    pytester: pytest.Pytester,
+) -> None:
+    """assert_verified("mylayers") in a test, under plain `pytest` and no --cnnref-impl."""
+    pytester.makepyfile(mylayers="from cnnref import max_pool2d\n")
+    pytester.makepyfile(
+        test_mylayers="""
+        from cnnref.verify import assert_verified
+
+        def test_forward():
+            assert_verified("mylayers", properties=["max_pool2d.contract"], examples=3)
+        """
+    )
+    script = Path(sys.executable).parent / "pytest"
+    result = pytester.run(script, "-q", "-p", "no:cacheprovider", "test_mylayers.py")
+    result.assert_outcomes(passed=1)

@@ -11,9 +11,9 @@ from ..cli import (
     cpu_seconds,
     memory_size,
     module_list,
-    output_file,
     positive_float,
     positive_int,
+    report_file,
 )
 from ..declarations import conventions_summary
 from ..ops import GROUPS, OPS
@@ -122,19 +122,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--json",
-        type=output_file,
+        type=report_file(".json"),
         metavar="PATH",
         help="write the JSON report here (schema: docs/report-schema.md)",
     )
     parser.add_argument(
         "--report",
-        type=output_file,
+        type=report_file(".html"),
         metavar="PATH",
         help="write the self-contained HTML report here",
     )
     parser.add_argument(
         "--junit",
-        type=output_file,
+        type=report_file(".xml"),
         metavar="PATH",
         help="write JUnit XML here, one test case per property",
     )

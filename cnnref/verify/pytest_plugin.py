@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from ..cli import memory_size, module_list, positive_float, positive_int, unwritable
+from ..cli import memory_size, module_list, positive_float, positive_int, report_problem
 from ..results import Status
 from ..sandbox.process import DEFAULT_MEMORY, DEFAULT_TIMEOUT
 from ..sandbox.target import Command
@@ -103,18 +103,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     reports = config.getoption("cnnref_report")
     for path in reports:
-        problem = unwritable(Path(path))
-        if not path.endswith((".json", ".html", ".xml")):
-            problem = "the file name must end in .json, .html or .xml"
+        problem = report_problem(Path(path))
         if problem:
             raise pytest.UsageError(f"--cnnref-report {path}: {problem}")
     _examples(config)  # a bad ini value is a usage error now, not a failed item later
-    if _targets(config):
-        # Import the candidates as `python -m pytest` and `cnnref verify` would: from the
-        # directory pytest was started in (the `pytest` script does not put it on the path).
-        invocation = str(config.invocation_params.dir)
-        if invocation not in sys.path:
+    # Import candidates as `python -m pytest` and `cnnref verify` would: from the directory
+    # pytest was started in (the `pytest` script does not put it on the path), for the plugin's
+    # items and for verify() calls in tests alike.  First when a candidate is named, so that it
+    # is the one in that directory; otherwise last, where it hides no module another test imports.
+    invocation = str(config.invocation_params.dir)
+    if invocation not in sys.path:
+        if _targets(config):
             sys.path.insert(0, invocation)
+        else:
+            sys.path.append(invocation)
     for command in config.getoption("cnnref_command"):
         try:
             Command(command)
