@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import shlex
 import shutil
+import traceback
 import types
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 
 class CandidateLoadError(Exception):
@@ -88,7 +90,7 @@ def import_target(target: str) -> object:
         found: object = importlib.import_module(module_name)
     except (Exception, SystemExit) as error:  # any import-time failure is the candidate's
         raise CandidateLoadError(
-            f"cannot import {module_name!r}: {type(error).__name__}: {error}"
+            f"cannot import {module_name!r}: {type(error).__name__}: {error}{_raised_at(error, module_name)}"
         ) from None
     for part in filter(None, attribute.split(".")):
         try:
@@ -98,3 +100,33 @@ def import_target(target: str) -> object:
                 f"{target!r}: {module_name} has no attribute {attribute!r}"
             ) from None
     return found
+
+
+def _raised_at(error: BaseException, module_name: str) -> str:
+    """Where an import failed, as " (at FILE, line N)": the last frame of the traceback in the
+    candidate's own files (its module, or its top-level package), else the last outside
+    Python's import machinery ("" if none).  A SyntaxError names its file and line itself."""
+    if isinstance(error, SyntaxError):
+        return ""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if not frame.filename.startswith("<") and frame.filename != __file__
+    ]
+    own = _own_files(module_name)
+    frames = [frame for frame in frames if own(frame.filename)] or frames
+    return f" (at {frames[-1].filename}, line {frames[-1].lineno})" if frames else ""
+
+
+def _own_files(module_name: str) -> Callable[[str], bool]:
+    """Whether a file is the candidate's: its top-level package's folder, or its module."""
+    try:
+        spec = importlib.util.find_spec(module_name.partition(".")[0])
+    except (Exception, SystemExit):
+        spec = None
+    if spec is None or not spec.origin or not os.path.isabs(spec.origin):
+        return lambda filename: False
+    if spec.submodule_search_locations:  # a package: every file in its folder
+        folder = os.path.dirname(spec.origin) + os.sep
+        return lambda filename: filename.startswith(folder)
+    return lambda filename: filename == spec.origin
