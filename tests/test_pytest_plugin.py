@@ -256,3 +256,27 @@ def test_the_pytest_script_finds_an_api_candidate_where_it_was_started(
     script = Path(sys.executable).parent / "pytest"
     result = pytester.run(script, "-q", "-p", "no:cacheprovider", "test_mylayers.py")
     result.assert_outcomes(passed=1)
+
+
+def test_deselected_items_leave_a_true_count(project: pytest.Pytester) -> None:
+    result = project.runpytest_subprocess(
+        "--cnnref-impl", "cnnref", "--cnnref-examples", "3", "-k", "conv2d.contract"
+    )
+    result.assert_outcomes(passed=1)
+    total = len(PROPERTIES)
+    result.stdout.fnmatch_lines([f"collected {total} items / {total - 1} deselected / 1 selected"])
+
+
+def test_ops_option_keeps_those_functions_items(project: pytest.Pytester) -> None:
+    result = project.runpytest_subprocess(
+        "--cnnref-impl", "cnnref", "--cnnref-ops", "pool,conv2d", "--collect-only", "-q"
+    )
+    wanted = {p.name for p in select_properties(["pool", "conv2d"])}
+    listed = {line.rpartition("::")[2] for line in result.stdout.lines if "::" in line}
+    assert listed == wanted, result.stdout.str()
+
+
+def test_an_unknown_op_is_a_usage_error(project: pytest.Pytester) -> None:
+    result = project.runpytest_subprocess("--cnnref-impl", "cnnref", "--cnnref-ops", "conv3d")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--cnnref-ops: unknown op 'conv3d'; choose from conv2d*"])

@@ -4,6 +4,7 @@
   one test item per property, checked against that candidate;
   ``--cnnref-command CMD`` does the same for a program in any language that
   speaks docs/protocol.md.
+* ``--cnnref-ops conv,max_pool2d`` keeps those functions' items (or ops' groups).
 * ``--cnnref-report PATH`` writes a report (``.json``, ``.html`` or ``.xml``
   JUnit) of every verification the session ran: those items, and every
   ``verify`` / ``assert_verified`` call made inside tests.  Under
@@ -47,6 +48,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="CMD",
         help="check this program (any language, speaking docs/protocol.md) against every "
         "cnnref property, one test item each (repeatable)",
+    )
+    group.addoption(
+        "--cnnref-ops",
+        action="append",
+        default=[],
+        metavar="OPS",
+        help="only these functions, or ops' groups (conv, pool, ...), comma-separated "
+        "(repeatable; default: all)",
     )
     group.addoption(
         "--cnnref-examples",
@@ -107,6 +116,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if problem:
             raise pytest.UsageError(f"--cnnref-report {path}: {problem}")
     _examples(config)  # a bad ini value is a usage error now, not a failed item later
+    _selected(config)
     # Import candidates as `python -m pytest` and `cnnref verify` would: from the directory
     # pytest was started in (the `pytest` script does not put it on the path), for the plugin's
     # items and for verify() calls in tests alike.  First when a candidate is named, so that it
@@ -147,6 +157,20 @@ def _targets(config: pytest.Config) -> list[str]:
     ]
 
 
+def _selected(config: pytest.Config) -> list:
+    """The properties --cnnref-ops selects (every property without it); a usage error if an
+    op is unknown."""
+    ops = [op.strip() for given in config.getoption("cnnref_ops") for op in given.split(",")]
+    if not _targets(config):
+        return []
+    from . import select_properties
+
+    try:
+        return select_properties([op for op in ops if op] or None)
+    except ValueError as error:
+        raise pytest.UsageError(f"--cnnref-ops: {error}") from None
+
+
 def _examples(config: pytest.Config) -> int:
     """--cnnref-examples, else the ini's cnnref_examples, else the default."""
     given = config.getoption("cnnref_examples")
@@ -163,21 +187,41 @@ def _examples(config: pytest.Config) -> int:
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list
 ) -> None:
-    targets = _targets(config)
-    if not targets:
-        return
-    from . import select_properties
-
     commands = config.getoption("cnnref_command")
-    for target in targets:
-        command = Command(target) if target in commands else None
-        for prop in select_properties():
-            name = f"cnnref[{target}]::{prop.name}"
-            items.append(
-                PropertyItem.from_parent(
-                    session, name=name, nodeid=name, target=target, prop=prop, command=command
-                )
+    for target in _targets(config):
+        collector = CandidateCollector.from_parent(
+            session,
+            name=f"cnnref[{target}]",
+            nodeid=f"cnnref[{target}]",
+            target=target,
+            command=Command(target) if target in commands else None,
+        )
+        # Reported as collected, as a file's tests are: the terminal's counts ("collected N
+        # items / M deselected / K selected") include these items.
+        report = session.ihook.pytest_make_collect_report(collector=collector)
+        session.ihook.pytest_collectreport(report=report)
+        items.extend(report.result)
+
+
+class CandidateCollector(pytest.Collector):
+    """One candidate's property items."""
+
+    def __init__(self, *, target: str, command: Command | None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.target, self.command = target, command
+
+    def collect(self) -> list:
+        return [
+            PropertyItem.from_parent(
+                self,
+                name=prop.name,
+                nodeid=f"{self.nodeid}::{prop.name}",
+                target=self.target,
+                prop=prop,
+                command=self.command,
             )
+            for prop in _selected(self.config)
+        ]
 
 
 class PropertyFailed(Exception):
