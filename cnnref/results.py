@@ -101,6 +101,28 @@ class PropertyResult:
     def passed(self) -> bool:
         return self.status in (Status.PASSED, Status.NOT_COVERED)
 
+    def cause(self) -> tuple:
+        """What a failure is taken to share with another of the same run: a raise, crash or hang
+        with the same first line of its message (one wrong signature fails every property), or
+        another failure of the same function in the same way."""
+        failure = self.failure
+        if failure is None:
+            return (self.status,)
+        if failure.kind in (Kind.RAISED, *FATAL):
+            first_line = failure.message.splitlines()[0] if failure.message else ""
+            return (failure.kind, first_line)
+        return (self.function, failure.kind)
+
+    def explain_as_also(self, first: str) -> str:
+        """One line for a failure whose cause ``first`` (explained in full) seems to share."""
+        failure = self.failure
+        what = failure.message.splitlines()[0] if failure and failure.message else self.status
+        command = f"; reproduce: {failure.reproduce_command}" if failure else ""
+        return (
+            f"{self.status.upper()} {self.name} ({failure.kind if failure else self.status}): "
+            f"{what}; likely the same cause as {first} above{command}"
+        )
+
     def explain(self) -> str:
         """The full text a person reads for this property."""
         head = f"{self.status.upper()} {self.name}: {self.summary}"
@@ -134,7 +156,9 @@ class VerificationResult:
     settings: dict
     environment: dict
     seconds: float
-    not_run: list[str] = field(default_factory=list)  # stopped at the first failure (exitfirst)
+    # Never run: stopped at the first failure (exitfirst), or interrupted (Ctrl-C).
+    not_run: list[str] = field(default_factory=list)
+    interrupted: list[str] = field(default_factory=list)  # running when Ctrl-C came (in not_run)
 
     @property
     def checked(self) -> bool:
@@ -157,7 +181,19 @@ class VerificationResult:
                 f"\n  {result.name}: {'; '.join(result.not_covered)}" for result in self.properties
             )
             return f"NOTHING CHECKED: no property ran on a single example{reasons}"
-        return "\n\n".join(result.explain() for result in self.failures)
+        groups: dict[
+            tuple, list[str]
+        ] = {}  # cause -> the first failure in full, then one line each
+        for result in self.failures:
+            group = groups.get(result.cause())
+            if group is None:
+                groups[result.cause()] = [result.explain()]
+            else:
+                group.append(result.explain_as_also(first=self._first_with(result.cause())))
+        return "\n\n".join("\n".join(group) for group in groups.values())
+
+    def _first_with(self, cause: tuple) -> str:
+        return next(result.name for result in self.failures if result.cause() == cause)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self) | {"passed": self.passed, "checked": self.checked}

@@ -3,7 +3,11 @@ failures that share one cause."""
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -11,7 +15,16 @@ from pathlib import Path
 
 import pytest
 
+from cnnref.results import PropertyResult, Status
+from cnnref.verify import select_properties, verify
+from cnnref.verify.cli import ProgressPrinter
+
 ROOT = Path(__file__).resolve().parents[1]
+NUMERIC_BACKWARD = [
+    "conv2d_backward.matches_reference",
+    "conv2d_backward.finite_differences",
+    "conv2d_backward.adjointness",
+]
 
 
 def cnnref(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -57,3 +70,118 @@ def test_a_report_name_whose_suffix_is_not_its_format_is_a_usage_error(
     suffix = {"--report": ".html", "--json": ".json", "--junit": ".xml"}[option]
     assert f"argument {option}: the file name must end in {suffix}" in run.stderr, run.stderr
     assert run.stdout == "" and not (tmp_path / "r.txt").exists()
+
+
+def test_ctrl_c_summarises_what_ran_writes_the_reports_and_exits_130(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "cnnref", "verify", "--ops", "conv2d", "--examples", "400"]
+    verifier = subprocess.Popen(
+        [*command, "--seed", "0", "--json", "r.json", "--report", "r.html"],
+        cwd=tmp_path,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = verifier.stderr.readline()  # not a terminal: one line per finished property
+        assert "conv2d.matches_reference" in first, first
+        verifier.send_signal(signal.SIGINT)  # what Ctrl-C sends the foreground process
+        out, err = verifier.communicate(timeout=120)
+    finally:
+        verifier.kill()
+    assert verifier.returncode == 130, out + err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert re.search(r"^conv2d\.matches_reference +passed", out, re.M), out
+    (interrupted,) = re.findall(r"^(\S+) +interrupted$", out, re.M)
+    assert re.search(r"^INTERRUPTED: cnnref: 1 passed, .*, 4 not run \(interrupted\)", out, re.M)
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [p["name"] for p in report["properties"]] == ["conv2d.matches_reference"]
+    assert report["interrupted"] == [interrupted] and interrupted in report["not_run"]
+    assert "interrupted" in (tmp_path / "r.html").read_text()
+
+
+SCALED_DW = """
+import cnnref
+
+
+def conv2d_backward(dy, x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    dx, dw, db = cnnref.conv2d_backward(dy, x, w, b, stride, padding, dilation, groups)
+    return dx, dw * 1.01, db
+"""
+
+
+def test_failures_of_one_function_in_one_way_are_explained_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "scaled_dw.py").write_text(SCALED_DW)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = verify("scaled_dw", examples=10, seed=0, properties=NUMERIC_BACKWARD)
+    failed = [p.name for p in result.failures]
+    assert failed == NUMERIC_BACKWARD, failed
+    text = result.explain()
+    assert text.count("smallest failing example:") == 1, text
+    first, *others = failed
+    assert text.startswith(f"FAILED {first}: ")
+    for name in others:
+        (line,) = [line for line in text.splitlines() if line.startswith(f"FAILED {name} ")]
+        assert f"likely the same cause as {first} above" in line, line
+        assert f"reproduce: cnnref verify --impl scaled_dw --property {name} " in line, line
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal; ``screen`` is what a terminal would show."""
+
+    def isatty(self) -> bool:
+        return True
+
+    def screen(self) -> list[str]:
+        lines, line, cursor = [], "", 0
+        for token in re.split(r"(\r|\n|\033\[K)", self.getvalue()):
+            if token == "\r":
+                cursor = 0
+            elif token == "\n":
+                lines.append(line)
+                line = ""
+            elif token == "\033[K":
+                line = line[:cursor]
+            elif token:
+                line = line[:cursor] + token + line[cursor + len(token) :]
+                cursor += len(token)
+        return [*lines, line] if line else lines
+
+
+def fake_result(prop) -> PropertyResult:
+    return PropertyResult(
+        prop.name, prop.function, prop.summary, prop.formula, Status.PASSED, examples=5
+    )
+
+
+def test_on_a_terminal_progress_is_one_live_line_that_leaves_nothing() -> None:
+    properties = select_properties(["conv2d"])
+    stream = Terminal()
+    progress = ProgressPrinter(stream, total=len(properties))
+    progress.start(properties[0])
+    progress.example(properties[0], 7)
+    assert stream.screen() == [f"[{'-' * 24}] 0/{len(properties)} {properties[0].name} 7 examples"]
+    progress.finish(fake_result(properties[0]))
+    progress.start(properties[1])
+    (line,) = stream.screen()
+    assert line.startswith(f"[{'#' * (24 // len(properties))}-") and f"1/{len(properties)}" in line
+    for prop in properties[1:]:
+        progress.finish(fake_result(prop))
+    progress.close()
+    assert stream.screen() == [], "the table that follows stands alone"
+
+
+def test_in_a_log_progress_is_a_line_per_property() -> None:
+    properties = select_properties(["conv2d"])
+    stream = io.StringIO()
+    progress = ProgressPrinter(stream, total=len(properties))
+    for prop in properties:
+        progress.start(prop)
+        progress.example(prop, 3)
+        progress.finish(fake_result(prop))
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert [line.split()[0] for line in lines] == [p.name for p in properties]
+    assert "\r" not in stream.getvalue() and "\033" not in stream.getvalue()

@@ -42,8 +42,14 @@ def render_html(report: dict) -> str:
     conventions = conventions_summary(
         (prop["function"], prop.get("conventions")) for prop in report["properties"]
     )
+    judged = [prop for prop in properties if prop["status"] != "not covered"]
     return template.render(
         report=report | {"properties": properties},
+        judged=judged,
+        not_covered=[prop for prop in properties if prop["status"] == "not covered"],
+        # The functions some property judged: not those the candidate lacks.
+        checked_functions=list(dict.fromkeys(prop["function"] for prop in judged)),
+        settings=setting_rows(report["settings"]),
         multiple_candidates=len(candidates) > 1,
         conventions=conventions,
         declared=_declared_rows(report["settings"].get("declared") or {}),
@@ -59,6 +65,44 @@ def _derivations(properties: list[dict]) -> list[Markup]:
         for op in OPS
         if op in checked
     ]
+
+
+def setting_rows(settings: dict) -> list[tuple[str, str]]:
+    """The run's settings as a person reads them: sizes in GiB, 'random' for no seed."""
+    shown = {
+        "examples": f"{settings['examples']} per property",
+        "seed": str(settings["seed"])
+        if settings.get("seed") is not None
+        else "random"
+        if str(settings.get("mode", "random")).startswith("random")
+        else "none",
+        "mode": settings.get("mode"),
+        "dtype": settings.get("dtype") or "float64 and float32, drawn per example",
+        "timeout": f"{settings['timeout']:g} s per call",
+        "isolated": "yes, in a process of its own"
+        if settings.get("isolated")
+        else "no, in the verifier's process",
+        "memory": _size(settings["memory"]) if "memory" in settings else None,
+        "cpu_seconds": None
+        if "cpu_seconds" not in settings
+        else "no limit"
+        if settings["cpu_seconds"] is None
+        else f"{settings['cpu_seconds']} s",
+    }
+    rows = [(key, text) for key, text in shown.items() if text is not None]
+    for key in ("unsupported", "forbid", "fences"):
+        if key in settings:
+            rows.append((key, "; ".join(settings[key]) or "none"))
+    return rows
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return "no limit"
+    for unit, shift in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if size >= 1 << shift:
+            return f"{size / (1 << shift):.3g} {unit}"
+    return f"{size} bytes"
 
 
 def _declared_rows(declared: dict) -> list[tuple[str, str]]:
@@ -97,7 +141,7 @@ def number(value) -> str:
 
 
 def worst_cell(prop: dict) -> Markup:
-    """Worst error / tolerance as a number and a small bar on a log scale (1e-16 .. 1e2).
+    """Worst error / tolerance as a number and a bar on a linear scale, full at the tolerance.
 
     A failed property shows the failing example's ratio, or what went wrong: never the
     ratio of the examples that passed, which would read as a pass.
@@ -110,15 +154,9 @@ def worst_cell(prop: dict) -> Markup:
     if worst is None:
         return Markup('<span class="muted">no numeric comparison</span>')
     ratio = float(worst["ratio"])
-    if ratio == 0:
-        fraction, label = 0.0, "exact"
-    elif math.isinf(ratio):
-        fraction, label = 1.0, "∞"
-    else:
-        fraction = min(max((math.log10(ratio) + 16) / 18, 0.0), 1.0)
-        label = f"{ratio:.2g}"
+    label = "exact" if ratio == 0 else "∞" if math.isinf(ratio) else f"{ratio:.2g}"
     css = "over" if ratio > 1 else ""
     return Markup(
-        f'<span class="mono ratio-label">{label}</span><span class="meter" title="log scale, tolerance at 89%">'
-        f'<span class="{css}" style="width: {fraction * 100:.0f}%"></span></span>'
-    )
+        '<span class="mono ratio-label">{}</span><span class="meter" title="{}">'
+        '<span class="{}" style="width: {:.1f}%"></span></span>'
+    ).format(label, f"{label} of the tolerance", css, min(ratio, 1.0) * 100)

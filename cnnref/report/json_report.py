@@ -56,6 +56,7 @@ def report_dict(result: VerificationResult) -> dict:
             "summary": _count_statuses(properties),
             "properties": properties,
             "not_run": result.not_run,
+            "interrupted": result.interrupted,
         }
     )
 
@@ -97,6 +98,9 @@ def merge_reports(reports: list[dict]) -> dict:
         "summary": _count_statuses(properties),
         "properties": properties,
         "not_run": sorted(not_run),
+        "interrupted": sorted(
+            {name for report in reports for name in report.get("interrupted", [])}
+        ),
     }
 
 

@@ -132,6 +132,7 @@ def verify(
         target = target_of(candidate) if isolate or isinstance(candidate, str) else _name(candidate)
         subject = _candidate(candidate, target, isolate, limits, meanwhile=_oracles_for(selected))
     results = []
+    interrupted: KeyboardInterrupt | None = None
     try:
         for prop in selected:
             progress.start(prop)
@@ -142,10 +143,12 @@ def verify(
                 run=run,
                 on_example=lambda n, prop=prop: progress.example(prop, n),
             )
+            results.append(result)  # before it is shown: a Ctrl-C after that keeps it
             progress.finish(result)
-            results.append(result)
             if exitfirst and not result.passed:
                 break
+    except KeyboardInterrupt as stop:  # Ctrl-C: what ran still makes a (partial) result
+        interrupted = stop
     finally:
         if not started:
             subject.close()
@@ -161,7 +164,13 @@ def verify(
         environment=environment(),
         seconds=time.perf_counter() - start,
         not_run=[prop.name for prop in selected[len(results) :]],
+        interrupted=[prop.name for prop in selected[len(results) : len(results) + 1]]
+        if interrupted
+        else [],
     )
+    if interrupted is not None:
+        interrupted.partial_result = outcome  # type: ignore[attr-defined]  # for the CLI
+        raise interrupted
     for listener in result_listeners:
         listener(outcome)
     return outcome

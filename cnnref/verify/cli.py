@@ -1,9 +1,11 @@
-"""``cnnref verify``: the CI gate.  Exit 0 when every property holds, 1 when one fails, 2 on misuse."""
+"""``cnnref verify``: the CI gate.  Exit 0 when every property holds, 1 when one fails, 2 on
+misuse, 130 when interrupted (Ctrl-C)."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from typing import TextIO
 
@@ -20,11 +22,12 @@ from ..ops import GROUPS, OPS
 from ..properties import FUNCTIONS, PROPERTIES, Property
 from ..results import PropertyResult, Status, VerificationResult
 from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, QUIET_WHEN_IDLE
-from . import CandidateLoadError, Progress, SelectionError, verify
+from . import CandidateLoadError, Progress, SelectionError, select_properties, verify
 from .candidate import DEFAULT_CANDIDATE, Command
 from .runner import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command that Ctrl-C ended
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             f"Check the {', '.join(FUNCTIONS)} functions a module exposes against cnnref's "
             "reference, finite differences, SciPy, PyTorch and algebraic laws, on geometries "
             "Hypothesis draws.  Exit status: 0 all properties hold, 1 some property failed, "
-            "2 usage error."
+            "2 usage error, 130 interrupted (Ctrl-C: the properties that finished are "
+            "summarised, and the reports asked for are written with them)."
         ),
     )
     which = parser.add_mutually_exclusive_group()
@@ -162,7 +166,9 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     except ValueError as error:  # an empty command, unbalanced quotes
         print(f"cnnref verify: error: --command {args.command!r}: {error}", file=err)
         return EXIT_USAGE
+    progress = None
     try:
+        progress = ProgressPrinter(err, total=len(select_properties(args.ops, args.properties)))
         result = verify(
             candidate,
             ops=args.ops,
@@ -175,19 +181,29 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
             cpu_seconds=args.cpu_seconds,
             forbid=args.forbid,
             exitfirst=args.exitfirst,
-            progress=ProgressPrinter(err),
+            progress=progress,
         )
     except (CandidateLoadError, SelectionError) as error:
         print(f"cnnref verify: error: {error}", file=err)
         return EXIT_USAGE
+    except KeyboardInterrupt as interrupt:
+        result = getattr(interrupt, "partial_result", None)
+        if result is None:
+            print("cnnref verify: interrupted before any property ran", file=err)
+            return EXIT_INTERRUPTED
+    finally:
+        if progress is not None:
+            progress.close()
     print(summary_table(result), file=out)
-    if not result.passed:
+    if result.failures or not (result.passed or result.interrupted):
         print("\n" + result.explain(), file=out)
     try:
         write_reports(result, json_path=args.json, html_path=args.report, junit_path=args.junit)
     except OSError as error:  # checked before the run, so the disk filled or the folder went
         print(f"cnnref verify: error: cannot write the report: {error}", file=err)
         return EXIT_USAGE
+    if result.interrupted:
+        return EXIT_INTERRUPTED
     return EXIT_PASSED if result.passed else EXIT_FAILED
 
 
@@ -213,25 +229,46 @@ def write_reports(
 
 
 class ProgressPrinter(Progress):
-    """One line per property; on a terminal it counts examples as they run."""
+    """Progress on ``stream``: on a terminal one live line, a bar of the properties done and the
+    running property's examples, erased at the end so that only the results table stays; in a
+    log (not a terminal) one line per property as it finishes."""
 
-    def __init__(self, stream: TextIO) -> None:
+    BAR = 24  # characters
+
+    def __init__(self, stream: TextIO, total: int) -> None:
         self.stream = stream
         self.live = stream.isatty()
+        self.total, self.done = total, 0
 
     def start(self, prop: Property) -> None:
-        if self.live:
-            self.stream.write(f"  {prop.name:46s} ...")
-            self.stream.flush()
+        self._show(prop.name, "")
 
     def example(self, prop: Property, count: int) -> None:
-        if self.live:
-            self.stream.write(f"\r  {prop.name:46s} {count:5d} examples")
-            self.stream.flush()
+        self._show(prop.name, f"{count} examples")
 
     def finish(self, result: PropertyResult) -> None:
+        self.done += 1
+        if self.live:
+            self._show(result.name, str(result.status))
+            return
         line = f"  {result.name:46s} {result.status:12s} {result.examples:5d} examples {result.seconds:6.1f} s"
-        self.stream.write(("\r" if self.live else "") + line + "\n")
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """Erase the live line (the results table follows)."""
+        if self.live:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+    def _show(self, name: str, detail: str) -> None:
+        if not self.live:
+            return
+        filled = self.BAR * self.done // max(self.total, 1)
+        bar = "#" * filled + "-" * (self.BAR - filled)
+        text = f"[{bar}] {self.done}/{self.total} {name} {detail}".rstrip()
+        width = shutil.get_terminal_size().columns - 1
+        self.stream.write("\r\033[K" + text[:width])
         self.stream.flush()
 
 
@@ -242,6 +279,7 @@ def summary_table(result: VerificationResult) -> str:
             f"{p.name:46s} {p.status:12s} {p.examples:8d} {_worst_column(p):>10s} {p.seconds:6.1f}s"
         )
         rows += [f"    {reason}" for reason in p.not_covered if not reason.startswith("not drawn")]
+    rows += [f"{name:46s} interrupted" for name in result.interrupted]
     declared = result.settings.get("unsupported") or []
     if declared:
         rows.append(
@@ -256,11 +294,16 @@ def summary_table(result: VerificationResult) -> str:
     }
     failed = len(result.properties) - counts[Status.PASSED] - counts[Status.NOT_COVERED]
     verdict = (
-        "PASSED" if result.passed else "FAILED" if result.checked else "FAILED (nothing checked)"
+        "INTERRUPTED"
+        if result.interrupted
+        else "PASSED"
+        if result.passed
+        else "FAILED"
+        if result.checked
+        else "FAILED (nothing checked)"
     )
-    not_run = (
-        f", {len(result.not_run)} not run (stopped at the first failure)" if result.not_run else ""
-    )
+    why = "interrupted" if result.interrupted else "stopped at the first failure"
+    not_run = f", {len(result.not_run)} not run ({why})" if result.not_run else ""
     rows.append(
         f"{verdict}: {result.candidate}: {counts[Status.PASSED]} passed, {failed} failed, "
         f"{counts[Status.NOT_COVERED]} not covered{not_run}, in {result.seconds:.1f} s"
