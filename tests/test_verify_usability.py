@@ -14,9 +14,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import find
 
+from cnnref.ops import OPS
 from cnnref.results import PropertyResult, Status
-from cnnref.verify import select_properties, verify
+from cnnref.sandbox.signatures import expected_calls
+from cnnref.verify import CandidateLoadError, select_properties, verify
 from cnnref.verify.cli import ProgressPrinter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -185,3 +188,48 @@ def test_in_a_log_progress_is_a_line_per_property() -> None:
     lines = stream.getvalue().splitlines()
     assert [line.split()[0] for line in lines] == [p.name for p in properties]
     assert "\r" not in stream.getvalue() and "\033" not in stream.getvalue()
+
+
+def test_a_wrong_signature_is_one_line_at_load_time(tmp_path: Path) -> None:
+    (tmp_path / "twoargs.py").write_text("def conv2d(x, w):\n    return x\n")
+    run = cnnref("verify", "--impl", "twoargs", cwd=tmp_path)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stdout == "", "no property ran"
+    (line,) = run.stderr.splitlines()
+    assert line == (
+        "cnnref verify: error: 'twoargs': conv2d(x, w) cannot take cnnref's calls, "
+        "conv2d(x, w, b, stride=..., padding=..., dilation=..., groups=...): "
+        "too many positional arguments"
+    ), line
+
+
+def test_a_wrong_signature_in_this_process_is_the_same_load_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "nostride.py").write_text("def max_pool2d(x, kernel_size):\n    return x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(CandidateLoadError, match=r"max_pool2d\(x, kernel_size\) cannot take"):
+        verify("nostride", isolate=False)
+
+
+def test_args_and_kwargs_candidates_still_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "forwarding.py").write_text(
+        "import cnnref\n\ndef max_pool2d(*args, **kwargs):\n"
+        "    return cnnref.max_pool2d(*args, **kwargs)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = verify("forwarding", properties=["max_pool2d.matches_reference"], examples=3, seed=0)
+    assert result.passed, result.explain()
+
+
+@pytest.mark.parametrize("op", list(OPS))
+def test_the_load_time_check_expects_the_keywords_properties_pass(op: str) -> None:
+    """expected_calls reads the reference's signature; the calls come from each op's cases."""
+    (prop,) = [p for p in select_properties([op]) if p.name.endswith(".matches_reference")]
+    case = find(prop.cases(None, frozenset(), "partial"), lambda case: True)
+    calls = expected_calls([op, f"{op}_backward"])
+    assert calls[op]["keywords"] == list(case.geometry)
+    assert calls[f"{op}_backward"]["keywords"] == list(case.geometry)
+    assert calls[f"{op}_backward"]["operands"][0] == "dy"

@@ -159,6 +159,10 @@ def _run() -> None:
         for name in load["functions"]
         if callable(getattr(candidate, name, None))
     }
+    problem = signatures_problem(candidate, functions, load.get("calls") or {})
+    if problem:
+        channel.send(wire.pack({"op": "load-error", "message": f"{load['target']!r}: {problem}"}))
+        return
     channel.send(
         wire.pack(
             {
@@ -190,6 +194,17 @@ def _run() -> None:
                 channel.send(replies)
                 replies, flushed = [], time.monotonic()
         channel.send(replies)
+
+
+def signatures_problem(candidate: object, functions: dict, calls: dict) -> str | None:
+    """Why the candidate's functions cannot take cnnref's calls (None when they can).  Not
+    asked of a candidate that declares features unsupported: those change what it is passed."""
+    from .signatures import signature_problem
+
+    if getattr(candidate, "CNNREF_UNSUPPORTED", None):
+        return None
+    problems = [signature_problem(name, f, calls.get(name)) for name, f in functions.items()]
+    return "; ".join(problem for problem in problems if problem) or None
 
 
 def _exec_command(channel, argv: list[str], fences: list[str]) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..results import Kind
 from . import wire
+from .signatures import expected_calls
 from .target import CandidateLoadError, Command
 
 # The verifier and the candidate take turns and never compute at once; OpenMP threads
@@ -186,6 +187,7 @@ class CandidateProcess:
             "cpu_seconds": self.limits.cpu_seconds,
             "forbid": list(self.limits.forbid),
             "command": argv,
+            "calls": {} if argv else expected_calls(self.wanted),  # for a load-time check
         }
         deadline = time.monotonic() + IMPORT_LIMIT
         fences = None

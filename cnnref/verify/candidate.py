@@ -25,7 +25,9 @@ import numpy as np
 from .. import declarations
 from ..declarations import NOTHING_DECLARED, Declarations
 from ..properties import FUNCTIONS, CandidateRaised, Falsified
+from ..sandbox.child import signatures_problem
 from ..sandbox.process import CandidateProcess, Limits, RemoteRaised
+from ..sandbox.signatures import expected_calls
 from ..sandbox.target import CandidateLoadError, Command, import_target, target_of
 from ..sandbox.wire import shared_memory
 
@@ -59,6 +61,9 @@ class LoadedCandidate:
             name: getattr(found, name) for name in FUNCTIONS if callable(getattr(found, name, None))
         }
         declared = _declared(target, declarations.read, found)
+        problem = signatures_problem(found, functions, expected_calls(functions))
+        if problem:
+            raise CandidateLoadError(f"{target!r}: {problem}")
         return cls(target, _require_functions(target, functions), declared)
 
     @property
