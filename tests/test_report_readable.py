@@ -11,24 +11,13 @@ from cnnref.report import report_dict
 from cnnref.report.html_report import number, render_html, setting_rows, worst_cell
 from cnnref.verify import verify
 
-SCALED_DW = """
-import cnnref
-
-
-def conv2d_backward(dy, x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
-    dx, dw, db = cnnref.conv2d_backward(dy, x, w, b, stride, padding, dilation, groups)
-    return dx, dw * 1.01, db
-"""
-
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def report() -> dict:
     """conv2d_backward with a wrong dL/dW, checked with max_pool2d's properties, which it lacks."""
-    folder = tmp_path_factory.mktemp("candidate")
-    (folder / "scaled_dw.py").write_text(SCALED_DW)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(folder))
-        result = verify("scaled_dw", ops=["max_pool2d", "conv2d_backward"], examples=5, seed=0)
+    result = verify(
+        "tests.candidates.scaled_dw", ops=["max_pool2d", "conv2d_backward"], examples=5, seed=0
+    )
     return report_dict(result)
 
 
@@ -55,7 +44,7 @@ def test_not_covered_properties_are_one_compact_list_not_cards(report: dict) -> 
     for prop in report["properties"]:
         if prop["status"] == "not covered":
             assert f">{prop['name']}</code>" in listing
-    assert "scaled_dw does not expose max_pool2d" in listing
+    assert "tests.candidates.scaled_dw does not expose max_pool2d" in listing
 
 
 def test_a_failure_cards_tolerance_is_the_one_its_text_states(report: dict) -> None:

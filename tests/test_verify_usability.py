@@ -21,25 +21,15 @@ from cnnref.results import PropertyResult, Status
 from cnnref.sandbox.signatures import expected_calls
 from cnnref.verify import CandidateLoadError, select_properties, verify
 from cnnref.verify.cli import ProgressPrinter
+from tests.test_verify_cli import cnnref
 
 ROOT = Path(__file__).resolve().parents[1]
+SCALED_DW = "tests.candidates.scaled_dw"
 NUMERIC_BACKWARD = [
     "conv2d_backward.matches_reference",
     "conv2d_backward.finite_differences",
     "conv2d_backward.adjointness",
 ]
-
-
-def cnnref(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    environment = os.environ | {"PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "cnnref", *args],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def test_an_import_time_error_names_the_candidates_file_and_line(tmp_path: Path) -> None:
@@ -103,22 +93,8 @@ def test_ctrl_c_summarises_what_ran_writes_the_reports_and_exits_130(tmp_path: P
     assert "interrupted" in (tmp_path / "r.html").read_text()
 
 
-SCALED_DW = """
-import cnnref
-
-
-def conv2d_backward(dy, x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
-    dx, dw, db = cnnref.conv2d_backward(dy, x, w, b, stride, padding, dilation, groups)
-    return dx, dw * 1.01, db
-"""
-
-
-def test_failures_of_one_function_in_one_way_are_explained_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / "scaled_dw.py").write_text(SCALED_DW)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    result = verify("scaled_dw", examples=10, seed=0, properties=NUMERIC_BACKWARD)
+def test_failures_of_one_function_in_one_way_are_explained_once() -> None:
+    result = verify(SCALED_DW, examples=10, seed=0, properties=NUMERIC_BACKWARD)
     failed = [p.name for p in result.failures]
     assert failed == NUMERIC_BACKWARD, failed
     text = result.explain()
@@ -128,7 +104,7 @@ def test_failures_of_one_function_in_one_way_are_explained_once(
     for name in others:
         (line,) = [line for line in text.splitlines() if line.startswith(f"FAILED {name} ")]
         assert f"likely the same cause as {first} above" in line, line
-        assert f"reproduce: cnnref verify --impl scaled_dw --property {name} " in line, line
+        assert f"reproduce: cnnref verify --impl {SCALED_DW} --property {name} " in line, line
 
 
 class Terminal(io.StringIO):
