@@ -128,19 +128,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--json",
         type=report_file(".json"),
         metavar="PATH",
-        help="write the JSON report here (schema: docs/report-schema.md)",
+        help="write the JSON report here, a name ending in .json (schema: docs/report-schema.md)",
     )
     parser.add_argument(
         "--report",
         type=report_file(".html"),
         metavar="PATH",
-        help="write the self-contained HTML report here",
+        help="write the self-contained HTML report here, a name ending in .html",
     )
     parser.add_argument(
         "--junit",
         type=report_file(".xml"),
         metavar="PATH",
-        help="write JUnit XML here, one test case per property",
+        help="write JUnit XML here, one test case per property, a name ending in .xml",
     )
     parser.add_argument(
         "-x", "--exitfirst", action="store_true", help="stop at the first failed property"
