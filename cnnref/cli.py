@@ -101,7 +101,9 @@ def report_problem(path: Path, suffixes: Sequence[str] = REPORT_SUFFIXES) -> str
     name that does not end in one of ``suffixes`` (the report's format)."""
     problem = unwritable(path)
     if problem is None and path.suffix not in suffixes:
-        endings = ", ".join(suffixes[:-1]) + " or " + suffixes[-1] if len(suffixes) > 1 else suffixes[0]
+        endings = (
+            ", ".join(suffixes[:-1]) + " or " + suffixes[-1] if len(suffixes) > 1 else suffixes[0]
+        )
         problem = f"the file name must end in {endings}"
     return problem
 
