@@ -66,7 +66,7 @@ def test_a_report_name_whose_suffix_is_not_its_format_is_a_usage_error(
 
 
 def test_ctrl_c_summarises_what_ran_writes_the_reports_and_exits_130(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "cnnref", "verify", "--ops", "conv2d", "--examples", "400"]
+    command = [sys.executable, "-m", "cnnref", "verify", "--ops", "conv2d", "--examples", "100"]
     verifier = subprocess.Popen(
         [*command, "--seed", "0", "--json", "r.json", "--report", "r.html"],
         cwd=tmp_path,
