@@ -26,7 +26,7 @@ def explain(
     actual: np.ndarray,
     expected: np.ndarray,
     *,
-    scale: np.ndarray,
+    scale: np.ndarray | float,
     dtype: str,
     layout: str,
     variants: Iterable[Variant] = (),

@@ -267,12 +267,12 @@ def backward_finite_differences(candidate: Candidate, case: PoolCase, evidence: 
     rng = np.random.default_rng(case.seed + 1)
     for _ in range(finite_differences.PROJECTIONS):
         direction = rng.choice([-1.0, 1.0], size=x.shape).astype(case.dtype)
-        numerical = finite_differences.directional_derivative(pooled, x, dy, direction, eps=FD_STEP)
+        slope = finite_differences.directional_derivative(pooled, x, dy, direction, eps=FD_STEP)
         analytic = float(np.vdot(np.asarray(dx, np.float64), direction))
         evidence.require(
             compare(
                 np.array(analytic),
-                np.array(numerical),
+                np.array(slope),
                 scale=dy_magnitude,
                 rtol=rtol,
                 name="<dx, v> vs finite differences along a random sign vector v",
