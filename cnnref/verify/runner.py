@@ -311,7 +311,7 @@ def _hypothesis_settings(run: RunSettings, target: str, key: str, examples: int)
         deadline=None,
         database=database,
         # Not the explain phase: it re-runs a failure many times to say which parts of it
-        # could vary, a note cnnref never shows (it took 1.6 s of a 2.4 s failing run).
+        # could vary, a note cnnref never shows, and most of a failing run's time.
         phases=[phase for phase in Phase if phase != Phase.explain],
         suppress_health_check=list(HealthCheck),
         verbosity=Verbosity.quiet,
