@@ -136,7 +136,7 @@ class Comparison:
             f"  worst at index {self.worst_index}: expected {self.expected!r}, got {self.actual!r}",
             *self._error_lines(),
         ]
-        if self.expected_array is not None:
+        if self.expected_array is not None and self.actual_array is not None:
             lines += [f"  expected {self.name}:", *_array_lines(self.expected_array)]
             lines += [f"  got {self.name}:", *_array_lines(self.actual_array)]
         return "\n".join(lines)

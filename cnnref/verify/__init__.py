@@ -58,7 +58,7 @@ def select_properties(
 
     SelectionError if they have none in common: such a run would check nothing.
     """
-    functions = set()
+    functions: set[str] = set()
     for op in ops or FUNCTIONS:
         if op not in FUNCTIONS and op not in GROUPS:
             raise ValueError(f"unknown op {op!r}; choose from {', '.join((*FUNCTIONS, *GROUPS))}")
@@ -111,7 +111,7 @@ def verify(
     """
     progress = progress or Progress()
     started = isinstance(candidate, IsolatedCandidate)
-    if started:
+    if isinstance(candidate, IsolatedCandidate):
         limits, timeout = candidate.process.limits, candidate.process.limits.timeout
     else:
         limits = Limits(
@@ -126,7 +126,8 @@ def verify(
     )
     selected = select_properties(ops, properties)
     start = time.perf_counter()
-    if started:
+    subject: IsolatedCandidate | LoadedCandidate
+    if isinstance(candidate, IsolatedCandidate):
         target, subject = candidate.target, candidate
     else:
         target = target_of(candidate) if isolate or isinstance(candidate, str) else _name(candidate)

@@ -213,7 +213,7 @@ def _gradients_of_dy_at_origin(case: ConvTransposeCase, x, w, dy) -> tuple:
     return reference.conv_transpose2d_backward(placed, x, w, None, **(case.geometry | _unpadded()))
 
 
-def reach_of(case: ConvTransposeCase) -> tuple[int, int]:
+def reach_of(case: ConvTransposeCase) -> tuple[int, ...]:
     """Rows and columns of the full result: (H - 1)*s + d*(k - 1) + 1."""
     return tuple(
         (size - 1) * s + effective_kernel(k, d)
