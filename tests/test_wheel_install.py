@@ -15,7 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # One wheel and one virtual environment for the module: keep its tests on one xdist worker.
-pytestmark = pytest.mark.xdist_group("wheel")
+# slow: builds and installs a wheel
+pytestmark = [pytest.mark.xdist_group("wheel"), pytest.mark.slow]
 
 CANDIDATE = textwrap.dedent(
     """
