@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 
 from ..declarations import Conventions, Declarations, declare
 from ..declarations import read as read_declarations
@@ -31,7 +32,14 @@ from .candidate import (
 )
 from .environment import environment
 from .evaluate import evaluate
-from .runner import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, RunSettings, verify_property, with_inputs
+from .runner import (
+    DEFAULT_EXAMPLES,
+    DEFAULT_TIMEOUT,
+    Case,
+    RunSettings,
+    verify_property,
+    with_inputs,
+)
 
 # Called with every VerificationResult: the pytest plugin collects them for its report.
 result_listeners: list[Callable[[VerificationResult], None]] = []
@@ -141,7 +149,7 @@ def verify(
                 subject,
                 target=target,
                 run=run,
-                on_example=lambda n, prop=prop: progress.example(prop, n),
+                on_example=partial(progress.example, prop),
             )
             progress.finish(result)
             results.append(result)
@@ -181,7 +189,7 @@ def assert_verified(candidate: object = DEFAULT_CANDIDATE, **options) -> Verific
 def check_example(
     candidate: object,
     property_name: str,
-    case: object,
+    case: Case,
     *,
     isolate: bool = True,
     timeout: float = DEFAULT_TIMEOUT,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,7 @@ def shape_hints(case: ConvCase, actual: np.ndarray) -> list[str]:
     values ``actual`` also has are named (see shape_evidence).
     """
     x, w, b, _ = case.arrays()
-    mistakes = {
+    mistakes: dict[str, tuple[dict[str, Any], object]] = {
         "ceil instead of floor division": ({"rounding": "ceil"}, None),
         "padding ignored": ({"padding": (0, 0)}, {"padding": (0, 0)}),
         "dilation ignored": ({"dilation": (1, 1)}, {"dilation": (1, 1)}),

@@ -271,6 +271,7 @@ def check_backward_matches(
     for name, got, want, scale in zip(GRADIENTS, actual, expected, scales):
         if got is None:
             continue
+        assert scale is not None  # only db's is None, when there is no bias and so no db
         comparison = compare(
             got,
             want,

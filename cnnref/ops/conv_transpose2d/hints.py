@@ -69,7 +69,7 @@ def _unpadded() -> dict:
     return {"padding": (0, 0), "output_padding": (0, 0)}
 
 
-def cut(full: np.ndarray, start: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
+def cut(full: np.ndarray, start: tuple[int, ...], size: tuple[int, ...]) -> np.ndarray:
     """Rows start[0] ... start[0] + size[0] - 1 (likewise columns) of ``full``, zeros past its
     ends: what a crop at ``start`` of a canvas padded with zeros gives."""
     (top, left), (height, width) = start, size

@@ -179,6 +179,7 @@ def forward_contract(candidate: Candidate, case: PoolCase, evidence: Evidence) -
         shapes=(case.y_shape,),
         dtype=x.dtype,
     )
+    assert y is not None  # a forward's output, checked above
     nan_windows = np.isnan(reference_forward(x, case, conventions_of(candidate, "max_pool2d")))
     stray = np.isnan(y) & ~nan_windows
     if stray.any():
