@@ -43,8 +43,9 @@ def properties() -> str:
         f"| `{p.name}` | {_cell(p.summary)} | {'yes' if p.needs_torch else ''} |"
         for p in all_properties()
     ]
-    return f"{len(rows) - 2} properties, each its own Hypothesis search and verdict.\n\n" + "\n".join(
-        rows
+    return (
+        f"{len(rows) - 2} properties, each its own Hypothesis search and verdict.\n\n"
+        + "\n".join(rows)
     )
 
 
