@@ -112,7 +112,7 @@ class Conv2d(WeightedLayer):
         dx, dw, db = cnnref.conv2d_backward(
             dy, x, self.weight.value, self.bias.value, padding=self.padding
         )
-        assert db is not None  # the layer has a bias
+        assert dx is not None and db is not None  # dx was asked for, and the layer has a bias
         self.weight.grad, self.bias.grad = dw, db
         return dx
 

@@ -15,8 +15,6 @@ block of images instead of one sum per tap):
 
 from __future__ import annotations
 
-from typing import Literal, overload
-
 import numpy as np
 
 from .. import blocks
@@ -46,33 +44,6 @@ def conv2d(
     )
 
 
-# dx is an array unless need_dx=False, when it is None.
-@overload
-def conv2d_backward(
-    dy: np.ndarray,
-    x: np.ndarray,
-    w: np.ndarray,
-    b: np.ndarray | None = None,
-    stride: IntOrPair = 1,
-    padding: IntOrPair = 0,
-    dilation: IntOrPair = 1,
-    groups: int = 1,
-    *,
-    need_dx: Literal[True] = True,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]: ...
-@overload
-def conv2d_backward(
-    dy: np.ndarray,
-    x: np.ndarray,
-    w: np.ndarray,
-    b: np.ndarray | None = None,
-    stride: IntOrPair = 1,
-    padding: IntOrPair = 0,
-    dilation: IntOrPair = 1,
-    groups: int = 1,
-    *,
-    need_dx: bool,
-) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]: ...
 def conv2d_backward(
     dy: np.ndarray,
     x: np.ndarray,
