@@ -20,7 +20,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```\n(?:\s*<!-- not-run: (.*?) -->)?", re.M | re.S)
-# Pages whose examples run whole verifications (seconds each): left out of the fast loop.
+# Pages whose doctests run whole verifications (seconds each): left out of the fast loop, as
+# are pages whose bash blocks run.
 SLOW_PAGES = {"tutorial/first-verification.md"}
 
 
@@ -33,10 +34,14 @@ def blocks(page: Path) -> list[tuple[str, str, str | None]]:
     return [(m.group(1), m.group(2), m.group(3)) for m in BLOCK.finditer(page.read_text())]
 
 
+def runs_commands(page: Path) -> bool:
+    """Whether a page has a bash block that is run (each starts cnnref in a fresh process)."""
+    return any(language == "bash" and not_run is None for language, _, not_run in blocks(page))
+
+
 def marked(page: Path):
-    return pytest.param(
-        page, id=page_id(page), marks=[pytest.mark.slow] if page_id(page) in SLOW_PAGES else []
-    )
+    slow = page_id(page) in SLOW_PAGES or runs_commands(page)
+    return pytest.param(page, id=page_id(page), marks=[pytest.mark.slow] if slow else [])
 
 
 @pytest.mark.parametrize("page", [marked(p) for p in PAGES if ">>> " in p.read_text()])
