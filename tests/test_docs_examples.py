@@ -83,3 +83,24 @@ def test_every_page_is_in_the_site_navigation() -> None:
     nav = (ROOT / "mkdocs.yml").read_text()
     pages = {page_id(p) for p in PAGES if p.parent != ROOT}
     assert {p for p in pages if p not in nav} == set()
+
+
+def test_the_generated_references_list_every_property_feature_and_command() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import docs_reference
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    from cnnref.declarations import CONVENTIONS, FEATURES
+    from cnnref.properties import all_properties
+
+    page = docs_reference.render(
+        "".join(f"<!-- generated: {name} -->\n" for name in docs_reference.GENERATORS)
+    )
+    assert "<!-- generated:" not in page
+    for name in [p.name for p in all_properties()] + list(FEATURES) + list(CONVENTIONS):
+        assert f"`{name}`" in page, name
+    for command in ("verify", "train", "evaluate", "vectors"):
+        assert f"## `cnnref {command}`" in page
+    with pytest.raises(KeyError):
+        docs_reference.render("<!-- generated: nothing_by_that_name -->")
