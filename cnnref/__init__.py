@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .ops import FUNCTIONS
+
+if TYPE_CHECKING:  # what __getattr__ below returns, named for type checkers and editors
+    from .ops.threads import get_threads, set_threads
+    from .reference import (
+        avg_pool2d,
+        avg_pool2d_backward,
+        conv2d,
+        conv2d_backward,
+        conv_transpose2d,
+        conv_transpose2d_backward,
+        max_pool2d,
+        max_pool2d_backward,
+    )
 
 __version__ = "0.1.0"
 # How many threads the reference runs on (cnnref/ops/threads.py).

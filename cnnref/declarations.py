@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
+from typing import Any
 
 from .ops import FUNCTIONS, GROUPS, OPS, op_features
 
@@ -101,7 +102,7 @@ class Conventions:
             "not follow; the reference checks it under that convention"
         )
 
-    def reference_options(self, function: str) -> dict[str, str]:
+    def reference_options(self, function: str) -> dict[str, Any]:
         """Keyword options of the reference's ``function`` that compute under these conventions."""
         options = self.as_dict()
         del options["windows"]  # narrows the geometries drawn; the results are the same
@@ -161,22 +162,20 @@ def conventions_summary(checked: Iterable[tuple[str, Mapping[str, str] | None]])
     return f"pooling conventions checked: {named} (the rest PyTorch's)"
 
 
-def canonical_features(
-    names: Iterable[str], *, where: str, function: str | None = None
-) -> frozenset[str]:
+def canonical_features(names: object, *, where: str, function: str | None = None) -> frozenset[str]:
     """Validated feature names, aliases expanded; ValueError naming what is unknown.
 
     ``function``: the names were declared for this function alone, so each must concern it.
     """
-    names = _names(names, where)
+    listed = _names(names, where)
     known = sorted(FEATURES) + sorted(ALIASES)
-    unknown = sorted(name for name in names if name not in FEATURES and name not in ALIASES)
+    unknown = sorted(name for name in listed if name not in FEATURES and name not in ALIASES)
     if unknown:
         raise ValueError(f"{where} names unknown features {unknown}; known features: {known}")
-    expanded = frozenset(feature for name in names for feature in ALIASES.get(name, (name,)))
+    expanded = frozenset(feature for name in listed for feature in ALIASES.get(name, (name,)))
     if function is not None:
         foreign = sorted(
-            name for name in names if name in FEATURES and function not in functions_with(name)
+            name for name in listed if name in FEATURES and function not in functions_with(name)
         )
         if foreign:
             own = sorted(name for name in FEATURES if function in functions_with(name))
@@ -188,7 +187,7 @@ def canonical_features(
     return expanded
 
 
-def check_features(unsupported: Iterable[str]) -> frozenset[str]:
+def check_features(unsupported: object) -> frozenset[str]:
     """Validate one set of feature names (aliases expanded), as ``CNNREF_UNSUPPORTED`` lists them."""
     return canonical_features(unsupported, where="CNNREF_UNSUPPORTED")
 
@@ -248,11 +247,11 @@ def read(candidate: object) -> Declarations:
 
 
 def declare(
-    candidate: object,
+    candidate: Any,
     *,
     unsupported: object = (),
     conventions: object = None,
-) -> object:
+) -> Any:
     """Set ``CNNREF_UNSUPPORTED`` / ``CNNREF_CONVENTIONS`` on ``candidate``, validated first; returns it.
 
     For adapters and objects built in code: ``declare(layers, conventions={"ties": "split"})``.

@@ -8,9 +8,18 @@ so that reading a result never loads the verifier.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
-from enum import StrEnum
+
+if sys.version_info >= (3, 11):
+    from enum import StrEnum
+else:  # Python 3.10, which cnnref supports, has no StrEnum: the same behaviour, spelled out
+    from enum import Enum
+
+    class StrEnum(str, Enum):
+        def __str__(self) -> str:
+            return str(self.value)
 
 
 class Status(StrEnum):

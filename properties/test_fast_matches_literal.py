@@ -9,12 +9,15 @@ values in float64), pooling results exactly, routing included.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnref.ops.max_pool2d.geometry import POOL_CONVENTIONS
 from cnnref.strategies import conv_cases, pool_cases
 from tests.literal_checks import check_conv_against_literal, check_pool_against_literal
+
+pytestmark = pytest.mark.slow  # every geometry the strategies draw, both forms
 
 SETTINGS = settings(max_examples=60, deadline=None)
 RTOL = {"float32": 1e-5, "float64": 1e-12}

@@ -11,6 +11,10 @@ from cnnref.properties import PROPERTIES, Property
 from cnnref.verify.candidate import LoadedCandidate
 from cnnref.verify.evaluate import evaluate
 
+pytestmark = (
+    pytest.mark.slow
+)  # the reference's own Hypothesis suite, every property at full strength
+
 REFERENCE = LoadedCandidate.load("cnnref")
 
 

@@ -20,6 +20,8 @@ from cnnref.verify import check_example, verify
 from tests.candidates import cs231n
 from tests.conftest import require
 
+pytestmark = pytest.mark.slow  # verifies candidates through PyTorch and JAX
+
 ROOT = Path(__file__).resolve().parents[1]
 PINNED = {"examples": 8, "seed": 0}
 

@@ -25,6 +25,8 @@ from cnnref.verify import VerificationResult, declare, verify
 from tests.candidates.avg_pool2d_student import BUGS
 from tests.support.catalogue import failed_first_at
 
+pytestmark = pytest.mark.slow  # a whole verification per catalogued bug
+
 STUDENT = "tests.candidates.avg_pool2d_student"
 OP = GROUPS["avg_pool"]  # avg_pool2d and avg_pool2d_backward
 # A divisor is a factor: a wrong one may also read as "the result times c everywhere".

@@ -13,6 +13,8 @@ from cnnref.ops.avg_pool2d.cases import AVG_POOL_DEFAULTS, X_VALUES
 from cnnref.strategies import DTYPES, DY_VALUES, FEATURES, LAYOUTS, AvgPoolCase, avg_pool_cases
 from tests.test_strategies import draws
 
+pytestmark = pytest.mark.slow  # draws thousands of Hypothesis examples
+
 QUICK = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

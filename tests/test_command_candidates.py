@@ -23,6 +23,8 @@ from cnnref.verify.candidate import PROTOCOL_SPELLING, IsolatedCandidate
 from tests.conftest import require
 from tests.test_integrity import processes_tagged
 
+pytestmark = pytest.mark.slow  # compiles the C and Rust clients and verifies them
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 SCRIPTED = [sys.executable, str(ROOT / "tests" / "candidates" / "scripted_client.py")]

@@ -22,6 +22,8 @@ from tests.candidates.conv_transpose2d_student import BUGS
 from tests.support.catalogue import failed_first_at
 from tests.test_verify_catalogue import NEUTRAL
 
+pytestmark = pytest.mark.slow  # a whole verification per catalogued bug
+
 STUDENT = "tests.candidates.conv_transpose2d_student"
 
 # bug -> (the property pinned to catch it, the hint that names it).

@@ -20,6 +20,8 @@ from cnnref.strategies import (
     conv_transpose_cases,
 )
 
+pytestmark = pytest.mark.slow  # draws thousands of Hypothesis examples
+
 QUICK = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -30,6 +30,8 @@ from cnnref.verify.candidate import IsolatedCandidate
 from cnnref.verify.cli import summary_table
 from tests.candidates import conventions
 
+pytestmark = pytest.mark.slow  # verifies each declared convention
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = "tests.candidates.conventions"
 FORMS = {"fast": fast, "literal": literal}

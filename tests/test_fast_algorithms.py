@@ -21,6 +21,8 @@ from cnnref.verify import verify
 from cnnref.verify.candidate import LoadedCandidate
 from cnnref.verify.evaluate import Outcome, evaluate
 
+pytestmark = pytest.mark.slow  # verifies the FFT and Winograd candidates
+
 FFT = "tests.candidates.fft"
 WINOGRAD = "tests.candidates.winograd"
 CATALOGUE = "tests.candidates.catalogue"

@@ -21,6 +21,8 @@ import pytest
 from cnnref.sandbox.confine import landlock_abi
 from tests.conftest import require
 
+pytestmark = pytest.mark.slow  # a whole verification per forging candidate
+
 ROOT = Path(__file__).resolve().parents[1]
 FORGERS = "tests.candidates.forgers"
 

@@ -8,6 +8,8 @@ import pytest
 
 from benchmarks import mutation_score as ms
 
+pytestmark = pytest.mark.slow  # verifies mutants in fresh processes
+
 
 @pytest.fixture(scope="module")
 def mutants() -> list[ms.Mutant]:

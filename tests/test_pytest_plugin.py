@@ -14,6 +14,8 @@ from cnnref.properties import PROPERTIES
 from cnnref.verify import select_properties
 from tests.conftest import require
 
+pytestmark = pytest.mark.slow  # pytest sessions that each verify a candidate
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

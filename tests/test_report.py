@@ -19,7 +19,8 @@ from tests.conftest import require
 from tests.support.browser import Browser, find_chromium
 
 # The module-scoped fixtures are whole runs: keep the module on one xdist worker.
-pytestmark = pytest.mark.xdist_group("report")
+# slow: verifies candidates for its reports and drives a browser
+pytestmark = [pytest.mark.xdist_group("report"), pytest.mark.slow]
 SCHEMA = report_schema()
 
 

@@ -22,6 +22,8 @@ from cnnref.strategies import (
     with_layout,
 )
 
+pytestmark = pytest.mark.slow  # draws thousands of Hypothesis examples
+
 QUICK = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -26,6 +26,8 @@ from cnnref.train.checkpoint import load_checkpoint
 from cnnref.train.datasets import Digits, load_splits
 from cnnref.train.loop import evaluate_model
 
+pytestmark = pytest.mark.slow  # trains on MNIST
+
 ACCURACY_BAR = 0.96
 MOVED_BAR = 0.90  # held-out digits moved 2 pixels down and 2 left
 THICKER_BAR = 0.82  # held-out digits with a 3x3 grey dilation of their strokes

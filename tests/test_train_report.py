@@ -107,6 +107,7 @@ DECODED_PIXEL_SUMS = """
 """
 
 
+@pytest.mark.slow  # a browser
 def test_the_report_renders_in_a_real_browser(
     tmp_path: Path, finished_run: tuple[Run, Digits, Evaluation]
 ) -> None:

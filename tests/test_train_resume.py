@@ -27,6 +27,8 @@ from cnnref.train.errors import DataFileError
 from cnnref.train.loop import Run, TrainingConfig, train
 from cnnref.train.model import small_cnn
 
+pytestmark = pytest.mark.slow  # trains, stops and resumes in fresh processes
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -6,8 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from cnnref.report import report_dict
 from cnnref.verify import verify
+
+pytestmark = pytest.mark.slow  # whole verifications with declared features
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -28,7 +28,8 @@ from cnnref.vectors import FEATURES, FORMAT, FORMAT_VERSION, MANIFEST, iter_file
 from tests.conftest import require
 
 # The module-scoped fixtures are whole runs: keep the module on one xdist worker.
-pytestmark = pytest.mark.xdist_group("vectors")
+# slow: writes golden-vector corpora
+pytestmark = [pytest.mark.xdist_group("vectors"), pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 OPS = {"conv2d", "conv2d_backward", "max_pool2d", "max_pool2d_backward"}
 # What the corpus must exercise (issue 12): written out here, not read from cnnref.

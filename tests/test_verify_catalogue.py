@@ -21,6 +21,8 @@ from cnnref.verify import VerificationResult, check_example, select_properties, 
 from tests.candidates.catalogue import BUGS, MISBEHAVING
 from tests.support.catalogue import failed_first_at
 
+pytestmark = pytest.mark.slow  # a whole verification per catalogued bug
+
 CATALOGUE = "tests.candidates.catalogue"
 STUDENT_OPS = ["conv", "pool"]  # what the catalogue's candidates implement
 

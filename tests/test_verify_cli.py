@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # runs cnnref verify in fresh processes
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

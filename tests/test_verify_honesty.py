@@ -7,6 +7,8 @@ import pytest
 from cnnref.verify import SelectionError, verify
 from cnnref.verify.cli import summary_table
 
+pytestmark = pytest.mark.slow  # verifies candidates in fresh processes
+
 CATALOGUE = "tests.candidates.catalogue"
 
 

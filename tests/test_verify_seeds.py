@@ -23,6 +23,8 @@ from cnnref.verify import check_example, verify
 from cnnref.verify.candidate import LoadedCandidate
 from tests.test_strategies import draws
 
+pytestmark = pytest.mark.slow  # verifies candidates at several seeds
+
 CATALOGUE = "tests.candidates.catalogue"
 TWO = ["conv2d.matches_reference", "conv2d.contract"]
 

@@ -18,7 +18,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # One wheel and one virtual environment for the run (``installed``); on one xdist worker where
 # xdist_group works, so that the others need not wait for it.
-pytestmark = pytest.mark.xdist_group("wheel")
+# slow: builds and installs a wheel
+pytestmark = [pytest.mark.xdist_group("wheel"), pytest.mark.slow]
 
 CANDIDATE = textwrap.dedent(
     """

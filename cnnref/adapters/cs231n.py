@@ -122,7 +122,10 @@ def _pool_param(kernel_size, stride, padding, dilation, ceil_mode) -> dict:
 
 
 def _pair(value: int | tuple[int, int]) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else tuple(value)
+    if isinstance(value, int):
+        return (value, value)
+    height, width = value
+    return (height, width)
 
 
 def _one(name: str, value: int | tuple[int, int]) -> int:

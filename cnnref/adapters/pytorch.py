@@ -81,6 +81,7 @@ def torch_module(
     weight_name, bias_name = parameters
 
     def conv_forward(x, w, b=None, **geometry):
+        assert conv2d is not None  # only passed on when given
         module = conv2d(
             x.shape[1],
             w.shape[0],
@@ -92,6 +93,7 @@ def torch_module(
         return functional_call(module, values, (x,))
 
     def pool_forward(x, kernel_size, **geometry):
+        assert max_pool2d is not None  # only passed on when given
         return max_pool2d(kernel_size, **geometry)(x)
 
     return torch_forward(

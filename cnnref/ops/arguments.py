@@ -8,6 +8,7 @@ arithmetic runs.  The op's own checks are in its folder (``ops/<op>/geometry.py`
 from __future__ import annotations
 
 import numbers
+from typing import TypeGuard
 
 import numpy as np
 
@@ -32,7 +33,7 @@ def as_pair(value: object, name: str, *, minimum: int) -> Pair:
     return int(entries[0]), int(entries[1])
 
 
-def is_int(value: object) -> bool:
+def is_int(value: object) -> TypeGuard[numbers.Integral]:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 

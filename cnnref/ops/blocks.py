@@ -142,6 +142,7 @@ def _threads(count: int) -> ThreadPoolExecutor:
                 _pool.shutdown(wait=False)  # its threads end once their runs are done
             _pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="cnnref-blocks")
             _pool_size = count
+        assert _pool is not None  # made above whenever the size was short, as it starts
         return _pool
 
 

@@ -9,6 +9,7 @@ this module holds what they share.
 from __future__ import annotations
 
 import importlib.util
+from typing import Any, overload
 
 import numpy as np
 
@@ -22,3 +23,16 @@ def leaf(array: np.ndarray):
     import torch
 
     return torch.tensor(np.array(array), requires_grad=True)
+
+
+@overload
+def gradient_of(tensor: None) -> None: ...
+@overload
+def gradient_of(tensor: Any) -> np.ndarray: ...
+def gradient_of(tensor: Any) -> np.ndarray | None:
+    """The gradient autograd left on a leaf, as an array (None where there is no leaf)."""
+    if tensor is None:
+        return None
+    if tensor.grad is None:
+        raise RuntimeError("autograd left no gradient on a leaf the result depends on")
+    return tensor.grad.numpy()

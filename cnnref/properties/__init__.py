@@ -9,6 +9,7 @@ function's contract makes (``contract``) and the hint machinery (``hints``).
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from ..ops import FUNCTIONS, OPS, op_of
 from .base import (
@@ -53,6 +54,10 @@ def property_named(name: str) -> Property:
         if prop.name == name:
             return prop
     raise KeyError(f"no property named {name!r}; known: {[p.name for p in properties]}")
+
+
+if TYPE_CHECKING:  # what __getattr__ below returns, typed for type checkers and editors
+    PROPERTIES: tuple[Property, ...]
 
 
 def __getattr__(name: str):

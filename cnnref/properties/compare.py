@@ -24,6 +24,7 @@ differ.  The derivation of the constants is in docs/tolerances.md.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar, overload
 
 import numpy as np
 
@@ -135,7 +136,7 @@ class Comparison:
             f"  worst at index {self.worst_index}: expected {self.expected!r}, got {self.actual!r}",
             *self._error_lines(),
         ]
-        if self.expected_array is not None:
+        if self.expected_array is not None and self.actual_array is not None:
             lines += [f"  expected {self.name}:", *_array_lines(self.expected_array)]
             lines += [f"  got {self.name}:", *_array_lines(self.actual_array)]
         return "\n".join(lines)
@@ -165,9 +166,26 @@ class Comparison:
         ]
 
 
-def as_float64(*arrays: np.ndarray | None) -> list[np.ndarray | None]:
+# An array stays an array and an optional one optional, position by position (the overloads).
+_Array = TypeVar("_Array", np.ndarray, "np.ndarray | None")
+_Array2 = TypeVar("_Array2", np.ndarray, "np.ndarray | None")
+_Array3 = TypeVar("_Array3", np.ndarray, "np.ndarray | None")
+_Array4 = TypeVar("_Array4", np.ndarray, "np.ndarray | None")
+
+
+@overload
+def as_float64(a: _Array, /) -> tuple[_Array]: ...
+@overload
+def as_float64(a: _Array, b: _Array2, /) -> tuple[_Array, _Array2]: ...
+@overload
+def as_float64(a: _Array, b: _Array2, c: _Array3, /) -> tuple[_Array, _Array2, _Array3]: ...
+@overload
+def as_float64(
+    a: _Array, b: _Array2, c: _Array3, d: _Array4, /
+) -> tuple[_Array, _Array2, _Array3, _Array4]: ...
+def as_float64(*arrays: np.ndarray | None) -> tuple[np.ndarray | None, ...]:
     """Each array in float64, where oracles and tolerances are computed (None stays None)."""
-    return [None if a is None else np.asarray(a, dtype=np.float64) for a in arrays]
+    return tuple(None if a is None else np.asarray(a, dtype=np.float64) for a in arrays)
 
 
 # Arrays up to this many elements are printed whole in failure messages.
@@ -194,7 +212,7 @@ def compare(
     actual: np.ndarray,
     expected: np.ndarray,
     *,
-    scale: np.ndarray,
+    scale: np.ndarray | float,
     rtol: float,
     name: str,
     normwise: np.ndarray | float = 0.0,
@@ -251,7 +269,7 @@ def assert_close(
     actual: np.ndarray,
     expected: np.ndarray,
     *,
-    scale: np.ndarray,
+    scale: np.ndarray | float,
     rtol: float,
     name: str,
     normwise: np.ndarray | float = 0.0,

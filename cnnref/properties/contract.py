@@ -51,7 +51,7 @@ def call_and_check(
 
 def _outputs(result: Any, function: str, names: tuple[str, ...], shapes) -> list:
     values = unpack(result, function=function, names=names) if len(names) > 1 else (result,)
-    outputs = []
+    outputs: list[np.ndarray | None] = []
     for name, value, shape in zip(names, values, shapes):
         if shape is None:
             if value is not None:

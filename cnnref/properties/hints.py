@@ -26,7 +26,7 @@ def explain(
     actual: np.ndarray,
     expected: np.ndarray,
     *,
-    scale: np.ndarray,
+    scale: np.ndarray | float,
     dtype: str,
     layout: str,
     variants: Iterable[Variant] = (),
@@ -55,7 +55,7 @@ def explain(
 
 
 def matching_variants(
-    actual: np.ndarray, variants: Iterable[Variant], *, scale: np.ndarray, rtol: float
+    actual: np.ndarray, variants: Iterable[Variant], *, scale: np.ndarray | float, rtol: float
 ) -> list[str]:
     """The descriptions of the variants that ``actual`` agrees with."""
     found = []
@@ -69,7 +69,7 @@ def matching_variants(
 
 
 def scaling_hint(
-    actual: np.ndarray, expected: np.ndarray, *, scale: np.ndarray, rtol: float
+    actual: np.ndarray, expected: np.ndarray, *, scale: np.ndarray | float, rtol: float
 ) -> list[str]:
     """'off by a constant factor' when ``actual`` is ``c * expected`` for some c != 1."""
     expected64 = np.asarray(expected, dtype=np.float64)
@@ -207,7 +207,7 @@ def rounding_hint(comparison: Comparison, dtype: str) -> list[str]:
     return []
 
 
-def border_mask(shape: tuple[int, ...], widths: tuple[int, int]) -> np.ndarray:
+def border_mask(shape: tuple[int, ...], widths: tuple[int, ...]) -> np.ndarray:
     """True within ``widths`` rows/columns of the spatial edges of ``shape``."""
     height, width = shape[-2:]
     rows = np.zeros(height, dtype=bool)

@@ -11,8 +11,15 @@ This module names them: ``reference.conv2d`` is the fast form, and
 """
 
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from ..ops import FUNCTIONS, form
+
+if TYPE_CHECKING:  # what the registry binds below, named for type checkers and editors
+    from ..ops.avg_pool2d.fast import avg_pool2d, avg_pool2d_backward
+    from ..ops.conv2d.fast import conv2d, conv2d_backward
+    from ..ops.conv_transpose2d.fast import conv_transpose2d, conv_transpose2d_backward
+    from ..ops.max_pool2d.fast import max_pool2d, max_pool2d_backward
 
 fast = SimpleNamespace(**{function: form(function, "fast") for function in FUNCTIONS})
 literal = SimpleNamespace(**{function: form(function, "literal") for function in FUNCTIONS})

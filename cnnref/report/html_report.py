@@ -121,7 +121,8 @@ def _declared_rows(declared: dict) -> list[tuple[str, str]]:
 
 def _anchors(report: dict) -> list[str]:
     """An HTML id per property, unique even when a merged report checked one property twice."""
-    anchors, seen = [], Counter()
+    anchors: list[str] = []
+    seen: Counter[str] = Counter()
     for prop in report["properties"]:
         anchor = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{prop['candidate']}-{prop['name']}")
         seen[anchor] += 1

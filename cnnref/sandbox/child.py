@@ -37,15 +37,22 @@ def main() -> None:
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     keeper = os.getpid()
     runner = 0
+
     # Set before the fork, so that no SIGTERM can find the keeper without its handler.
-    signal.signal(signal.SIGTERM, lambda *_: runner and _kill_group(runner))
+    def end_runner(*_: object) -> None:
+        if runner:
+            _kill_group(runner)
+
+    def end_runner_if_orphaned(*_: object) -> None:
+        if runner and os.getppid() != verifier:
+            _kill_group(runner)
+
+    signal.signal(signal.SIGTERM, end_runner)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the verifier's to handle
     # A verifier that dies takes everything with it.  The signal also comes when only the
     # verifier's thread that started us ends, so check that the verifier itself is gone.
     verifier = os.getppid()
-    signal.signal(
-        signal.SIGUSR1, lambda *_: runner and os.getppid() != verifier and _kill_group(runner)
-    )
+    signal.signal(signal.SIGUSR1, end_runner_if_orphaned)
     _prctl(_PR_SET_PDEATHSIG, signal.SIGUSR1)
     runner = os.fork()
     if runner == 0:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from ..results import Kind
 from . import wire
@@ -169,6 +170,7 @@ class CandidateProcess:
                 cwd=self._workdir,
                 start_new_session=True,
             )
+        assert self._process.stdin is not None and self._process.stdout is not None  # PIPE
         requests, replies = self._process.stdin.fileno(), self._process.stdout.fileno()
         for fd in (requests, replies):
             os.set_blocking(fd, False)
@@ -229,7 +231,7 @@ class CandidateProcess:
                 f"loading {self.target!r} failed: an unexpected reply (expected op 'ready' with "
                 f"lists of strings; got {_short(reply)})"
             )
-        functions, fences = lists
+        functions, fences = cast("list[list[str]]", lists)  # _strings checked each
         # Plain JSON as the candidate declared them; the verifier validates them.
         self.unsupported, self.conventions = reply.get("unsupported"), reply.get("conventions")
         self.functions = [name for name in functions if name in self.wanted]
@@ -267,16 +269,19 @@ class CandidateProcess:
             os.killpg(process.pid, signal.SIGKILL)  # stragglers still in the session's group
         for pipe in (process.stdin, process.stdout):
             with contextlib.suppress(OSError):
-                pipe.close()
+                if pipe is not None:
+                    pipe.close()
         if self._workdir:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
         return exit_code
 
     def close(self) -> None:
+        channel = self._channel
         if self._process is not None and self._process.poll() is None and not self._in_call:
             with contextlib.suppress(wire.TimedOut, OSError):
-                self._channel.send(wire.pack({"op": "exit"}), time.monotonic() + 1.0)
+                assert channel is not None  # made with the process
+                channel.send(wire.pack({"op": "exit"}), time.monotonic() + 1.0)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self._process.wait(timeout=5)
         self.stop()
@@ -320,12 +325,14 @@ class CandidateProcess:
             kwargs=[dict(kwargs) for _, kwargs in calls],
         )
         sent = sum(len(memoryview(chunk).cast("B")) for chunk in frame)
+        channel = self._channel
+        assert channel is not None  # start() made it
         self._in_call = True
         returned = []
         try:
-            self._channel.send(frame, time.monotonic() + self.limits.timeout)
+            channel.send(frame, time.monotonic() + self.limits.timeout)
             for offset, (args, _) in enumerate(calls):
-                reply = self._channel.receive(
+                reply = channel.receive(
                     time.monotonic() + self.limits.timeout, byte_limit=64 * sent + (64 << 20)
                 )
                 returned.append(self._returned(function, first + offset, len(args), reply, echo))
@@ -367,9 +374,10 @@ class CandidateProcess:
         values = reply["values"]
         if reply.get("op") == "raised":
             fields = [reply.get(key) for key in ("error_type", "message", "traceback")]
-            if not all(isinstance(text, str) for text in fields):
+            texts = [text for text in fields if isinstance(text, str)]
+            if len(texts) != len(fields):
                 raise unreadable("an exception report without its type, message and traceback")
-            raise RemoteRaised(function, *fields)
+            raise RemoteRaised(function, *texts)
         if reply.get("op") != "returned" or "value" not in values:
             raise unreadable(f"a reply of kind {reply.get('op')!r}")
         shared = reply.get("shared")

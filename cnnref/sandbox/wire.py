@@ -30,6 +30,7 @@ import os
 import select
 import struct
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,15 +124,16 @@ def encode(value: object, arrays: _Outgoing) -> object:
         if isinstance(value, container) and type(value) is not container:
             value = container(value)
     kind = type(value)
-    size = len(value) if kind in (str, tuple, list, dict) else 1
+    sized = kind in (str, tuple, list, dict)
+    size = len(value) if sized and isinstance(value, (str, tuple, list, dict)) else 1
     if size > min(arrays.room, MAX_ITEMS if kind is not str else arrays.room):
         return {"other": kind.__name__, "repr": f"(a {kind.__name__} too large to send)"}
     arrays.room -= size
     if kind in SCALARS:
         return value
-    if kind in (tuple, list):
+    if isinstance(value, (tuple, list)):  # exactly a tuple or a list: subclasses were made so
         return {kind.__name__: [encode(item, arrays) for item in value]}
-    if kind is dict and all(type(key) is str for key in value):
+    if isinstance(value, dict) and kind is dict and all(type(key) is str for key in value):
         return {"dict": {key: encode(item, arrays) for key, item in value.items()}}
     if isinstance(value, np.ndarray):
         if value.dtype.str in DTYPES:
@@ -141,7 +143,7 @@ def encode(value: object, arrays: _Outgoing) -> object:
     return {"other": kind.__name__, "repr": _short_repr(value)}
 
 
-def shared_memory(result: object, args: tuple | list) -> list[list[int]]:
+def shared_memory(result: object, args: Sequence) -> list[list[int]]:
     """A reply's ``shared``: [output, argument] pairs that share memory (an output is an item
     of a tuple or list result, or 0 for a single value)."""
     outputs = list(result) if isinstance(result, (tuple, list)) else [result]
@@ -192,7 +194,7 @@ def _short_repr(value: object) -> str:
 def _c_order(array: np.ndarray) -> tuple[dict, bytes | memoryview]:
     data = np.ascontiguousarray(array)
     spec = {"dtype": array.dtype.str, "shape": list(array.shape)}
-    return spec, memoryview(data).cast("B") if data.size else b""
+    return spec, data.data.cast("B") if data.size else b""
 
 
 def _with_layout(array: np.ndarray) -> tuple[dict, bytes | memoryview]:
@@ -228,7 +230,7 @@ def _byte_bounds(array: np.ndarray) -> tuple[int, int]:
     try:
         from numpy.lib.array_utils import byte_bounds
     except ImportError:  # NumPy < 2
-        byte_bounds = np.byte_bounds
+        byte_bounds = np.byte_bounds  # type: ignore[attr-defined]  # in NumPy 1's stubs only
     return byte_bounds(array)
 
 
@@ -323,7 +325,7 @@ class Channel:
         arrays = []
         for spec, (dtype, shape, nbytes) in zip(header["buffers"], sizes):
             raw = np.empty(nbytes, np.uint8)
-            self._read_into(memoryview(raw), deadline)
+            self._read_into(raw.data, deadline)
             arrays.append(
                 _array(raw, spec, dtype, shape) if exact_layout else raw.view(dtype).reshape(shape)
             )

@@ -6,12 +6,24 @@ This package holds what they are made of: size classes, layouts, dtypes, spellin
 """
 
 import importlib
+from typing import TYPE_CHECKING
 
 from ..declarations import FEATURES
 from ..ops import OPS
 from .cases import DTYPES, DY_VALUES
 from .draws import SIZE_CLASSES, SizeClass
 from .layouts import LAYOUTS, with_layout
+
+if TYPE_CHECKING:  # what __getattr__ below finds in the ops' folders, named for type checkers
+    from ..ops.avg_pool2d.cases import AVG_POOL_DEFAULTS, AvgPoolArrays, AvgPoolCase, avg_pool_cases
+    from ..ops.conv2d.cases import CONV_DEFAULTS, ConvArrays, ConvCase, conv_cases
+    from ..ops.conv_transpose2d.cases import (
+        CONV_TRANSPOSE_DEFAULTS,
+        ConvTransposeArrays,
+        ConvTransposeCase,
+        conv_transpose_cases,
+    )
+    from ..ops.max_pool2d.cases import POOL_DEFAULTS, POOL_VALUES, PoolArrays, PoolCase, pool_cases
 
 
 def __getattr__(name: str):

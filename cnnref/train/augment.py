@@ -45,7 +45,7 @@ def random_affine(
     about the image's centre; bilinear interpolation, zero (background) outside."""
     n, _, height, width = images.shape
     angle, slant = np.deg2rad(rng.uniform(-1, 1, size=(2, n)) * [[rotation], [shear]])
-    zoom = 1 + rng.uniform(-scale, scale, size=n)
+    zoom = 1 + rng.uniform(-scale, scale, size=(n,))
     shift = rng.uniform(-max_shift, max_shift, size=(2, n))
     # The map from an output pixel back to where it reads the input: rotation, then
     # shear along the rows, then 1/zoom (so that a zoom > 1 enlarges the digit).

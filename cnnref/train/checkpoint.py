@@ -42,7 +42,8 @@ def save_checkpoint(path: str | os.PathLike, run: Run) -> None:
     }
     arrays["meta"] = np.array(json.dumps(meta))
     with atomic_path(path) as temporary, open(temporary, "wb") as file:
-        np.savez(file, **arrays)
+        # NumPy's stub reads any keyword as possibly its allow_pickle; these are array names.
+        np.savez(file, **arrays)  # type: ignore[arg-type]
 
 
 def load_checkpoint(path: str | os.PathLike) -> Run:

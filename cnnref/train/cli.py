@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from ..cli import positive_float, positive_int, unwritable
 from ..ops.threads import get_threads, set_threads
@@ -220,14 +221,14 @@ def _given_settings(args: argparse.Namespace) -> dict:
 def _stop_on_signal() -> Iterator[Callable[[], bool]]:
     """Turn the first Ctrl-C or SIGTERM into a request to stop at the next batch boundary
     (a second one interrupts at once)."""
-    requested = []
+    requested: list[int] = []
 
     def request(signum: int, frame: object) -> None:
         requested.append(signum)
         _say("stopping after this batch (again to abort)")
-        signal.signal(signum, previous[signum])
+        signal.signal(signum, previous[signal.Signals(signum)])
 
-    previous = {}
+    previous: dict[signal.Signals, Any] = {}
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(ValueError):  # not the main thread: no handlers
             previous[signum] = signal.signal(signum, request)

@@ -116,6 +116,7 @@ def find_pair(directory: Path, prefix: str) -> tuple[Path, Path] | None:
             present = next(p for p in found.values() if p is not None)
             raise DataFileError(f"{present} has no matching {stems[kind]}[.gz] in {directory}")
     images, labels = found["images"], found["labels"]
+    assert images is not None and labels is not None  # the loop above raised for a missing one
     return images, labels
 
 

@@ -58,7 +58,7 @@ def small_cnn(
     ``hidden`` > 0, a dense layer of that many ReLU units before the last."""
     first, second = channels
     same = kernel_size // 2  # "same" padding keeps 28x28 and 14x14 before each pool
-    features = [
+    features: list[dict[str, Any]] = [
         {"layer": "conv2d", "in_channels": 1, "out_channels": first,
          "kernel_size": kernel_size, "padding": same},
         {"layer": "relu"},

@@ -10,6 +10,7 @@ written arrays, not a hope.  The sweep adds small geometries drawn from
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -31,13 +32,25 @@ class NamedCase:
 
 
 def _conv(name: str, about: str, wanted: str = "", **fields) -> NamedCase:
-    defaults = {"batch": 1, "in_channels": 1, "out_channels": 1, "height": 4, "width": 4}
+    defaults: dict[str, Any] = {
+        "batch": 1,
+        "in_channels": 1,
+        "out_channels": 1,
+        "height": 4,
+        "width": 4,
+    }
     case = ConvCase(**(defaults | {"kernel_size": (3, 3)} | fields))
     return NamedCase(name, case, about, frozenset(wanted.split()))
 
 
 def _pool(name: str, about: str, wanted: str = "", **fields) -> NamedCase:
-    defaults = {"batch": 1, "channels": 1, "height": 4, "width": 4, "kernel_size": (2, 2)}
+    defaults: dict[str, Any] = {
+        "batch": 1,
+        "channels": 1,
+        "height": 4,
+        "width": 4,
+        "kernel_size": (2, 2),
+    }
     case = PoolCase(**(defaults | fields))
     return NamedCase(name, case, about, frozenset(wanted.split()))
 
@@ -174,7 +187,7 @@ def _with_wanted_features(named: NamedCase) -> tuple[NamedCase, frozenset[str]]:
 def sweep(seed: int, count: int) -> list[tuple[NamedCase, frozenset[str]]]:
     """``count`` small cases drawn from ``seed``, conv2d and max_pool2d in turn."""
     rng = np.random.default_rng(seed)
-    cases = []
+    cases: list[tuple[NamedCase, frozenset[str]]] = []
     while len(cases) < count:
         kind = ("conv", "pool")[len(cases) % 2]
         case = _draw_conv(rng) if kind == "conv" else _draw_pool(rng)

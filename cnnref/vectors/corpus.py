@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -133,6 +134,7 @@ def _case_entry(
             expected.append({"name": output.name, "file": None})
             continue
         entry = {"name": output.name} | _file_entry(files, named.name, output.name, output.expected)
+        assert output.atol is not None  # there is a tolerance wherever there is an expected value
         entry["tolerance"] = {
             "atol": _file_entry(files, named.name, f"{output.name}.atol", output.atol),
             "rtol": output.rtol,
@@ -160,7 +162,7 @@ def _file_entry(
     files: dict[str, bytes], case_name: str, name: str, array: np.ndarray, *, strides=False
 ) -> dict:
     path = f"{case_name}/{name}.npy"
-    entry = {"file": path, "shape": list(array.shape), "dtype": str(array.dtype)}
+    entry: dict[str, Any] = {"file": path, "shape": list(array.shape), "dtype": str(array.dtype)}
     if path not in files:
         buffer = io.BytesIO()
         np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)

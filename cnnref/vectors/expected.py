@@ -81,7 +81,7 @@ def conv_vectors(case: ConvCase) -> tuple[dict[str, np.ndarray | None], list[OpV
             Output(
                 name,
                 value,
-                None if value is None else rtol[name] * scale + normwise[name],
+                None if value is None or scale is None else rtol[name] * scale + normwise[name],
                 rtol[name],
                 f"{name} of conv2d_backward(|dy|, |x|, |w|{abs_operands})",
             )
@@ -119,25 +119,27 @@ def torch_disagreements(
     case: ConvCase | PoolCase, inputs: dict[str, np.ndarray | None], ops: list[OpVector]
 ) -> list[str]:
     """Where PyTorch CPU's outputs fall outside the corpus's tolerances (none, normally)."""
+    x, dy = inputs["x"], inputs["dy"]
+    assert x is not None and dy is not None  # every case has them; only b may be None
+    gradients: list[np.ndarray | None]
     if isinstance(case, ConvCase):
-        y, *gradients = conv2d_torch.conv2d_with_gradients(
-            inputs["x"], inputs["w"], inputs["b"], inputs["dy"], **case.geometry
-        )
+        w = inputs["w"]
+        assert w is not None
+        y, *gradients = conv2d_torch.conv2d_with_gradients(x, w, inputs["b"], dy, **case.geometry)
     else:
-        y, dx = max_pool2d_torch.max_pool2d_with_gradients(
-            inputs["x"], inputs["dy"], **case.geometry
-        )
+        y, dx = max_pool2d_torch.max_pool2d_with_gradients(x, dy, **case.geometry)
         gradients = [dx]
     found = []
-    for op, actual in zip(ops, ([y], gradients)):
+    per_op: tuple[list[np.ndarray | None], ...] = ([y], gradients)
+    for op, actual in zip(ops, per_op):
         for output, got in zip(op.outputs, actual):
             if output.expected is None:
                 continue
-            if np.shape(got) != output.expected.shape:
-                found.append(
-                    f"{op.op} {output.name}: shape {np.shape(got)}, not {output.expected.shape}"
-                )
+            if got is None or np.shape(got) != output.expected.shape:
+                shape = "no array" if got is None else f"shape {np.shape(got)}"
+                found.append(f"{op.op} {output.name}: {shape}, not {output.expected.shape}")
                 continue
+            assert output.atol is not None  # there is a tolerance wherever a value is expected
             comparison = compare(
                 got, output.expected, scale=output.atol, rtol=1.0, name=output.name
             )

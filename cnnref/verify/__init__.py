@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 
 from ..declarations import Conventions, Declarations, declare
 from ..declarations import read as read_declarations
@@ -31,7 +32,14 @@ from .candidate import (
 )
 from .environment import environment
 from .evaluate import evaluate
-from .runner import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, RunSettings, verify_property, with_inputs
+from .runner import (
+    DEFAULT_EXAMPLES,
+    DEFAULT_TIMEOUT,
+    Case,
+    RunSettings,
+    verify_property,
+    with_inputs,
+)
 
 # Called with every VerificationResult: the pytest plugin collects them for its report.
 result_listeners: list[Callable[[VerificationResult], None]] = []
@@ -58,7 +66,7 @@ def select_properties(
 
     SelectionError if they have none in common: such a run would check nothing.
     """
-    functions = set()
+    functions: set[str] = set()
     for op in ops or FUNCTIONS:
         if op not in FUNCTIONS and op not in GROUPS:
             raise ValueError(f"unknown op {op!r}; choose from {', '.join((*FUNCTIONS, *GROUPS))}")
@@ -111,7 +119,7 @@ def verify(
     """
     progress = progress or Progress()
     started = isinstance(candidate, IsolatedCandidate)
-    if started:
+    if isinstance(candidate, IsolatedCandidate):
         limits, timeout = candidate.process.limits, candidate.process.limits.timeout
     else:
         limits = Limits(
@@ -126,7 +134,8 @@ def verify(
     )
     selected = select_properties(ops, properties)
     start = time.perf_counter()
-    if started:
+    subject: IsolatedCandidate | LoadedCandidate
+    if isinstance(candidate, IsolatedCandidate):
         target, subject = candidate.target, candidate
     else:
         target = target_of(candidate) if isolate or isinstance(candidate, str) else _name(candidate)
@@ -141,7 +150,7 @@ def verify(
                 subject,
                 target=target,
                 run=run,
-                on_example=lambda n, prop=prop: progress.example(prop, n),
+                on_example=partial(progress.example, prop),
             )
             results.append(result)  # before it is shown: a Ctrl-C after that keeps it
             progress.finish(result)
@@ -189,7 +198,7 @@ def assert_verified(candidate: object = DEFAULT_CANDIDATE, **options) -> Verific
 def check_example(
     candidate: object,
     property_name: str,
-    case: object,
+    case: Case,
     *,
     isolate: bool = True,
     timeout: float = DEFAULT_TIMEOUT,

@@ -91,7 +91,7 @@ class LoadedCandidate:
 
     def call_watched(self, function: str, args: Sequence, kwargs: dict) -> Watched:
         result = self.call(function, *args, **kwargs)
-        return Watched(result, {tuple(pair) for pair in shared_memory(result, args)})
+        return Watched(result, {(out, arg) for out, arg in shared_memory(result, args)})
 
     def close(self) -> None: ...
 

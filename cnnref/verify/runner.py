@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar, Protocol
 
 from hypothesis import HealthCheck, Phase, Verbosity, event, given, seed, settings
 from hypothesis import strategies as st
@@ -33,7 +34,7 @@ from ..declarations import NOTHING_DECLARED, WITH_CONVENTIONS, Conventions, Decl
 from ..oracles.torch_autograd import torch_available
 from ..properties import Property
 from ..properties.compare import describe_inputs
-from ..results import FATAL, Failure, Kind, PropertyResult, Status
+from ..results import FATAL, Failure, Kind, PropertyResult, Status, Worst
 from ..sandbox.process import DEFAULT_TIMEOUT
 from ..sandbox.target import Command
 from ..strategies import DTYPES, SIZE_CLASSES
@@ -105,7 +106,7 @@ class RunSettings:
 class _Falsified(Exception):
     """Raised inside the Hypothesis test so that Hypothesis shrinks the example."""
 
-    def __init__(self, case: object, outcome: Outcome) -> None:
+    def __init__(self, case: Case, outcome: Outcome) -> None:
         super().__init__(outcome.message)
         self.case, self.outcome = case, outcome
 
@@ -113,9 +114,30 @@ class _Falsified(Exception):
 class _Fatal(BaseException):
     """A BaseException, so that Hypothesis stops at once instead of shrinking a crash or hang."""
 
-    def __init__(self, case: object, outcome: Outcome) -> None:
+    def __init__(self, case: Case, outcome: Outcome) -> None:
         super().__init__(outcome.message)
         self.case, self.outcome = case, outcome
+
+
+class Case(Protocol):
+    """What the runner reads of an example, which every op's case class (``ConvCase``,
+    ``PoolCase``, ...) has: its settings, its arrays and what shrinking could not remove."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]  # a dataclass: asdict() reports its fields
+    DEFAULTS: ClassVar[dict]
+    dtype: str
+    layout: str
+    dy_values: str
+    as_int: tuple[str, ...]
+    omitted: tuple[str, ...]
+
+    def arrays(self) -> Any: ...  # the op's NamedTuple of arrays (ConvArrays, PoolArrays, ...)
+
+    def coverage(self) -> dict[str, str]: ...
+
+    def sizes_reached(self) -> list[str]: ...
+
+    def settings_needed(self) -> list[str]: ...
 
 
 @dataclass
@@ -123,10 +145,10 @@ class _Tally:
     examples: int = 0
     not_checked: Counter = field(default_factory=Counter)  # reason -> examples
     ratios: list[float] = field(default_factory=list)
-    worst: object = None
+    worst: Worst | None = None
     coverage: dict[str, Counter] = field(default_factory=dict)
 
-    def record(self, case: object, outcome: Outcome) -> None:
+    def record(self, case: Case, outcome: Outcome) -> None:
         self.examples += 1
         if outcome.kind == Kind.NOT_CHECKED:
             self.not_checked[outcome.message] += 1
@@ -311,7 +333,7 @@ def _hypothesis_settings(run: RunSettings, target: str, key: str, examples: int)
         deadline=None,
         database=database,
         # Not the explain phase: it re-runs a failure many times to say which parts of it
-        # could vary, a note cnnref never shows (it took 1.6 s of a 2.4 s failing run).
+        # could vary, a note cnnref never shows, and most of a failing run's time.
         phases=[phase for phase in Phase if phase != Phase.explain],
         suppress_health_check=list(HealthCheck),
         verbosity=Verbosity.quiet,
@@ -358,12 +380,12 @@ def _smaller(
     return found, []
 
 
-def input_elements(case: object) -> int:
+def input_elements(case: Case) -> int:
     """How many elements a case's input arrays hold together: how big the example is."""
     return sum(array.size for array in case.arrays() if array is not None)
 
 
-def with_inputs(message: str, case: object, prop: Property) -> str:
+def with_inputs(message: str, case: Case | None, prop: Property) -> str:
     """``message`` and the case's arrays, when they are small enough to read and not shown yet."""
     if case is None or re.search(r"^inputs:$", message, re.MULTILINE):
         return message
@@ -375,7 +397,7 @@ def with_inputs(message: str, case: object, prop: Property) -> str:
 
 
 def _failure(
-    case: object,
+    case: Case | None,
     outcome: Outcome,
     prop: Property,
     target: str | Command,
@@ -423,7 +445,7 @@ def _as_written(value: object) -> object:
     return value[0] if isinstance(value, tuple) and len(set(value)) == 1 else value
 
 
-def still_needed(case: object) -> str:
+def still_needed(case: Case) -> str:
     """What the smallest failing example could not shrink away: where the bug must be.
 
     Settings (stride, padding, groups, a layout, ...) that survived shrinking are needed.

@@ -111,8 +111,8 @@ def avg_pool2d_backward(
 
 def divisor_plane(
     geometry: AvgPoolGeometry,
-    size: tuple[int, int],
-    out_size: tuple[int, int],
+    size: tuple[int, ...],
+    out_size: tuple[int, ...],
     dtype: np.dtype,
 ) -> np.ndarray:
     """(OH, OW): each window's divisor, in ``dtype``."""
@@ -147,7 +147,7 @@ def padding_widths(
 
 
 def tap_slices(
-    geometry: AvgPoolGeometry, out_size: tuple[int, int]
+    geometry: AvgPoolGeometry, out_size: tuple[int, ...]
 ) -> Iterator[tuple[slice, slice]]:
     """For each tap (i, j), in row-major order: the (rows, cols) slices of the padded
     input that it reads across all windows."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,7 @@ def shape_hints(case: AvgPoolCase, actual: np.ndarray) -> list[str]:
     )
     x, _ = case.arrays()
     flipped = "ceil_mode=False (floor)" if case.ceil_mode else "ceil_mode=True"
-    mistakes = {
+    mistakes: dict[str, tuple[list[int], Callable[[], np.ndarray | None] | None]] = {
         f"{flipped}: honour ceil_mode": (
             [pool_output_size(n, k, s, p, 1, not case.ceil_mode) for n, k, s, p in axes],
             partial(_forward_or_none, x, case.geometry | {"ceil_mode": not case.ceil_mode}),
@@ -105,6 +106,7 @@ def divisor_variants(
     cannot tell apart.
     """
     kh, kw = case.kernel_size
+    mistakes: list[tuple[str, dict[str, Any]]]
     if case.divisor_override is not None:
         mistakes = [
             (OVERRIDE_IGNORED, {"divisor_override": None}),

@@ -234,12 +234,12 @@ def backward_finite_differences(
     rng = np.random.default_rng(case.seed + 1)
     for _ in range(finite_differences.PROJECTIONS):
         direction = rng.choice([-1.0, 1.0], size=x.shape).astype(case.dtype)
-        numerical = finite_differences.directional_derivative(forward, x, dy, direction, eps=1.0)
+        slope = finite_differences.directional_derivative(forward, x, dy, direction, eps=1.0)
         analytic = float(np.vdot(np.asarray(dx, np.float64), direction))
         evidence.require(
             compare(
                 np.array(analytic),
-                np.array(numerical),
+                np.array(slope),
                 scale=scale,
                 rtol=rtol,
                 name="<dx, v> vs finite differences along a random sign vector v",

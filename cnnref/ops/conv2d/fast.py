@@ -176,8 +176,9 @@ def correlated_input_gradient(
     correlation.  Rows no window reached read only zeros, so get zero gradient.
     """
     _, _, height, width = x_shape
-    reach = tuple(effective_kernel(k, d) - 1 for k, d in zip(w.shape[-2:], geometry.dilation))
-    start = tuple(r - p for r, p in zip(reach, geometry.padding))
+    reach_h, reach_w = (effective_kernel(k, d) - 1 for k, d in zip(w.shape[-2:], geometry.dilation))
+    reach = (reach_h, reach_w)
+    start = (reach_h - geometry.padding[0], reach_w - geometry.padding[1])
     spread = channels_last(
         dy, size=(height + reach[0], width + reach[1]), offset=start, spacing=geometry.stride
     )

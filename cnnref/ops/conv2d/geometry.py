@@ -107,7 +107,8 @@ def check_conv2d_backward_call(
     dy = as_float_array(dy, "dy", ndim=4, layout="(N, O, OH, OW)")
     check_gradient_shape(dy, geometry.output_shape(x.shape, w.shape))
     dtype = common_dtype(dy, x, w, b)
-    return geometry, *(a.astype(dtype, copy=False) for a in (dy, x, w))
+    dy, x, w = (a.astype(dtype, copy=False) for a in (dy, x, w))
+    return geometry, dy, x, w
 
 
 def check_need_dx(need_dx: object) -> None:

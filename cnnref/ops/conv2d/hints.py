@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,7 @@ def shape_hints(case: ConvCase, actual: np.ndarray) -> list[str]:
     values ``actual`` also has are named (see shape_evidence).
     """
     x, w, b, _ = case.arrays()
-    mistakes = {
+    mistakes: dict[str, tuple[dict[str, Any], object]] = {
         "ceil instead of floor division": ({"rounding": "ceil"}, None),
         "padding ignored": ({"padding": (0, 0)}, {"padding": (0, 0)}),
         "dilation ignored": ({"dilation": (1, 1)}, {"dilation": (1, 1)}),
@@ -203,9 +204,11 @@ def _contributions_per_input(case: ConvCase) -> np.ndarray:
         1, 1, 1, case.height, case.width, case.kernel_size, case.stride, case.padding, case.dilation
     )
     dy = np.ones(ones.y_shape)
-    return reference.conv2d_backward(
+    dx = reference.conv2d_backward(
         dy, np.zeros(ones.x_shape), np.ones(ones.w_shape), None, **ones.geometry
-    )[0][0, 0]
+    )[0]
+    assert dx is not None  # need_dx is left at True
+    return dx[0, 0]
 
 
 def _conv_or_none(x, w, b, geometry):
@@ -239,4 +242,5 @@ def _dx_cropped_from_origin(case: ConvCase, x, w, dy) -> np.ndarray:
     grad_padded = reference.conv2d_backward(
         dy, padded, w, None, **(case.geometry | {"padding": (0, 0)})
     )[0]
+    assert grad_padded is not None  # need_dx is left at True
     return grad_padded[..., : case.height, : case.width]

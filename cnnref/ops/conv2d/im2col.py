@@ -16,7 +16,7 @@ matrix entries back onto the pixels they were read from.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -79,7 +79,7 @@ def patch_blocks(
     dilation: Pair,
     groups: int,
     run: slice | None = None,
-) -> Iterator[tuple[slice, np.ndarray]]:
+) -> Generator[tuple[slice, np.ndarray], None, None]:
     """The patch matrix of channels-last ``x_cl``, a block of images at a time, over the
     images of ``run`` (all of them by default).
 

@@ -128,7 +128,7 @@ def correlate(
     stride: Pair = (1, 1),
     dilation: Pair = (1, 1),
     groups: int = 1,
-    output_size: Pair | None = None,
+    output_size: tuple[int, ...] | None = None,
 ) -> np.ndarray:
     """Valid cross-correlation of ``x`` (N, G*C, H, W) with ``kernel`` (G*O, C, KH, KW).
 

@@ -18,9 +18,11 @@ def conv2d_scale(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, **geometry)
 def conv2d_backward_scales(
     dy: np.ndarray, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, **geometry
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    return conv2d_backward(
+    dx, dw, db = conv2d_backward(
         np.abs(dy), np.abs(x), np.abs(w), None if b is None else np.abs(b), **geometry
     )
+    assert dx is not None  # need_dx is left at True
+    return dx, dw, db
 
 
 # ---------------------------------------------------------------- normwise scales

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...oracles.torch_autograd import leaf
+from ...oracles.torch_autograd import gradient_of, leaf
 
 
 def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, **geometry) -> np.ndarray:
@@ -12,8 +12,9 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, **geometr
     import torch
 
     with torch.no_grad():
-        tensors = [None if a is None else torch.from_numpy(np.array(a)) for a in (x, w, b)]
-        return torch.nn.functional.conv2d(*tensors, **geometry).numpy()
+        bias = None if b is None else torch.from_numpy(np.array(b))
+        x_t, w_t = torch.from_numpy(np.array(x)), torch.from_numpy(np.array(w))
+        return torch.nn.functional.conv2d(x_t, w_t, bias, **geometry).numpy()
 
 
 def conv2d_with_gradients(
@@ -22,8 +23,7 @@ def conv2d_with_gradients(
     """``(y, dx, dw, db)`` from ``torch.nn.functional.conv2d`` and autograd."""
     import torch
 
-    leaves = [leaf(a) for a in (x, w)] + ([leaf(b)] if b is not None else [None])
-    y = torch.nn.functional.conv2d(*leaves, **geometry)
+    x_t, w_t, b_t = leaf(x), leaf(w), None if b is None else leaf(b)
+    y = torch.nn.functional.conv2d(x_t, w_t, b_t, **geometry)
     y.backward(torch.from_numpy(np.ascontiguousarray(dy)).to(y.dtype))
-    dx, dw, db = (None if t is None else t.grad.numpy() for t in leaves)
-    return y.detach().numpy(), dx, dw, db
+    return y.detach().numpy(), gradient_of(x_t), gradient_of(w_t), gradient_of(b_t)

@@ -147,7 +147,8 @@ def check_conv_transpose2d_backward_call(
     dy = as_float_array(dy, "dy", ndim=4, layout="(N, C_out, OH, OW)")
     check_gradient_shape(dy, geometry.output_shape(x.shape, w.shape))
     dtype = common_dtype(dy, x, w, b)
-    return geometry, *(a.astype(dtype, copy=False) for a in (dy, x, w))
+    dy, x, w = (a.astype(dtype, copy=False) for a in (dy, x, w))
+    return geometry, dy, x, w
 
 
 def _operands(

@@ -69,7 +69,7 @@ def _unpadded() -> dict:
     return {"padding": (0, 0), "output_padding": (0, 0)}
 
 
-def cut(full: np.ndarray, start: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
+def cut(full: np.ndarray, start: tuple[int, ...], size: tuple[int, ...]) -> np.ndarray:
     """Rows start[0] ... start[0] + size[0] - 1 (likewise columns) of ``full``, zeros past its
     ends: what a crop at ``start`` of a canvas padded with zeros gives."""
     (top, left), (height, width) = start, size
@@ -213,7 +213,7 @@ def _gradients_of_dy_at_origin(case: ConvTransposeCase, x, w, dy) -> tuple:
     return reference.conv_transpose2d_backward(placed, x, w, None, **(case.geometry | _unpadded()))
 
 
-def reach_of(case: ConvTransposeCase) -> tuple[int, int]:
+def reach_of(case: ConvTransposeCase) -> tuple[int, ...]:
     """Rows and columns of the full result: (H - 1)*s + d*(k - 1) + 1."""
     return tuple(
         (size - 1) * s + effective_kernel(k, d)

@@ -12,19 +12,23 @@ import numpy as np
 from ... import reference
 
 
-def _magnitude(array: np.ndarray | None) -> np.ndarray | None:
-    return None if array is None else np.abs(np.asarray(array, dtype=np.float64))
+def _magnitude(array: np.ndarray) -> np.ndarray:
+    return np.abs(np.asarray(array, dtype=np.float64))
 
 
 def conv_transpose2d_scale(
     x: np.ndarray, w: np.ndarray, b: np.ndarray | None, **geometry
 ) -> np.ndarray:
     """conv_transpose2d(|x|, |w|, |b|): the magnitude of the terms each output sums."""
-    return reference.conv_transpose2d(_magnitude(x), _magnitude(w), _magnitude(b), **geometry)
+    magnitude_b = None if b is None else _magnitude(b)
+    return reference.conv_transpose2d(_magnitude(x), _magnitude(w), magnitude_b, **geometry)
 
 
 def conv_transpose2d_backward_scales(
     dy: np.ndarray, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, **geometry
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """The same for dx, dw and db."""
-    return reference.conv_transpose2d_backward(*(_magnitude(a) for a in (dy, x, w, b)), **geometry)
+    magnitude_b = None if b is None else _magnitude(b)
+    return reference.conv_transpose2d_backward(
+        _magnitude(dy), _magnitude(x), _magnitude(w), magnitude_b, **geometry
+    )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...oracles.torch_autograd import gradient_of
+
 
 def conv_transpose2d_forward(
     x: np.ndarray, w: np.ndarray, b: np.ndarray | None, **geometry
@@ -18,8 +20,9 @@ def conv_transpose2d_forward(
     import torch
 
     with torch.no_grad():
-        tensors = [None if a is None else torch.from_numpy(np.array(a)) for a in (x, w, b)]
-        return torch.nn.functional.conv_transpose2d(*tensors, **geometry).numpy()
+        bias = None if b is None else torch.from_numpy(np.array(b))
+        x_t, w_t = torch.from_numpy(np.array(x)), torch.from_numpy(np.array(w))
+        return torch.nn.functional.conv_transpose2d(x_t, w_t, bias, **geometry).numpy()
 
 
 def conv_transpose2d_backward(
@@ -29,10 +32,8 @@ def conv_transpose2d_backward(
     in the argument order of cnnref's conv_transpose2d_backward."""
     import torch
 
-    leaves = [
-        None if a is None else torch.tensor(np.array(a), requires_grad=True) for a in (x, w, b)
-    ]
-    y = torch.nn.functional.conv_transpose2d(*leaves, **geometry)
+    x_t, w_t = (torch.tensor(np.array(a), requires_grad=True) for a in (x, w))
+    b_t = None if b is None else torch.tensor(np.array(b), requires_grad=True)
+    y = torch.nn.functional.conv_transpose2d(x_t, w_t, b_t, **geometry)
     y.backward(torch.from_numpy(np.ascontiguousarray(dy)).to(y.dtype))
-    dx, dw, db = (None if leaf is None else leaf.grad.numpy() for leaf in leaves)
-    return dx, dw, db
+    return gradient_of(x_t), gradient_of(w_t), gradient_of(b_t)

@@ -131,9 +131,11 @@ def max_pool2d_backward(
             if ties == "split":
                 _add_split(dx_padded, planes, read, dy_channels[channels], geometry)
             else:
-                first = first_competing
                 if ignore_nan:
                     first = first_taps(geometry, x.shape, dy.shape, pad_value, planes, ignore_nan)
+                else:
+                    assert first_competing is not None  # found above unless NaN is ignored
+                    first = first_competing
                 winner = route(planes, first, nan_wins=not ignore_nan)
                 dy_block = dy_channels[channels]
                 if ignore_nan:  # a window of NaN only routes nowhere
@@ -289,6 +291,7 @@ def first_taps(
     """Each window's first tap that competes, where a window of -inf routes: (OH, OW), or
     (channels, OH, OW) where NaN is ignored (then read from ``planes``, unread taps being NaN)."""
     if ignore_nan:
+        assert planes is not None  # given whenever NaN is ignored
         return (~np.isnan(planes)).argmax(axis=0)  # a window of NaN only: 0, never used
     if pad_value == "zeros":
         return np.zeros(out_shape[2:], dtype=np.intp)  # tap 0 is always inside the padded input

@@ -93,7 +93,7 @@ class PoolGeometry:
         padded_position = np.arange(k)[:, None] * d + np.arange(out_size)[None, :] * s
         return (padded_position >= p) & (padded_position < p + size)
 
-    def window_taps(self, out_size: tuple[int, int]) -> Iterator[tuple[int, slice, slice]]:
+    def window_taps(self, out_size: tuple[int, ...]) -> Iterator[tuple[int, slice, slice]]:
         """For each tap (i, j) of the window, in row-major order: its index and the
         slices of the padded input that it reads across all windows."""
         (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.stride, self.dilation

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
 
 from ... import reference
 from ...declarations import CONVENTIONS, PYTORCH, Conventions
-from ...properties.hints import explain, shape_evidence
+from ...properties.hints import Variant, explain, shape_evidence
 from ..arguments import effective_kernel, pool_output_size
 from .cases import PoolCase
 from .geometry import PoolGeometry
@@ -22,7 +23,7 @@ def shape_hints(case: PoolCase, actual: np.ndarray) -> list[str]:
     axes = list(_axes(case, geometry))
     x, _ = case.arrays()
     flipped = "ceil_mode=False (floor)" if case.ceil_mode else "ceil_mode=True"
-    mistakes = {
+    mistakes: dict[str, tuple[list[int], Callable[[], np.ndarray | None] | None]] = {
         f"{flipped}: honour ceil_mode": (
             [pool_output_size(n, k, s, p, d, not case.ceil_mode) for n, k, s, p, d in axes],
             partial(_pool_or_none, x, case.geometry | {"ceil_mode": not case.ceil_mode}),
@@ -140,7 +141,7 @@ def forward_hints(
     comparison,
 ) -> list[str]:
     if conventions.comparable_with_pytorch():
-        variants = [(ZERO_PADDING, partial(_zero_padded_pool, case, x))]
+        variants: list[Variant] = [(ZERO_PADDING, partial(_zero_padded_pool, case, x))]
         if np.isnan(x).any():
             without_nan = np.where(np.isnan(x), -np.inf, x)
             variants.append(
@@ -167,7 +168,7 @@ def _zero_padded_pool(case: PoolCase, x: np.ndarray) -> np.ndarray | None:
     y = reference.max_pool2d(x, **case.geometry)
     rows = geometry.taps_in_bounds("height", case.height, y.shape[-2]).all(axis=0)
     cols = geometry.taps_in_bounds("width", case.width, y.shape[-1]).all(axis=0)
-    touches_outside = ~(rows[:, None] & cols[None, :])
+    touches_outside = ~(np.asarray(rows)[:, None] & np.asarray(cols)[None, :])
     if not touches_outside.any():
         return None
     return np.where(touches_outside, np.maximum(y, 0.0), y)

@@ -164,7 +164,7 @@ def _positions(geometry: PoolGeometry, axis: int, out_size: int) -> np.ndarray:
 
 
 def _window_taps(
-    geometry: PoolGeometry, out_size: tuple[int, int]
+    geometry: PoolGeometry, out_size: tuple[int, ...]
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """For each tap (i, j) of the window, in row-major order: its index, and the rows and
     columns of the padded input it reads across all windows (as an open mesh)."""

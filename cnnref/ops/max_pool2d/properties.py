@@ -179,6 +179,7 @@ def forward_contract(candidate: Candidate, case: PoolCase, evidence: Evidence) -
         shapes=(case.y_shape,),
         dtype=x.dtype,
     )
+    assert y is not None  # a forward's output, checked above
     nan_windows = np.isnan(reference_forward(x, case, conventions_of(candidate, "max_pool2d")))
     stray = np.isnan(y) & ~nan_windows
     if stray.any():
@@ -267,12 +268,12 @@ def backward_finite_differences(candidate: Candidate, case: PoolCase, evidence: 
     rng = np.random.default_rng(case.seed + 1)
     for _ in range(finite_differences.PROJECTIONS):
         direction = rng.choice([-1.0, 1.0], size=x.shape).astype(case.dtype)
-        numerical = finite_differences.directional_derivative(pooled, x, dy, direction, eps=FD_STEP)
+        slope = finite_differences.directional_derivative(pooled, x, dy, direction, eps=FD_STEP)
         analytic = float(np.vdot(np.asarray(dx, np.float64), direction))
         evidence.require(
             compare(
                 np.array(analytic),
-                np.array(numerical),
+                np.array(slope),
                 scale=dy_magnitude,
                 rtol=rtol,
                 name="<dx, v> vs finite differences along a random sign vector v",

@@ -36,6 +36,7 @@ def count_over_inputs(case: PoolCase, x: np.ndarray, per_window) -> np.ndarray:
         if count is None:
             count = np.zeros([n + a + b for n, (a, b) in zip(x.shape, widths)], dtype=int)
         count[..., rows, cols] += per_window(values) & inside
+    assert count is not None  # every pool has a window
     (top, _), (left, _) = widths[2:]
     return count[..., top : top + case.height, left : left + case.width]
 
@@ -79,7 +80,8 @@ def share_kept(
     """
     maxima = np.zeros(y.shape, dtype=int)
     inside_maxima = np.zeros(y.shape, dtype=int)
-    first_inside = last_inside = None
+    first_inside: np.ndarray | None = None
+    last_inside: np.ndarray | None = None
     for values, inside, read, _, _ in each_window(case, x, conventions.pad_value):
         is_max = _is_maximum(values, y, conventions) & read
         first_inside = np.where(
@@ -90,5 +92,6 @@ def share_kept(
         inside_maxima += is_max & inside
     if conventions.ties == "split":
         return np.where(maxima > 0, inside_maxima / np.maximum(maxima, 1), 0.0)
+    assert first_inside is not None and last_inside is not None  # every pool has a window
     routed_inside = np.where(np.isnan(y), last_inside, first_inside)
     return np.where(maxima > 0, routed_inside, False).astype(np.float64)
