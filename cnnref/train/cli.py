@@ -1,8 +1,8 @@
 """``cnnref train`` and ``cnnref evaluate``.
 
-Exit status: 0 done, 1 a data or checkpoint file is wrong or MNIST could not be downloaded,
-2 usage error,
-130 stopped by Ctrl-C or SIGTERM (after saving the checkpoint, if --save).
+Exit status: 0 done, 1 a data or checkpoint file is wrong or MNIST could not be
+downloaded, 2 usage error, 130 stopped by Ctrl-C or SIGTERM (after saving the
+checkpoint, if --save).
 """
 
 from __future__ import annotations
