@@ -29,8 +29,8 @@ from .report import write_training_report
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 130
 # The default recipe, chosen on digits it is not tested on (docs/training.md): default_cnn;
 # every digit turned, scaled, slanted and shifted a little, and half of them with thicker or
-# thinner strokes; 10 epochs, the learning rate falling to a tenth by the last (0.75**9 = 0.075)
-# so that the run ends in about 100 s on two cores.  TrainingConfig's own defaults stay the
+# thinner strokes; 10 epochs, the learning rate falling to a tenth by the last (0.75**9 = 0.075),
+# so that the run takes about a minute on two cores, well inside the 2-minute budget.  TrainingConfig's own defaults stay the
 # first recipe, which checkpoints saved before these fields existed were trained with.
 DEFAULTS = TrainingConfig(
     epochs=10, lr=2e-3, lr_decay=0.75, max_shift=2, rotation=10.0, scale=0.1, shear=10.0,
