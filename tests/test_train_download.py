@@ -184,4 +184,52 @@ def test_train_without_data_rejects_files_that_are_not_mnist(
     assert status == 1, f"exit status {status}"
     assert f"{cache / 'train-images-idx3-ubyte.gz'}: could not download it" in error, error
     assert error.count("checksum mismatch") == 2 and "Traceback" not in error, error
+    assert one_error_line(error).startswith("cnnref train: error: "), error
     assert list(cache.iterdir()) == [], f"left behind: {list(cache.iterdir())}"
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_offline_without_data_says_to_give_data_in_one_line(
+    mirrors: Mirrors,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    # Two mirrors that answer 404, as an offline machine's would all fail: the user must
+    # learn that --data DIR (or a filled cache) trains without the network.
+    cache = tmp_path / "cache"
+    use_cache_and_mirrors(monkeypatch, cache, mirrors.url("none"), mirrors.url("gone"))
+    arguments = ["evaluate", str(tmp_path / "model.npz")] if command == "evaluate" else ["train"]
+    if command == "evaluate":
+        main(["train", "--data", str(small_data(tmp_path)), "--epochs", "1", "--save",
+              arguments[1]])  # fmt: skip
+        capsys.readouterr()
+    status = main(arguments)
+    captured = capsys.readouterr()
+    error = captured.err
+    assert status == 1, f"exit status {status}"
+    assert captured.out == "", captured.out
+    assert "Traceback" not in error, error
+    error = one_error_line(error)
+    assert error.startswith(f"cnnref {command}: error: {cache / 'train-images-idx3-ubyte.gz'}: "
+                            "could not download it from any mirror ("), error  # fmt: skip
+    assert error.count("404") == 2, error
+    assert "--data DIR" in error and f"{cache} (the cache, $CNNREF_MNIST_CACHE)" in error, error
+
+
+def one_error_line(stderr: str) -> str:
+    """The error, checked to be one line after the progress lines naming each URL tried."""
+    *progress, error = stderr.splitlines()
+    assert all(line.startswith("downloading http") for line in progress), stderr
+    return error
+
+
+def small_data(tmp_path: Path) -> Path:
+    """A t10k pair of 20 random digits: enough to train a model for a second."""
+    directory = tmp_path / "small"
+    directory.mkdir()
+    rng = np.random.default_rng(1)
+    digits = Digits(rng.integers(0, 256, (20, 28, 28), np.uint8), rng.integers(0, 10, 20, np.uint8))
+    write_digits(directory, "t10k", digits)
+    return directory

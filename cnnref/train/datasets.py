@@ -10,7 +10,9 @@ is checked.  Fashion-MNIST uses the same names and format.
 Without ``--data``, the four MNIST files are looked for in the cache
 directory and otherwise downloaded: each from the first mirror that serves
 it with the right SHA-256, written atomically so that a failed download
-leaves nothing behind.
+leaves nothing behind.  When every mirror fails (offline, say), the one-line
+error names the mirrors' reasons and the two ways round the network:
+``--data DIR``, or the files put in the cache directory by hand.
 """
 
 from __future__ import annotations
@@ -210,10 +212,14 @@ def ensure_downloaded(
     return directory
 
 
+class DownloadError(DataFileError):
+    """Every mirror failed to serve a file with the right checksum."""
+
+
 def download(name: str, sha256: str, directory: Path, mirrors: Sequence[str], log: Log) -> Path:
     """Fetch ``name`` from the first mirror that serves it with SHA-256 ``sha256``."""
     if not mirrors:
-        raise DataFileError(f"{directory / name}: missing, and no mirror to download it from")
+        raise DownloadError(f"{directory / name}: missing, and no mirror to download it from")
     failures = []
     for mirror in mirrors:
         url = mirror.rstrip("/") + "/" + name
@@ -222,9 +228,9 @@ def download(name: str, sha256: str, directory: Path, mirrors: Sequence[str], lo
             return fetch_verified(url, sha256, directory / name)
         except (OSError, http.client.HTTPException, DataFileError) as error:
             # URLError and HTTPError are OSErrors; a cut connection is an IncompleteRead
-            failures.append(f"  {url}: {error}")
-    raise DataFileError(
-        f"{directory / name}: could not download it from any mirror:\n" + "\n".join(failures)
+            failures.append(f"{url}: {' '.join(str(error).split())}")
+    raise DownloadError(
+        f"{directory / name}: could not download it from any mirror ({'; '.join(failures)})"
     )
 
 
@@ -264,4 +270,11 @@ def resolve_splits(
         return load_splits(data_dir)
     cache_dir = default_cache_dir() if cache_dir is None else cache_dir
     mirrors = default_mirrors() if mirrors is None else mirrors
-    return load_splits(ensure_downloaded(cache_dir, mirrors, MNIST_FILES, log))
+    try:
+        return load_splits(ensure_downloaded(cache_dir, mirrors, MNIST_FILES, log))
+    except DownloadError as error:
+        # Offline is the usual cause: say how to train without the network.
+        raise DataFileError(
+            f"{error}; without a download, give a directory of IDX files with --data DIR, "
+            f"or put MNIST's four .gz files in {cache_dir} (the cache, ${CACHE_ENV})"
+        ) from error
