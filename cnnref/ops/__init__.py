@@ -7,11 +7,11 @@ and ``name_backward``.  The folder holds everything particular to the op:
 * ``fast.py``: what ``cnnref.<name>`` runs; it shares no code with the literal form;
 * ``geometry.py``: its argument checks, which both forms run first;
 * ``cases.py``: its examples, and the Hypothesis strategy that draws them;
-* ``properties.py``: its claims, each registered where its check is defined,
-  with the hints that explain a failure (``hints.py``) beside them;
-* its oracles' own parts: the PyTorch call (``torch_oracle.py``), any other
-  independent implementation (``scipy_oracle.py``), the magnitudes its
-  tolerances scale with (``scales.py``);
+* ``properties.py``: its spec, from which the properties every op has are built
+  (``cnnref.properties.standard``), and the claims only it makes, with the hints
+  that explain a failure (``hints.py``) beside them;
+* its oracles' own parts: any independent implementation besides PyTorch
+  (``scipy_oracle.py``), the magnitudes its tolerances scale with (``scales.py``);
 * ``derivation.html``: its maths, for the report;
 * ``__init__.py``: the features a candidate may declare it lacks.
 

@@ -16,12 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import reference
-from ..ops.conv2d import torch_oracle as conv2d_torch
 from ..ops.conv2d.cases import ConvCase
 from ..ops.conv2d.properties import backward_normwise, forward_normwise
 from ..ops.conv2d.properties import summed_terms as conv_terms
 from ..ops.conv2d.scales import conv2d_backward_scales, conv2d_scale
-from ..ops.max_pool2d import torch_oracle as max_pool2d_torch
 from ..ops.max_pool2d.cases import PoolCase
 from ..ops.max_pool2d.scales import max_pool2d_backward_scale
 from ..oracles import torch_autograd
@@ -120,12 +118,12 @@ def torch_disagreements(
 ) -> list[str]:
     """Where PyTorch CPU's outputs fall outside the corpus's tolerances (none, normally)."""
     if isinstance(case, ConvCase):
-        y, *gradients = conv2d_torch.conv2d_with_gradients(
-            inputs["x"], inputs["w"], inputs["b"], inputs["dy"], **case.geometry
+        y, *gradients = torch_autograd.with_gradients(
+            "conv2d", inputs["dy"], inputs["x"], inputs["w"], inputs["b"], **case.geometry
         )
     else:
-        y, dx = max_pool2d_torch.max_pool2d_with_gradients(
-            inputs["x"], inputs["dy"], **case.geometry
+        y, dx = torch_autograd.with_gradients(
+            "max_pool2d", inputs["dy"], inputs["x"], **case.geometry
         )
         gradients = [dx]
     found = []
