@@ -43,7 +43,7 @@ def all_properties() -> tuple[Property, ...]:
     return ordered
 
 
-# The last list all_properties built (property_named asks for it at every example).
+# The last list all_properties built, returned again while no property registers since.
 _ordered: tuple[Property, ...] = ()
 
 

@@ -31,7 +31,8 @@ from .candidate import (
 )
 from .environment import environment
 from .evaluate import evaluate
-from .runner import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, RunSettings, verify_property, with_inputs
+from .failures import example_failed
+from .runner import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, RunSettings, verify_property
 
 # Called with every VerificationResult: the pytest plugin collects them for its report.
 result_listeners: list[Callable[[VerificationResult], None]] = []
@@ -190,13 +191,11 @@ def check_example(
     target = target_of(candidate) if isolate or isinstance(candidate, str) else _name(candidate)
     subject = _candidate(candidate, target, isolate, Limits(timeout=timeout))
     try:
-        outcome = evaluate(prop.name, subject, case)
+        outcome = evaluate(prop, subject, case)
     finally:
         subject.close()
     if not outcome.passed and outcome.kind != Kind.NOT_CHECKED:
-        hints = "".join(f"\n  - {hint}" for hint in outcome.hints)
-        message = with_inputs(outcome.message, case, prop)
-        raise AssertionError(f"{prop.name} ({outcome.kind}) on {case!r}\n{message}{hints}")
+        raise AssertionError(example_failed(prop, case, outcome))
 
 
 def process_options(limits: Limits) -> tuple[str, ...]:
