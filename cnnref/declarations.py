@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields
 
 from .ops import FUNCTIONS, GROUPS, OPS, op_features
 
-CONV, POOL = GROUPS["conv"], GROUPS["pool"]
+CONV, MAX_POOL = GROUPS["conv"], GROUPS["max_pool"]
 
 # The names a candidate may list as unsupported that every op has, and what each turns off.
 COMMON_FEATURES: dict[str, str] = {
@@ -134,9 +134,9 @@ CONVENTIONS: dict[str, dict[str, str]] = {
 # Which functions each convention concerns.
 CONVENTION_FUNCTIONS = {
     "ties": ("max_pool2d_backward",),
-    "nan": POOL,
-    "pad_value": POOL,
-    "windows": POOL,
+    "nan": MAX_POOL,
+    "pad_value": MAX_POOL,
+    "windows": MAX_POOL,
 }
 # The functions a candidate may declare conventions for: the rest are checked as PyTorch's.
 WITH_CONVENTIONS = frozenset(f for functions in CONVENTION_FUNCTIONS.values() for f in functions)
@@ -222,7 +222,7 @@ class Declarations:
             function: {"unsupported": sorted(self.unsupported.get(function, ()))}
             | (
                 {"conventions": self.conventions_for(function).as_dict()}
-                if function in POOL
+                if function in MAX_POOL
                 else {}
             )
             for function in FUNCTIONS

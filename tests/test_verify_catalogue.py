@@ -140,7 +140,7 @@ def test_the_pinned_property_names_the_bug(bug: str) -> None:
     prop, phrases = CAUGHT[bug]
     outcome = failed_first_at(caught(bug), prop, f"{bug} ({BUGS[bug][1]})")
     failure, text = outcome.failure, outcome.explain()
-    assert failure.case.startswith(("ConvCase(", "PoolCase(")), text
+    assert failure.case.startswith(("ConvCase(", "MaxPoolCase(")), text
     assert any(phrase in text for phrase in phrases), f"{bug}: expected one of {phrases} in\n{text}"
     for hint in failure.hints:
         assert any(phrase in hint for phrase in (*phrases, *NEUTRAL)), (
@@ -181,7 +181,7 @@ def test_the_contract_names_bugs_matches_reference_fails_first(bug, prop, case, 
 
 def test_the_printed_reproduction_reproduces_the_failure() -> None:
     failure = caught("ties_last").properties[-1].failure
-    assert failure.case.startswith("PoolCase(") and "values=" in failure.case
+    assert failure.case.startswith("MaxPoolCase(") and "values=" in failure.case
     with pytest.raises(
         AssertionError, match=r"max_pool2d_backward.matches_reference \(falsified\)"
     ) as raised:

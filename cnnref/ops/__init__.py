@@ -30,12 +30,15 @@ import importlib
 
 OPS: dict[str, str] = {  # op -> its group: the short name that selects both of its functions
     "conv2d": "conv",
-    "max_pool2d": "pool",
+    "max_pool2d": "max_pool",
     "conv_transpose2d": "conv_transpose",
     "avg_pool2d": "avg_pool",
 }
+# Earlier names of groups, accepted wherever a group is: alias -> group.
+GROUP_ALIASES: dict[str, str] = {"pool": "max_pool"}
 FUNCTIONS: tuple[str, ...] = tuple(f for op in OPS for f in (op, f"{op}_backward"))
 GROUPS: dict[str, tuple[str, str]] = {group: (op, f"{op}_backward") for op, group in OPS.items()}
+GROUPS |= {alias: GROUPS[group] for alias, group in GROUP_ALIASES.items()}
 
 
 def op_of(function: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..ops.conv2d.cases import ConvCase
-from ..ops.max_pool2d.cases import POOL_VALUES, PoolCase
+from ..ops.max_pool2d.cases import POOL_VALUES, MaxPoolCase
 from ..strategies import LAYOUTS, SIZE_CLASSES
 from .features import features_of
 
@@ -25,7 +25,7 @@ SEED_SEARCH = 500
 @dataclass(frozen=True)
 class NamedCase:
     name: str
-    case: ConvCase | PoolCase
+    case: ConvCase | MaxPoolCase
     about: str
     wanted: frozenset[str] = frozenset()
 
@@ -38,7 +38,7 @@ def _conv(name: str, about: str, wanted: str = "", **fields) -> NamedCase:
 
 def _pool(name: str, about: str, wanted: str = "", **fields) -> NamedCase:
     defaults = {"batch": 1, "channels": 1, "height": 4, "width": 4, "kernel_size": (2, 2)}
-    case = PoolCase(**(defaults | fields))
+    case = MaxPoolCase(**(defaults | fields))
     return NamedCase(name, case, about, frozenset(wanted.split()))
 
 
@@ -210,9 +210,9 @@ def _draw_conv(rng: np.random.Generator) -> ConvCase:
     )
 
 
-def _draw_pool(rng: np.random.Generator) -> PoolCase:
+def _draw_pool(rng: np.random.Generator) -> MaxPoolCase:
     kernel = _pair(rng, 1, _SMALL.max_kernel)
-    return PoolCase(
+    return MaxPoolCase(
         batch=_int(rng, *_SMALL.batch),
         channels=_int(rng, *_SMALL.channels),
         height=_int(rng, *_SMALL.side),

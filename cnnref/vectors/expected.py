@@ -20,7 +20,7 @@ from ..ops.conv2d.cases import ConvCase
 from ..ops.conv2d.properties import backward_normwise, forward_normwise
 from ..ops.conv2d.properties import summed_terms as conv_terms
 from ..ops.conv2d.scales import conv2d_backward_scales, conv2d_scale
-from ..ops.max_pool2d.cases import PoolCase
+from ..ops.max_pool2d.cases import MaxPoolCase
 from ..ops.max_pool2d.scales import max_pool2d_backward_scale
 from ..oracles import torch_autograd
 from ..properties.compare import compare, rtol_for
@@ -89,7 +89,7 @@ def conv_vectors(case: ConvCase) -> tuple[dict[str, np.ndarray | None], list[OpV
     return {"x": x, "w": w, "b": b, "dy": dy}, [forward, backward]
 
 
-def pool_vectors(case: PoolCase) -> tuple[dict[str, np.ndarray | None], list[OpVector]]:
+def pool_vectors(case: MaxPoolCase) -> tuple[dict[str, np.ndarray | None], list[OpVector]]:
     """The case's inputs by name, and its max_pool2d and max_pool2d_backward."""
     x, dy = case.arrays()
     x64, dy64 = np.asarray(x, np.float64), np.asarray(dy, np.float64)
@@ -106,7 +106,7 @@ def pool_vectors(case: PoolCase) -> tuple[dict[str, np.ndarray | None], list[OpV
     return {"x": x, "dy": dy}, [forward, backward]
 
 
-def vectors_of(case: ConvCase | PoolCase):
+def vectors_of(case: ConvCase | MaxPoolCase):
     return conv_vectors(case) if isinstance(case, ConvCase) else pool_vectors(case)
 
 
@@ -114,7 +114,7 @@ def vectors_of(case: ConvCase | PoolCase):
 
 
 def torch_disagreements(
-    case: ConvCase | PoolCase, inputs: dict[str, np.ndarray | None], ops: list[OpVector]
+    case: ConvCase | MaxPoolCase, inputs: dict[str, np.ndarray | None], ops: list[OpVector]
 ) -> list[str]:
     """Where PyTorch CPU's outputs fall outside the corpus's tolerances (none, normally)."""
     if isinstance(case, ConvCase):

@@ -57,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=[*FUNCTIONS, *GROUPS],
         metavar="OP",
         help=f"functions to check: {', '.join(FUNCTIONS)}, or an op's group, "
-        f"{' / '.join(GROUPS)} (default: all it exposes)",
+        f"{' / '.join(OPS.values())} (default: all it exposes)",
     )
     parser.add_argument(
         "--property",

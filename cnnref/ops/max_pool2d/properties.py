@@ -16,7 +16,7 @@ from ...properties.compare import compare, rtol_for
 from ...properties.standard import OpSpec
 from ...strategies import DY_VALUES, SIZE_CLASSES
 from ...strategies.layouts import with_layout
-from .cases import DISTINCT_SPACING, POOL_VALUES, PoolCase, pool_cases
+from .cases import DISTINCT_SPACING, POOL_VALUES, MaxPoolCase, max_pool_cases
 from .hints import backward_hints, forward_hints, shape_hints
 from .scales import max_pool2d_backward_scale
 from .windows import maxima_positions, share_kept
@@ -31,7 +31,7 @@ def conventions_of(candidate: Candidate, function: str) -> Conventions:
     return getattr(candidate, "declarations", NOTHING_DECLARED).conventions_for(function)
 
 
-def reference_forward(x: np.ndarray, case: PoolCase, conventions: Conventions) -> np.ndarray:
+def reference_forward(x: np.ndarray, case: MaxPoolCase, conventions: Conventions) -> np.ndarray:
     return reference.max_pool2d(x, **case.geometry, **conventions.reference_options("max_pool2d"))
 
 
@@ -42,7 +42,7 @@ def require_pytorch_conventions(candidate: Candidate, function: str) -> None:
         raise NotChecked(reason)
 
 
-def summed_terms(case: PoolCase) -> dict[str, int]:
+def summed_terms(case: MaxPoolCase) -> dict[str, int]:
     """The windows that can overlap one input: what an element of dx sums."""
     windows = int(np.prod(case.kernel_size))
     return {"y": windows, "dx": windows}
@@ -130,7 +130,7 @@ def _cases(values=POOL_VALUES, dy_values=("finite",)):
         windows: str = "partial",
         sizes=SIZE_CLASSES,
     ):
-        return pool_cases(
+        return max_pool_cases(
             dtype=dtype,
             unsupported=unsupported,
             values=values,
@@ -193,7 +193,7 @@ standard.register(
     calls=("max_pool2d",),
 )
 def backward_conservation_and_support(
-    candidate: Candidate, case: PoolCase, evidence: Evidence
+    candidate: Candidate, case: MaxPoolCase, evidence: Evidence
 ) -> None:
     """sum(dx) = sum(dy), and dx is non-zero only where an element is its window's maximum.
 
