@@ -8,7 +8,7 @@ and ``name_backward``.  The folder holds everything particular to the op:
 * ``geometry.py``: its argument checks, which both forms run first;
 * ``cases.py``: its examples, and the Hypothesis strategy that draws them;
 * ``properties.py``: its spec, from which the properties every op has are built
-  (``cnnref.properties.standard``), and the claims only it makes, with the hints
+  (``cnnref.checks.standard``), and the claims only it makes, with the hints
   that explain a failure (``hints.py``) beside them;
 * its oracles' own parts: any independent implementation besides PyTorch
   (``scipy_oracle.py``), the magnitudes its tolerances scale with (``scales.py``);

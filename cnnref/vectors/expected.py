@@ -3,7 +3,7 @@
 Expected outputs are the reference's, computed in float64 from the case's
 inputs.  Each comes with per element absolute tolerances
 ``atol = rtol * scale + normwise`` exactly as ``cnnref verify`` compares
-(properties/compare.py): ``scale`` is the op applied to |operands|
+(checks/compare.py): ``scale`` is the op applied to |operands|
 (ops/<op>/scales.py), ``rtol`` depends on the dtype and on how many terms an
 output sums, ``normwise`` is what FFT or Winograd rounding may add to each
 output plane of a convolution.  A max is exact, so max_pool2d's atol is 0.
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import reference
+from ..checks.compare import compare, rtol_for
 from ..ops.conv2d.cases import ConvCase
 from ..ops.conv2d.properties import backward_normwise, forward_normwise
 from ..ops.conv2d.properties import summed_terms as conv_terms
@@ -23,7 +24,6 @@ from ..ops.conv2d.scales import conv2d_backward_scales, conv2d_scale
 from ..ops.max_pool2d.cases import MaxPoolCase
 from ..ops.max_pool2d.scales import max_pool2d_backward_scale
 from ..oracles import torch_autograd
-from ..properties.compare import compare, rtol_for
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
+from ..checks import FUNCTIONS, PROPERTIES, Property, property_named
 from ..declarations import Conventions, Declarations, declare
 from ..declarations import read as read_declarations
 from ..ops import GROUPS
 from ..oracles.torch_autograd import torch_available
-from ..properties import FUNCTIONS, PROPERTIES, Property, property_named
 from ..results import Kind, PropertyResult, Status, VerificationResult
 from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, Limits
 from .candidate import (

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from .. import declarations
+from ..checks import FUNCTIONS, CandidateRaised, Falsified
 from ..declarations import NOTHING_DECLARED, Declarations
-from ..properties import FUNCTIONS, CandidateRaised, Falsified
 from ..sandbox.process import CandidateProcess, Limits, RemoteRaised
 from ..sandbox.target import CandidateLoadError, Command, import_target, target_of
 from ..sandbox.wire import shared_memory

@@ -7,6 +7,7 @@ import os
 import sys
 from typing import TextIO
 
+from ..checks import FUNCTIONS, PROPERTIES, Property
 from ..cli import (
     cpu_seconds,
     memory_size,
@@ -17,7 +18,6 @@ from ..cli import (
 )
 from ..declarations import conventions_summary
 from ..ops import GROUPS, OPS
-from ..properties import FUNCTIONS, PROPERTIES, Property
 from ..results import PropertyResult, Status, VerificationResult
 from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, QUIET_WHEN_IDLE
 from . import CandidateLoadError, Progress, SelectionError, verify

@@ -5,9 +5,9 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass
 
-from ..properties import CandidateRaised, Evidence, Falsified, NotChecked, Property
-from ..properties.base import Candidate
-from ..properties.compare import Comparison
+from ..checks import CandidateRaised, Evidence, Falsified, NotChecked, Property
+from ..checks.base import Candidate
+from ..checks.compare import Comparison
 from ..results import Kind, Worst
 from ..sandbox.process import CandidateProcessFailed
 from ..strategies.cases import Case

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from ..properties import Property
-from ..properties.compare import describe_inputs
+from ..checks import Property
+from ..checks.compare import describe_inputs
 from ..results import Failure
 from ..sandbox.process import DEFAULT_TIMEOUT
 from ..sandbox.target import Command

@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 
+from ..checks import Property
 from ..declarations import NOTHING_DECLARED, WITH_CONVENTIONS, Conventions, Declarations
 from ..oracles.torch_autograd import torch_available
-from ..properties import Property
 from ..results import FATAL, Kind, PropertyResult, Status
 from ..sandbox.process import DEFAULT_TIMEOUT
 from ..sandbox.target import Command

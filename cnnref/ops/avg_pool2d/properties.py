@@ -1,5 +1,5 @@
 """The properties of avg_pool2d and avg_pool2d_backward, the standard ones built from ``SPEC``
-(cnnref/properties/standard.py).
+(cnnref/checks/standard.py).
 
 avg_pool2d is linear in x: each output is a sum of inputs times 1/divisor.
 So its tolerances are those of a sum (the scale is the op applied to |x|, or
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from ...properties import contract, standard
-from ...properties.standard import OpSpec
+from ...checks import contract, standard
+from ...checks.standard import OpSpec
 from ...strategies import DY_VALUES, SIZE_CLASSES
 from .cases import X_VALUES, AvgPoolCase, avg_pool_cases
 from .hints import backward_hints, forward_hints, shape_hints

@@ -1,5 +1,5 @@
 """The properties of conv2d and conv2d_backward: the standard ones built from ``SPEC``
-(cnnref/properties/standard.py), and bias linearity and SciPy agreement, conv2d's own."""
+(cnnref/checks/standard.py), and bias linearity and SciPy agreement, conv2d's own."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from ...properties import standard
-from ...properties.base import Candidate, Evidence, claim
-from ...properties.compare import as_float64, compare, normwise_tolerance, rtol_for
-from ...properties.standard import ConvolutionSpec
+from ...checks import standard
+from ...checks.base import Candidate, Evidence, claim
+from ...checks.compare import as_float64, compare, normwise_tolerance, rtol_for
+from ...checks.standard import ConvolutionSpec
 from ...strategies import DY_VALUES, SIZE_CLASSES
 from . import hints, scipy_oracle
 from .cases import ConvCase, conv_cases

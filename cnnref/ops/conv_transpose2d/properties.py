@@ -1,10 +1,10 @@
 """The properties of conv_transpose2d and conv_transpose2d_backward, the standard ones built
-from ``SPEC`` (cnnref/properties/standard.py)."""
+from ``SPEC`` (cnnref/checks/standard.py)."""
 
 from __future__ import annotations
 
-from ...properties import standard
-from ...properties.standard import ConvolutionSpec
+from ...checks import standard
+from ...checks.standard import ConvolutionSpec
 from ...strategies import DY_VALUES, SIZE_CLASSES
 from . import hints
 from .cases import ConvTransposeCase, conv_transpose_cases

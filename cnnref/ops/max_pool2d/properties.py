@@ -1,5 +1,5 @@
 """The properties of max_pool2d and max_pool2d_backward: the standard ones built from ``SPEC``
-(cnnref/properties/standard.py), under the conventions a candidate declares, and
+(cnnref/checks/standard.py), under the conventions a candidate declares, and
 conservation and support, max pooling's own."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from functools import partial
 import numpy as np
 
 from ... import reference
+from ...checks import standard
+from ...checks.base import Candidate, Evidence, Falsified, NotChecked, claim
+from ...checks.compare import compare, rtol_for
+from ...checks.standard import OpSpec
 from ...declarations import NOTHING_DECLARED, PYTORCH_CONVENTIONS, Conventions
-from ...properties import standard
-from ...properties.base import Candidate, Evidence, Falsified, NotChecked, claim
-from ...properties.compare import compare, rtol_for
-from ...properties.standard import OpSpec
 from ...strategies import DY_VALUES, SIZE_CLASSES
 from ...strategies.layouts import with_layout
 from .cases import DISTINCT_SPACING, POOL_VALUES, MaxPoolCase, max_pool_cases
