@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .. import reference
+from ..ops import op_operands
 from ..ops.arguments import common_dtype
 from ..oracles import finite_differences, torch_autograd
 from ..strategies.cases import Case
@@ -40,8 +41,6 @@ class OpSpec:
     """
 
     op: str
-    operands: tuple[str, ...]  # the forward's arguments, in order: ("x", "w", "b")
-    gradients: tuple[str, ...]  # what the backward returns, one per operand: ("dx", "dw", "db")
     differentiable: tuple[str, ...] = ("x",)  # operands finite differences and adjointness check
     fd_step: float = 1.0  # the finite-difference step (exact for any step where the op is linear)
     finite_backward_when: str = "finite inputs"  # when the backward must return finite values
@@ -53,6 +52,16 @@ class OpSpec:
     @property
     def backward(self) -> str:
         return f"{self.op}_backward"
+
+    @property
+    def operands(self) -> tuple[str, ...]:
+        """The forward's arrays, in order, as the op declares them: ("x", "w", "b")."""
+        return op_operands(self.op)
+
+    @property
+    def gradients(self) -> tuple[str, ...]:
+        """What the backward returns, one per operand: ("dx", "dw", "db")."""
+        return tuple(f"d{name}" for name in self.operands)
 
     # ---- what the op computes
 
@@ -233,8 +242,6 @@ class ConvolutionSpec(OpSpec):
     expected, actual, scale, comparison)``.
     """
 
-    operands = ("x", "w", "b")
-    gradients = ("dx", "dw", "db")
     differentiable = ("x", "w")
     forward_shown = ("x", "w", "b")
     backward_shown = ("dy", "x", "w")

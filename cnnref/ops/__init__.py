@@ -13,14 +13,14 @@ and ``name_backward``.  The folder holds everything particular to the op:
 * its oracles' own parts: any independent implementation besides PyTorch
   (``scipy_oracle.py``), the magnitudes its tolerances scale with (``scales.py``);
 * ``derivation.html``: its maths, for the report;
-* ``__init__.py``: the features a candidate may declare it lacks.
+* ``__init__.py``: its operands, and the features a candidate may declare it lacks.
 
 What the ops share (argument rules in ``arguments.py``, comparison and
 tolerances, finite differences, the runner, the sandbox, the reports) lives
 outside the ops' folders.  Everything that lists ops or functions (the
 public functions, the CLI's choices, the report's enumerations, the
 declarable features) reads this module.  It loads no op's code until asked
-(``form``, ``op_features``), so that the candidate's lean process may read it
+(``form``, ``op_features``, ``op_operands``), so that the candidate's lean process may read it
 too.  Adding an op is adding its folder and its line in ``OPS``.
 """
 
@@ -53,6 +53,11 @@ def form(function: str, kind: str = "fast"):
     """The reference's ``function`` in its ``"fast"`` or ``"literal"`` form."""
     module = importlib.import_module(f"{__name__}.{op_of(function)}.{kind}")
     return getattr(module, function)
+
+
+def op_operands(op: str) -> tuple[str, ...]:
+    """The arrays ``op``'s forward takes, in order (``("x", "w", "b")``)."""
+    return importlib.import_module(f"{__name__}.{op}").OPERANDS
 
 
 def op_features(op: str) -> dict[str, str]:

@@ -28,8 +28,6 @@ def summed_terms(case: AvgPoolCase) -> dict[str, int]:
 
 class AvgPool2dSpec(OpSpec):
     op = "avg_pool2d"
-    operands = ("x",)
-    gradients = ("dx",)
     finite_backward_when = "a finite dy"
     scale = staticmethod(avg_pool2d_scale)
     gradient_scales = staticmethod(avg_pool2d_backward_scale)

@@ -21,7 +21,7 @@ from .scales import (
     conv2d_scale,
 )
 
-GRADIENTS = ("dx", "dw", "db")
+GRADIENTS = ("dx", "dw", "db")  # backward_normwise's keys
 
 
 def summed_terms(case: ConvCase) -> dict[str, int]:

@@ -52,8 +52,6 @@ class MaxPool2dSpec(OpSpec):
     """A maximum selects an element: y must be exact, NaN included."""
 
     op = "max_pool2d"
-    operands = ("x",)
-    gradients = ("dx",)
     fd_step = FD_STEP
     finite_backward_when = "a finite dy"
 
