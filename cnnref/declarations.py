@@ -4,7 +4,8 @@ A candidate (a module or any object) may carry two attributes:
 
 * ``CNNREF_UNSUPPORTED``: features it does not support, never drawn.  A set
   applies to every function; a mapping gives them per function (or per group,
-  ``"conv"`` / ``"pool"``): ``{"conv2d": {"groups"}, "pool": {"ceil_mode"}}``.
+  ``"conv"`` / ``"max_pool"``, whose former name ``"pool"`` is accepted too):
+  ``{"conv2d": {"groups"}, "max_pool": {"ceil_mode"}}``.
 * ``CNNREF_CONVENTIONS``: the pooling semantics it implements on purpose, when
   they are not PyTorch's.  A mapping of convention to value applies to both
   pool functions; a mapping keyed by function or group gives them per
