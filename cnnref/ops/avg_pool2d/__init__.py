@@ -1,8 +1,5 @@
 """avg_pool2d: 2-D average pooling, as torch.nn.functional.avg_pool2d, and its gradient."""
 
-# The forward's arrays, in order (the backward takes dy first).
-OPERANDS = ("x",)
-
 # Features a candidate may declare it lacks that only this op has (the rest are in
 # cnnref.declarations): name -> what declaring it unsupported turns off.  "pool_padding",
 # "ceil_mode" and "stride_none" mean what they mean for max_pool2d.
@@ -14,3 +11,6 @@ FEATURES = {
     "divisor_override": "divisor_override other than None",
     "nonfinite_x": "NaN and +-inf in avg_pool2d's x",
 }
+
+# The forward's arrays in the order it takes them (the backward takes dy first).
+OPERANDS = ("x",)

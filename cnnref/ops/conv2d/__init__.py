@@ -1,8 +1,5 @@
 """conv2d: a 2-D cross-correlation, as torch.nn.functional.conv2d, and its gradients."""
 
-# The forward's arrays, in order (the backward takes dy first); the last, b, may be None (no bias).
-OPERANDS = ("x", "w", "b")
-
 # Features a candidate may declare it lacks that only this op has (the rest are in
 # cnnref.declarations): name -> what declaring it unsupported turns off.
 FEATURES = {
@@ -10,3 +7,6 @@ FEATURES = {
     "groups": "groups other than 1",
     "bias": "a bias b",
 }
+
+# The forward's arrays in the order it takes them (the backward takes dy first); the last, b, may be None (no bias).
+OPERANDS = ("x", "w", "b")

@@ -1,8 +1,5 @@
 """max_pool2d: 2-D max pooling, as torch.nn.functional.max_pool2d, and its gradient."""
 
-# The forward's arrays, in order (the backward takes dy first).
-OPERANDS = ("x",)
-
 # Features a candidate may declare it lacks that only this op has (the rest are in
 # cnnref.declarations): name -> what declaring it unsupported turns off.
 FEATURES = {
@@ -12,3 +9,6 @@ FEATURES = {
     "nan": "NaN in max_pool2d inputs",
     "inf": "-inf in max_pool2d inputs",
 }
+
+# The forward's arrays in the order it takes them (the backward takes dy first).
+OPERANDS = ("x",)
