@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from cnnref.properties import compare
+from cnnref.checks import compare
 from cnnref.results import Kind
 from cnnref.strategies import ConvCase
 from cnnref.verify import verify

@@ -9,9 +9,9 @@ import pytest
 
 import cnnref
 from cnnref import reference
+from cnnref.checks.compare import assert_close, rtol_for
 from cnnref.ops.conv2d.scales import conv2d_scale
 from cnnref.oracles import torch_autograd
-from cnnref.properties.compare import assert_close, rtol_for
 
 FLOATS = (np.float32, np.float64)
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import cnnref
+from cnnref.checks.compare import FLOAT64_RTOL, assert_close
 from cnnref.ops.conv2d.scales import conv2d_backward_scales, conv2d_scale
 from cnnref.ops.max_pool2d.scales import max_pool2d_backward_scale
 from cnnref.oracles import torch_autograd
-from cnnref.properties.compare import FLOAT64_RTOL, assert_close
 from cnnref.strategies.layouts import LAYOUTS, with_layout
 from tests.reference_examples import CONV_EXAMPLES, POOL_EXAMPLES, pool_input
 

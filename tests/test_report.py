@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from cnnref.properties import PROPERTIES
+from cnnref.checks import PROPERTIES
 from cnnref.report import merge_reports, report_dict, report_schema, write_report
 from cnnref.report.html_report import render_html
 from cnnref.report.junit_report import render_junit

@@ -14,8 +14,8 @@ import functools
 
 import pytest
 
+from cnnref.checks import PROPERTIES
 from cnnref.ops import GROUPS
-from cnnref.properties import PROPERTIES
 from cnnref.strategies import ConvCase, PoolCase
 from cnnref.verify import VerificationResult, check_example, select_properties, verify
 from tests.candidates.catalogue import BUGS, MISBEHAVING

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 import cnnref.verify.runner as runner
-from cnnref.properties import property_named
-from cnnref.properties.compare import describe_inputs
+from cnnref.checks import property_named
+from cnnref.checks.compare import describe_inputs
 from cnnref.strategies import SIZE_CLASSES, ConvCase, PoolCase, conv_cases, pool_cases
 from cnnref.verify import check_example, failures, verify
 from cnnref.verify.candidate import LoadedCandidate
