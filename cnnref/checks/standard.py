@@ -131,6 +131,15 @@ class OpSpec:
         ]
         return float(np.sum(self.forward_scale(case, absolute, conventions) * np.abs(dy64)))
 
+    def scale_text(self, output: str, operands: Sequence[str]) -> str:
+        """What ``output``'s tolerance scales with, as the golden vectors describe it:
+        ``conv2d(|x|, |w|)``, ``dx of conv2d_backward(|dy|, |x|, |w|)``."""
+        magnitudes = ", ".join(f"|{name}|" for name in operands)
+        if output == "y":
+            return f"{self.op}({magnitudes})"
+        call = f"{self.backward}(|dy|, {magnitudes})"
+        return call if len(self.gradients) == 1 else f"{output} of {call}"
+
     # ---- hints: what a wrong result suggests
 
     def shape_hints(self, case: Case, wrong: np.ndarray) -> list[str]:

@@ -97,6 +97,10 @@ class MaxPool2dSpec(OpSpec):
         y = reference_forward(operands64[0], case, conventions)
         return float(np.sum(np.abs(dy64) * (np.abs(y) + 1)))
 
+    def scale_text(self, output, operands):
+        # dx's scale routes |dy| by x itself, as the backward does.
+        return "exact" if output == "y" else "max_pool2d_backward(|dy|, x)"
+
     def shape_hints(self, case, wrong):
         return shape_hints(case, wrong)
 
