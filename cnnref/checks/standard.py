@@ -354,17 +354,25 @@ def weighted_normwise(normwise: np.ndarray | float, weights: np.ndarray) -> floa
 # ---------------------------------------------------------------- the checks
 
 
-def forward_matches_reference(spec: OpSpec, candidate, case, evidence) -> None:
-    conventions = spec.conventions(candidate, spec.op)
-    oracle = spec.reference_forward(case, conventions)
-    check_forward_matches(spec, candidate, case, evidence, oracle, conventions)
+def matches_reference(spec: OpSpec, candidate, case, evidence, *, backward: bool = False) -> None:
+    """The forward (or the backward) against the reference, under the declared conventions."""
+    conventions = spec.conventions(candidate, spec.backward if backward else spec.op)
+    if backward:
+        oracle = spec.reference_backward(case, conventions)
+        check_backward_matches(spec, candidate, case, evidence, oracle, conventions)
+    else:
+        oracle = spec.reference_forward(case, conventions)
+        check_forward_matches(spec, candidate, case, evidence, oracle, conventions)
 
 
-def forward_matches_torch(spec: OpSpec, candidate, case, evidence) -> None:
-    spec.require_torch_can_judge(candidate, spec.op)
-    check_forward_matches(
-        spec, candidate, case, evidence, spec.torch_forward, spec.torch_conventions()
-    )
+def matches_torch(spec: OpSpec, candidate, case, evidence, *, backward: bool = False) -> None:
+    """The forward (or the backward, by autograd) against PyTorch, under PyTorch's conventions."""
+    spec.require_torch_can_judge(candidate, spec.backward if backward else spec.op)
+    conventions = spec.torch_conventions()
+    if backward:
+        check_backward_matches(spec, candidate, case, evidence, spec.torch_backward, conventions)
+    else:
+        check_forward_matches(spec, candidate, case, evidence, spec.torch_forward, conventions)
 
 
 def forward_contract(spec: OpSpec, candidate, case, evidence) -> None:
@@ -378,19 +386,6 @@ def forward_contract(spec: OpSpec, candidate, case, evidence) -> None:
         dtype=common_dtype(*operands),
     )
     spec.check_forward_output(candidate, case, operands, y)
-
-
-def backward_matches_reference(spec: OpSpec, candidate, case, evidence) -> None:
-    conventions = spec.conventions(candidate, spec.backward)
-    oracle = spec.reference_backward(case, conventions)
-    check_backward_matches(spec, candidate, case, evidence, oracle, conventions)
-
-
-def backward_matches_torch(spec: OpSpec, candidate, case, evidence) -> None:
-    spec.require_torch_can_judge(candidate, spec.backward)
-    check_backward_matches(
-        spec, candidate, case, evidence, spec.torch_backward, spec.torch_conventions()
-    )
 
 
 def backward_finite_differences(spec: OpSpec, candidate, case, evidence) -> None:
@@ -510,13 +505,13 @@ def backward_contract(spec: OpSpec, candidate, case, evidence) -> None:
 
 # Each standard property: (the function it checks, forward or backward; its check).
 CHECKS: dict[str, tuple[str, Callable]] = {
-    "matches_reference": ("forward", forward_matches_reference),
-    "matches_torch": ("forward", forward_matches_torch),
+    "matches_reference": ("forward", matches_reference),
+    "matches_torch": ("forward", matches_torch),
     "contract": ("forward", forward_contract),
-    "backward.matches_reference": ("backward", backward_matches_reference),
+    "backward.matches_reference": ("backward", partial(matches_reference, backward=True)),
     "backward.finite_differences": ("backward", backward_finite_differences),
     "backward.adjointness": ("backward", backward_adjointness),
-    "backward.matches_torch": ("backward", backward_matches_torch),
+    "backward.matches_torch": ("backward", partial(matches_torch, backward=True)),
     "backward.contract": ("backward", backward_contract),
 }
 
