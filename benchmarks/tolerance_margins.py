@@ -30,9 +30,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cnnref import reference
+from cnnref.checks.compare import NORMWISE_FACTOR, rtol_for
 from cnnref.ops.conv2d.properties import backward_normwise, forward_normwise, summed_terms
 from cnnref.ops.conv2d.scales import conv2d_backward_scales, conv2d_scale
-from cnnref.properties.compare import NORMWISE_FACTOR, rtol_for
 from cnnref.strategies import ConvCase
 from tests.candidates import catalogue, fft, winograd
 

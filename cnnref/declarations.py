@@ -4,7 +4,8 @@ A candidate (a module or any object) may carry two attributes:
 
 * ``CNNREF_UNSUPPORTED``: features it does not support, never drawn.  A set
   applies to every function; a mapping gives them per function (or per group,
-  ``"conv"`` / ``"pool"``): ``{"conv2d": {"groups"}, "pool": {"ceil_mode"}}``.
+  ``"conv"`` / ``"max_pool"``, whose former name ``"pool"`` is accepted too):
+  ``{"conv2d": {"groups"}, "max_pool": {"ceil_mode"}}``.
 * ``CNNREF_CONVENTIONS``: the pooling semantics it implements on purpose, when
   they are not PyTorch's.  A mapping of convention to value applies to both
   pool functions; a mapping keyed by function or group gives them per
@@ -23,7 +24,7 @@ from typing import Any
 
 from .ops import FUNCTIONS, GROUPS, OPS, op_features
 
-CONV, POOL = GROUPS["conv"], GROUPS["pool"]
+CONV, MAX_POOL = GROUPS["conv"], GROUPS["max_pool"]
 
 # The names a candidate may list as unsupported that every op has, and what each turns off.
 COMMON_FEATURES: dict[str, str] = {
@@ -135,9 +136,9 @@ CONVENTIONS: dict[str, dict[str, str]] = {
 # Which functions each convention concerns.
 CONVENTION_FUNCTIONS = {
     "ties": ("max_pool2d_backward",),
-    "nan": POOL,
-    "pad_value": POOL,
-    "windows": POOL,
+    "nan": MAX_POOL,
+    "pad_value": MAX_POOL,
+    "windows": MAX_POOL,
 }
 # The functions a candidate may declare conventions for: the rest are checked as PyTorch's.
 WITH_CONVENTIONS = frozenset(f for functions in CONVENTION_FUNCTIONS.values() for f in functions)
@@ -221,7 +222,7 @@ class Declarations:
             function: {"unsupported": sorted(self.unsupported.get(function, ()))}
             | (
                 {"conventions": self.conventions_for(function).as_dict()}
-                if function in POOL
+                if function in MAX_POOL
                 else {}
             )
             for function in FUNCTIONS

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 import cnnref
+from cnnref.checks.compare import assert_close
 from cnnref.ops.conv2d.scales import conv2d_backward_scales, conv2d_scale
-from cnnref.properties.compare import assert_close
 from cnnref.reference import literal
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnnref.adapters import as_array, cs231n_pool, torch_forward
+from cnnref.adapters import as_array, cs231n_pool, from_vjp, torch_forward
+from cnnref.ops import OPS
 from cnnref.strategies import ConvCase, PoolCase
 from cnnref.verify import check_example, verify
 from tests.candidates import cs231n
@@ -43,6 +44,19 @@ def test_torch_forwards_get_their_backwards_from_autograd(torch_required) -> Non
     ]
     result = verify("tests.candidates.adapted:torch_functions", properties=properties, **PINNED)
     _all_passed(result, properties)
+
+
+def test_the_forward_adapters_adapt_every_op_of_the_registry(torch_required) -> None:
+    properties = [
+        name for op in OPS for name in (f"{op}.contract", f"{op}_backward.matches_reference")
+    ]
+    result = verify("tests.candidates.adapted:torch_every_op", properties=properties, **PINNED)
+    _all_passed(result, properties)
+
+
+def test_an_adapter_refuses_a_name_that_is_no_op() -> None:
+    with pytest.raises(TypeError, match="conv3d is no op of cnnref"):
+        from_vjp(lambda f, arrays: (f(*arrays), None), conv3d=lambda x: x)
 
 
 def test_torch_module_classes_are_built_per_call_with_cnnrefs_weights(torch_required) -> None:

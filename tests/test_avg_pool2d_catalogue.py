@@ -19,8 +19,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from cnnref.checks import PROPERTIES
 from cnnref.ops import GROUPS
-from cnnref.properties import PROPERTIES
 from cnnref.verify import VerificationResult, declare, verify
 from tests.candidates.avg_pool2d_student import BUGS
 from tests.support.catalogue import failed_first_at

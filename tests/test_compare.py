@@ -6,13 +6,7 @@ import numpy as np
 import pytest
 
 from cnnref import reference
-from cnnref.ops.conv2d.scales import (
-    conv2d_backward_norm_scales,
-    conv2d_backward_scales,
-    conv2d_norm_scale,
-    conv2d_scale,
-)
-from cnnref.properties.compare import (
+from cnnref.checks.compare import (
     FLOAT32_RTOL,
     FLOAT64_RTOL,
     NORMWISE_FACTOR,
@@ -20,6 +14,12 @@ from cnnref.properties.compare import (
     normwise_tolerance,
     rtol_for,
     summation_rtol,
+)
+from cnnref.ops.conv2d.scales import (
+    conv2d_backward_norm_scales,
+    conv2d_backward_scales,
+    conv2d_norm_scale,
+    conv2d_scale,
 )
 
 

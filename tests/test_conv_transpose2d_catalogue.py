@@ -14,8 +14,8 @@ import functools
 
 import pytest
 
+from cnnref.checks import PROPERTIES
 from cnnref.ops.conv_transpose2d import hints
-from cnnref.properties import PROPERTIES
 from cnnref.strategies import ConvTransposeCase
 from cnnref.verify import VerificationResult, check_example, select_properties, verify
 from tests.candidates.conv_transpose2d_student import BUGS

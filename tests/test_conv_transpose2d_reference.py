@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
+from cnnref.checks.compare import FLOAT32_RTOL, FLOAT64_RTOL, assert_close
 from cnnref.ops.conv_transpose2d import fast, literal
-from cnnref.properties.compare import FLOAT32_RTOL, FLOAT64_RTOL, assert_close
 from cnnref.strategies.layouts import LAYOUTS, with_layout
 from tests.candidates import conv_transpose2d_student as student
 

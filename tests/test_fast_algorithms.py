@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from cnnref.properties import compare
+from cnnref.checks import compare, property_named
 from cnnref.results import Kind
 from cnnref.strategies import ConvCase
 from cnnref.verify import verify
@@ -121,7 +121,7 @@ PINNED = {
 
 
 def _outcome(target: str, prop: str, case: ConvCase) -> Outcome:
-    return evaluate(prop, LoadedCandidate.load(target), case)
+    return evaluate(property_named(prop), LoadedCandidate.load(target), case)
 
 
 @pytest.mark.parametrize("name", PINNED)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnref.properties import PROPERTIES
+from cnnref.checks import PROPERTIES
 from cnnref.verify import select_properties
 from tests.conftest import require
 

@@ -9,9 +9,9 @@ import pytest
 
 import cnnref
 from cnnref import reference
-from cnnref.ops.conv2d import torch_oracle as conv2d_torch
+from cnnref.checks.compare import assert_close, rtol_for
 from cnnref.ops.conv2d.scales import conv2d_scale
-from cnnref.properties.compare import assert_close, rtol_for
+from cnnref.oracles import torch_autograd
 
 FLOATS = (np.float32, np.float64)
 
@@ -57,7 +57,7 @@ def test_float32_conv_agrees_with_torch_float32(torch_required, rng) -> None:
     w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
     b = rng.standard_normal(16).astype(np.float32)
     dy = rng.standard_normal((4, 16, 16, 16)).astype(np.float32)
-    y_torch, *_ = conv2d_torch.conv2d_with_gradients(x, w, b, dy, padding=1)
+    y_torch, *_ = torch_autograd.with_gradients("conv2d", dy, x, w, b, padding=1)
     y = cnnref.conv2d(x, w, b, padding=1)
     assert y.dtype == np.float32
     assert_close(

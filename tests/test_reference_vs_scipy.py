@@ -7,9 +7,9 @@ import pytest
 from scipy import signal
 
 import cnnref
+from cnnref.checks.compare import FLOAT64_RTOL, assert_close
 from cnnref.ops.conv2d import scipy_oracle as scipy_correlate
 from cnnref.ops.conv2d.scales import conv2d_scale
-from cnnref.properties.compare import FLOAT64_RTOL, assert_close
 
 
 @pytest.mark.parametrize(

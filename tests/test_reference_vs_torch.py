@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 
 import cnnref
-from cnnref.ops.conv2d import torch_oracle as conv2d_torch
+from cnnref.checks.compare import FLOAT64_RTOL, assert_close
 from cnnref.ops.conv2d.scales import conv2d_backward_scales, conv2d_scale
-from cnnref.ops.max_pool2d import torch_oracle as max_pool2d_torch
 from cnnref.ops.max_pool2d.scales import max_pool2d_backward_scale
-from cnnref.properties.compare import FLOAT64_RTOL, assert_close
+from cnnref.oracles import torch_autograd
 from cnnref.strategies.layouts import LAYOUTS, with_layout
 from tests.reference_examples import CONV_EXAMPLES, POOL_EXAMPLES, pool_input
 
@@ -34,8 +33,8 @@ def test_conv2d_matches_torch(name: str, layout: str) -> None:
     w = rng.standard_normal(example.w_shape)
     b = rng.standard_normal(example.w_shape[0]) if example.bias else None
     dy = rng.standard_normal(cnnref.conv2d(x, w, b, **example.geometry).shape)
-    y_torch, dx_torch, dw_torch, db_torch = conv2d_torch.conv2d_with_gradients(
-        x, w, b, dy, **example.geometry
+    y_torch, dx_torch, dw_torch, db_torch = torch_autograd.with_gradients(
+        "conv2d", dy, x, w, b, **example.geometry
     )
     arrays = {
         "x": with_layout(x, layout),
@@ -70,7 +69,7 @@ def test_max_pool2d_matches_torch(name: str, layout: str) -> None:
     x = pool_input(example.x_shape, example.values, rng)
     y_shape = cnnref.max_pool2d(x, **example.geometry).shape
     dy = rng.standard_normal(y_shape)
-    y_torch, dx_torch = max_pool2d_torch.max_pool2d_with_gradients(x, dy, **example.geometry)
+    y_torch, dx_torch = torch_autograd.with_gradients("max_pool2d", dy, x, **example.geometry)
     arrays = {"x": with_layout(x, layout), "dy": with_layout(dy, layout)}
     originals = {k: v.copy() for k, v in arrays.items()}
 

@@ -4,6 +4,7 @@ lists ops, functions or properties reads the registry."""
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import subprocess
 import sys
@@ -12,9 +13,10 @@ from pathlib import Path
 import pytest
 
 import cnnref
+import cnnref.checks
 from cnnref import ops, reference
+from cnnref.checks import PROPERTIES, claim
 from cnnref.cli import build_parser
-from cnnref.properties import PROPERTIES, claim
 from cnnref.report import report_schema
 from cnnref.verify import select_properties
 
@@ -114,7 +116,8 @@ def test_reading_a_report_does_not_load_the_verifier() -> None:
     code = (
         "import sys, cnnref.report, cnnref.results; "
         "print(sorted(m for m in sys.modules if m.startswith("
-        "('hypothesis', 'cnnref.verify', 'cnnref.sandbox', 'cnnref.properties'))))"
+        "('hypothesis', 'cnnref.verify', 'cnnref.sandbox', 'cnnref.checks',"
+        " 'cnnref.properties'))))"
     )
     loaded = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
@@ -134,3 +137,14 @@ def _get(tree: dict, path: tuple[str, ...]):
     for key in path:
         tree = tree[key]
     return tree
+
+
+def test_former_names_still_import_as_the_same_objects() -> None:
+    from cnnref.strategies import MaxPoolCase, PoolCase, max_pool_cases, pool_cases
+
+    former = importlib.import_module("cnnref.properties")
+    assert importlib.import_module("cnnref.properties.compare") is cnnref.checks.compare
+    assert former.PROPERTIES == PROPERTIES and former.standard is cnnref.checks.standard
+    assert (PoolCase, pool_cases) == (MaxPoolCase, max_pool_cases)
+    assert select_properties(["pool"]) == select_properties(["max_pool"])
+    assert "pool" not in ops.OPS.values()  # max_pool and avg_pool are both pools

@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from cnnref.properties import PROPERTIES
+from cnnref.checks import PROPERTIES
 from cnnref.report import merge_reports, report_dict, report_schema, write_report
 from cnnref.report.html_report import render_html
 from cnnref.report.junit_report import render_junit
@@ -51,7 +51,7 @@ def test_json_has_no_non_finite_numbers(failing: dict) -> None:
 
 def test_a_failure_carries_example_explanation_and_reproduction(failing: dict) -> None:
     failure = next(p["failure"] for p in failing["properties"] if p["failure"])
-    assert failure["example"].startswith("PoolCase(")
+    assert failure["example"].startswith("MaxPoolCase(")
     assert "FIRST maximum" in " ".join(failure["hints"])
     assert failure["reproduce"]["command"].startswith(
         "cnnref verify --impl tests.candidates.catalogue:ties_last"

@@ -53,7 +53,7 @@ def test_typed_imports_name_what_the_registry_binds(module_name):
 
 
 def test_properties_is_typed_as_the_registry_it_returns():
-    import cnnref.properties as properties
+    import cnnref.checks as properties
 
     source = inspect.getsource(properties)
     assert "PROPERTIES: tuple[Property, ...]" in source

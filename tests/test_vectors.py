@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import subprocess
+from functools import partial
 from pathlib import Path
 
 import jsonschema
@@ -19,9 +20,8 @@ import numpy as np
 import pytest
 
 from cnnref.cli import main
-from cnnref.ops.conv2d import torch_oracle as conv2d_torch
-from cnnref.ops.max_pool2d import torch_oracle as max_pool2d_torch
 from cnnref.ops.max_pool2d.geometry import PoolGeometry
+from cnnref.oracles import torch_autograd
 from cnnref.reference import literal
 from cnnref.strategies import ConvCase, PoolCase
 from cnnref.vectors import FEATURES, FORMAT, FORMAT_VERSION, MANIFEST, iter_files
@@ -205,15 +205,15 @@ def test_expected_outputs_agree_with_torch(
     """PyTorch CPU, fed the files, passes every case under the corpus's own rule."""
 
     def conv2d_backward(dy, x, w, b, **geometry):
-        return conv2d_torch.conv2d_with_gradients(x, w, b, dy, **geometry)[1:]
+        return torch_autograd.with_gradients("conv2d", dy, x, w, b, **geometry)[1:]
 
     def max_pool2d_backward(dy, x, **geometry):
-        return max_pool2d_torch.max_pool2d_with_gradients(x, dy, **geometry)[1]
+        return torch_autograd.with_gradients("max_pool2d", dy, x, **geometry)[1]
 
     torch_ops = {
-        "conv2d": conv2d_torch.conv2d_forward,
+        "conv2d": partial(torch_autograd.forward, "conv2d"),
         "conv2d_backward": conv2d_backward,
-        "max_pool2d": max_pool2d_torch.max_pool2d_forward,
+        "max_pool2d": partial(torch_autograd.forward, "max_pool2d"),
         "max_pool2d_backward": max_pool2d_backward,
     }
     assert manifest["cross_checked_with"].startswith("torch ")

@@ -14,8 +14,8 @@ import functools
 
 import pytest
 
+from cnnref.checks import PROPERTIES
 from cnnref.ops import GROUPS
-from cnnref.properties import PROPERTIES
 from cnnref.strategies import ConvCase, PoolCase
 from cnnref.verify import VerificationResult, check_example, select_properties, verify
 from tests.candidates.catalogue import BUGS, MISBEHAVING
@@ -142,7 +142,7 @@ def test_the_pinned_property_names_the_bug(bug: str) -> None:
     prop, phrases = CAUGHT[bug]
     outcome = failed_first_at(caught(bug), prop, f"{bug} ({BUGS[bug][1]})")
     failure, text = outcome.failure, outcome.explain()
-    assert failure.case.startswith(("ConvCase(", "PoolCase(")), text
+    assert failure.case.startswith(("ConvCase(", "MaxPoolCase(")), text
     assert any(phrase in text for phrase in phrases), f"{bug}: expected one of {phrases} in\n{text}"
     for hint in failure.hints:
         assert any(phrase in hint for phrase in (*phrases, *NEUTRAL)), (
@@ -183,7 +183,7 @@ def test_the_contract_names_bugs_matches_reference_fails_first(bug, prop, case, 
 
 def test_the_printed_reproduction_reproduces_the_failure() -> None:
     failure = caught("ties_last").properties[-1].failure
-    assert failure.case.startswith("PoolCase(") and "values=" in failure.case
+    assert failure.case.startswith("MaxPoolCase(") and "values=" in failure.case
     with pytest.raises(
         AssertionError, match=r"max_pool2d_backward.matches_reference \(falsified\)"
     ) as raised:

@@ -159,7 +159,7 @@ def test_a_run_that_checks_nothing_exits_1_and_says_why() -> None:
 
 
 def test_list_names_every_property() -> None:
-    from cnnref.properties import PROPERTIES
+    from cnnref.checks import PROPERTIES
 
     run = cnnref("verify", "--list")
     assert run.returncode == 0

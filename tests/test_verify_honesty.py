@@ -57,7 +57,7 @@ def test_a_forward_of_the_wrong_shape_is_the_candidates_failure_not_cnnrefs() ->
 def test_shape_hints_rule_out_mistakes_whose_values_differ_and_survive_odd_dtypes() -> None:
     import numpy as np
 
-    from cnnref.properties.hints import shape_evidence
+    from cnnref.checks.hints import shape_evidence
 
     actual = np.ones((1, 2))
     mistakes = {

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 import cnnref.verify.runner as runner
-from cnnref.properties import property_named
-from cnnref.properties.compare import describe_inputs
+from cnnref.checks import property_named
+from cnnref.checks.compare import describe_inputs
 from cnnref.strategies import SIZE_CLASSES, ConvCase, PoolCase, conv_cases, pool_cases
-from cnnref.verify import check_example, verify
+from cnnref.verify import check_example, failures, verify
 from cnnref.verify.candidate import LoadedCandidate
 from tests.test_strategies import draws
 
@@ -35,9 +35,9 @@ def drawn(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
     cases: dict[str, list] = {}
     evaluate = runner.evaluate
 
-    def recording(name, candidate, case):
-        cases.setdefault(name, []).append(case)
-        return evaluate(name, candidate, case)
+    def recording(prop, candidate, case):
+        cases.setdefault(prop.name, []).append(case)
+        return evaluate(prop, candidate, case)
 
     monkeypatch.setattr(runner, "evaluate", recording)
     return cases
@@ -153,11 +153,11 @@ def test_a_failure_first_shrunk_on_a_large_input_is_reported_on_a_small_one() ->
     """Backward windows that overlap must add: two windows over three pixels show it."""
     result = _run("overlap_assigned", "max_pool2d_backward.matches_reference", large_first=True)
     failure = result.failure
-    case = eval(failure.case, {"PoolCase": PoolCase})
+    case = eval(failure.case, {"MaxPoolCase": PoolCase})
     assert result.status == "failed" and not case.sizes_reached(), failure.case
     assert runner.input_elements(case) <= 2 * 2 * 12 * 12, failure.case
     (note,) = [hint for hint in failure.hints if "a search of small examples found" in hint]
-    first = eval(note.split("elements: ", 1)[1][:-1], {"PoolCase": PoolCase})
+    first = eval(note.split("elements: ", 1)[1][:-1], {"MaxPoolCase": PoolCase})
     assert min(first.height, first.width) > 40, "the main search shrank to a large input"
     assert not any("no smaller example failed" in hint for hint in failure.hints), failure.hints
     assert "ADD its gradient (+=)" in result.explain()
@@ -173,7 +173,7 @@ def test_a_bug_that_needs_a_large_input_keeps_it() -> None:
     )
     failure = result.failure
     assert result.status == "failed"
-    assert eval(failure.case, {"PoolCase": PoolCase}).sizes_reached(), failure.case
+    assert eval(failure.case, {"MaxPoolCase": PoolCase}).sizes_reached(), failure.case
     assert any("found no smaller failure" in hint for hint in failure.hints), failure.hints
 
 
@@ -189,7 +189,7 @@ def test_a_bug_that_needs_a_large_input_keeps_it() -> None:
 )
 def test_a_failure_prints_its_small_inputs(bug: str, name: str, shown: tuple[str, ...]) -> None:
     failure = _run(bug, name, examples=20).failure
-    case = eval(failure.case, {"PoolCase": PoolCase, "ConvCase": ConvCase})
+    case = eval(failure.case, {"MaxPoolCase": PoolCase, "ConvCase": ConvCase})
     arrays = case.arrays()._asdict()
     expected = {key: arrays[key] for key in arrays if key in shown or key == "b"}
     assert describe_inputs(expected) in failure.message, failure.message
@@ -210,6 +210,6 @@ def test_inputs_already_shown_are_not_shown_again_and_large_ones_are_not_shown()
     assert failure.message.count("\ninputs:\n") == 1, failure.message
     prop = property_named("max_pool2d_backward.contract")
     large = PoolCase(1, 1, 7, 7, (2, 2))  # 49 elements: past what a person reads
-    assert runner.with_inputs("wrong", large, prop) == "wrong"
+    assert failures.with_inputs("wrong", large, prop) == "wrong"
     small = PoolCase(1, 1, 2, 2, (2, 2))
-    assert runner.with_inputs("wrong", small, prop).startswith("wrong\ninputs:\n  x =")
+    assert failures.with_inputs("wrong", small, prop).startswith("wrong\ninputs:\n  x =")

@@ -1,8 +1,10 @@
 """Adapters: point cnnref at a layer as it is written, in a few lines.
 
-Each adapter builds an object that exposes cnnref's four functions (those
-it can build) and the object's own ``CNNREF_UNSUPPORTED``; bind it to a
-module-level name and verify it like a module::
+Each adapter builds an object that exposes cnnref's functions (those it
+can build) and the object's own ``CNNREF_UNSUPPORTED``; bind it to a
+module-level name and verify it like a module.  The forward adapters take a
+forward for any op of ``cnnref.ops.OPS``, by the op's name
+(``conv_transpose2d=F.conv_transpose2d``, ``avg_pool2d=F.avg_pool2d``)::
 
     # mypackage/cnnref_layers.py
     import torch.nn.functional as F

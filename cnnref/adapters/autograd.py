@@ -31,16 +31,16 @@ def grad_of(leaf: Any) -> Any:
 def from_autograd(
     wrap: Callable[[np.ndarray], Any],
     *,
-    conv2d: Callable[..., Any] | None = None,
-    max_pool2d: Callable[..., Any] | None = None,
     backward: Callable[[Any, np.ndarray], None] = seed_backward,
     grad: Callable[[Any], Any] = grad_of,
     value: Callable[[Any], Any] = as_array,
     what: str = "an autograd library",
     unsupported: Iterable[str] = (),
     conventions: object = None,
+    **forwards: Callable[..., Any] | None,
 ) -> Adapted:
-    """A candidate from forwards that take the library's values.
+    """A candidate from forwards that take the library's values, named by their op
+    (``conv2d=``, ``max_pool2d=``, any of ``cnnref.ops.OPS``).
 
     ``wrap(array)`` makes an input the library differentiates with respect
     to; ``backward(y, dy)`` backpropagates dL/dY from the forward's output
@@ -79,13 +79,12 @@ def from_autograd(
 
     return from_vjp(
         vjp,
-        conv2d=conv2d,
-        max_pool2d=max_pool2d,
         call=call,
         value=value,
         what=what,
         unsupported=unsupported,
         conventions=conventions,
+        **forwards,
     )
 
 

@@ -14,29 +14,31 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-# Nothing of cnnref's judgement is imported here: this module runs in the candidate's process.
+# Nothing of cnnref's judgement is imported here: this module runs in the candidate's process
+# (cnnref.ops, the registry, loads no op's code).
+from ..ops import FUNCTIONS
 
 
 class Adapted:
-    """cnnref's functions (those an adapter could build) and this object's declarations."""
+    """cnnref's functions (those an adapter could build) and this object's declarations.
+
+    ``functions`` are named as cnnref's (``cnnref.ops.FUNCTIONS``): ``conv2d=...``,
+    ``avg_pool2d_backward=...``; None stands for a function not given.
+    """
 
     def __init__(
         self,
         *,
         what: str,
-        conv2d: Callable[..., Any] | None = None,
-        conv2d_backward: Callable[..., Any] | None = None,
-        max_pool2d: Callable[..., Any] | None = None,
-        max_pool2d_backward: Callable[..., Any] | None = None,
         unsupported: Iterable[str] = (),
         conventions: object = None,
+        **functions: Callable[..., Any] | None,
     ) -> None:
-        functions = {
-            "conv2d": conv2d,
-            "conv2d_backward": conv2d_backward,
-            "max_pool2d": max_pool2d,
-            "max_pool2d_backward": max_pool2d_backward,
-        }
+        unknown = sorted(set(functions) - set(FUNCTIONS))
+        if unknown:
+            raise TypeError(
+                f"{what}: {', '.join(unknown)} is no function of cnnref; known: {', '.join(FUNCTIONS)}"
+            )
         if not any(functions.values()):
             raise ValueError(f"{what}: give at least one function to adapt")
         for name, function in functions.items():

@@ -1,4 +1,4 @@
-"""cnnref's four functions from a differentiable forward and a vector-Jacobian product.
+"""cnnref's functions from differentiable forwards and a vector-Jacobian product.
 
 The user's forwards take the library's own values, with cnnref's signatures:
 ``conv2d(x, w, b, stride=, padding=, dilation=, groups=)`` and
@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ops import OPS, op_operands
 from .arrays import as_array
 from .candidate import Adapted
 
@@ -29,77 +30,67 @@ Call = Callable[[Callable[..., Any], Sequence[np.ndarray]], Any]
 def from_vjp(
     vjp: Vjp,
     *,
-    conv2d: Callable[..., Any] | None = None,
-    max_pool2d: Callable[..., Any] | None = None,
     call: Call | None = None,
     value: Callable[[Any], Any] = as_array,
     what: str = "a differentiable forward",
     unsupported: Iterable[str] = (),
     conventions: object = None,
+    **forwards: Callable[..., Any] | None,
 ) -> Adapted:
     """A candidate whose backwards are ``vjp``'s pullbacks of the given forwards.
 
-    ``call(f, arrays)`` runs a forward alone (default: ``vjp``'s output);
-    ``value`` turns the library's results into arrays.
+    ``forwards`` are named by their op (``conv2d=``, ``max_pool2d=``, any of
+    ``cnnref.ops.OPS``); None stands for an op not given.  ``call(f, arrays)``
+    runs a forward alone (default: ``vjp``'s output); ``value`` turns the
+    library's results into arrays.
     """
     forward = call or (lambda f, arrays: vjp(f, arrays)[0])
+    unknown = sorted(set(forwards) - set(OPS))
+    if unknown:
+        raise TypeError(f"{what}: {', '.join(unknown)} is no op of cnnref; known: {', '.join(OPS)}")
     functions: dict[str, Callable[..., Any]] = {}
-    if conv2d is not None:
-        functions |= _conv(conv2d, vjp, forward, value)
-    if max_pool2d is not None:
-        functions |= _pool(max_pool2d, vjp, forward, value)
+    for op, f in forwards.items():
+        if f is not None:
+            functions |= _adapt(op, f, vjp, forward, value)
     return Adapted(what=what, unsupported=unsupported, conventions=conventions, **functions)
 
 
-def _conv(conv: Callable[..., Any], vjp: Vjp, forward: Call, value: Callable) -> dict:
-    def of_inputs(geometry: dict) -> Callable[..., Any]:
-        def f(x: Any, w: Any, *b: Any) -> Any:  # b is left out of the arrays when it is None
-            return conv(x, w, b[0] if b else None, **geometry)
+def _adapt(op: str, f: Callable[..., Any], vjp: Vjp, forward: Call, value: Callable) -> dict:
+    """``op`` and ``op_backward`` from the forward ``f``, which has cnnref's signature.
 
-        return f
+    The op's arrays come first (``cnnref.ops.op_operands``); an array left out or None (no
+    bias) is passed to ``f`` as None and is not differentiated; the other arguments go to
+    ``f`` as they were given.
+    """
+    names = op_operands(op)
 
-    def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
-        geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-        return value(forward(of_inputs(geometry), _present(x, w, b)))
+    def of_arrays(given: list, rest: tuple, geometry: dict) -> Callable[..., Any]:
+        def f_of(*arrays: Any) -> Any:
+            present = iter(arrays)
+            operands = [None if a is None else next(present) for a in given]
+            return f(*operands, *rest, **geometry)
 
-    def conv2d_backward(dy, x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
-        geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-        _, pullback = vjp(of_inputs(geometry), _present(x, w, b))
-        dx, dw, *db = (value(g) for g in pullback(dy))
-        return dx, dw, (db[0] if b is not None else None)
+        return f_of
 
-    return {"conv2d": conv2d, "conv2d_backward": conv2d_backward}
+    def split(args: tuple, geometry: dict) -> tuple[list, tuple]:
+        """The op's arrays (given by position or by name), and the arguments after them."""
+        given = list(args[: len(names)])
+        given += [geometry.pop(name, None) for name in names[len(given) :]]
+        return given, args[len(names) :]
 
+    def adapted_forward(*args: Any, **geometry: Any) -> Any:
+        given, rest = split(args, geometry)
+        return value(forward(of_arrays(given, rest, geometry), _present(*given)))
 
-def _pool(pool: Callable[..., Any], vjp: Vjp, forward: Call, value: Callable) -> dict:
-    def of_input(geometry: dict) -> Callable[[Any], Any]:
-        return lambda x: pool(x, **geometry)
+    def adapted_backward(dy: Any, *args: Any, **geometry: Any) -> Any:
+        given, rest = split(args, geometry)
+        _, pullback = vjp(of_arrays(given, rest, geometry), _present(*given))
+        gradients = iter(pullback(dy))
+        result = tuple(None if a is None else value(next(gradients)) for a in given)
+        return result if len(names) > 1 else result[0]
 
-    def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-        geometry = dict(
-            kernel_size=kernel_size,
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            ceil_mode=ceil_mode,
-        )
-        return value(forward(of_input(geometry), (x,)))
-
-    def max_pool2d_backward(
-        dy, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
-    ):
-        geometry = dict(
-            kernel_size=kernel_size,
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            ceil_mode=ceil_mode,
-        )
-        _, pullback = vjp(of_input(geometry), (x,))
-        (dx,) = pullback(dy)
-        return value(dx)
-
-    return {"max_pool2d": max_pool2d, "max_pool2d_backward": max_pool2d_backward}
+    adapted_forward.__name__, adapted_backward.__name__ = op, f"{op}_backward"
+    return {op: adapted_forward, f"{op}_backward": adapted_backward}
 
 
 def _present(*arrays: np.ndarray | None) -> tuple[np.ndarray, ...]:

@@ -23,13 +23,13 @@ from .candidate import Adapted
 
 def torch_forward(
     *,
-    conv2d: Callable[..., Any] | None = None,
-    max_pool2d: Callable[..., Any] | None = None,
     device: str = "cpu",
     unsupported: Iterable[str] = (),
     conventions: object = None,
+    **forwards: Callable[..., Any] | None,
 ) -> Adapted:
-    """A candidate from tensor forwards with cnnref's signatures (``F.conv2d`` has one).
+    """A candidate from tensor forwards with cnnref's signatures (``F.conv2d`` has one),
+    named by their op (``conv2d=``, ``avg_pool2d=``, any of ``cnnref.ops.OPS``).
 
     >>> layers = torch_forward(conv2d=my_conv2d, max_pool2d=my_max_pool2d)  # doctest: +SKIP
     """
@@ -48,13 +48,12 @@ def torch_forward(
 
     return from_autograd(
         wrap,
-        conv2d=conv2d and _unaliased(torch, conv2d),
-        max_pool2d=max_pool2d and _unaliased(torch, max_pool2d),
         backward=backward,
         value=value,
         what=f"PyTorch forwards on {target}",
         unsupported=unsupported,
         conventions=conventions,
+        **{op: f and _unaliased(torch, f) for op, f in forwards.items()},
     )
 
 

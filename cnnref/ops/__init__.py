@@ -7,20 +7,20 @@ and ``name_backward``.  The folder holds everything particular to the op:
 * ``fast.py``: what ``cnnref.<name>`` runs; it shares no code with the literal form;
 * ``geometry.py``: its argument checks, which both forms run first;
 * ``cases.py``: its examples, and the Hypothesis strategy that draws them;
-* ``properties.py``: its claims, each registered where its check is defined,
-  with the hints that explain a failure (``hints.py``) beside them;
-* its oracles' own parts: the PyTorch call (``torch_oracle.py``), any other
-  independent implementation (``scipy_oracle.py``), the magnitudes its
-  tolerances scale with (``scales.py``);
+* ``properties.py``: its spec, from which the properties every op has are built
+  (``cnnref.checks.standard``), and the claims only it makes, with the hints
+  that explain a failure (``hints.py``) beside them;
+* its oracles' own parts: any independent implementation besides PyTorch
+  (``scipy_oracle.py``), the magnitudes its tolerances scale with (``scales.py``);
 * ``derivation.html``: its maths, for the report;
-* ``__init__.py``: the features a candidate may declare it lacks.
+* ``__init__.py``: its operands, and the features a candidate may declare it lacks.
 
 What the ops share (argument rules in ``arguments.py``, comparison and
 tolerances, finite differences, the runner, the sandbox, the reports) lives
 outside the ops' folders.  Everything that lists ops or functions (the
 public functions, the CLI's choices, the report's enumerations, the
 declarable features) reads this module.  It loads no op's code until asked
-(``form``, ``op_features``), so that the candidate's lean process may read it
+(``form``, ``op_features``, ``op_operands``), so that the candidate's lean process may read it
 too.  Adding an op is adding its folder and its line in ``OPS``.
 """
 
@@ -30,12 +30,15 @@ import importlib
 
 OPS: dict[str, str] = {  # op -> its group: the short name that selects both of its functions
     "conv2d": "conv",
-    "max_pool2d": "pool",
+    "max_pool2d": "max_pool",
     "conv_transpose2d": "conv_transpose",
     "avg_pool2d": "avg_pool",
 }
+# Earlier names of groups, accepted wherever a group is: alias -> group.
+GROUP_ALIASES: dict[str, str] = {"pool": "max_pool"}
 FUNCTIONS: tuple[str, ...] = tuple(f for op in OPS for f in (op, f"{op}_backward"))
 GROUPS: dict[str, tuple[str, str]] = {group: (op, f"{op}_backward") for op, group in OPS.items()}
+GROUPS |= {alias: GROUPS[group] for alias, group in GROUP_ALIASES.items()}
 
 
 def op_of(function: str) -> str:
@@ -50,6 +53,11 @@ def form(function: str, kind: str = "fast"):
     """The reference's ``function`` in its ``"fast"`` or ``"literal"`` form."""
     module = importlib.import_module(f"{__name__}.{op_of(function)}.{kind}")
     return getattr(module, function)
+
+
+def op_operands(op: str) -> tuple[str, ...]:
+    """The arrays ``op``'s forward takes, in order (``("x", "w", "b")``)."""
+    return importlib.import_module(f"{__name__}.{op}").OPERANDS
 
 
 def op_features(op: str) -> dict[str, str]:

@@ -17,11 +17,49 @@ candidate's own defaults apply.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar, Protocol
+
 import numpy as np
 
 # What dy holds: finite normals, or normals with NaN, inf and -inf among them.
 DY_VALUES = ("finite", "nonfinite")
 DTYPES = ("float64", "float32")
+
+
+class Case(Protocol):
+    """What every op's example has: the properties, the runner and the reports rely on it."""
+
+    dtype: str
+    layout: str
+    seed: int
+    as_int: tuple[str, ...]  # arguments passed as a plain int
+    omitted: tuple[str, ...]  # arguments left out
+    dy_values: str
+    DEFAULTS: ClassVar[dict]  # what leaving out each optional argument means
+
+    @property
+    def arguments(self) -> dict: ...
+
+    @property
+    def geometry(self) -> dict: ...
+
+    @property
+    def x_shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def y_shape(self) -> tuple[int, ...]: ...
+
+    def spell(self, *operands: Any) -> tuple[tuple, dict]: ...
+
+    def arrays(self) -> Any:
+        """A NamedTuple of the arrays: the forward's operands, then dy."""
+        ...
+
+    def coverage(self) -> dict[str, str]: ...
+
+    def sizes_reached(self) -> list[str]: ...
+
+    def settings_needed(self) -> list[str]: ...
 
 
 def with_nonfinite(dy: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..ops.conv2d.cases import ConvCase
-from ..ops.max_pool2d.cases import POOL_VALUES, PoolCase
+from ..ops.max_pool2d.cases import POOL_VALUES, MaxPoolCase
 from ..strategies import LAYOUTS, SIZE_CLASSES
 from .features import features_of
 
@@ -26,7 +26,7 @@ SEED_SEARCH = 500
 @dataclass(frozen=True)
 class NamedCase:
     name: str
-    case: ConvCase | PoolCase
+    case: ConvCase | MaxPoolCase
     about: str
     wanted: frozenset[str] = frozenset()
 
@@ -51,7 +51,7 @@ def _pool(name: str, about: str, wanted: str = "", **fields) -> NamedCase:
         "width": 4,
         "kernel_size": (2, 2),
     }
-    case = PoolCase(**(defaults | fields))
+    case = MaxPoolCase(**(defaults | fields))
     return NamedCase(name, case, about, frozenset(wanted.split()))
 
 
@@ -223,9 +223,9 @@ def _draw_conv(rng: np.random.Generator) -> ConvCase:
     )
 
 
-def _draw_pool(rng: np.random.Generator) -> PoolCase:
+def _draw_pool(rng: np.random.Generator) -> MaxPoolCase:
     kernel = _pair(rng, 1, _SMALL.max_kernel)
-    return PoolCase(
+    return MaxPoolCase(
         batch=_int(rng, *_SMALL.batch),
         channels=_int(rng, *_SMALL.channels),
         height=_int(rng, *_SMALL.side),

@@ -24,7 +24,7 @@ import numpy as np
 
 import cnnref
 
-from ..properties.compare import FLOAT32_RTOL, FLOAT64_RTOL
+from ..checks.compare import FLOAT32_RTOL, FLOAT64_RTOL
 from .catalogue import NamedCase, named_cases, sweep
 from .expected import OpVector, torch_disagreements, torch_version, vectors_of
 from .features import FEATURES

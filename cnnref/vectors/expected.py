@@ -3,29 +3,25 @@
 Expected outputs are the reference's, computed in float64 from the case's
 inputs.  Each comes with per element absolute tolerances
 ``atol = rtol * scale + normwise`` exactly as ``cnnref verify`` compares
-(properties/compare.py): ``scale`` is the op applied to |operands|
+(checks/compare.py): ``scale`` is the op applied to |operands|
 (ops/<op>/scales.py), ``rtol`` depends on the dtype and on how many terms an
 output sums, ``normwise`` is what FFT or Winograd rounding may add to each
 output plane of a convolution.  A max is exact, so max_pool2d's atol is 0.
+All of it comes from the op's spec (``cnnref.checks.standard``), whatever the op.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 import numpy as np
 
-from .. import reference
-from ..ops.conv2d import torch_oracle as conv2d_torch
-from ..ops.conv2d.cases import ConvCase
-from ..ops.conv2d.properties import backward_normwise, forward_normwise
-from ..ops.conv2d.properties import summed_terms as conv_terms
-from ..ops.conv2d.scales import conv2d_backward_scales, conv2d_scale
-from ..ops.max_pool2d import torch_oracle as max_pool2d_torch
-from ..ops.max_pool2d.cases import PoolCase
-from ..ops.max_pool2d.scales import max_pool2d_backward_scale
+from ..checks.compare import as_float64, compare
+from ..checks.standard import OpSpec
+from ..ops import OPS
 from ..oracles import torch_autograd
-from ..properties.compare import compare, rtol_for
+from ..strategies.cases import Case
 
 
 @dataclass(frozen=True)
@@ -48,98 +44,71 @@ class OpVector:
     outputs: tuple[Output, ...]
 
 
-def conv_vectors(case: ConvCase) -> tuple[dict[str, np.ndarray | None], list[OpVector]]:
-    """The case's inputs by name (as cnnref builds them), and its conv2d and conv2d_backward."""
-    x, w, b, dy = case.arrays()
-    x64, w64, dy64 = (np.asarray(a, np.float64) for a in (x, w, dy))
-    b64 = None if b is None else np.asarray(b, np.float64)
-    terms = conv_terms(case)
-    rtol = {name: rtol_for(case.dtype, count) for name, count in terms.items()}
-    y = reference.conv2d(x64, w64, b64, **case.geometry)
-    y_scale = conv2d_scale(x64, w64, b64, **case.geometry)
-    gradients = reference.conv2d_backward(dy64, x64, w64, b64, **case.geometry)
-    scales = conv2d_backward_scales(dy64, x64, w64, b64, **case.geometry)
-    normwise = {"y": forward_normwise(case, x64, w64), **backward_normwise(case, dy64, x64, w64)}
-    abs_operands = ", |b|" if b is not None else ""
+def op_of(case: Case) -> str:
+    """The op whose example ``case`` is: the op whose cases.py defines its class."""
+    for op in OPS:
+        if type(case).__module__ == f"cnnref.ops.{op}.cases":
+            return op
+    raise TypeError(f"{type(case).__name__} is no op's case")
+
+
+def spec_of(op: str) -> OpSpec:
+    """The spec ``op``'s properties are built from: the same tolerances as ``cnnref verify``."""
+    return importlib.import_module(f"cnnref.ops.{op}.properties").SPEC
+
+
+def vectors_of(case: Case) -> tuple[dict[str, np.ndarray | None], list[OpVector]]:
+    """The case's inputs by name (as cnnref builds them), and its forward and backward calls,
+    under PyTorch's conventions."""
+    spec = spec_of(op_of(case))
+    conventions = spec.torch_conventions()
+    *operands, dy = case.arrays()
+    operands64 = as_float64(*operands)
+    (dy64,) = as_float64(dy)
+    present = [name for name, a in zip(spec.operands, operands) if a is not None]
+    y = spec.reference_forward(case, conventions)(*operands64, **case.geometry)
+    rtol = spec.rtol(case, "y")
+    y_scale = spec.forward_scale(case, operands64, conventions)
+    atol = np.zeros_like(y) + rtol * y_scale + spec.forward_normwise(case, operands64)
     forward = OpVector(
-        "conv2d",
-        ("x", "w", "b"),
-        (
-            Output(
-                "y",
-                y,
-                rtol["y"] * y_scale + normwise["y"],
-                rtol["y"],
-                f"conv2d(|x|, |w|{abs_operands})",
-            ),
-        ),
+        spec.op, spec.operands, (Output("y", y, atol, rtol, spec.scale_text("y", present)),)
     )
-    backward = OpVector(
-        "conv2d_backward",
-        ("dy", "x", "w", "b"),
-        tuple(
-            Output(
-                name,
-                value,
-                None if value is None or scale is None else rtol[name] * scale + normwise[name],
-                rtol[name],
-                f"{name} of conv2d_backward(|dy|, |x|, |w|{abs_operands})",
-            )
-            for name, value, scale in zip(("dx", "dw", "db"), gradients, scales)
-        ),
-    )
-    return {"x": x, "w": w, "b": b, "dy": dy}, [forward, backward]
-
-
-def pool_vectors(case: PoolCase) -> tuple[dict[str, np.ndarray | None], list[OpVector]]:
-    """The case's inputs by name, and its max_pool2d and max_pool2d_backward."""
-    x, dy = case.arrays()
-    x64, dy64 = np.asarray(x, np.float64), np.asarray(dy, np.float64)
-    y = reference.max_pool2d(x64, **case.geometry)
-    dx = reference.max_pool2d_backward(dy64, x64, **case.geometry)
-    rtol = rtol_for(case.dtype, int(np.prod(case.kernel_size)))  # windows that can overlap
-    scale = max_pool2d_backward_scale(dy64, x64, **case.geometry)
-    forward = OpVector("max_pool2d", ("x",), (Output("y", y, np.zeros_like(y), 0.0, "exact"),))
-    backward = OpVector(
-        "max_pool2d_backward",
-        ("dy", "x"),
-        (Output("dx", dx, rtol * scale, rtol, "max_pool2d_backward(|dy|, x)"),),
-    )
-    return {"x": x, "dy": dy}, [forward, backward]
-
-
-def vectors_of(case: ConvCase | PoolCase):
-    return conv_vectors(case) if isinstance(case, ConvCase) else pool_vectors(case)
+    gradients = spec.reference_backward(case, conventions)(dy64, *operands64, **case.geometry)
+    if isinstance(gradients, np.ndarray):  # an op with one gradient
+        gradients = (gradients,)
+    scales = spec.backward_scales(case, dy64, operands64, conventions)
+    normwise = spec.backward_normwise(case, dy64, operands64)
+    outputs = []
+    for name, value, scale in zip(spec.gradients, gradients, scales):
+        rtol = spec.rtol(case, name)
+        atol = None if value is None else rtol * scale + normwise.get(name, 0.0)
+        outputs.append(Output(name, value, atol, rtol, spec.scale_text(name, present)))
+    backward = OpVector(spec.backward, ("dy", *spec.operands), tuple(outputs))
+    return dict(zip(spec.operands, operands), dy=dy), [forward, backward]
 
 
 # ---------------------------------------------------------------- PyTorch cross-check
 
 
 def torch_disagreements(
-    case: ConvCase | PoolCase, inputs: dict[str, np.ndarray | None], ops: list[OpVector]
+    case: Case, inputs: dict[str, np.ndarray | None], ops: list[OpVector]
 ) -> list[str]:
     """Where PyTorch CPU's outputs fall outside the corpus's tolerances (none, normally)."""
-    x, dy = inputs["x"], inputs["dy"]
-    assert x is not None and dy is not None  # every case has them; only b may be None
-    gradients: list[np.ndarray | None]
-    if isinstance(case, ConvCase):
-        w = inputs["w"]
-        assert w is not None
-        y, *gradients = conv2d_torch.conv2d_with_gradients(x, w, inputs["b"], dy, **case.geometry)
-    else:
-        y, dx = max_pool2d_torch.max_pool2d_with_gradients(x, dy, **case.geometry)
-        gradients = [dx]
+    forward = ops[0]
+    operands = (inputs[name] for name in forward.inputs)
+    y, *gradients = torch_autograd.with_gradients(
+        forward.op, inputs["dy"], *operands, **case.geometry
+    )
     found = []
-    per_op: tuple[list[np.ndarray | None], ...] = ([y], gradients)
-    for op, actual in zip(ops, per_op):
+    for op, actual in zip(ops, ([y], gradients)):
         for output, got in zip(op.outputs, actual):
             if output.expected is None:
                 continue
-            if got is None or np.shape(got) != output.expected.shape:
-                shape = "no array" if got is None else f"shape {np.shape(got)}"
-                found.append(f"{op.op} {output.name}: {shape}, not {output.expected.shape}")
+            if np.shape(got) != output.expected.shape:
+                found.append(
+                    f"{op.op} {output.name}: shape {np.shape(got)}, not {output.expected.shape}"
+                )
                 continue
-            assert output.atol is not None  # there is a tolerance wherever a value is expected
             comparison = compare(
                 got, output.expected, scale=output.atol, rtol=1.0, name=output.name
             )

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..ops.arguments import effective_kernel, pool_output_size
 from ..ops.conv2d.cases import ConvCase
-from ..ops.max_pool2d.cases import PoolCase
+from ..ops.max_pool2d.cases import MaxPoolCase
 
 FEATURES: dict[str, str] = {
     "float64": "float64 inputs",
@@ -65,7 +65,7 @@ LAYOUT_FEATURES = {
 }
 
 
-def features_of(case: ConvCase | PoolCase) -> frozenset[str]:
+def features_of(case: ConvCase | MaxPoolCase) -> frozenset[str]:
     """Every feature ``case`` exercises (its arrays built from its seed)."""
     found = _common(case)
     if isinstance(case, ConvCase):
@@ -77,7 +77,7 @@ def features_of(case: ConvCase | PoolCase) -> frozenset[str]:
     return frozenset(found)
 
 
-def _common(case: ConvCase | PoolCase) -> set[str]:
+def _common(case: ConvCase | MaxPoolCase) -> set[str]:
     channels = (
         max(case.in_channels, case.out_channels) if isinstance(case, ConvCase) else case.channels
     )
@@ -120,7 +120,7 @@ def _conv(case: ConvCase) -> set[str]:
     return {name for name, on in flags.items() if on}
 
 
-def _pool(case: PoolCase) -> set[str]:
+def _pool(case: MaxPoolCase) -> set[str]:
     flags = {"stride_none": case.stride is None, "ceil_mode": case.ceil_mode}
     if case.ceil_mode:
         extra_window = rule_applied = False
@@ -134,7 +134,7 @@ def _pool(case: PoolCase) -> set[str]:
     return {name for name, on in flags.items() if on}
 
 
-def _window_values(case: PoolCase) -> dict[str, bool]:
+def _window_values(case: MaxPoolCase) -> dict[str, bool]:
     """Features of the values each window reads (padding excluded)."""
     x, _ = case.arrays()
     (rows, row_ok), (cols, col_ok) = _axes(case)
@@ -169,15 +169,15 @@ def _window_values(case: PoolCase) -> dict[str, bool]:
     }
 
 
-def _stride(case: ConvCase | PoolCase) -> tuple[int, int]:
+def _stride(case: ConvCase | MaxPoolCase) -> tuple[int, int]:
     return case.kernel_size if case.stride is None else case.stride
 
 
-def _sides(case: ConvCase | PoolCase) -> tuple[int, int]:
+def _sides(case: ConvCase | MaxPoolCase) -> tuple[int, int]:
     return case.height, case.width
 
 
-def _axis_arguments(case: ConvCase | PoolCase):
+def _axis_arguments(case: ConvCase | MaxPoolCase):
     """(size, out, kernel, stride, padding, dilation) along the height, then the width."""
     return zip(
         _sides(case),
@@ -189,7 +189,7 @@ def _axis_arguments(case: ConvCase | PoolCase):
     )
 
 
-def _axes(case: ConvCase | PoolCase) -> list[tuple[np.ndarray, np.ndarray]]:
+def _axes(case: ConvCase | MaxPoolCase) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per axis: ``reads[i, q]``, the input index tap i of window q reads, and whether it
     is in bounds (not padding)."""
     axes = []

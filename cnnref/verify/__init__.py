@@ -14,13 +14,14 @@ import time
 from collections.abc import Callable, Iterable
 from functools import partial
 
+from ..checks import FUNCTIONS, PROPERTIES, Property, property_named
 from ..declarations import Conventions, Declarations, declare
 from ..declarations import read as read_declarations
 from ..ops import GROUPS
 from ..oracles.torch_autograd import torch_available
-from ..properties import FUNCTIONS, PROPERTIES, Property, property_named
 from ..results import Kind, PropertyResult, Status, VerificationResult
 from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, Limits
+from ..strategies.cases import Case
 from .candidate import (
     DEFAULT_CANDIDATE,
     CandidateLoadError,
@@ -32,14 +33,8 @@ from .candidate import (
 )
 from .environment import environment
 from .evaluate import evaluate
-from .runner import (
-    DEFAULT_EXAMPLES,
-    DEFAULT_TIMEOUT,
-    Case,
-    RunSettings,
-    verify_property,
-    with_inputs,
-)
+from .failures import example_failed
+from .runner import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, RunSettings, verify_property
 
 # Called with every VerificationResult: the pytest plugin collects them for its report.
 result_listeners: list[Callable[[VerificationResult], None]] = []
@@ -208,13 +203,11 @@ def check_example(
     target = target_of(candidate) if isolate or isinstance(candidate, str) else _name(candidate)
     subject = _candidate(candidate, target, isolate, Limits(timeout=timeout))
     try:
-        outcome = evaluate(prop.name, subject, case)
+        outcome = evaluate(prop, subject, case)
     finally:
         subject.close()
     if not outcome.passed and outcome.kind != Kind.NOT_CHECKED:
-        hints = "".join(f"\n  - {hint}" for hint in outcome.hints)
-        message = with_inputs(outcome.message, case, prop)
-        raise AssertionError(f"{prop.name} ({outcome.kind}) on {case!r}\n{message}{hints}")
+        raise AssertionError(example_failed(prop, case, outcome))
 
 
 def process_options(limits: Limits) -> tuple[str, ...]:

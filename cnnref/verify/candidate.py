@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from .. import declarations
+from ..checks import FUNCTIONS, CandidateRaised, Falsified
 from ..declarations import NOTHING_DECLARED, Declarations
-from ..properties import FUNCTIONS, CandidateRaised, Falsified
 from ..sandbox.child import signatures_problem
 from ..sandbox.process import CandidateProcess, Limits, RemoteRaised
 from ..sandbox.signatures import expected_calls

@@ -9,6 +9,7 @@ import shutil
 import sys
 from typing import TextIO
 
+from ..checks import FUNCTIONS, PROPERTIES, Property
 from ..cli import (
     cpu_seconds,
     memory_size,
@@ -19,7 +20,6 @@ from ..cli import (
 )
 from ..declarations import conventions_summary
 from ..ops import GROUPS, OPS
-from ..properties import FUNCTIONS, PROPERTIES, Property
 from ..results import PropertyResult, Status, VerificationResult
 from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, QUIET_WHEN_IDLE
 from . import CandidateLoadError, Progress, SelectionError, select_properties, verify
@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=[*FUNCTIONS, *GROUPS],
         metavar="OP",
         help=f"functions to check: {', '.join(FUNCTIONS)}, or an op's group, "
-        f"{' / '.join(GROUPS)} (default: all it exposes)",
+        f"{' / '.join(OPS.values())} (default: all it exposes)",
     )
     parser.add_argument(
         "--property",

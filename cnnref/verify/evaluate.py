@@ -5,11 +5,12 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass
 
-from ..properties import CandidateRaised, Evidence, Falsified, NotChecked, property_named
-from ..properties.base import Candidate
-from ..properties.compare import Comparison
+from ..checks import CandidateRaised, Evidence, Falsified, NotChecked, Property
+from ..checks.base import Candidate
+from ..checks.compare import Comparison
 from ..results import Kind, Worst
 from ..sandbox.process import CandidateProcessFailed
+from ..strategies.cases import Case
 
 
 def worst_of(comparison: Comparison | None) -> Worst | None:
@@ -40,11 +41,11 @@ class Outcome:
         return self.kind == Kind.PASSED
 
 
-def evaluate(property_name: str, candidate: Candidate, case: object) -> Outcome:
+def evaluate(prop: Property, candidate: Candidate, case: Case) -> Outcome:
     """Run one property on one example and say what happened; never raises."""
     evidence = Evidence()
     try:
-        property_named(property_name).check(candidate, case, evidence)
+        prop.check(candidate, case, evidence)
     except Falsified as failure:
         return Outcome(Kind.FALSIFIED, failure.message, failure.hints, worst_of(_failing(evidence)))
     except NotChecked as reason:

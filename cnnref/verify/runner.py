@@ -17,29 +17,28 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shlex
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
 
 from hypothesis import HealthCheck, Phase, Verbosity, event, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 
+from ..checks import Property
 from ..declarations import NOTHING_DECLARED, WITH_CONVENTIONS, Conventions, Declarations
 from ..oracles.torch_autograd import torch_available
-from ..properties import Property
-from ..properties.compare import describe_inputs
-from ..results import FATAL, Failure, Kind, PropertyResult, Status, Worst
+from ..results import FATAL, Kind, PropertyResult, Status, Worst
 from ..sandbox.process import DEFAULT_TIMEOUT
 from ..sandbox.target import Command
 from ..strategies import DTYPES, SIZE_CLASSES
+from ..strategies.cases import Case
 from .candidate import IsolatedCandidate, LoadedCandidate
 from .evaluate import Outcome, evaluate
+from .failures import FLAKY, failure_of, input_elements
 
 DEFAULT_EXAMPLES = 100
 # A case's values come from its seed, so they change completely as Hypothesis shrinks the
@@ -119,27 +118,6 @@ class _Fatal(BaseException):
         self.case, self.outcome = case, outcome
 
 
-class Case(Protocol):
-    """What the runner reads of an example, which every op's case class (``ConvCase``,
-    ``PoolCase``, ...) has: its settings, its arrays and what shrinking could not remove."""
-
-    __dataclass_fields__: ClassVar[dict[str, Any]]  # a dataclass: asdict() reports its fields
-    DEFAULTS: ClassVar[dict]
-    dtype: str
-    layout: str
-    dy_values: str
-    as_int: tuple[str, ...]
-    omitted: tuple[str, ...]
-
-    def arrays(self) -> Any: ...  # the op's NamedTuple of arrays (ConvArrays, PoolArrays, ...)
-
-    def coverage(self) -> dict[str, str]: ...
-
-    def sizes_reached(self) -> list[str]: ...
-
-    def settings_needed(self) -> list[str]: ...
-
-
 @dataclass
 class _Tally:
     examples: int = 0
@@ -186,7 +164,7 @@ def run_property(
             case = data.draw(strategy, label="case")
             for name, value in case.coverage().items():
                 event(f"{name}: {value}")
-            outcome = evaluate(prop.name, candidate, case)
+            outcome = evaluate(prop, candidate, case)
             tally.record(case, outcome)
             on_example(tally.examples)
             if outcome.kind in FATAL:
@@ -223,7 +201,7 @@ def run_property(
         stop, notes = _smaller(stop, small)
     if isinstance(stop, (_Falsified, _Fatal)):
         result.status = Status.ERROR if stop.outcome.kind == Kind.INTERNAL else Status.FAILED
-        result.failure = _failure(
+        result.failure = failure_of(
             stop.case, stop.outcome, prop, _named(candidate, target), run, notes
         )
     elif isinstance(stop, Flaky):
@@ -231,13 +209,8 @@ def run_property(
         first = next(
             (e for e in getattr(stop, "exceptions", ()) if isinstance(e, _Falsified)), None
         )
-        message = (
-            "the failure did not happen again when the same example was re-run: the candidate "
-            "gives different results for the same inputs (nondeterminism, state kept between "
-            "calls, or a time limit hit only sometimes)"
-        )
-        outcome = Outcome(Kind.FLAKY, message + ("\n" + first.outcome.message if first else ""))
-        result.failure = _failure(
+        outcome = Outcome(Kind.FLAKY, FLAKY + ("\n" + first.outcome.message if first else ""))
+        result.failure = failure_of(
             first.case if first else None, outcome, prop, _named(candidate, target), run
         )
     result.seconds = time.perf_counter() - start
@@ -378,116 +351,3 @@ def _smaller(
         )
         return small, [note]
     return found, []
-
-
-def input_elements(case: Case) -> int:
-    """How many elements a case's input arrays hold together: how big the example is."""
-    return sum(array.size for array in case.arrays() if array is not None)
-
-
-def with_inputs(message: str, case: Case | None, prop: Property) -> str:
-    """``message`` and the case's arrays, when they are small enough to read and not shown yet."""
-    if case is None or re.search(r"^inputs:$", message, re.MULTILINE):
-        return message
-    arrays = case.arrays()._asdict()
-    if not prop.function.endswith("_backward"):
-        arrays.pop("dy")  # a forward is not given dy
-    shown = describe_inputs(arrays)
-    return f"{message}\n{shown}" if shown else message
-
-
-def _failure(
-    case: Case | None,
-    outcome: Outcome,
-    prop: Property,
-    target: str | Command,
-    run: RunSettings,
-    notes: Sequence[str] = (),
-) -> Failure:
-    needed = still_needed(case) if case is not None else ""
-    hints = list(outcome.hints) + list(notes) + ([needed] if needed else [])
-    named = (
-        f"--command {shlex.quote(str(target))}"
-        if isinstance(target, Command)
-        else f"--impl {target}"
-    )
-    command = f"cnnref verify {named} --property {prop.name} --examples {run.examples}"
-    if run.dtype is not None:
-        command += f" --dtype {run.dtype}"
-    if run.timeout != DEFAULT_TIMEOUT:
-        command += f" --timeout {run.timeout:g}"
-    if run.seed is not None:
-        command += f" --seed {run.seed}"
-    command += "".join(f" {option}" for option in run.process_options)
-    snippet = "\n".join(
-        [
-            "# or, in Python (raises AssertionError with this explanation):",
-            f"from cnnref.strategies import {type(case).__name__}" if case is not None else "",
-            "from cnnref.verify import "
-            + ("Command, check_example" if isinstance(target, Command) else "check_example"),
-            f"check_example({target!r}, {prop.name!r}, {case!r})",
-        ]
-    )
-    return Failure(
-        kind=outcome.kind,
-        case=repr(case),
-        case_fields=asdict(case) if case is not None else {},
-        message=with_inputs(outcome.message, case, prop),
-        hints=hints,
-        worst=outcome.worst,
-        reproduce_command=command,
-        reproduce_snippet=snippet,
-    )
-
-
-def _as_written(value: object) -> object:
-    """A square pair as PyTorch's signatures write it: (1, 1) -> 1."""
-    return value[0] if isinstance(value, tuple) and len(set(value)) == 1 else value
-
-
-def still_needed(case: Case) -> str:
-    """What the smallest failing example could not shrink away: where the bug must be.
-
-    Settings (stride, padding, groups, a layout, ...) that survived shrinking are needed.
-    Sizes are only what the search reached: a size may be needed itself (more than 255
-    positions, a batch over 32) or only make something else likely (two NaNs in one window),
-    so they are reported as such, not as the bug's cause.
-    """
-    sizes = case.sizes_reached()
-    needs = case.settings_needed()
-    if case.layout != "contiguous":
-        needs.append(f"layout={case.layout!r}")
-    if case.dtype != "float64":
-        needs.append(f"dtype={case.dtype!r}")
-    if case.dy_values != "finite":
-        needs.append("NaN and inf in dy")
-    needs += [f"{name} passed as a plain int" for name in case.as_int]
-    needs += [f"{name} left out" for name in case.omitted]
-    lines = []
-    if needs:
-        lines.append(
-            f"Hypothesis could not shrink away {', '.join(needs)}: the bug needs "
-            f"{'it' if len(needs) == 1 else 'them'}"
-        )
-    if sizes:
-        lines.append(
-            f"no smaller example failed than {', '.join(sizes)}: the bug needs that size, or "
-            "something an example that size makes likely"
-        )
-    text = "; ".join(lines)
-    if case.omitted:
-        text += (
-            ". Left out, an argument takes the function's own default; PyTorch's are "
-            + ", ".join(f"{name}={_as_written(value)!r}" for name, value in case.DEFAULTS.items())
-        )
-    if case.as_int:
-        text += (
-            ". A plain int stands for the same value along height and width, as in PyTorch: "
-            "make it a pair (v, v) before using it"
-        )
-    if case.layout != "contiguous":
-        text += (
-            ". It fails only for a non-contiguous input: something assumes C-contiguous memory "
-            "(strides computed from the shape, a raw buffer, or reshape where a view is needed)"
-        )
-    return text

@@ -9,9 +9,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnref.adapters import torch_forward, torch_module
+from cnnref.ops import OPS
 
 # PyTorch's own layers: correct by definition, through the forward-only adapters.
 torch_functions = torch_forward(conv2d=F.conv2d, max_pool2d=F.max_pool2d)
+# Every op of the registry, each through torch.nn.functional's function of its name.
+torch_every_op = torch_forward(**{op: getattr(F, op) for op in OPS})
 torch_modules = torch_module(conv2d=nn.Conv2d, max_pool2d=nn.MaxPool2d)
 
 

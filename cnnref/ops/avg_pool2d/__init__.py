@@ -11,3 +11,6 @@ FEATURES = {
     "divisor_override": "divisor_override other than None",
     "nonfinite_x": "NaN and +-inf in avg_pool2d's x",
 }
+
+# The forward's arrays in the order it takes them (the backward takes dy first).
+OPERANDS = ("x",)

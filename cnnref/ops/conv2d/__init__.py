@@ -7,3 +7,6 @@ FEATURES = {
     "groups": "groups other than 1",
     "bias": "a bias b",
 }
+
+# The forward's arrays in the order it takes them (the backward takes dy first); the last, b, may be None (no bias).
+OPERANDS = ("x", "w", "b")

@@ -10,3 +10,6 @@ FEATURES = {
     "bias": "a bias b",
     "output_padding": "output_padding other than 0 in conv_transpose2d",
 }
+
+# The forward's arrays in the order it takes them (the backward takes dy first); the last, b, may be None (no bias).
+OPERANDS = ("x", "w", "b")

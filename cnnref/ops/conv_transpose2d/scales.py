@@ -2,7 +2,7 @@
 
 Every output of the transposed convolution (and each of its gradients) is a sum
 of products, so the same sums over absolute values bound how far rounding can
-move it (cnnref/properties/compare.py, docs/tolerances.md).
+move it (cnnref/checks/compare.py, docs/tolerances.md).
 """
 
 from __future__ import annotations

@@ -9,3 +9,6 @@ FEATURES = {
     "nan": "NaN in max_pool2d inputs",
     "inf": "-inf in max_pool2d inputs",
 }
+
+# The forward's arrays in the order it takes them (the backward takes dy first).
+OPERANDS = ("x",)

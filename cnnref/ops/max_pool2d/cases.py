@@ -1,4 +1,4 @@
-"""max_pool2d's examples: ``PoolCase``, a printable recipe, and ``pool_cases``, the strategy
+"""max_pool2d's examples: ``MaxPoolCase``, a printable recipe, and ``max_pool_cases``, the strategy
 that draws them valid by construction (see ``cnnref.strategies`` for what they share)."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class PoolArrays(NamedTuple):
 
 
 @dataclass(frozen=True)
-class PoolCase:
+class MaxPoolCase:
     """One max_pool2d example; ``values`` says what the input holds (see ``POOL_VALUES``)."""
 
     batch: int
@@ -138,7 +138,7 @@ def pool_values(kind: str, shape: tuple[int, ...], rng: np.random.Generator) -> 
 
 
 @st.composite
-def pool_cases(
+def max_pool_cases(
     draw: st.DrawFn,
     *,
     dtype: str | None = None,
@@ -147,7 +147,7 @@ def pool_cases(
     windows: str = "partial",
     dy_values: Collection[str] = ("finite",),
     sizes: Sequence[SizeClass] = SIZE_CLASSES,
-) -> PoolCase:
+) -> MaxPoolCase:
     """Valid max_pool2d examples; ``values=("distinct",)`` gives tie-free inputs.
 
     ``dtype`` and ``dy_values`` as for ``conv_cases``.
@@ -179,7 +179,7 @@ def pool_cases(
     # which PyTorch leaves undefined and the reference rejects.
     geometry = PoolGeometry(kernel, stride or kernel, padding, dilation, ceil_mode)
     assume(_every_window_reads_input(geometry, (height, width)))
-    case = PoolCase(
+    case = MaxPoolCase(
         batch=draw(st.integers(*size.batch)),
         channels=draw(st.integers(*size.channels)),
         height=height,
@@ -206,4 +206,16 @@ def _every_window_reads_input(geometry: PoolGeometry, sides: Pair) -> bool:
     return True
 
 
-__all__ = ["POOL_DEFAULTS", "POOL_VALUES", "PoolArrays", "PoolCase", "pool_cases"]
+# Former names, still importable (in them "pool" alone means max pooling).
+PoolCase = MaxPoolCase
+pool_cases = max_pool_cases
+
+__all__ = [
+    "POOL_DEFAULTS",
+    "POOL_VALUES",
+    "MaxPoolCase",
+    "PoolArrays",
+    "PoolCase",
+    "max_pool_cases",
+    "pool_cases",
+]

@@ -1,4 +1,6 @@
-"""Properties of max_pool2d and max_pool2d_backward."""
+"""The properties of max_pool2d and max_pool2d_backward: the standard ones built from ``SPEC``
+(cnnref/checks/standard.py), under the conventions a candidate declares, and
+conservation and support, max pooling's own."""
 
 from __future__ import annotations
 
@@ -7,16 +9,14 @@ from functools import partial
 import numpy as np
 
 from ... import reference
+from ...checks import standard
+from ...checks.base import Candidate, Evidence, Falsified, NotChecked, claim
+from ...checks.compare import compare, rtol_for
+from ...checks.standard import OpSpec
 from ...declarations import NOTHING_DECLARED, PYTORCH_CONVENTIONS, Conventions
-from ...oracles import finite_differences
-from ...properties import base, contract
-from ...properties.base import Candidate, Evidence, Falsified, NotChecked, claim, expect_array
-from ...properties.compare import compare, rtol_for, summation_rtol
 from ...strategies import DY_VALUES, SIZE_CLASSES
 from ...strategies.layouts import with_layout
-from ..arguments import common_dtype
-from . import torch_oracle
-from .cases import DISTINCT_SPACING, POOL_VALUES, PoolCase, pool_cases
+from .cases import DISTINCT_SPACING, POOL_VALUES, MaxPoolCase, max_pool_cases
 from .hints import backward_hints, forward_hints, shape_hints
 from .scales import max_pool2d_backward_scale
 from .windows import maxima_positions, share_kept
@@ -31,13 +31,8 @@ def conventions_of(candidate: Candidate, function: str) -> Conventions:
     return getattr(candidate, "declarations", NOTHING_DECLARED).conventions_for(function)
 
 
-def reference_forward(x: np.ndarray, case: PoolCase, conventions: Conventions) -> np.ndarray:
+def reference_forward(x: np.ndarray, case: MaxPoolCase, conventions: Conventions) -> np.ndarray:
     return reference.max_pool2d(x, **case.geometry, **conventions.reference_options("max_pool2d"))
-
-
-def reference_backward(dy, x, case: PoolCase, conventions: Conventions) -> np.ndarray:
-    options = conventions.reference_options("max_pool2d_backward")
-    return reference.max_pool2d_backward(dy, x, **case.geometry, **options)
 
 
 def require_pytorch_conventions(candidate: Candidate, function: str) -> None:
@@ -47,6 +42,89 @@ def require_pytorch_conventions(candidate: Candidate, function: str) -> None:
         raise NotChecked(reason)
 
 
+def summed_terms(case: MaxPoolCase) -> dict[str, int]:
+    """The windows that can overlap one input: what an element of dx sums."""
+    windows = int(np.prod(case.kernel_size))
+    return {"y": windows, "dx": windows}
+
+
+class MaxPool2dSpec(OpSpec):
+    """A maximum selects an element: y must be exact, NaN included."""
+
+    op = "max_pool2d"
+    fd_step = FD_STEP
+    finite_backward_when = "a finite dy"
+
+    def conventions(self, candidate, function):
+        return conventions_of(candidate, function)
+
+    def torch_conventions(self):
+        return PYTORCH_CONVENTIONS
+
+    def require_torch_can_judge(self, candidate, function):
+        require_pytorch_conventions(candidate, function)
+
+    def reference_forward(self, case, conventions):
+        options = conventions.reference_options("max_pool2d")
+        return lambda x, **geometry: reference.max_pool2d(x, **geometry, **options)
+
+    def reference_backward(self, case, conventions):
+        options = conventions.reference_options("max_pool2d_backward")
+        return lambda dy, x, **geometry: reference.max_pool2d_backward(dy, x, **geometry, **options)
+
+    def summed_terms(self, case):
+        return summed_terms(case)
+
+    def rtol(self, case, output):
+        return 0.0 if output == "y" else super().rtol(case, output)
+
+    def forward_scale(self, case, operands64, conventions):
+        return 0.0
+
+    def backward_scales(self, case, dy64, operands64, conventions):
+        options = conventions.reference_options("max_pool2d_backward")
+        return (max_pool2d_backward_scale(dy64, *operands64, **case.geometry, **options),)
+
+    def fd_arrays(self, candidate, case):
+        """The case's arrays; where padding holds zeros that compete, an input of exactly 0
+        would tie with them: x is then moved half a grid step off zero, still tie-free."""
+        x, dy = case.arrays()
+        if conventions_of(candidate, self.backward).pad_value == "zeros":
+            x = with_layout(x + x.dtype.type(DISTINCT_SPACING / 2), case.layout)
+        return [x, dy]
+
+    def fd_magnitude(self, case, operands64, dy64, stepped, conventions):
+        y = reference_forward(operands64[0], case, conventions)
+        return float(np.sum(np.abs(dy64) * (np.abs(y) + 1)))
+
+    def scale_text(self, output, operands):
+        # dx's scale routes |dy| by x itself, as the backward does.
+        return "exact" if output == "y" else "max_pool2d_backward(|dy|, x)"
+
+    def shape_hints(self, case, wrong):
+        return shape_hints(case, wrong)
+
+    def forward_hints(self, case, operands64, expected, actual, scale, conventions):
+        return partial(forward_hints, case, *operands64, expected, actual, conventions)
+
+    def backward_hints(self, case, name, dy64, operands64, expected, actual, scale, conventions):
+        return partial(
+            backward_hints, case, *operands64, expected, actual, scale, conventions, dy=dy64
+        )
+
+    def check_forward_output(self, candidate, case, operands, y):
+        """NaN only where a window holds NaN."""
+        (x,) = operands
+        nan_windows = np.isnan(reference_forward(x, case, conventions_of(candidate, self.op)))
+        stray = np.isnan(y) & ~nan_windows
+        if stray.any():
+            index = tuple(int(i) for i in np.argwhere(stray)[0])
+            raise Falsified(f"max_pool2d returned NaN at {list(index)}, whose window holds no NaN")
+
+
+SPEC = MaxPool2dSpec()
+
+
 def _cases(values=POOL_VALUES, dy_values=("finite",)):
     def cases(
         dtype: str | None,
@@ -54,7 +132,7 @@ def _cases(values=POOL_VALUES, dy_values=("finite",)):
         windows: str = "partial",
         sizes=SIZE_CLASSES,
     ):
-        return pool_cases(
+        return max_pool_cases(
             dtype=dtype,
             unsupported=unsupported,
             values=values,
@@ -72,213 +150,41 @@ BACKWARD = "dX[u,v] = sum of dY over the windows that route to (u,v): first stri
 
 # ---------------------------------------------------------------- max_pool2d
 
-
-def _call_forward(candidate: Candidate, case: PoolCase, x) -> np.ndarray:
-    args, kwargs = case.spell(x)
-    return _expect_y(case, candidate.call("max_pool2d", *args, **kwargs))
-
-
-def _expect_y(case: PoolCase, result) -> np.ndarray:
-    return expect_array(
-        result,
-        function="max_pool2d",
-        name="y",
-        shape=case.y_shape,
-        hints=lambda wrong: shape_hints(case, wrong),
-    )
-
-
-def check_forward_matches(
-    candidate: Candidate,
-    case: PoolCase,
-    evidence: Evidence,
-    oracle,
-    conventions: Conventions = PYTORCH_CONVENTIONS,
-    x: np.ndarray | None = None,
-) -> None:
-    """``x``: the input, if not the case's own."""
-    x = case.arrays().x if x is None else x
-    y = _call_forward(candidate, case, x)
-    x64 = np.asarray(x, dtype=np.float64)
-    # A maximum selects an element: it must be exact, NaN included.
-    expected = oracle(x64)
-    comparison = compare(y, expected, scale=0.0, rtol=0.0, name="y")
-    evidence.require(
-        comparison, partial(forward_hints, case, x64, expected, y, conventions), inputs={"x": x}
-    )
-
-
-@claim(
-    "max_pool2d.matches_reference",
+standard.register(
+    SPEC,
+    "matches_reference",
     summary="max_pool2d agrees exactly with cnnref's reference, NaN and -inf included.",
     formula=FORWARD,
     cases=_cases(),
 )
-def forward_matches_reference(candidate, case, evidence):
-    conventions = conventions_of(candidate, "max_pool2d")
-    check_forward_matches(
-        candidate, case, evidence, lambda x: reference_forward(x, case, conventions), conventions
-    )
-
-
-def trusted_forward(candidate: Candidate, case: PoolCase, x: np.ndarray | None = None):
-    """The candidate's own max_pool2d once it matches the reference exactly here, on ``x`` if
-    given (base.trusted_forward); ``forward(xs)`` pools each x in a list."""
-    conventions = conventions_of(candidate, "max_pool2d")
-    forward = base.trusted_forward(
-        candidate,
-        case,
-        "max_pool2d",
-        judge=lambda: check_forward_matches(
-            candidate,
-            case,
-            Evidence(),
-            lambda x: reference_forward(x, case, conventions),
-            conventions,
-            x=x,
-        ),
-        # Without its own forward, the backward's conventions say what it pools.
-        reference=lambda x: reference_forward(
-            x, case, conventions_of(candidate, "max_pool2d_backward")
-        ),
-        expect=partial(_expect_y, case),
-    )
-    return lambda xs: forward([(x,) for x in xs])
-
-
-@claim(
-    "max_pool2d.matches_torch",
+standard.register(
+    SPEC,
+    "matches_torch",
     summary="max_pool2d agrees exactly with torch.nn.functional.max_pool2d.",
     formula=FORWARD,
     cases=_cases(),
-    needs_torch=True,
 )
-def forward_matches_torch(candidate, case, evidence):
-    require_pytorch_conventions(candidate, "max_pool2d")
-    check_forward_matches(
-        candidate,
-        case,
-        evidence,
-        lambda x: torch_oracle.max_pool2d_forward(x, **case.geometry),
-    )
-
-
-@claim(
-    "max_pool2d.contract",
+standard.register(
+    SPEC,
+    "contract",
     summary="max_pool2d returns a new ndarray of the right shape and dtype, NaN only where a window holds NaN, the same on every call, and leaves its input alone.",
     formula="dtype(Y) = dtype(X)",
     cases=_cases(),
 )
-def forward_contract(candidate: Candidate, case: PoolCase, evidence: Evidence) -> None:
-    x, _ = case.arrays()
-    (y,) = contract.call_and_check(
-        candidate,
-        "max_pool2d",
-        *case.spell(x),
-        names=("y",),
-        shapes=(case.y_shape,),
-        dtype=x.dtype,
-    )
-    assert y is not None  # a forward's output, checked above
-    nan_windows = np.isnan(reference_forward(x, case, conventions_of(candidate, "max_pool2d")))
-    stray = np.isnan(y) & ~nan_windows
-    if stray.any():
-        index = tuple(int(i) for i in np.argwhere(stray)[0])
-        raise Falsified(f"max_pool2d returned NaN at {list(index)}, whose window holds no NaN")
-
-
-# ---------------------------------------------------------------- max_pool2d_backward
-
-
-def _call_backward(candidate: Candidate, case: PoolCase, dy, x) -> np.ndarray:
-    args, kwargs = case.spell(dy, x)
-    result = candidate.call("max_pool2d_backward", *args, **kwargs)
-    return expect_array(result, function="max_pool2d_backward", name="dx", shape=case.x_shape)
-
-
-def check_backward_matches(
-    candidate: Candidate,
-    case: PoolCase,
-    evidence: Evidence,
-    oracle,
-    conventions: Conventions = PYTORCH_CONVENTIONS,
-) -> None:
-    x, dy = case.arrays()
-    dx = _call_backward(candidate, case, dy, x)
-    x64, dy64 = np.asarray(x, np.float64), np.asarray(dy, np.float64)
-    options = conventions.reference_options("max_pool2d_backward")
-    scale = max_pool2d_backward_scale(dy64, x64, **case.geometry, **options)
-    terms = int(np.prod(case.kernel_size))  # windows that can overlap one input
-    expected = oracle(dy64, x64)
-    comparison = compare(dx, expected, scale=scale, rtol=rtol_for(case.dtype, terms), name="dx")
-    evidence.require(
-        comparison,
-        partial(backward_hints, case, x64, expected, dx, scale, conventions, dy=dy64),
-        inputs={"x": x, "dy": dy},
-    )
-
-
-@claim(
-    "max_pool2d_backward.matches_reference",
+standard.register(
+    SPEC,
+    "backward.matches_reference",
     summary="dx agrees with cnnref's reference: ties, NaN and -inf routed as PyTorch does, overlaps accumulated.",
     formula=BACKWARD,
     cases=_cases(dy_values=DY_VALUES),
 )
-def backward_matches_reference(candidate, case, evidence):
-    conventions = conventions_of(candidate, "max_pool2d_backward")
-    check_backward_matches(
-        candidate,
-        case,
-        evidence,
-        lambda dy, x: reference_backward(dy, x, case, conventions),
-        conventions,
-    )
-
-
-@claim(
-    "max_pool2d_backward.finite_differences",
+standard.register(
+    SPEC,
+    "backward.finite_differences",
     summary="On tie-free inputs dx agrees with central finite differences of the candidate's own max_pool2d (the reference's if it has none), on examples where that max_pool2d matches the reference.",
     formula="<dL/dX, v> = d/dt <max_pool2d(X + t v), dY>",
     cases=_cases(values=("distinct",)),
-    calls=("max_pool2d",),
 )
-def backward_finite_differences(candidate: Candidate, case: PoolCase, evidence: Evidence) -> None:
-    """On tie-free inputs max pooling is locally a selection, linear in x: FD is exact.
-
-    Where padding holds zeros that compete, an input of exactly 0 would tie with
-    them: the inputs are then moved half a grid step off zero, still tie-free.
-    """
-    conventions = conventions_of(candidate, "max_pool2d_backward")
-    x, dy = case.arrays()
-    if conventions.pad_value == "zeros":
-        x = with_layout(x + x.dtype.type(DISTINCT_SPACING / 2), case.layout)
-    pooled = trusted_forward(candidate, case, x)
-    dx = _call_backward(candidate, case, dy, x)
-
-    y = reference_forward(np.asarray(x, np.float64), case, conventions)
-    dy_magnitude = float(np.sum(np.abs(np.asarray(dy, np.float64)) * (np.abs(y) + 1)))
-    rtol = summation_rtol(case.dtype, int(np.prod(case.kernel_size)), dy.size) / FD_STEP
-    if x.size <= finite_differences.FULL_JACOBIAN_LIMIT:
-        numerical = finite_differences.numerical_gradient(pooled, x, dy, eps=FD_STEP)
-        evidence.require(
-            compare(dx, numerical, scale=dy_magnitude, rtol=rtol, name="dx vs finite differences"),
-            inputs={"x": x, "dy": dy},
-        )
-        return
-    rng = np.random.default_rng(case.seed + 1)
-    for _ in range(finite_differences.PROJECTIONS):
-        direction = rng.choice([-1.0, 1.0], size=x.shape).astype(case.dtype)
-        slope = finite_differences.directional_derivative(pooled, x, dy, direction, eps=FD_STEP)
-        analytic = float(np.vdot(np.asarray(dx, np.float64), direction))
-        evidence.require(
-            compare(
-                np.array(analytic),
-                np.array(slope),
-                scale=dy_magnitude,
-                rtol=rtol,
-                name="<dx, v> vs finite differences along a random sign vector v",
-            )
-        )
 
 
 @claim(
@@ -289,7 +195,7 @@ def backward_finite_differences(candidate: Candidate, case: PoolCase, evidence: 
     calls=("max_pool2d",),
 )
 def backward_conservation_and_support(
-    candidate: Candidate, case: PoolCase, evidence: Evidence
+    candidate: Candidate, case: MaxPoolCase, evidence: Evidence
 ) -> None:
     """sum(dx) = sum(dy), and dx is non-zero only where an element is its window's maximum.
 
@@ -299,8 +205,8 @@ def backward_conservation_and_support(
     """
     conventions = conventions_of(candidate, "max_pool2d_backward")
     x, dy = case.arrays()
-    trusted_forward(candidate, case)  # NotChecked where the candidate's forward is wrong here
-    dx = _call_backward(candidate, case, dy, x)
+    SPEC.trusted_forward(candidate, case)  # NotChecked where the candidate's forward is wrong here
+    dx = SPEC.call_backward(candidate, case, dy, x)[0]
     dy64 = np.asarray(dy, np.float64)
     x64 = np.asarray(x, np.float64)
     y = reference_forward(x64, case, conventions)  # the candidate's forward (checked)
@@ -328,41 +234,17 @@ def backward_conservation_and_support(
         )
 
 
-@claim(
-    "max_pool2d_backward.matches_torch",
+standard.register(
+    SPEC,
+    "backward.matches_torch",
     summary="dx agrees with PyTorch autograd.",
     formula=BACKWARD,
     cases=_cases(dy_values=DY_VALUES),
-    needs_torch=True,
 )
-def backward_matches_torch(candidate, case, evidence):
-    require_pytorch_conventions(candidate, "max_pool2d_backward")
-    check_backward_matches(
-        candidate,
-        case,
-        evidence,
-        lambda dy, x: torch_oracle.max_pool2d_with_gradients(x, dy, **case.geometry)[1],
-    )
-
-
-@claim(
-    "max_pool2d_backward.contract",
+standard.register(
+    SPEC,
+    "backward.contract",
     summary="max_pool2d_backward returns a new ndarray of x's shape and the right dtype, finite for a finite dy, deterministic, zero for zero dy, and leaves its inputs alone (dy with NaN and inf included).",
     formula="dtype(dX) = result_type(dY, X)",
     cases=_cases(dy_values=DY_VALUES),
 )
-def backward_contract(candidate: Candidate, case: PoolCase, evidence: Evidence) -> None:
-    x, dy = case.arrays()
-    (dx,) = contract.call_and_check(
-        candidate,
-        "max_pool2d_backward",
-        *case.spell(dy, x),
-        names=("dx",),
-        shapes=(case.x_shape,),
-        dtype=common_dtype(dy, x),
-    )
-    if case.dy_values == "finite":
-        contract.require_finite([dx], "max_pool2d_backward", "a finite dy")
-    contract.require_zero_gradients(
-        candidate, "max_pool2d_backward", *case.spell(np.zeros_like(dy), x), ("dx",)
-    )

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from ...declarations import PYTORCH_CONVENTIONS, Conventions
-from .cases import PoolCase
+from .cases import MaxPoolCase
 from .geometry import PoolGeometry
 
 
-def each_window(case: PoolCase, x: np.ndarray, pad_value: str = "-inf"):
+def each_window(case: MaxPoolCase, x: np.ndarray, pad_value: str = "-inf"):
     """For every tap: (values the tap reads in each window, in-bounds mask, read mask, input slices).
 
     Unread positions hold NaN; with ``pad_value="zeros"`` the padding is read and holds 0.
@@ -29,7 +29,7 @@ def each_window(case: PoolCase, x: np.ndarray, pad_value: str = "-inf"):
         yield padded[..., rows, cols], inside[rows, cols], read[rows, cols], (rows, cols), widths
 
 
-def count_over_inputs(case: PoolCase, x: np.ndarray, per_window) -> np.ndarray:
+def count_over_inputs(case: MaxPoolCase, x: np.ndarray, per_window) -> np.ndarray:
     """For each input position, how many windows reading it have ``per_window(values)`` True."""
     count = None
     for values, inside, _, (rows, cols), widths in each_window(case, x):
@@ -41,7 +41,7 @@ def count_over_inputs(case: PoolCase, x: np.ndarray, per_window) -> np.ndarray:
     return count[..., top : top + case.height, left : left + case.width]
 
 
-def spread_to_inputs(case: PoolCase, x: np.ndarray, window_mask: np.ndarray) -> np.ndarray:
+def spread_to_inputs(case: MaxPoolCase, x: np.ndarray, window_mask: np.ndarray) -> np.ndarray:
     """Input positions read by at least one window where ``window_mask`` is True."""
     return count_over_inputs(case, x, lambda values: window_mask) > 0
 
@@ -54,13 +54,13 @@ def _is_maximum(values: np.ndarray, y: np.ndarray, conventions: Conventions) -> 
 
 
 def maxima_positions(
-    case: PoolCase, x: np.ndarray, y: np.ndarray, conventions: Conventions = PYTORCH_CONVENTIONS
+    case: MaxPoolCase, x: np.ndarray, y: np.ndarray, conventions: Conventions = PYTORCH_CONVENTIONS
 ) -> np.ndarray:
     """Input positions that hold the maximum (or a NaN maximum) of a window containing them."""
     return count_over_inputs(case, x, lambda v: _is_maximum(v, y, conventions)) > 0
 
 
-def window_counts(case: PoolCase, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def window_counts(case: MaxPoolCase, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """How many in-bounds elements of each window equal its maximum."""
     count = np.zeros(case.y_shape, dtype=int)
     for values, inside, _, _, _ in each_window(case, x):
@@ -69,7 +69,7 @@ def window_counts(case: PoolCase, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def share_kept(
-    case: PoolCase, x: np.ndarray, y: np.ndarray, conventions: Conventions
+    case: MaxPoolCase, x: np.ndarray, y: np.ndarray, conventions: Conventions
 ) -> np.ndarray:
     """For each window (the shape of y): the fraction of its dL/dY that reaches the input.
 

