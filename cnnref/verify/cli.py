@@ -19,6 +19,7 @@ from ..declarations import conventions_summary
 from ..ops import GROUPS, OPS
 from ..properties import FUNCTIONS, PROPERTIES, Property
 from ..results import PropertyResult, Status, VerificationResult
+from ..sandbox import options as fence_options
 from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, QUIET_WHEN_IDLE
 from . import CandidateLoadError, Progress, SelectionError, verify
 from .candidate import DEFAULT_CANDIDATE, Command
@@ -142,6 +143,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "-x", "--exitfirst", action="store_true", help="stop at the first failed property"
     )
     parser.add_argument("--list", action="store_true", help="list the properties and exit")
+    fence_options.add_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -176,10 +178,17 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
             forbid=args.forbid,
             exitfirst=args.exitfirst,
             progress=ProgressPrinter(err),
+            **fence_options.chosen(args),
         )
-    except (CandidateLoadError, SelectionError) as error:
+    except CandidateLoadError as error:
+        print(f"cnnref verify: error: {error}", file=err)
+        not_loaded(candidate, error, args, err)
+        return EXIT_USAGE
+    except SelectionError as error:
         print(f"cnnref verify: error: {error}", file=err)
         return EXIT_USAGE
+    for line in result.settings.get("fences_not_up", ()):
+        print(f"cnnref verify: warning: fence not up: {line}", file=err)
     print(summary_table(result), file=out)
     if not result.passed:
         print("\n" + result.explain(), file=out)
@@ -189,6 +198,27 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         print(f"cnnref verify: error: cannot write the report: {error}", file=err)
         return EXIT_USAGE
     return EXIT_PASSED if result.passed else EXIT_FAILED
+
+
+def not_loaded(candidate: object, error: Exception, args: argparse.Namespace, err: TextIO) -> None:
+    """The reports asked for, for a candidate that could not be loaded: why, and nothing checked."""
+    from .environment import environment
+
+    settings = {
+        "examples": args.examples,
+        "seed": args.seed,
+        "mode": "not loaded",
+        "dtype": args.dtype,
+        "timeout": args.timeout,
+        "isolated": True,
+        "unsupported": [],
+        "load_error": str(error),
+    } | fence_options.chosen(args)
+    result = VerificationResult(str(candidate), [], settings, environment(), 0.0)
+    try:
+        write_reports(result, json_path=args.json, html_path=args.report, junit_path=args.junit)
+    except OSError as problem:
+        print(f"cnnref verify: error: cannot write the report: {problem}", file=err)
 
 
 def write_reports(
