@@ -106,6 +106,10 @@ def feature_list(text: str) -> tuple[str, ...]:
     from ..declarations import canonical_features
 
     names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(
+            f"expected feature names such as groups,stride; got {text!r}"
+        )
     try:
         return tuple(sorted(canonical_features(names, where="--require")))
     except ValueError as error:

@@ -162,6 +162,7 @@ def verify(
     subject.declarations, declared_away = enforce(
         declared, strict=strict, require=required, excused=excused
     )
+    honoured, honoured_unsupported = subject.declarations, subject.unsupported
     try:
         for prop in selected:
             progress.start(prop)
@@ -189,8 +190,8 @@ def verify(
         properties=results,
         settings=run.describe(
             isolated=isolate,
-            unsupported=subject.unsupported,
-            declarations=subject.declarations,
+            unsupported=honoured_unsupported,
+            declarations=honoured,
         )
         | {"strict": strict, "require": sorted(required)}
         | limits.describe(subject.fences if isolate else ())
