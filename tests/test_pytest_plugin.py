@@ -238,3 +238,14 @@ def test_a_merged_report_counts_each_verification_once(project: pytest.Pytester)
     assert functions == sorted(functions), "ordered by function, whatever order runs finished in"
     ids = re.findall(r' id="([^"]+)"', (project.path / "out.html").read_text())
     assert len(ids) == len(set(ids)), sorted(ids)
+
+
+def test_strict_fails_a_plugin_item_whose_function_declared_a_feature_away(
+    project: pytest.Pytester,
+) -> None:
+    arguments = ["--cnnref-impl", "tests.candidates.limited", "--cnnref-examples", "3"]
+    arguments += ["--cnnref-seed", "0", "-k", "conv2d.matches_reference"]
+    project.runpytest_subprocess(*arguments).assert_outcomes(passed=1)
+    result = project.runpytest_subprocess(*arguments, "--cnnref-strict")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*CNNREF_UNSUPPORTED declares 'dilation', 'groups'*--strict*"])
