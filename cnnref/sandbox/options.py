@@ -15,59 +15,19 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         "The candidate reads only Python, its own files and its working directory, gets a "
         "clean environment, and opens no socket and nothing in /dev/shm, unless opened here.",
     )
-    group.add_argument(
-        "--allow-read",
-        action="append",
-        type=existing_path,
-        default=[],
-        metavar="PATH",
-        help="let the candidate read beneath PATH too (repeatable)",
-    )
-    group.add_argument(
-        "--pass-env",
-        action="append",
-        type=variable_name,
-        default=[],
-        metavar="NAME",
-        help="pass this environment variable on to the candidate (repeatable)",
-    )
-    group.add_argument(
-        "--allow-network", action="store_true", help="let the candidate open sockets"
-    )
-    group.add_argument("--allow-shm", action="store_true", help="let the candidate use /dev/shm")
-    group.add_argument(
-        "--device",
-        choices=DEVICES,
-        default="cpu",
-        help="let the candidate open this GPU's device nodes (default: cpu, none)",
-    )
-    group.add_argument(
-        "--strict",
-        action="store_true",
-        help="declarations excuse nothing: every feature is drawn, PyTorch's conventions "
-        "apply, and a property whose function declared something away fails",
-    )
-    group.add_argument(
-        "--require",
-        type=feature_list,
-        default=(),
-        metavar="FEATURES",
-        help="comma-separated features to draw whatever the candidate declares, e.g. "
-        "stride,padding,groups (a declared-away one fails its properties)",
-    )
+    for name, settings in OPTIONS:
+        group.add_argument(f"--{name}", **settings)
 
 
-def chosen(args: argparse.Namespace) -> dict:
-    """The options as ``verify`` keyword arguments."""
-    return {
-        "allow_read": tuple(args.allow_read),
-        "pass_env": tuple(args.pass_env),
-        "allow_network": args.allow_network,
-        "allow_shm": args.allow_shm,
-        "device": args.device,
-        "strict": args.strict,
-        "require": tuple(args.require),
+def chosen(args: argparse.Namespace, prefix: str = "") -> dict:
+    """The options as ``verify`` keyword arguments (``prefix``: of the plugin's dests)."""
+    values = {
+        name.replace("-", "_"): getattr(args, prefix + name.replace("-", "_"))
+        for name, _ in OPTIONS
     }
+    for name in ("allow_read", "pass_env", "require"):
+        values[name] = tuple(values[name])
+    return values
 
 
 def as_arguments(options: dict) -> list[str]:
@@ -114,3 +74,58 @@ def feature_list(text: str) -> tuple[str, ...]:
         return tuple(sorted(canonical_features(names, where="--require")))
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+# The options that are the candidate process's ``Limits``; the rest are the run's.
+LIMITS_OPTIONS = ("allow_read", "pass_env", "allow_network", "allow_shm", "device")
+# Each option: its name after ``--`` (``--cnnref-`` in the pytest plugin) and argparse's settings.
+OPTIONS: tuple[tuple[str, dict], ...] = (
+    (
+        "allow-read",
+        {
+            "action": "append",
+            "type": existing_path,
+            "default": [],
+            "metavar": "PATH",
+            "help": "let the candidate read beneath PATH too (repeatable)",
+        },
+    ),
+    (
+        "pass-env",
+        {
+            "action": "append",
+            "type": variable_name,
+            "default": [],
+            "metavar": "NAME",
+            "help": "pass this environment variable on to the candidate (repeatable)",
+        },
+    ),
+    ("allow-network", {"action": "store_true", "help": "let the candidate open sockets"}),
+    ("allow-shm", {"action": "store_true", "help": "let the candidate use /dev/shm"}),
+    (
+        "device",
+        {
+            "choices": DEVICES,
+            "default": "cpu",
+            "help": "let the candidate open this GPU's device nodes (default: cpu, none)",
+        },
+    ),
+    (
+        "strict",
+        {
+            "action": "store_true",
+            "help": "declarations excuse nothing: every feature is drawn, PyTorch's conventions "
+            "apply, and a property whose function declared something away fails",
+        },
+    ),
+    (
+        "require",
+        {
+            "type": feature_list,
+            "default": (),
+            "metavar": "FEATURES",
+            "help": "comma-separated features to draw whatever the candidate declares, e.g. "
+            "stride,padding,groups (a declared-away one fails its properties)",
+        },
+    ),
+)

@@ -103,44 +103,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def _add_grader_options(group) -> None:
     """The fences' openings and --strict/--require, as ``cnnref verify`` has them."""
-    from ..sandbox.options import existing_path, feature_list, variable_name
-    from ..sandbox.reach import DEVICES
+    from ..sandbox.options import OPTIONS
 
-    group.addoption(
-        "--cnnref-allow-read",
-        action="append",
-        type=existing_path,
-        default=[],
-        metavar="PATH",
-        help="let the candidate read beneath PATH too (repeatable)",
-    )
-    group.addoption(
-        "--cnnref-pass-env",
-        action="append",
-        type=variable_name,
-        default=[],
-        metavar="NAME",
-        help="pass this variable on to the candidate (repeatable)",
-    )
-    group.addoption(
-        "--cnnref-allow-network", action="store_true", help="let the candidate open sockets"
-    )
-    group.addoption(
-        "--cnnref-allow-shm", action="store_true", help="let the candidate use /dev/shm"
-    )
-    group.addoption(
-        "--cnnref-device",
-        choices=DEVICES,
-        default="cpu",
-        help="let the candidate open this GPU's device nodes (default: cpu)",
-    )
-    group.addoption(
-        "--cnnref-strict",
-        action="store_true",
-        help="declarations excuse nothing: a declared-away feature fails",
-    )
-    group.addoption("--cnnref-require", type=feature_list, default=(), metavar="FEATURES",
-                    help="comma-separated features drawn whatever the candidate declares")  # fmt: skip
+    for name, settings in OPTIONS:
+        group.addoption(f"--cnnref-{name}", **settings)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -267,20 +233,18 @@ class _SessionState:
 
     def run(self, target: str, prop, command: Command | None = None):
         """``verify`` of one property, in the target's process (started once per session)."""
+        from ..sandbox.options import LIMITS_OPTIONS, chosen
         from ..sandbox.process import Limits
         from . import verify
         from .candidate import CandidateLoadError, IsolatedCandidate
 
         config = self.config
+        grader = chosen(config.option, prefix="cnnref_")
         limits = Limits(
             timeout=config.getoption("cnnref_timeout"),
             memory=config.getoption("cnnref_memory"),
             forbid=config.getoption("cnnref_forbid"),
-            allow_read=tuple(config.getoption("cnnref_allow_read")),
-            pass_env=tuple(config.getoption("cnnref_pass_env")),
-            allow_network=config.getoption("cnnref_allow_network"),
-            allow_shm=config.getoption("cnnref_allow_shm"),
-            device=config.getoption("cnnref_device"),
+            **{name: grader[name] for name in LIMITS_OPTIONS},
         )
         if target not in self._candidates:
             try:
@@ -294,8 +258,8 @@ class _SessionState:
             examples=_examples(config),
             seed=config.getoption("cnnref_seed"),
             dtype=config.getoption("cnnref_dtype"),
-            strict=config.getoption("cnnref_strict"),
-            require=config.getoption("cnnref_require"),
+            strict=grader["strict"],
+            require=grader["require"],
         )
         return verified.properties[0]
 
