@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -161,3 +162,40 @@ def test_a_bad_weights_file_is_named_with_the_rule_it_breaks(tmp_path: Path, tex
     path.write_text(text)
     with pytest.raises(ValueError, match=words):
         read_weights(path)
+
+
+def test_a_class_is_graded_on_a_local_two_worker_cluster(tmp_path: Path) -> None:
+    """--scheduler: the same gradebook, the submissions shared out between two workers."""
+    from distributed import LocalCluster
+
+    folder = tmp_path / "class"
+    for name, layers in [
+        ("ann", CORRECT + EXPOSE),
+        ("bob", CORRECT + EXPOSE),
+        ("cat", "from student import build\n" + WRONG["zeros"]),
+        ("dan", IMPORT_ERRORS["raises"]),
+    ]:
+        (folder / name).mkdir(parents=True)
+        shutil.copy(STUDENT, folder / name / "student.py")
+        (folder / name / "layers.py").write_text(layers)
+    out = tmp_path / "book"
+    arguments = ["grade", str(folder), "--out", str(out), "--module", "layers", "--examples", "2"]
+    arguments += ["--property", PROPERTIES[0]]
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        assert main([*arguments, "--scheduler", cluster.scheduler_address]) == 0
+    rows = rows_of(out)
+    statuses = {name: rows[name]["status"] for name in rows}
+    assert statuses == {"ann": "passed", "bob": "passed", "cat": "failed", "dan": "not loaded"}
+    workers = {json.loads((out / n / "graded.json").read_text())["graded_by"] for n in rows}
+    assert len(workers) == 2, workers  # both workers graded, neither of them this process
+    assert not any(worker.endswith(f"/{os.getpid()}") for worker in workers)
+
+
+def test_an_unreachable_scheduler_is_a_usage_error(tmp_path: Path, capsys) -> None:
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "solo.py").write_text("x = 1\n")
+    arguments = ["grade", str(tmp_path / "class"), "--out", str(tmp_path / "book")]
+    assert main([*arguments, "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    assert "cannot reach the scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err

@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ class Graded:
     seconds: float
     folder: str
     message: str = ""
+    graded_by: str = ""  # host/pid of the process that ran the verification
     report: dict = field(default_factory=dict)
 
 
@@ -151,7 +153,8 @@ def _finish(
     report = json.loads(report_path.read_text()) if report_path.is_file() else {}
     if not report:
         report = _empty_report(submission, message, folder)
-    graded = Graded(submission.name, status, code, seconds, str(folder), message)
+    graded_by = f"{socket.gethostname()}/{os.getpid()}"
+    graded = Graded(submission.name, status, code, seconds, str(folder), message, graded_by)
     write_atomic(folder / GRADED, json.dumps(asdict(graded), indent=1))
     graded.report = report
     return graded
@@ -194,12 +197,16 @@ def grade(
     jobs: int = 1,
     time_limit: float = DEFAULT_SUBMISSION_TIMEOUT,
     on_done: Callable[[Graded, int, int], None] = lambda graded, done, total: None,
+    scheduler: str | None = None,
 ) -> list[Graded]:
     """Grade each submission not graded yet in ``out``, ``jobs`` at a time; all, in order.
 
     ``arguments`` are the ``cnnref verify`` options every submission gets.  A folder
     graded before with other ``arguments`` is refused (SettingsChanged): its grades
-    would not be comparable.
+    would not be comparable.  With ``scheduler`` (a Dask ``distributed`` scheduler's
+    address, ``tcp://host:8786``) the cluster's workers grade them instead, each
+    submission on one worker, which confines it there; the workers must see the
+    submissions and ``out`` at the same paths (a shared filesystem).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -223,13 +230,47 @@ def grade(
         else:
             pending.append(submission)
     total, done = len(submissions), len(results)
+    run = _on_cluster if scheduler else _on_this_machine
+    for graded in run(pending, out, arguments, time_limit, scheduler or jobs):
+        results[graded.name] = graded
+        done += 1
+        on_done(graded, done, total)
+    return [results[submission.name] for submission in submissions]
+
+
+def _on_this_machine(
+    pending: list[Submission], out: Path, arguments: list[str], time_limit: float, jobs: int
+) -> Iterator[Graded]:
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = [
             pool.submit(grade_one, submission, out, arguments, time_limit) for submission in pending
         ]
         for future in as_completed(futures):
-            graded = future.result()
-            results[graded.name] = graded
-            done += 1
-            on_done(graded, done, total)
-    return [results[submission.name] for submission in submissions]
+            yield future.result()
+
+
+class ClusterUnavailable(RuntimeError):
+    """--scheduler names no cluster this machine can use."""
+
+
+def _on_cluster(
+    pending: list[Submission], out: Path, arguments: list[str], time_limit: float, scheduler: str
+) -> Iterator[Graded]:
+    try:
+        from distributed import Client
+        from distributed import as_completed as finished
+    except ImportError:
+        raise ClusterUnavailable(
+            "--scheduler needs Dask's distributed: pip install 'cnnref[distributed]'"
+        ) from None
+    try:
+        client = Client(scheduler, timeout=30)
+    except (OSError, TimeoutError) as error:
+        raise ClusterUnavailable(f"cannot reach the scheduler at {scheduler}: {error}") from None
+    with client:
+        futures = [
+            client.submit(grade_one, submission, out, arguments, time_limit, pure=False)
+            for submission in pending
+        ]
+        for future in finished(futures):
+            yield future.result()

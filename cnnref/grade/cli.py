@@ -12,7 +12,14 @@ from typing import TextIO
 
 from ..cli import positive_float, positive_int
 from ..sandbox import options as fence_options
-from . import DEFAULT_SUBMISSION_TIMEOUT, Graded, SettingsChanged, discover, grade
+from . import (
+    DEFAULT_SUBMISSION_TIMEOUT,
+    ClusterUnavailable,
+    Graded,
+    SettingsChanged,
+    discover,
+    grade,
+)
 from .book import read_weights, write_gradebook
 
 EXIT_GRADED, EXIT_USAGE = 0, 2
@@ -87,6 +94,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="check only this property (repeatable)",
     )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on a Dask distributed cluster, e.g. tcp://host:8786 (its workers must see "
+        "SUBMISSIONS and --out at the same paths); --jobs is then the cluster's",
+    )
     fence_options.add_options(parser)
     parser.set_defaults(run=run)
 
@@ -126,8 +139,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
             jobs=args.jobs,
             time_limit=args.submission_timeout,
             on_done=progress.update,
+            scheduler=args.scheduler,
         )
-    except SettingsChanged as error:
+    except (SettingsChanged, ClusterUnavailable) as error:
         print(f"cnnref grade: error: {error}", file=err)
         return EXIT_USAGE
     progress.close()
