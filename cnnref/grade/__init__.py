@@ -162,15 +162,9 @@ def _finish(
 
 def _empty_report(submission: Submission, message: str, folder: Path) -> dict:
     """The JSON and HTML reports of a submission verify could not report on itself."""
-    from ..results import VerificationResult
-    from ..verify.cli import write_reports
-    from ..verify.environment import environment
+    from ..verify.cli import not_loaded_result, write_reports
 
-    settings = {"examples": 1, "seed": None, "mode": "not graded", "dtype": None, "timeout": 1.0}
-    settings |= {"isolated": True, "unsupported": [], "load_error": message}
-    result = VerificationResult(
-        submission.impl or submission.name, [], settings, environment(), 0.0
-    )
+    result = not_loaded_result(submission.impl or submission.name, message, {})
     write_reports(result, json_path=folder / REPORT, html_path=folder / PAGE)
     return json.loads((folder / REPORT).read_text())
 

@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import TextIO
 
 from ..cli import positive_float, positive_int
+from ..ops import GROUPS
+from ..properties import FUNCTIONS, PROPERTIES
 from ..sandbox import options as fence_options
+from ..verify.runner import DEFAULT_EXAMPLES
 from . import (
     DEFAULT_SUBMISSION_TIMEOUT,
     ClusterUnavailable,
@@ -23,7 +26,6 @@ from . import (
 from .book import read_weights, write_gradebook
 
 EXIT_GRADED, EXIT_USAGE = 0, 2
-DEFAULT_EXAMPLES = 100
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -86,11 +88,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"seconds one submission's whole verification may take (default: "
         f"{DEFAULT_SUBMISSION_TIMEOUT:g})",
     )
-    parser.add_argument("--ops", nargs="+", metavar="OP", help="functions to check (as verify)")
+    parser.add_argument(
+        "--ops",
+        nargs="+",
+        choices=[*FUNCTIONS, *GROUPS],
+        metavar="OP",
+        help="functions to check, as cnnref verify --ops",
+    )
     parser.add_argument(
         "--property",
         action="append",
         dest="properties",
+        choices=[prop.name for prop in PROPERTIES],
         metavar="NAME",
         help="check only this property (repeatable)",
     )

@@ -202,23 +202,24 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
 
 def not_loaded(candidate: object, error: Exception, args: argparse.Namespace, err: TextIO) -> None:
     """The reports asked for, for a candidate that could not be loaded: why, and nothing checked."""
-    from .environment import environment
-
-    settings = {
-        "examples": args.examples,
-        "seed": args.seed,
-        "mode": "not loaded",
-        "dtype": args.dtype,
-        "timeout": args.timeout,
-        "isolated": True,
-        "unsupported": [],
-        "load_error": str(error),
-    } | fence_options.chosen(args)
-    result = VerificationResult(str(candidate), [], settings, environment(), 0.0)
+    settings = {"examples": args.examples, "seed": args.seed, "dtype": args.dtype}
+    settings |= {"timeout": args.timeout} | fence_options.chosen(args)
+    result = not_loaded_result(str(candidate), str(error), settings)
     try:
         write_reports(result, json_path=args.json, html_path=args.report, junit_path=args.junit)
     except OSError as problem:
         print(f"cnnref verify: error: cannot write the report: {problem}", file=err)
+
+
+def not_loaded_result(candidate: str, reason: str, settings: dict) -> VerificationResult:
+    """A result with no property, for a report that says why nothing was checked."""
+    from .environment import environment
+
+    base = {"examples": DEFAULT_EXAMPLES, "seed": None, "mode": "not loaded", "dtype": None}
+    base |= {"timeout": DEFAULT_TIMEOUT, "isolated": True, "unsupported": []}
+    return VerificationResult(
+        candidate, [], base | settings | {"load_error": reason}, environment(), 0.0
+    )
 
 
 def write_reports(
