@@ -65,7 +65,9 @@ def python_installation() -> list[str]:
     for scheme_vars in ({}, {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}):
         found = sysconfig.get_paths(vars=scheme_vars)
         paths.update(found[key] for key in ("stdlib", "platstdlib", "purelib", "platlib"))
-    site_dirs = [*site.getsitepackages(), site.getusersitepackages()]
+    site_dirs = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:  # on the path only then (never in a virtual environment)
+        site_dirs.append(site.getusersitepackages())
     paths.update(site_dirs)
     for directory in site_dirs:
         paths.update(_editable_sources(directory))
