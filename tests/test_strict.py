@@ -89,7 +89,8 @@ def test_the_cli_and_the_report_say_strict_and_require(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "words"), [("groups,nonsense", "unknown features ['nonsense']"), (",", "expected feature names")]
+    ("value", "words"),
+    [("groups,nonsense", "unknown features ['nonsense']"), (",", "expected feature names")],
 )
 def test_require_with_an_unknown_feature_is_a_usage_error(value: str, words: str) -> None:
     command = [sys.executable, "-m", "cnnref", "verify", "--impl", LIMITED, "--require", value]
