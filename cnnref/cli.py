@@ -14,7 +14,12 @@ import cnnref
 
 # Each module defines ``register(subparsers)``, which adds its sub-command and
 # sets ``run`` (namespace -> exit code) as the parser default.
-COMMAND_MODULES: tuple[str, ...] = ("cnnref.verify.cli", "cnnref.train.cli", "cnnref.vectors.cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "cnnref.verify.cli",
+    "cnnref.grade.cli",
+    "cnnref.train.cli",
+    "cnnref.vectors.cli",
+)
 
 EXIT_USAGE = 2
 

@@ -232,6 +232,47 @@ class Declarations:
 NOTHING_DECLARED = Declarations({}, {})
 
 
+def enforce(
+    declared: Declarations,
+    *,
+    strict: bool = False,
+    require: Iterable[str] = (),
+    excused: Iterable[str] = (),
+) -> tuple[Declarations, dict[str, list[str]]]:
+    """The declarations a grader's run honours, and per function why the rest fail it.
+
+    ``strict``: none are honoured; every feature is drawn and PyTorch's conventions
+    apply.  ``require``: these features are drawn whatever was declared (canonical
+    names, ``canonical_features``).  ``excused`` features stay honoured either way (a
+    program in another language cannot be sent Python's spellings).
+    """
+    require, excused = frozenset(require), frozenset(excused)
+    if not strict and not require:
+        return declared, {}
+    reasons: dict[str, list[str]] = {}
+    honoured: dict[str, frozenset[str]] = {}
+    rule = "--strict requires every feature" if strict else "--require requires it"
+    for function in FUNCTIONS:
+        own = declared.unsupported.get(function, frozenset())
+        away = sorted((own if strict else own & require) - excused)
+        honoured[function] = own - frozenset(away)
+        if away:
+            names = ", ".join(repr(name) for name in away)
+            reasons.setdefault(function, []).append(
+                f"CNNREF_UNSUPPORTED declares {names} unsupported for {function}; {rule}"
+            )
+    conventions = dict(declared.conventions)
+    if strict:
+        for function, chosen in declared.conventions.items():
+            if chosen.differs_from_pytorch():
+                reasons.setdefault(function, []).append(
+                    f"CNNREF_CONVENTIONS declares {chosen.describe()} for {function}; "
+                    "--strict checks PyTorch's conventions"
+                )
+        conventions = {}
+    return Declarations(honoured, conventions), reasons
+
+
 def parse(unsupported: object = (), conventions: object = None) -> Declarations:
     """``Declarations`` from the raw ``CNNREF_UNSUPPORTED`` and ``CNNREF_CONVENTIONS`` values.
 

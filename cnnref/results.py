@@ -43,6 +43,7 @@ class Kind(StrEnum):
     FLAKY = "flaky"  # the failure did not happen again on the same example
     INTERNAL = "internal error"  # cnnref itself failed: a bug in cnnref, reported as such
     NOT_CHECKED = "not checked"  # this example cannot judge the function (no verdict either way)
+    DECLARED_AWAY = "declared away"  # --strict / --require: a required feature declared unsupported
 
 
 # Kinds after which the candidate's process was ended: a verdict at once, no shrinking.

@@ -37,6 +37,7 @@ def verify_cli(
     environment = os.environ | {"PYTHONPATH": str(ROOT), "CNNREF_FORGER_DIR": str(watched)}
     command = [sys.executable, "-m", "cnnref", "verify", "--impl", f"{FORGERS}.{target}"]
     command += ["--property", "conv2d.matches_reference", "--examples", "5", "--seed", "0"]
+    command += ["--pass-env", "CNNREF_FORGER_DIR"]  # the attacks' evidence goes there
     run = subprocess.run(
         [*command, "--json", str(report), *extra],
         cwd=ROOT,

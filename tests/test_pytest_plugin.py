@@ -282,3 +282,14 @@ def test_an_unknown_op_is_a_usage_error(project: pytest.Pytester) -> None:
     result = project.runpytest_subprocess("--cnnref-impl", "cnnref", "--cnnref-ops", "conv3d")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--cnnref-ops: unknown op 'conv3d'; choose from conv2d*"])
+
+
+def test_strict_fails_a_plugin_item_whose_function_declared_a_feature_away(
+    project: pytest.Pytester,
+) -> None:
+    arguments = ["--cnnref-impl", "tests.candidates.limited", "--cnnref-examples", "3"]
+    arguments += ["--cnnref-seed", "0", "-k", "conv2d.matches_reference"]
+    project.runpytest_subprocess(*arguments).assert_outcomes(passed=1)
+    result = project.runpytest_subprocess(*arguments, "--cnnref-strict")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*CNNREF_UNSUPPORTED declares 'dilation', 'groups'*--strict*"])

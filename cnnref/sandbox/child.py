@@ -146,16 +146,24 @@ def _run() -> None:
     os.dup2(2, 1)  # the candidate's prints join stderr, the verifier's log file
     sys.dont_write_bytecode = True
     load = channel.receive(exact_layout=True)
+    reach = confine.Reach(**{key: _as_tuple(value) for key, value in load["reach"].items()})
     sys.path[:] = load["sys_path"]
-    os.chdir(load["workdir"])
-    for name in ("TMPDIR", "TEMP", "TMP"):
-        os.environ[name] = load["workdir"]
+    os.chdir(reach.workdir)
     fences = confine.limit_resources(load["memory"], load["cpu_seconds"])
-    fences += confine.restrict_writes_and_signals(load["workdir"])
+    fenced, missing = confine.restrict_files(reach)
+    fences += fenced
+    if not reach.allow_network:
+        fenced, not_up = confine.refuse_sockets()
+        fences, missing = fences + fenced, missing + not_up
+    if not load.get("command"):
+        fences += confine.forbid_imports(tuple(load["forbid"]))
+    # Stated before any of the candidate's code runs, which cannot take it back.
+    channel.send(
+        wire.pack({"op": "fenced", "fences": fences, "missing": missing, "pid": os.getpid()})
+    )
     if load.get("command"):
-        _exec_command(channel, load["command"], fences)
+        _exec_command(channel, load["command"])
         return
-    fences += confine.forbid_imports(tuple(load["forbid"]))
     try:
         candidate = import_target(load["target"])
     except CandidateLoadError as error:
@@ -178,7 +186,6 @@ def _run() -> None:
                 # As declared: the verifier validates them (cnnref.declarations).
                 "unsupported": _plain(getattr(candidate, "CNNREF_UNSUPPORTED", ())),
                 "conventions": _plain(getattr(candidate, "CNNREF_CONVENTIONS", None)),
-                "fences": fences,
             }
         )
     )
@@ -214,16 +221,14 @@ def signatures_problem(candidate: object, functions: dict, calls: dict) -> str |
     return "; ".join(problem for problem in problems if problem) or None
 
 
-def _exec_command(channel, argv: list[str], fences: list[str]) -> None:
+def _exec_command(channel, argv: list[str]) -> None:
     """Become the candidate's own program, fenced: its stdin and stdout are the pipes.
 
-    The fences (rlimits, Landlock, the working directory, the process group) outlast
-    exec.  They are stated first, in a ``fenced`` frame, since the program cannot state
-    them; the program then answers ``ready`` itself (docs/protocol.md).
+    The fences (rlimits, Landlock, seccomp, the working directory, the process group)
+    outlast exec; the program answers ``ready`` itself (docs/protocol.md).
     """
     from . import wire
 
-    channel.send(wire.pack({"op": "fenced", "fences": fences}))
     os.dup2(channel.read_fd, 0)
     os.dup2(channel.write_fd, 1)
     os.close(channel.read_fd)
@@ -253,6 +258,10 @@ def _call(functions: dict, function: str, args: tuple, kwargs: dict, echo: bool)
         }
     values = {"value": result, "inputs": list(args) if echo else None}
     return {"op": "returned", "shared": wire.shared_memory(result, args), "values": values}
+
+
+def _as_tuple(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _plain(value: object, depth: int = 0) -> object:

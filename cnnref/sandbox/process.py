@@ -9,6 +9,7 @@ process it started) and raises; the next call starts a fresh one.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import os
 import shutil
@@ -23,7 +24,8 @@ from pathlib import Path
 from typing import cast
 
 from ..results import Kind
-from . import wire
+from . import reach, wire
+from .confine import Reach
 from .signatures import expected_calls
 from .target import CandidateLoadError, Command
 
@@ -51,8 +53,20 @@ class Limits:
     memory: int | None = DEFAULT_MEMORY  # bytes of address space; None: no limit
     cpu_seconds: int | None = DEFAULT_CPU_SECONDS  # per candidate process; None: no limit
     forbid: tuple[str, ...] = ()  # modules the candidate may not import
+    allow_read: tuple[str, ...] = ()  # more paths it may read (beneath each)
+    pass_env: tuple[str, ...] = ()  # more variables of this environment it gets
+    allow_network: bool = False  # sockets, TCP included
+    allow_shm: bool = False  # /dev/shm
+    device: str = "cpu"  # cuda, rocm: the GPU's device nodes may be opened
 
     def __post_init__(self) -> None:
+        if self.device not in reach.DEVICES:
+            raise ValueError(
+                f"device must be one of {', '.join(reach.DEVICES)}; got {self.device!r}"
+            )
+        for path in self.allow_read:
+            if not os.path.exists(path):
+                raise ValueError(f"allow_read: {path} does not exist")
         if not self.timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds; got {self.timeout}")
         if self.memory is not None and self.memory < 256 << 20:
@@ -66,6 +80,11 @@ class Limits:
             "memory": self.memory,
             "cpu_seconds": self.cpu_seconds,
             "forbid": list(self.forbid),
+            "allow_read": list(self.allow_read),
+            "pass_env": list(self.pass_env),
+            "allow_network": self.allow_network,
+            "allow_shm": self.allow_shm,
+            "device": self.device,
             "fences": list(fences),
         }
 
@@ -126,6 +145,7 @@ class CandidateProcess:
         self.unsupported: object = []  # CNNREF_UNSUPPORTED and CNNREF_CONVENTIONS, as JSON
         self.conventions: object = None
         self.fences: list[str] = []
+        self.fences_not_up: list[str] = []  # fences asked for that the kernel could not put up
         self._process: subprocess.Popen | None = None
         self._channel: wire.Channel | None = None
         self._workdir: str | None = None
@@ -151,15 +171,14 @@ class CandidateProcess:
             )
         self._workdir = tempfile.mkdtemp(prefix="cnnref-candidate-")
         package_root = str(Path(__file__).resolve().parents[2])
-        environment = (
-            QUIET_WHEN_IDLE
-            | os.environ
-            | {
-                "PYTHONPATH": os.pathsep.join(
-                    filter(None, [package_root, os.environ.get("PYTHONPATH")])
-                )
-            }
+        python_path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+        environment = QUIET_WHEN_IDLE | reach.environment(
+            self._workdir, self.limits.pass_env, self.limits.device, python_path
         )
+        # Absolute: the candidate's process works in its own directory, where "" and
+        # relative entries would point elsewhere than they do here.
+        search_path = [os.path.abspath(entry) for entry in sys.path]
+        fenced = self._reach(search_path)
         with open(self._log, "a") as log:  # appending, so truncating it between calls is safe
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "cnnref.sandbox.child"],
@@ -181,10 +200,8 @@ class CandidateProcess:
             "op": "load",
             "target": self.target,
             "functions": list(self.wanted),
-            # Absolute: the candidate's process works in its own directory, where "" and
-            # relative entries would point elsewhere than they do here.
-            "sys_path": [os.path.abspath(entry) for entry in sys.path],
-            "workdir": self._workdir,
+            "sys_path": search_path,
+            "reach": dataclasses.asdict(fenced),
             "memory": self.limits.memory,
             "cpu_seconds": self.limits.cpu_seconds,
             "forbid": list(self.limits.forbid),
@@ -198,10 +215,10 @@ class CandidateProcess:
             if meanwhile is not None:
                 meanwhile()
             reply = self._channel.receive(deadline, byte_limit=0)
-            if argv and reply.get("op") == "fenced":
-                # The runner's account of its fences, sent before it runs the program: the
-                # program's own ready reply need not (and cannot) state them.
-                fences = reply.get("fences")
+            if reply.get("op") == "fenced":
+                # The runner's account of its fences, sent before any of the candidate's code
+                # runs: what the candidate sends afterwards cannot change it.
+                fences = self._confirmed(reply)
                 reply = self._channel.receive(deadline, byte_limit=0)
         except (wire.TimedOut, wire.Closed, wire.Malformed, OSError) as error:
             timed_out = isinstance(error, wire.TimedOut)
@@ -222,8 +239,6 @@ class CandidateProcess:
         if reply.get("op") == "load-error":
             self.stop()
             raise CandidateLoadError(str(reply.get("message")))
-        if fences is None:
-            fences = reply.get("fences")
         lists = [reply.get("functions"), fences]
         if reply.get("op") != "ready" or not all(_strings(value) for value in lists):
             self.stop()
@@ -238,9 +253,46 @@ class CandidateProcess:
         self.fences = [
             "its own session and process group; every process it starts is ended with it",
             "a private working directory, removed afterwards",
+            "a clean environment: HOME and TMPDIR are its working directory; of this one only "
+            "PATH, locale, thread and import variables"
+            + (f", and {', '.join(self.limits.pass_env)}" if self.limits.pass_env else ""),
             *fences,
         ]
         return self
+
+    def _reach(self, search_path: list[str]) -> Reach:
+        """What the candidate's process may open: asked for here, put up by the runner."""
+        own, listable = reach.candidate_paths(self.target, self.command, search_path)
+        nodes, driver = reach.device_paths(self.limits.device)
+        return Reach(
+            workdir=self._workdir,
+            readable=(*reach.python_installation(), *own, *driver),
+            listable=tuple(listable),
+            allow_read=tuple(os.path.abspath(path) for path in self.limits.allow_read),
+            writable=tuple(nodes),
+            allow_shm=self.limits.allow_shm,
+            allow_network=self.limits.allow_network,
+        )
+
+    def _confirmed(self, fenced: dict) -> list[str] | None:
+        """The fences of a ``fenced`` frame that this side can confirm; the rest are not up.
+
+        The frame comes before the candidate's code runs; the kernel's own account of the
+        runner (/proc: no_new_privs, a seccomp filter) must agree with it.
+        """
+        fences, missing, pid = fenced.get("fences"), fenced.get("missing"), fenced.get("pid")
+        if not (_strings(fences) and _strings(missing) and type(pid) is int):
+            return None
+        status = _proc_status(pid, parent=self._process.pid)
+        confirmed = []
+        for fence in fences:
+            implied = _kernel_fields(fence)
+            if not implied or (status and all(status.get(k) == v for k, v in implied.items())):
+                confirmed.append(fence)
+            else:
+                missing.append(f"not confirmed by the kernel, so not listed: {fence}")
+        self.fences_not_up = list(missing)
+        return confirmed
 
     def stop(self, grace: float = 0.0) -> int | None:
         """End the process and everything it started; return its exit code.
@@ -407,6 +459,28 @@ def _short(reply: dict) -> str:
     fields = {key: value for key, value in reply.items() if key not in ("values", "buffers")}
     text = repr(fields)
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _kernel_fields(fence: str) -> dict[str, str]:
+    """The fields of the runner's /proc status that a fence implies (mode 2: a filter)."""
+    if "(seccomp)" in fence:
+        return {"Seccomp": "2", "NoNewPrivs": "1"}
+    if "(Landlock)" in fence:
+        return {"NoNewPrivs": "1"}
+    return {}
+
+
+def _proc_status(pid: int, parent: int) -> dict[str, str] | None:
+    """/proc/<pid>/status as a dict, if ``pid`` is a child of ``parent`` (the keeper)."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    status = dict(
+        (key, value.strip())
+        for key, _, value in (line.partition(":") for line in text.splitlines())
+    )
+    return status if status.get("PPid") == str(parent) else None
 
 
 def _strings(value: object) -> bool:

@@ -15,15 +15,16 @@ from collections.abc import Callable, Iterable
 from functools import partial
 
 from ..checks import FUNCTIONS, PROPERTIES, Property, property_named
-from ..declarations import Conventions, Declarations, declare
+from ..declarations import Conventions, Declarations, canonical_features, declare, enforce
 from ..declarations import read as read_declarations
 from ..ops import GROUPS
 from ..oracles.torch_autograd import torch_available
-from ..results import Kind, PropertyResult, Status, VerificationResult
+from ..results import Failure, Kind, PropertyResult, Status, VerificationResult
 from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, Limits
 from ..strategies.cases import Case
 from .candidate import (
     DEFAULT_CANDIDATE,
+    PROTOCOL_SPELLING,
     CandidateLoadError,
     Command,
     IsolatedCandidate,
@@ -93,6 +94,13 @@ def verify(
     isolate: bool = True,
     exitfirst: bool = False,
     progress: Progress | None = None,
+    allow_read: Iterable[str] = (),
+    pass_env: Iterable[str] = (),
+    allow_network: bool = False,
+    allow_shm: bool = False,
+    device: str = "cpu",
+    strict: bool = False,
+    require: Iterable[str] = (),
 ) -> VerificationResult:
     """Check every property of the functions ``candidate`` exposes.
 
@@ -106,6 +114,14 @@ def verify(
     property instead of the whole run, and nothing the candidate does can
     change a verdict.  ``memory`` (bytes of address space), ``cpu_seconds``
     and ``forbid`` (modules it may not import) limit that process.
+    It reads only its own files, Python and the system's libraries (and
+    ``allow_read``), gets a clean environment (and ``pass_env``), opens no
+    socket (unless ``allow_network``) and nothing in /dev/shm (unless
+    ``allow_shm``); ``device`` ("cuda", "rocm") lets it open that GPU's
+    device nodes (docs/protocol.md).  ``strict`` honours no declaration: every
+    feature is drawn, PyTorch's conventions apply, and each property whose
+    functions declared something away fails naming the declaration; ``require``
+    does the same for the features named only.
     ``isolate=False`` calls the candidate in this process: faster to debug,
     but with no protection and no integrity guarantee.  With ``exitfirst``
     the run stops at the first failed property.  Examples are float64 and
@@ -118,8 +134,17 @@ def verify(
         limits, timeout = candidate.process.limits, candidate.process.limits.timeout
     else:
         limits = Limits(
-            timeout=timeout, memory=memory, cpu_seconds=cpu_seconds, forbid=tuple(forbid)
+            timeout=timeout,
+            memory=memory,
+            cpu_seconds=cpu_seconds,
+            forbid=tuple(forbid),
+            allow_read=tuple(allow_read),
+            pass_env=tuple(pass_env),
+            allow_network=allow_network,
+            allow_shm=allow_shm,
+            device=device,
         )
+    required = canonical_features(require, where="require") if require else frozenset()
     run = RunSettings(
         examples=examples,
         seed=seed,
@@ -137,6 +162,12 @@ def verify(
         subject = _candidate(candidate, target, isolate, limits, meanwhile=_oracles_for(selected))
     results = []
     interrupted: KeyboardInterrupt | None = None
+    declared = subject.declarations
+    excused = PROTOCOL_SPELLING if getattr(subject, "command", None) else ()
+    subject.declarations, declared_away = enforce(
+        declared, strict=strict, require=required, excused=excused
+    )
+    honoured, honoured_unsupported = subject.declarations, subject.unsupported
     try:
         for prop in selected:
             progress.start(prop)
@@ -147,6 +178,10 @@ def verify(
                 run=run,
                 on_example=partial(progress.example, prop),
             )
+            involved = [prop.function, *(f for f in prop.calls if subject.has(f))]
+            reasons = [reason for f in involved for reason in declared_away.get(f, ())]
+            if reasons and subject.has(prop.function):
+                result = fail_declared_away(result, list(dict.fromkeys(reasons)))
             results.append(result)  # before it is shown: a Ctrl-C after that keeps it
             progress.finish(result)
             if exitfirst and not result.passed:
@@ -154,6 +189,7 @@ def verify(
     except KeyboardInterrupt as stop:  # Ctrl-C: what ran still makes a (partial) result
         interrupted = stop
     finally:
+        subject.declarations = declared
         if not started:
             subject.close()
     outcome = VerificationResult(
@@ -161,10 +197,12 @@ def verify(
         properties=results,
         settings=run.describe(
             isolated=isolate,
-            unsupported=subject.unsupported,
-            declarations=subject.declarations,
+            unsupported=honoured_unsupported,
+            declarations=honoured,
         )
-        | limits.describe(subject.fences if isolate else ()),
+        | {"strict": strict, "require": sorted(required)}
+        | limits.describe(subject.fences if isolate else ())
+        | {"fences_not_up": list(getattr(subject, "fences_not_up", ()))},
         environment=environment(),
         seconds=time.perf_counter() - start,
         not_run=[prop.name for prop in selected[len(results) :]],
@@ -178,6 +216,28 @@ def verify(
     for listener in result_listeners:
         listener(outcome)
     return outcome
+
+
+def fail_declared_away(result: PropertyResult, reasons: list[str]) -> PropertyResult:
+    """``result``, failed for the declarations a --strict or --require run does not honour.
+
+    A property that failed on its own keeps its failure, with the declarations as hints.
+    """
+    if result.failure is not None:
+        result.failure.hints[:0] = reasons
+        return result
+    result.status = Status.FAILED
+    result.failure = Failure(
+        kind=Kind.DECLARED_AWAY,
+        case="None",
+        case_fields={},
+        message="; ".join(reasons),
+        hints=[],
+        worst=None,
+        reproduce_command="",
+        reproduce_snippet="",
+    )
+    return result
 
 
 def assert_verified(candidate: object = DEFAULT_CANDIDATE, **options) -> VerificationResult:

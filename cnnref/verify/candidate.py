@@ -136,6 +136,11 @@ class IsolatedCandidate:
         return tuple(self.process.fences)
 
     @property
+    def fences_not_up(self) -> tuple[str, ...]:
+        """Fences asked for that the kernel could not put up (or this side not confirm)."""
+        return tuple(self.process.fences_not_up)
+
+    @property
     def unsupported(self) -> frozenset[str]:
         """Every feature declared unsupported, for any function."""
         return self.declarations.unsupported_for(*FUNCTIONS)

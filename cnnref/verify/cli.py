@@ -21,6 +21,7 @@ from ..cli import (
 from ..declarations import conventions_summary
 from ..ops import GROUPS, OPS
 from ..results import PropertyResult, Status, VerificationResult
+from ..sandbox import options as fence_options
 from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, QUIET_WHEN_IDLE
 from . import CandidateLoadError, Progress, SelectionError, select_properties, verify
 from .candidate import DEFAULT_CANDIDATE, Command
@@ -146,6 +147,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "-x", "--exitfirst", action="store_true", help="stop at the first failed property"
     )
     parser.add_argument("--list", action="store_true", help="list the properties and exit")
+    fence_options.add_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -182,8 +184,13 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
             forbid=args.forbid,
             exitfirst=args.exitfirst,
             progress=progress,
+            **fence_options.chosen(args),
         )
-    except (CandidateLoadError, SelectionError) as error:
+    except CandidateLoadError as error:
+        print(f"cnnref verify: error: {error}", file=err)
+        not_loaded(candidate, error, args, err)
+        return EXIT_USAGE
+    except SelectionError as error:
         print(f"cnnref verify: error: {error}", file=err)
         return EXIT_USAGE
     except KeyboardInterrupt as interrupt:
@@ -194,6 +201,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     finally:
         if progress is not None:
             progress.close()
+    for line in result.settings.get("fences_not_up", ()):
+        print(f"cnnref verify: warning: fence not up: {line}", file=err)
     print(summary_table(result), file=out)
     if result.failures or not (result.passed or result.interrupted):
         print("\n" + result.explain(), file=out)
@@ -205,6 +214,28 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     if result.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_PASSED if result.passed else EXIT_FAILED
+
+
+def not_loaded(candidate: object, error: Exception, args: argparse.Namespace, err: TextIO) -> None:
+    """The reports asked for, for a candidate that could not be loaded: why, and nothing checked."""
+    settings = {"examples": args.examples, "seed": args.seed, "dtype": args.dtype}
+    settings |= {"timeout": args.timeout} | fence_options.chosen(args)
+    result = not_loaded_result(str(candidate), str(error), settings)
+    try:
+        write_reports(result, json_path=args.json, html_path=args.report, junit_path=args.junit)
+    except OSError as problem:
+        print(f"cnnref verify: error: cannot write the report: {problem}", file=err)
+
+
+def not_loaded_result(candidate: str, reason: str, settings: dict) -> VerificationResult:
+    """A result with no property, for a report that says why nothing was checked."""
+    from .environment import environment
+
+    base = {"examples": DEFAULT_EXAMPLES, "seed": None, "mode": "not loaded", "dtype": None}
+    base |= {"timeout": DEFAULT_TIMEOUT, "isolated": True, "unsupported": []}
+    return VerificationResult(
+        candidate, [], base | settings | {"load_error": reason}, environment(), 0.0
+    )
 
 
 def write_reports(

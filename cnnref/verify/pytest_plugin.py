@@ -105,8 +105,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="write a report of the session's cnnref verifications: PATH ending in .json, .html or .xml",
     )
+    _add_grader_options(group)
     parser.addini("cnnref_impl", "candidates to verify, one per line", type="linelist", default=[])
     parser.addini("cnnref_examples", "examples per property", default="")
+
+
+def _add_grader_options(group) -> None:
+    """The fences' openings and --strict/--require, as ``cnnref verify`` has them."""
+    from ..sandbox.options import OPTIONS
+
+    for name, settings in OPTIONS:
+        group.addoption(f"--cnnref-{name}", **settings)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -270,15 +279,18 @@ class _SessionState:
 
     def run(self, target: str, prop, command: Command | None = None):
         """``verify`` of one property, in the target's process (started once per session)."""
+        from ..sandbox.options import LIMITS_OPTIONS, chosen
         from ..sandbox.process import Limits
         from . import verify
         from .candidate import CandidateLoadError, IsolatedCandidate
 
         config = self.config
+        grader = chosen(config.option, prefix="cnnref_")
         limits = Limits(
             timeout=config.getoption("cnnref_timeout"),
             memory=config.getoption("cnnref_memory"),
             forbid=config.getoption("cnnref_forbid"),
+            **{name: grader[name] for name in LIMITS_OPTIONS},
         )
         if target not in self._candidates:
             try:
@@ -292,6 +304,8 @@ class _SessionState:
             examples=_examples(config),
             seed=config.getoption("cnnref_seed"),
             dtype=config.getoption("cnnref_dtype"),
+            strict=grader["strict"],
+            require=grader["require"],
         )
         return verified.properties[0]
 

@@ -42,11 +42,15 @@ def writable_pipes() -> list[int]:
 
 
 def ancestors(levels: int = 4) -> list[int]:
-    """The parent, grandparent, ... of this process (the verifier is among them)."""
-    pids, pid = [], os.getpid()
-    for _ in range(levels):
-        with open(f"/proc/{pid}/stat") as stat:
-            pid = int(stat.read().rpartition(")")[2].split()[1])
+    """The parent, grandparent, ... of this process (the verifier is among them), as far as
+    /proc lets it see (the read fence hides other processes' entries)."""
+    pids, pid = [os.getppid()], os.getppid()
+    for _ in range(levels - 1):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                pid = int(stat.read().rpartition(")")[2].split()[1])
+        except OSError:
+            break
         if pid <= 1:
             break
         pids.append(pid)
