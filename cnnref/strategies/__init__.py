@@ -23,7 +23,15 @@ if TYPE_CHECKING:  # what __getattr__ below finds in the ops' folders, named for
         ConvTransposeCase,
         conv_transpose_cases,
     )
-    from ..ops.max_pool2d.cases import POOL_DEFAULTS, POOL_VALUES, PoolArrays, PoolCase, pool_cases
+    from ..ops.max_pool2d.cases import (
+        POOL_DEFAULTS,
+        POOL_VALUES,
+        MaxPoolCase,
+        PoolArrays,
+        PoolCase,
+        max_pool_cases,
+        pool_cases,
+    )
 
 
 def __getattr__(name: str):
