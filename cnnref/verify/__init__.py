@@ -65,7 +65,14 @@ def select_properties(
         functions.update(GROUPS.get(op, (op,)))
     chosen = [prop for prop in PROPERTIES if prop.function in functions]
     if names:
-        wanted = {property_named(name).name for name in names}
+        known = {prop.name for prop in PROPERTIES}
+        unknown = sorted(set(names) - known)
+        if unknown:
+            raise SelectionError(
+                f"unknown property {', '.join(map(repr, unknown))}; `cnnref verify --list` "
+                "lists them"
+            )
+        wanted = set(names)
         chosen = [prop for prop in chosen if prop.name in wanted]
         if not chosen:
             raise SelectionError(

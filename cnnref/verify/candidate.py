@@ -28,8 +28,7 @@ from ..properties import FUNCTIONS, CandidateRaised, Falsified
 from ..sandbox.process import CandidateProcess, Limits, RemoteRaised
 from ..sandbox.target import CandidateLoadError, Command, import_target, target_of
 from ..sandbox.wire import shared_memory
-
-DEFAULT_CANDIDATE = "cnnref"
+from .options import DEFAULT_CANDIDATE
 
 
 @dataclass

@@ -5,24 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from ..cli import (
-    cpu_seconds,
-    memory_size,
-    module_list,
-    output_file,
-    positive_float,
-    positive_int,
-)
-from ..declarations import conventions_summary
-from ..ops import GROUPS, OPS
-from ..properties import FUNCTIONS, PROPERTIES, Property
-from ..results import PropertyResult, Status, VerificationResult
-from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, QUIET_WHEN_IDLE
-from . import CandidateLoadError, Progress, SelectionError, verify
-from .candidate import DEFAULT_CANDIDATE, Command
-from .runner import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT
+from ..cli import output_file
+from ..ops import FUNCTIONS, OPS
+from .options import DEFAULT_CANDIDATE, RUN_OPTIONS, SELECTION_OPTIONS, run_options
+
+if TYPE_CHECKING:
+    from ..properties import Property
+    from ..results import PropertyResult, VerificationResult
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -51,75 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the candidate is a program in any language that speaks docs/protocol.md on "
         "stdin/stdout, e.g. --command './conv_server --threads 1'",
     )
-    parser.add_argument(
-        "--ops",
-        nargs="+",
-        choices=[*FUNCTIONS, *GROUPS],
-        metavar="OP",
-        help=f"functions to check: {', '.join(FUNCTIONS)}, or an op's group, "
-        f"{' / '.join(GROUPS)} (default: all it exposes)",
-    )
-    parser.add_argument(
-        "--property",
-        action="append",
-        dest="properties",
-        metavar="NAME",
-        choices=[p.name for p in PROPERTIES],
-        help="check only this property (repeatable); see --list",
-    )
-    parser.add_argument(
-        "--examples",
-        type=positive_int,
-        default=DEFAULT_EXAMPLES,
-        metavar="N",
-        help=f"examples per property (default: {DEFAULT_EXAMPLES})",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        metavar="S",
-        help="seed for a reproducible run (default: derandomized under CI=true, "
-        "otherwise random with the example database in .hypothesis/)",
-    )
-    parser.add_argument(
-        "--dtype",
-        choices=("float64", "float32"),
-        default=None,
-        help="pin the dtype of the inputs (default: both, drawn per example; float64 alone "
-        "for a candidate that declares float32 unsupported)",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=positive_float,
-        default=DEFAULT_TIMEOUT,
-        metavar="S",
-        help=f"seconds one candidate call may take (default: {DEFAULT_TIMEOUT:g})",
-    )
-    parser.add_argument(
-        "--memory",
-        type=memory_size,
-        default=DEFAULT_MEMORY,
-        metavar="SIZE",
-        help=f"address space the candidate's process may use, e.g. 2G or 512M, or 'none' "
-        f"(default: {DEFAULT_MEMORY >> 30}G)",
-    )
-    parser.add_argument(
-        "--cpu-time",
-        dest="cpu_seconds",
-        type=cpu_seconds,
-        default=DEFAULT_CPU_SECONDS,
-        metavar="S",
-        help="CPU seconds the candidate's process may use in all, or 'none' (default: none; "
-        "--timeout bounds each call)",
-    )
-    parser.add_argument(
-        "--forbid",
-        type=module_list,
-        default=(),
-        metavar="MODULES",
-        help="comma-separated modules the candidate may not import, e.g. torch,jax,scipy,cnnref "
-        "(a fence against shortcuts, not a boundary against native code)",
-    )
+    for option in (*SELECTION_OPTIONS, *RUN_OPTIONS):
+        option.add_to_cli(parser)
     parser.add_argument(
         "--json",
         type=output_file,
@@ -138,14 +62,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="write JUnit XML here, one test case per property",
     )
-    parser.add_argument(
-        "-x", "--exitfirst", action="store_true", help="stop at the first failed property"
-    )
     parser.add_argument("--list", action="store_true", help="list the properties and exit")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    from ..properties import PROPERTIES
+    from ..sandbox.process import QUIET_WHEN_IDLE
+    from . import CandidateLoadError, SelectionError, verify
+    from .candidate import Command
+
     # The verifier's own PyTorch (imported later, by the torch properties) takes turns with the
     # candidate's process: its idle threads should sleep, not spin (see sandbox.process).
     for name, value in QUIET_WHEN_IDLE.items():
@@ -167,15 +93,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
             candidate,
             ops=args.ops,
             properties=args.properties,
-            examples=args.examples,
-            seed=args.seed,
-            dtype=args.dtype,
-            timeout=args.timeout,
-            memory=args.memory,
-            cpu_seconds=args.cpu_seconds,
-            forbid=args.forbid,
-            exitfirst=args.exitfirst,
             progress=ProgressPrinter(err),
+            **run_options(vars(args)),
         )
     except (CandidateLoadError, SelectionError) as error:
         print(f"cnnref verify: error: {error}", file=err)
@@ -212,7 +131,7 @@ def write_reports(
             write(report, path)
 
 
-class ProgressPrinter(Progress):
+class ProgressPrinter:
     """One line per property; on a terminal it counts examples as they run."""
 
     def __init__(self, stream: TextIO) -> None:
@@ -236,6 +155,9 @@ class ProgressPrinter(Progress):
 
 
 def summary_table(result: VerificationResult) -> str:
+    from ..declarations import conventions_summary
+    from ..results import Status
+
     rows = [f"{'property':46s} {'status':12s} {'examples':>8s} {'worst/tol':>10s} {'time':>7s}"]
     for p in result.properties:
         rows.append(
@@ -270,6 +192,8 @@ def summary_table(result: VerificationResult) -> str:
 
 def _worst_column(result: PropertyResult) -> str:
     """Worst error / tolerance; for a failure, the failing example's, or what went wrong."""
+    from ..results import Status
+
     if result.failure is not None:
         worst = result.failure.worst
         return (

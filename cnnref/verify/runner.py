@@ -39,8 +39,8 @@ from ..sandbox.target import Command
 from ..strategies import DTYPES, SIZE_CLASSES
 from .candidate import IsolatedCandidate, LoadedCandidate
 from .evaluate import Outcome, evaluate
+from .options import DEFAULT_EXAMPLES
 
-DEFAULT_EXAMPLES = 100
 # A case's values come from its seed, so they change completely as Hypothesis shrinks the
 # geometry: the failure can vanish at every smaller size, and shrinking stops at a large
 # input.  So a shrunk failure is followed by a search of at most this many small examples,
