@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from ..declarations import Conventions, Declarations, declare
 from ..declarations import read as read_declarations
 from ..ops import GROUPS
-from ..oracles.torch_autograd import torch_available
 from ..properties import FUNCTIONS, PROPERTIES, Property, property_named
 from ..results import Kind, PropertyResult, Status, VerificationResult
 from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, Limits
@@ -31,7 +30,15 @@ from .candidate import (
 )
 from .environment import environment
 from .evaluate import evaluate
-from .runner import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, RunSettings, verify_property, with_inputs
+from .options import default_jobs
+from .runner import (
+    DEFAULT_EXAMPLES,
+    DEFAULT_TIMEOUT,
+    RunSettings,
+    load_torch,
+    verify_property,
+    with_inputs,
+)
 
 # Called with every VerificationResult: the pytest plugin collects them for its report.
 result_listeners: list[Callable[[VerificationResult], None]] = []
@@ -96,6 +103,7 @@ def verify(
     forbid: Iterable[str] = (),
     isolate: bool = True,
     exitfirst: bool = False,
+    jobs: int | None = None,
     progress: Progress | None = None,
 ) -> VerificationResult:
     """Check every property of the functions ``candidate`` exposes.
@@ -112,7 +120,10 @@ def verify(
     and ``forbid`` (modules it may not import) limit that process.
     ``isolate=False`` calls the candidate in this process: faster to debug,
     but with no protection and no integrity guarantee.  With ``exitfirst``
-    the run stops at the first failed property.  Examples are float64 and
+    the run stops at the first failed property.  ``jobs`` worker processes
+    (default: the cores this process may use, 1 in a pytest-xdist worker)
+    check properties at once, each with its own candidate process; the
+    results are those of a serial run.  Examples are float64 and
     float32, drawn per example, unless ``dtype`` pins one (or the candidate
     declares "float32" unsupported).
     """
@@ -133,6 +144,38 @@ def verify(
     )
     selected = select_properties(ops, properties)
     start = time.perf_counter()
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1; got {jobs}")
+    if jobs > 1 and len(selected) > 1 and isolate and not started:
+        target = target_of(candidate)
+        results, subject = _in_workers(
+            selected, candidate, target, limits, run, jobs, exitfirst, progress
+        )
+    else:
+        target, subject, results = _serially(
+            selected, candidate, started, isolate, limits, run, exitfirst, progress
+        )
+    outcome = VerificationResult(
+        candidate=target,
+        properties=results,
+        settings=run.describe(
+            isolated=isolate,
+            unsupported=subject.unsupported,
+            declarations=subject.declarations,
+        )
+        | limits.describe(subject.fences if isolate else ()),
+        environment=environment(),
+        seconds=time.perf_counter() - start,
+        not_run=[prop.name for prop in selected[len(results) :]],
+    )
+    for listener in result_listeners:
+        listener(outcome)
+    return outcome
+
+
+def _serially(selected, candidate, started, isolate, limits, run, exitfirst, progress):
+    """The properties checked one after another against one candidate process."""
     if started:
         target, subject = candidate.target, candidate
     else:
@@ -156,22 +199,29 @@ def verify(
     finally:
         if not started:
             subject.close()
-    outcome = VerificationResult(
-        candidate=target,
-        properties=results,
-        settings=run.describe(
-            isolated=isolate,
-            unsupported=subject.unsupported,
-            declarations=subject.declarations,
-        )
-        | limits.describe(subject.fences if isolate else ()),
-        environment=environment(),
-        seconds=time.perf_counter() - start,
-        not_run=[prop.name for prop in selected[len(results) :]],
+    return target, subject, results
+
+
+def _in_workers(selected, candidate, target, limits, run, jobs, exitfirst, progress):
+    """The properties checked by ``jobs`` workers, each with a candidate process of its own."""
+    from .parallel import Job, run_in_workers
+
+    job = Job(
+        target=target,
+        command=candidate if isinstance(candidate, Command) else None,
+        limits=limits,
+        run=run,
+        names=tuple(prop.name for prop in selected),
+        needs_torch=_oracles_for(selected) is not None,
     )
-    for listener in result_listeners:
-        listener(outcome)
-    return outcome
+    return run_in_workers(
+        job,
+        jobs,
+        exitfirst=exitfirst,
+        on_start=lambda index: progress.start(selected[index]),
+        on_example=lambda index, count: progress.example(selected[index], count),
+        on_finish=progress.finish,
+    )
 
 
 def assert_verified(candidate: object = DEFAULT_CANDIDATE, **options) -> VerificationResult:
@@ -227,14 +277,9 @@ def _size(size: int | None) -> str:
     return str(size)
 
 
-def _oracles_for(selected: list[Property]) -> Callable[[], None]:
-    """Import PyTorch, if a selected property needs it: seconds, spent while the candidate loads."""
-
-    def load() -> None:
-        if any(prop.needs_torch for prop in selected) and torch_available():
-            import torch  # noqa: F401
-
-    return load
+def _oracles_for(selected: list[Property]) -> Callable[[], None] | None:
+    """What to import while the candidate loads: PyTorch, if a selected property needs it."""
+    return load_torch if any(prop.needs_torch for prop in selected) else None
 
 
 def _candidate(

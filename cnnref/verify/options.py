@@ -146,6 +146,14 @@ RUN_OPTIONS: tuple[Option, ...] = (
         {"type": module_list, "default": (), "metavar": "MODULES"},
     ),
     Option(
+        "jobs",
+        "properties checked at once, each worker with its own candidate process (default: "
+        "the cores this process may use; 1 inside a pytest-xdist worker)",
+        {"type": positive_int, "metavar": "N"},
+        short="-j",
+        plugin=False,  # the plugin runs one property per test item: xdist spreads them
+    ),
+    Option(
         "exitfirst",
         "stop at the first failed property",
         {"action": "store_true"},

@@ -49,6 +49,12 @@ SMALL_SEARCH_EXAMPLES = 50
 SMALL_SIZES = tuple(size for size in SIZE_CLASSES if size.name == "small")
 
 
+def load_torch() -> None:
+    """Import PyTorch, when it is installed: seconds, spent while the candidate loads."""
+    if torch_available():
+        import torch  # noqa: F401
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("true", "1")
 
