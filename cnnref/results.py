@@ -78,6 +78,8 @@ class Failure:
     worst: Worst | None
     reproduce_command: str
     reproduce_snippet: str
+    # The function that hung, crashed or sent an unreadable reply (the FATAL kinds).
+    function: str | None = None
 
 
 @dataclass

@@ -59,6 +59,22 @@ def test_exitfirst_keeps_what_a_serial_run_keeps_up_to_the_first_failure() -> No
     assert parallel == serial
 
 
+def test_a_hung_function_is_not_called_again_by_later_properties_serial_or_not() -> None:
+    options = {"ops": ["conv"], "timeout": 1.0}
+    serial = report("tests.candidates.catalogue:hangs", 1, **options)
+    statuses = {p["name"]: p["status"] for p in serial["properties"]}
+    assert statuses["conv2d.matches_reference"] == "failed", statuses
+    spared = [p for p in serial["properties"] if p["status"] == "not covered"]
+    assert spared, statuses
+    for prop in spared:
+        (reason,) = prop["not_covered"]
+        assert reason.startswith("not checked: conv2d hung on an earlier example")
+        assert "conv2d.matches_reference: ConvCase(" in reason
+    # conv2d_backward's own properties that never call conv2d still give a verdict.
+    assert statuses["conv2d_backward.matches_reference"] == "passed"
+    assert report("tests.candidates.catalogue:hangs", 2, **options) == serial
+
+
 def test_a_candidate_that_cannot_load_is_a_load_error_with_jobs() -> None:
     from cnnref.verify import CandidateLoadError
 

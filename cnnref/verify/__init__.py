@@ -36,6 +36,9 @@ from .runner import (
     DEFAULT_TIMEOUT,
     RunSettings,
     load_torch,
+    misbehaved,
+    spare_after_misbehaviour,
+    spared,
     verify_property,
     with_inputs,
 )
@@ -181,11 +184,11 @@ def _serially(selected, candidate, started, isolate, limits, run, exitfirst, pro
     else:
         target = target_of(candidate) if isolate or isinstance(candidate, str) else _name(candidate)
         subject = _candidate(candidate, target, isolate, limits, meanwhile=_oracles_for(selected))
-    results = []
+    results: list[PropertyResult] = []
     try:
         for prop in selected:
             progress.start(prop)
-            result = verify_property(
+            result = spared(prop, misbehaved(results)) or verify_property(
                 prop,
                 subject,
                 target=target,
@@ -214,7 +217,7 @@ def _in_workers(selected, candidate, target, limits, run, jobs, exitfirst, progr
         names=tuple(prop.name for prop in selected),
         needs_torch=_oracles_for(selected) is not None,
     )
-    return run_in_workers(
+    results, loaded = run_in_workers(
         job,
         jobs,
         exitfirst=exitfirst,
@@ -222,6 +225,7 @@ def _in_workers(selected, candidate, target, limits, run, jobs, exitfirst, progr
         on_example=lambda index, count: progress.example(selected[index], count),
         on_finish=progress.finish,
     )
+    return spare_after_misbehaviour(selected[: len(results)], results), loaded
 
 
 def assert_verified(candidate: object = DEFAULT_CANDIDATE, **options) -> VerificationResult:

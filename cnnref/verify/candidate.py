@@ -25,7 +25,7 @@ import numpy as np
 from .. import declarations
 from ..declarations import NOTHING_DECLARED, Declarations
 from ..properties import FUNCTIONS, CandidateRaised, Falsified
-from ..sandbox.process import CandidateProcess, Limits, RemoteRaised
+from ..sandbox.process import CandidateProcess, CandidateProcessFailed, Limits, RemoteRaised
 from ..sandbox.target import CandidateLoadError, Command, import_target, target_of
 from ..sandbox.wire import shared_memory
 from .options import DEFAULT_CANDIDATE
@@ -164,6 +164,9 @@ class IsolatedCandidate:
             raise CandidateRaised(
                 function, raised.error_type, raised.message, raised.traceback_text
             ) from None
+        except CandidateProcessFailed as failed:
+            failed.function = function  # which function to spare the others' time on
+            raise
 
     def close(self) -> None:
         self.process.close()

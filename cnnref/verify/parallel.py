@@ -18,12 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..declarations import Declarations
+from ..ops import FUNCTIONS
 from ..properties import Property, property_named
-from ..results import PropertyResult
+from ..results import FATAL, PropertyResult
 from ..sandbox.process import Limits
 from ..sandbox.target import CandidateLoadError, Command
 from .candidate import IsolatedCandidate
-from .runner import RunSettings, load_torch, verify_property
+from .runner import RunSettings, involved, load_torch, not_covered, verify_property
 
 
 @dataclass(frozen=True)
@@ -68,12 +69,14 @@ def run_in_workers(
     context = _context()
     tasks, replies = context.Queue(), context.Queue()
     stop_after = context.Value("i", len(job.names))  # the lowest failed index, under exitfirst
+    # Per function (FUNCTIONS' order), the index of the first property it hung or crashed in.
+    misbehaved_at = context.Array("i", [len(job.names)] * len(FUNCTIONS))
     for index in range(len(job.names)):
         tasks.put(index)
     workers = [
         context.Process(
             target=_work,
-            args=(job, tasks, replies, stop_after),
+            args=(job, tasks, replies, stop_after, misbehaved_at),
             name=f"cnnref-verify-{n}",
             daemon=True,
         )
@@ -112,6 +115,11 @@ def run_in_workers(
                 if exitfirst and not result.passed:
                     with stop_after.get_lock():
                         stop_after.value = min(stop_after.value, index)
+                failure = result.failure
+                if failure is not None and failure.kind in FATAL and failure.function:
+                    slot = FUNCTIONS.index(failure.function)
+                    with misbehaved_at.get_lock():
+                        misbehaved_at[slot] = min(misbehaved_at[slot], index)
             elif kind == "done":
                 finished += 1
     finally:
@@ -138,7 +146,7 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("forkserver" if "torch" in sys.modules else "fork")
 
 
-def _work(job: Job, tasks, replies, stop_after) -> None:
+def _work(job: Job, tasks, replies, stop_after, misbehaved_at) -> None:
     """A worker: start the candidate, then check the properties the queue hands out."""
     _forget_hypothesis_random()
     candidate = IsolatedCandidate(job.target, job.limits, job.command)
@@ -156,17 +164,29 @@ def _work(job: Job, tasks, replies, stop_after) -> None:
                 continue
             prop: Property = property_named(job.names[index])
             replies.put(("start", index))
+            slots = [FUNCTIONS.index(f) for f in involved(prop) if f in FUNCTIONS]
+
+            def spared_now(index: int = index, slots: list[int] = slots) -> bool:
+                """A function this property calls hung or crashed in an earlier property:
+                its result will be ``spared``'s, whatever it would be."""
+                return any(misbehaved_at[slot] < index for slot in slots)
 
             def example(count: int, index: int = index) -> None:
-                if index > stop_after.value:
+                if index > stop_after.value or spared_now():
                     raise _Abandoned
                 replies.put(("example", index, count))
+
+            if spared_now():
+                replies.put(("finish", index, not_covered(prop, "spared")))
+                continue
 
             try:
                 result = verify_property(
                     prop, candidate, target=job.target, run=job.run, on_example=example
                 )
             except _Abandoned:
+                if spared_now():  # its place in the results is kept; ``spared`` fills it
+                    replies.put(("finish", index, not_covered(prop, "spared")))
                 continue
             replies.put(("finish", index, result))
     finally:

@@ -282,6 +282,48 @@ def verify_property(
     )
 
 
+def involved(prop: Property) -> tuple[str, ...]:
+    """The candidate's functions a property may call."""
+    return (prop.function, *prop.calls)
+
+
+def misbehaved(results: Sequence[PropertyResult]) -> dict[str, PropertyResult]:
+    """Each function that hung or crashed (or sent an unreadable reply), and the first result
+    that says so."""
+    first: dict[str, PropertyResult] = {}
+    for result in results:
+        failure = result.failure
+        if failure is not None and failure.kind in FATAL and failure.function:
+            first.setdefault(failure.function, result)
+    return first
+
+
+def spared(prop: Property, earlier: dict[str, PropertyResult]) -> PropertyResult | None:
+    """The result of a property not run because a function it calls already hung or crashed
+    on an earlier example: not covered (it was not checked), saying where and on what."""
+    function = next((f for f in involved(prop) if f in earlier), None)
+    if function is None:
+        return None
+    culprit = earlier[function]
+    return not_covered(
+        prop,
+        f"not checked: {function} {culprit.failure.kind} on an earlier example "
+        f"({culprit.name}: {culprit.failure.case}); what calls it is not run until that is "
+        "fixed, rather than wait out the time limit or crash again",
+    )
+
+
+def spare_after_misbehaviour(
+    props: Sequence[Property], results: Sequence[PropertyResult]
+) -> list[PropertyResult]:
+    """``results``, with each property after a function's first hang or crash that calls
+    that function replaced by ``spared``: what a serial run gives, in whatever order they ran."""
+    kept: list[PropertyResult] = []
+    for prop, result in zip(props, results):
+        kept.append(spared(prop, misbehaved(kept)) or result)
+    return kept
+
+
 def not_covered(prop: Property, reason: str) -> PropertyResult:
     return PropertyResult(
         prop.name,
@@ -421,6 +463,7 @@ def _failure(
         worst=outcome.worst,
         reproduce_command=command,
         reproduce_snippet=snippet,
+        function=outcome.function,
     )
 
 
