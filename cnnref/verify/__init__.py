@@ -30,6 +30,8 @@ from .candidate import (
 )
 from .environment import environment
 from .evaluate import evaluate
+from .last_failed import failed_last_time, reorder
+from .last_failed import record as record_failed
 from .options import default_jobs
 from .runner import (
     DEFAULT_EXAMPLES,
@@ -107,6 +109,8 @@ def verify(
     isolate: bool = True,
     exitfirst: bool = False,
     jobs: int | None = None,
+    failed_first: bool = False,
+    last_failed: bool = False,
     progress: Progress | None = None,
 ) -> VerificationResult:
     """Check every property of the functions ``candidate`` exposes.
@@ -126,7 +130,9 @@ def verify(
     the run stops at the first failed property.  ``jobs`` worker processes
     (default: the cores this process may use, 1 in a pytest-xdist worker)
     check properties at once, each with its own candidate process; the
-    results are those of a serial run.  Examples are float64 and
+    results are those of a serial run.  ``failed_first`` checks the properties
+    that failed in this candidate's last run first, ``last_failed`` only those
+    (all when none did).  Examples are float64 and
     float32, drawn per example, unless ``dtype`` pins one (or the candidate
     declares "float32" unsupported).
     """
@@ -147,18 +153,25 @@ def verify(
     )
     selected = select_properties(ops, properties)
     start = time.perf_counter()
+    if started:
+        target = candidate.target
+    else:
+        target = target_of(candidate) if isolate or isinstance(candidate, str) else _name(candidate)
+    if failed_first or last_failed:
+        failed = failed_last_time(run.database, target)
+        selected = reorder(selected, failed, only=last_failed)
     jobs = default_jobs() if jobs is None else jobs
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1; got {jobs}")
     if jobs > 1 and len(selected) > 1 and isolate and not started:
-        target = target_of(candidate)
         results, subject = _in_workers(
             selected, candidate, target, limits, run, jobs, exitfirst, progress
         )
     else:
-        target, subject, results = _serially(
-            selected, candidate, started, isolate, limits, run, exitfirst, progress
+        subject, results = _serially(
+            selected, candidate, target, started, isolate, limits, run, exitfirst, progress
         )
+    record_failed(run.database, target, results)
     outcome = VerificationResult(
         candidate=target,
         properties=results,
@@ -177,12 +190,11 @@ def verify(
     return outcome
 
 
-def _serially(selected, candidate, started, isolate, limits, run, exitfirst, progress):
+def _serially(selected, candidate, target, started, isolate, limits, run, exitfirst, progress):
     """The properties checked one after another against one candidate process."""
     if started:
-        target, subject = candidate.target, candidate
+        subject = candidate
     else:
-        target = target_of(candidate) if isolate or isinstance(candidate, str) else _name(candidate)
         subject = _candidate(candidate, target, isolate, limits, meanwhile=_oracles_for(selected))
     results: list[PropertyResult] = []
     try:
@@ -202,7 +214,7 @@ def _serially(selected, candidate, started, isolate, limits, run, exitfirst, pro
     finally:
         if not started:
             subject.close()
-    return target, subject, results
+    return subject, results
 
 
 def _in_workers(selected, candidate, target, limits, run, jobs, exitfirst, progress):

@@ -160,6 +160,21 @@ RUN_OPTIONS: tuple[Option, ...] = (
         short="-x",
         plugin=False,  # pytest's own -x
     ),
+    Option(
+        "ff",
+        "check the properties that failed in the last run first (their saved failing "
+        "examples are replayed first in any case)",
+        {"action": "store_true"},
+        dest="failed_first",
+        plugin=False,  # pytest's own --ff
+    ),
+    Option(
+        "lf",
+        "check only the properties that failed in the last run (all of them when none did)",
+        {"action": "store_true"},
+        dest="last_failed",
+        plugin=False,  # pytest's own --lf
+    ),
 )
 
 # The selection, for the CLI (the plugin makes one test item per property instead).

@@ -353,7 +353,7 @@ def property_seed(run_seed: int | None, key: str) -> int | None:
 def _hypothesis_settings(run: RunSettings, target: str, key: str, examples: int) -> settings:
     database = None
     if run.seed is None and not in_ci() and run.database is not None:
-        database = DirectoryBasedExampleDatabase(run.database / _slug(target) / key)
+        database = DirectoryBasedExampleDatabase(run.database / slug(target) / key)
     return settings(
         max_examples=examples,
         deadline=None,
@@ -368,7 +368,7 @@ def _hypothesis_settings(run: RunSettings, target: str, key: str, examples: int)
     )
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
 
 
