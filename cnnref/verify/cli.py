@@ -158,10 +158,14 @@ def summary_table(result: VerificationResult) -> str:
     from ..declarations import conventions_summary
     from ..results import Status
 
-    rows = [f"{'property':46s} {'status':12s} {'examples':>8s} {'worst/tol':>10s} {'time':>7s}"]
+    rows = [
+        f"{'property':46s} {'status':12s} {'examples':>8s} {'worst/tol':>10s} {'time':>7s}  "
+        + " ".join(f"{heading:>10s}" for heading in TIME_HEADINGS.values())
+    ]
     for p in result.properties:
         rows.append(
-            f"{p.name:46s} {p.status:12s} {p.examples:8d} {_worst_column(p):>10s} {p.seconds:6.1f}s"
+            f"{p.name:46s} {p.status:12s} {p.examples:8d} {_worst_column(p):>10s} {p.seconds:6.1f}s  "
+            + _time_columns(p.time_split)
         )
         rows += [f"    {reason}" for reason in p.not_covered if not reason.startswith("not drawn")]
     declared = result.settings.get("unsupported") or []
@@ -183,11 +187,33 @@ def summary_table(result: VerificationResult) -> str:
     not_run = (
         f", {len(result.not_run)} not run (stopped at the first failure)" if result.not_run else ""
     )
+    totals = {
+        part: sum(p.time_split.get(part, 0.0) for p in result.properties) for part in TIME_HEADINGS
+    }
+    rows.append(
+        "time over the properties: "
+        + ", ".join(f"{heading} {totals[part]:.1f} s" for part, heading in TIME_HEADINGS.items())
+    )
     rows.append(
         f"{verdict}: {result.candidate}: {counts[Status.PASSED]} passed, {failed} failed, "
         f"{counts[Status.NOT_COVERED]} not covered{not_run}, in {result.seconds:.1f} s"
     )
     return "\n".join(rows)
+
+
+# The parts of a property's time (PropertyResult.time_split), as the summary heads them.
+TIME_HEADINGS = {
+    "candidate": "candidate",
+    "round_trips": "round trips",
+    "checks": "checks",
+    "hypothesis": "hypothesis",
+}
+
+
+def _time_columns(split: dict[str, float]) -> str:
+    return " ".join(
+        f"{split[part]:9.1f}s" if part in split else f"{'-':>10s}" for part in TIME_HEADINGS
+    )
 
 
 def _worst_column(result: PropertyResult) -> str:

@@ -47,6 +47,11 @@ from .options import DEFAULT_EXAMPLES
 # and the smaller failing example of the two is reported.
 SMALL_SEARCH_EXAMPLES = 50
 SMALL_SIZES = tuple(size for size in SIZE_CLASSES if size.name == "small")
+# Where a property's time goes (PropertyResult.time_split), measured per example:
+# the candidate's own code; the round trips to its process (transfer, process switches);
+# the checks (the oracles, reference, PyTorch, SciPy and finite differences, and the
+# comparisons); and, the rest, Hypothesis's generation and shrinking.
+TIME_PARTS = ("candidate", "round_trips", "checks")
 
 
 def load_torch() -> None:
@@ -131,6 +136,13 @@ class _Tally:
     ratios: list[float] = field(default_factory=list)
     worst: object = None
     coverage: dict[str, Counter] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TIME_PARTS, 0.0))
+
+    def time_in(self, evaluating: float, waited: float, own: float) -> None:
+        """Split one example's evaluation: the candidate's calls and the checks around them."""
+        self.seconds["candidate"] += own
+        self.seconds["round_trips"] += waited - own
+        self.seconds["checks"] += evaluating - waited
 
     def record(self, case: object, outcome: Outcome) -> None:
         self.examples += 1
@@ -170,7 +182,13 @@ def run_property(
             case = data.draw(strategy, label="case")
             for name, value in case.coverage().items():
                 event(f"{name}: {value}")
+            began, waited, own = time.perf_counter(), candidate.clock.waited, candidate.clock.own
             outcome = evaluate(prop.name, candidate, case)
+            tally.time_in(
+                time.perf_counter() - began,
+                candidate.clock.waited - waited,
+                candidate.clock.own - own,
+            )
             tally.record(case, outcome)
             on_example(tally.examples)
             if outcome.kind in FATAL:
@@ -225,6 +243,8 @@ def run_property(
             first.case if first else None, outcome, prop, _named(candidate, target), run
         )
     result.seconds = time.perf_counter() - start
+    measured = sum(tally.seconds.values())
+    result.time_split = tally.seconds | {"hypothesis": max(0.0, result.seconds - measured)}
     result.examples = tally.examples
     result.error_ratios = tally.ratios
     result.worst = tally.worst
