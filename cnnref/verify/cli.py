@@ -132,7 +132,13 @@ def write_reports(
 
 
 class ProgressPrinter:
-    """One line per property; on a terminal it counts examples as they run."""
+    """One line per property; on a terminal it counts examples as they run.
+
+    With -j the properties of several workers report in turn: each live line
+    replaces the one before, whichever property it was about.
+    """
+
+    CLEAR = "\r\x1b[K"  # back to the line's start, and erase it
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
@@ -140,17 +146,17 @@ class ProgressPrinter:
 
     def start(self, prop: Property) -> None:
         if self.live:
-            self.stream.write(f"  {prop.name:46s} ...")
+            self.stream.write(f"{self.CLEAR}  {prop.name:46s} ...")
             self.stream.flush()
 
     def example(self, prop: Property, count: int) -> None:
         if self.live:
-            self.stream.write(f"\r  {prop.name:46s} {count:5d} examples")
+            self.stream.write(f"{self.CLEAR}  {prop.name:46s} {count:5d} examples")
             self.stream.flush()
 
     def finish(self, result: PropertyResult) -> None:
         line = f"  {result.name:46s} {result.status:12s} {result.examples:5d} examples {result.seconds:6.1f} s"
-        self.stream.write(("\r" if self.live else "") + line + "\n")
+        self.stream.write((self.CLEAR if self.live else "") + line + "\n")
         self.stream.flush()
 
 
