@@ -82,11 +82,17 @@ def test_a_candidate_that_cannot_load_is_a_load_error_with_jobs() -> None:
         verify("no_such_module", ops=["pool"], examples=2, jobs=2)
 
 
-def test_jobs_default_to_one_inside_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_jobs_default_to_the_free_cores_and_one_inside_an_xdist_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw3")
     assert default_jobs() == 1
     monkeypatch.delenv("PYTEST_XDIST_WORKER")
-    assert default_jobs() == len(os.sched_getaffinity(0))
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.4, 0.0, 0.0))
+    assert default_jobs() == cores, "an idle machine: every core"
+    monkeypatch.setattr(os, "getloadavg", lambda: (cores + 3.0, 0.0, 0.0))
+    assert default_jobs() == 1, "every core busy: one worker"
 
 
 def test_the_cli_takes_j_and_refuses_zero() -> None:

@@ -148,7 +148,8 @@ RUN_OPTIONS: tuple[Option, ...] = (
     Option(
         "jobs",
         "properties checked at once, each worker with its own candidate process (default: "
-        "the cores this process may use; 1 inside a pytest-xdist worker)",
+        "the free cores, those this process may use less the load average; 1 inside a "
+        "pytest-xdist worker)",
         {"type": positive_int, "metavar": "N"},
         short="-j",
         plugin=False,  # the plugin runs one property per test item: xdist spreads them
@@ -201,7 +202,17 @@ def run_options(values: dict[str, Any]) -> dict[str, Any]:
     return {option.key: values[option.key] for option in RUN_OPTIONS if option.key in values}
 
 
+def free_cores() -> int:
+    """The cores this process may use less those already busy (the last minute's load
+    average, whole cores), at least 1: on a busy machine more workers only take turns."""
+    try:
+        busy = int(os.getloadavg()[0])
+    except OSError:  # no load average on this system
+        busy = 0
+    return max(1, available_cores() - busy)
+
+
 def default_jobs() -> int:
     """Workers of a run that does not say: one inside a pytest-xdist worker (xdist already
-    spreads the session over the cores), else every core this process may use."""
-    return 1 if os.environ.get("PYTEST_XDIST_WORKER") else available_cores()
+    spreads the session over the cores), else the free cores."""
+    return 1 if os.environ.get("PYTEST_XDIST_WORKER") else free_cores()
