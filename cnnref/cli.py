@@ -12,14 +12,16 @@ from pathlib import Path
 
 import cnnref
 
-# Each module defines ``register(subparsers)``, which adds its sub-command and
-# sets ``run`` (namespace -> exit code) as the parser default.
-COMMAND_MODULES: tuple[str, ...] = (
-    "cnnref.verify.cli",
-    "cnnref.grade.cli",
-    "cnnref.train.cli",
-    "cnnref.vectors.cli",
-)
+# Each sub-command and the module that defines it: ``register(subparsers)`` adds its
+# sub-commands and sets ``run`` (namespace -> exit code) as the parser default.  Only the
+# module of the command being run is imported.
+COMMANDS: dict[str, str] = {
+    "verify": "cnnref.verify.cli",
+    "grade": "cnnref.grade.cli",
+    "train": "cnnref.train.cli",
+    "evaluate": "cnnref.train.cli",
+    "vectors": "cnnref.vectors.cli",
+}
 
 EXIT_USAGE = 2
 
@@ -125,20 +127,34 @@ def report_file(suffix: str) -> Callable[[str], Path]:
     return parse
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser, with the sub-commands ``argv`` needs (every one when ``argv`` is None)."""
     parser = argparse.ArgumentParser(
         prog="cnnref",
         description="Verify 2-D convolution and pooling implementations against cnnref's reference.",
     )
     parser.add_argument("--version", action="version", version=f"cnnref {cnnref.__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    for module in dict.fromkeys(_modules_needed(argv)):
+        importlib.import_module(module).register(subparsers)
     return parser
 
 
+def _modules_needed(argv: Sequence[str] | None) -> list[str]:
+    """The command's module; none for ``--version``; all to list them (help, a bad name)."""
+    if argv is None:
+        return list(COMMANDS.values())
+    words = [word for word in argv if not word.startswith("-")]
+    if words and words[0] in COMMANDS:
+        return [COMMANDS[words[0]]]
+    if not words and argv and not {"-h", "--help"} & set(argv):
+        return []
+    return list(COMMANDS.values())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help(sys.stderr)

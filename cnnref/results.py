@@ -88,6 +88,8 @@ class Failure:
     worst: Worst | None
     reproduce_command: str
     reproduce_snippet: str
+    # The function that hung, crashed or sent an unreadable reply (the FATAL kinds).
+    function: str | None = None
 
 
 @dataclass
@@ -106,6 +108,8 @@ class PropertyResult:
     failure: Failure | None = None
     # Pool functions: the conventions checked under (cnnref.declarations.Conventions.as_dict).
     conventions: dict[str, str] | None = None
+    # Where ``seconds`` went: candidate, round_trips, checks, hypothesis (cnnref.verify.runner).
+    time_split: dict[str, float] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:

@@ -11,6 +11,7 @@ pinned property's verdict is the one it gives when run alone.
 from __future__ import annotations
 
 import functools
+import re
 
 import pytest
 
@@ -269,10 +270,20 @@ def test_a_misbehaving_candidate_fails_with_a_clear_message_and_the_run_finishes
 def test_a_candidate_that_dies_in_every_call_is_failed_at_once_on_every_property(
     candidate: str, words: str
 ) -> None:
-    """A full default run: each property ends on its first crash, without shrinking through more."""
+    """A full default run: a property ends on its first crash, without shrinking through more;
+    the later properties that call a function that crashed are not run, and say why."""
     result = verify(f"{CATALOGUE}:{candidate}", ops=STUDENT_OPS)
     assert len(result.properties) == len(select_properties(STUDENT_OPS))
+    crashed = set()
     for prop in result.properties:
-        assert prop.status == "failed" and prop.failure.kind == "crashed", prop.explain()
-        assert words in prop.failure.message and prop.examples == 1, prop.explain()
+        if prop.status == "failed":
+            assert prop.failure.kind == "crashed", prop.explain()
+            assert words in prop.failure.message and prop.examples == 1, prop.explain()
+            crashed.add(prop.failure.function)
+        else:
+            assert prop.status == "not covered" and prop.examples == 0, prop.explain()
+            (reason,) = prop.not_covered
+            assert re.match(r"not checked: \w+ crashed on an earlier example \(", reason), reason
+    assert crashed == {f for op in STUDENT_OPS for f in GROUPS.get(op, (op,))}, crashed
+    assert not result.passed
     assert "not shrunk" in result.explain()

@@ -128,6 +128,7 @@ def _property(prop, candidate: str) -> dict:
         "status": prop.status,
         "examples": prop.examples,
         "seconds": round(prop.seconds, 3),
+        "time": {part: round(seconds, 3) for part, seconds in prop.time_split.items()},
         "worst": _worst(prop.worst),
         "error_ratios": prop.error_ratios,
         "coverage": {key: dict(sorted(counter.items())) for key, counter in prop.coverage.items()},

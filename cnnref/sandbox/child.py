@@ -246,6 +246,7 @@ def _call(functions: dict, function: str, args: tuple, kwargs: dict, echo: bool)
 
     from . import wire
 
+    began = time.perf_counter()
     try:
         result = functions[function](*args, **kwargs)
     except BaseException as error:  # SystemExit and KeyboardInterrupt are the candidate's too
@@ -256,8 +257,14 @@ def _call(functions: dict, function: str, args: tuple, kwargs: dict, echo: bool)
             "traceback": traceback.format_exc(limit=-4)[-4000:],
             "values": {},
         }
+    seconds = time.perf_counter() - began  # the candidate's own time, apart from the transfer
     values = {"value": result, "inputs": list(args) if echo else None}
-    return {"op": "returned", "shared": wire.shared_memory(result, args), "values": values}
+    return {
+        "op": "returned",
+        "shared": wire.shared_memory(result, args),
+        "values": values,
+        "seconds": seconds,
+    }
 
 
 def _as_tuple(value: object) -> object:

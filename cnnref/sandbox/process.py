@@ -124,6 +124,7 @@ class Returned:
     value: object
     shared: set[tuple[int, int]] = field(default_factory=set)
     inputs: list | None = None
+    seconds: float | None = None  # the call's own time, as the candidate's process measured it
 
 
 class CandidateProcess:
@@ -441,7 +442,13 @@ class CandidateProcess:
         inputs = values.get("inputs")
         if echo and not (isinstance(inputs, list) and len(inputs) == arity):
             raise unreadable("the inputs as the call left them are missing")
-        return Returned(values["value"], {tuple(pair) for pair in shared}, inputs if echo else None)
+        seconds = reply.get("seconds")  # optional: a --command program need not send it
+        return Returned(
+            values["value"],
+            {tuple(pair) for pair in shared},
+            inputs if echo else None,
+            float(seconds) if isinstance(seconds, (int, float)) and seconds >= 0 else None,
+        )
 
     def _output_tail(self, lines: int = 8) -> str:
         try:

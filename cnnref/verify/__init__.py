@@ -18,7 +18,6 @@ from ..checks import FUNCTIONS, PROPERTIES, Property, property_named
 from ..declarations import Conventions, Declarations, canonical_features, declare, enforce
 from ..declarations import read as read_declarations
 from ..ops import GROUPS
-from ..oracles.torch_autograd import torch_available
 from ..results import Failure, Kind, PropertyResult, Status, VerificationResult
 from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, Limits
 from ..strategies.cases import Case
@@ -35,7 +34,19 @@ from .candidate import (
 from .environment import environment
 from .evaluate import evaluate
 from .failures import example_failed
-from .runner import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, RunSettings, verify_property
+from .last_failed import failed_last_time, reorder
+from .last_failed import record as record_failed
+from .options import default_jobs
+from .runner import (
+    DEFAULT_EXAMPLES,
+    DEFAULT_TIMEOUT,
+    RunSettings,
+    load_torch,
+    misbehaved,
+    spare_after_misbehaviour,
+    spared,
+    verify_property,
+)
 
 # Called with every VerificationResult: the pytest plugin collects them for its report.
 result_listeners: list[Callable[[VerificationResult], None]] = []
@@ -69,7 +80,14 @@ def select_properties(
         functions.update(GROUPS.get(op, (op,)))
     chosen = [prop for prop in PROPERTIES if prop.function in functions]
     if names:
-        wanted = {property_named(name).name for name in names}
+        known = {prop.name for prop in PROPERTIES}
+        unknown = sorted(set(names) - known)
+        if unknown:
+            raise SelectionError(
+                f"unknown property {', '.join(map(repr, unknown))}; `cnnref verify --list` "
+                "lists them"
+            )
+        wanted = set(names)
         chosen = [prop for prop in chosen if prop.name in wanted]
         if not chosen:
             raise SelectionError(
@@ -93,6 +111,9 @@ def verify(
     forbid: Iterable[str] = (),
     isolate: bool = True,
     exitfirst: bool = False,
+    jobs: int | None = None,
+    failed_first: bool = False,
+    last_failed: bool = False,
     progress: Progress | None = None,
     allow_read: Iterable[str] = (),
     pass_env: Iterable[str] = (),
@@ -124,7 +145,12 @@ def verify(
     does the same for the features named only.
     ``isolate=False`` calls the candidate in this process: faster to debug,
     but with no protection and no integrity guarantee.  With ``exitfirst``
-    the run stops at the first failed property.  Examples are float64 and
+    the run stops at the first failed property.  ``jobs`` worker processes
+    (default: the cores this process may use, 1 in a pytest-xdist worker)
+    check properties at once, each with its own candidate process; the
+    results are those of a serial run.  ``failed_first`` checks the properties
+    that failed in this candidate's last run first, ``last_failed`` only those
+    (all when none did).  Examples are float64 and
     float32, drawn per example, unless ``dtype`` pins one (or the candidate
     declares "float32" unsupported).
     """
@@ -155,43 +181,68 @@ def verify(
     selected = select_properties(ops, properties)
     start = time.perf_counter()
     subject: IsolatedCandidate | LoadedCandidate
-    if isinstance(candidate, IsolatedCandidate):
-        target, subject = candidate.target, candidate
+    if started:
+        target = candidate.target
     else:
         target = target_of(candidate) if isolate or isinstance(candidate, str) else _name(candidate)
-        subject = _candidate(candidate, target, isolate, limits, meanwhile=_oracles_for(selected))
-    results = []
+    if failed_first or last_failed:
+        failed = failed_last_time(run.database, target)
+        selected = reorder(selected, failed, only=last_failed)
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1; got {jobs}")
+    results: list[PropertyResult] = []
     interrupted: KeyboardInterrupt | None = None
-    declared = subject.declarations
-    excused = PROTOCOL_SPELLING if getattr(subject, "command", None) else ()
-    subject.declarations, declared_away = enforce(
-        declared, strict=strict, require=required, excused=excused
-    )
-    honoured, honoured_unsupported = subject.declarations, subject.unsupported
-    try:
-        for prop in selected:
-            progress.start(prop)
-            result = verify_property(
-                prop,
-                subject,
-                target=target,
-                run=run,
-                on_example=partial(progress.example, prop),
+    # Workers load the candidate themselves with its own declarations, so a run that
+    # overrides them (strict, require) checks its properties in this process's order.
+    if jobs > 1 and len(selected) > 1 and isolate and not started and not (strict or required):
+        try:
+            results, subject = _in_workers(
+                selected, candidate, target, limits, run, jobs, exitfirst, progress
             )
-            involved = [prop.function, *(f for f in prop.calls if subject.has(f))]
-            reasons = [reason for f in involved for reason in declared_away.get(f, ())]
-            if reasons and subject.has(prop.function):
-                result = fail_declared_away(result, list(dict.fromkeys(reasons)))
-            results.append(result)  # before it is shown: a Ctrl-C after that keeps it
-            progress.finish(result)
-            if exitfirst and not result.passed:
-                break
-    except KeyboardInterrupt as stop:  # Ctrl-C: what ran still makes a (partial) result
-        interrupted = stop
-    finally:
-        subject.declarations = declared
-        if not started:
+        except KeyboardInterrupt as stop:  # the workers' results are lost with them
+            interrupted = stop
+            subject = _candidate(candidate, target, isolate, limits, meanwhile=None)
             subject.close()
+        honoured, honoured_unsupported = subject.declarations, subject.unsupported
+    else:
+        if isinstance(candidate, IsolatedCandidate):
+            subject = candidate
+        else:
+            subject = _candidate(
+                candidate, target, isolate, limits, meanwhile=_oracles_for(selected)
+            )
+        declared = subject.declarations
+        excused = PROTOCOL_SPELLING if getattr(subject, "command", None) else ()
+        subject.declarations, declared_away = enforce(
+            declared, strict=strict, require=required, excused=excused
+        )
+        honoured, honoured_unsupported = subject.declarations, subject.unsupported
+        try:
+            for prop in selected:
+                progress.start(prop)
+                result = spared(prop, misbehaved(results)) or verify_property(
+                    prop,
+                    subject,
+                    target=target,
+                    run=run,
+                    on_example=partial(progress.example, prop),
+                )
+                involved = [prop.function, *(f for f in prop.calls if subject.has(f))]
+                reasons = [reason for f in involved for reason in declared_away.get(f, ())]
+                if reasons and subject.has(prop.function):
+                    result = fail_declared_away(result, list(dict.fromkeys(reasons)))
+                results.append(result)  # before it is shown: a Ctrl-C after that keeps it
+                progress.finish(result)
+                if exitfirst and not result.passed:
+                    break
+        except KeyboardInterrupt as stop:  # Ctrl-C: what ran still makes a (partial) result
+            interrupted = stop
+        finally:
+            subject.declarations = declared
+            if not started:
+                subject.close()
+    record_failed(run.database, target, results)
     outcome = VerificationResult(
         candidate=target,
         properties=results,
@@ -238,6 +289,29 @@ def fail_declared_away(result: PropertyResult, reasons: list[str]) -> PropertyRe
         reproduce_snippet="",
     )
     return result
+
+
+def _in_workers(selected, candidate, target, limits, run, jobs, exitfirst, progress):
+    """The properties checked by ``jobs`` workers, each with a candidate process of its own."""
+    from .parallel import Job, run_in_workers
+
+    job = Job(
+        target=target,
+        command=candidate if isinstance(candidate, Command) else None,
+        limits=limits,
+        run=run,
+        names=tuple(prop.name for prop in selected),
+        needs_torch=_oracles_for(selected) is not None,
+    )
+    results, loaded = run_in_workers(
+        job,
+        jobs,
+        exitfirst=exitfirst,
+        on_start=lambda index: progress.start(selected[index]),
+        on_example=lambda index, count: progress.example(selected[index], count),
+        on_finish=progress.finish,
+    )
+    return spare_after_misbehaviour(selected[: len(results)], results), loaded
 
 
 def assert_verified(candidate: object = DEFAULT_CANDIDATE, **options) -> VerificationResult:
@@ -291,14 +365,9 @@ def _size(size: int | None) -> str:
     return str(size)
 
 
-def _oracles_for(selected: list[Property]) -> Callable[[], None]:
-    """Import PyTorch, if a selected property needs it: seconds, spent while the candidate loads."""
-
-    def load() -> None:
-        if any(prop.needs_torch for prop in selected) and torch_available():
-            import torch  # noqa: F401
-
-    return load
+def _oracles_for(selected: list[Property]) -> Callable[[], None] | None:
+    """What to import while the candidate loads: PyTorch, if a selected property needs it."""
+    return load_torch if any(prop.needs_torch for prop in selected) else None
 
 
 def _candidate(

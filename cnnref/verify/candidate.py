@@ -15,6 +15,7 @@ read the same to a property.
 
 from __future__ import annotations
 
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,12 +27,11 @@ from .. import declarations
 from ..checks import FUNCTIONS, CandidateRaised, Falsified
 from ..declarations import NOTHING_DECLARED, Declarations
 from ..sandbox.child import signatures_problem
-from ..sandbox.process import CandidateProcess, Limits, RemoteRaised
+from ..sandbox.process import CandidateProcess, CandidateProcessFailed, Limits, RemoteRaised
 from ..sandbox.signatures import expected_calls
 from ..sandbox.target import CandidateLoadError, Command, import_target, target_of
 from ..sandbox.wire import shared_memory
-
-DEFAULT_CANDIDATE = "cnnref"
+from .options import DEFAULT_CANDIDATE
 
 
 @dataclass
@@ -47,6 +47,15 @@ class Watched:
 
 
 @dataclass
+class CallClock:
+    """Seconds spent in a candidate's calls: in all (as the verifier waits for them), and in
+    the candidate's own code (the rest is the round trip: transfer and process switches)."""
+
+    waited: float = 0.0
+    own: float = 0.0
+
+
+@dataclass
 class LoadedCandidate:
     """A candidate's functions, called in this process."""
 
@@ -54,6 +63,7 @@ class LoadedCandidate:
     functions: dict[str, Callable[..., Any]]
     declarations: Declarations = NOTHING_DECLARED
     fences: tuple[str, ...] = ()
+    clock: CallClock = field(default_factory=CallClock)
 
     @classmethod
     def from_object(cls, target: str, found: object) -> LoadedCandidate:
@@ -79,12 +89,17 @@ class LoadedCandidate:
         return function in self.functions
 
     def call(self, function: str, *args: Any, **kwargs: Any) -> Any:
+        began = time.perf_counter()
         try:
             return self.functions[function](*args, **kwargs)
         except (Exception, SystemExit) as error:
             raise CandidateRaised(
                 function, type(error).__name__, str(error), traceback.format_exc(limit=-4)
             ) from None
+        finally:
+            seconds = time.perf_counter() - began
+            self.clock.waited += seconds
+            self.clock.own += seconds
 
     def call_many(self, function: str, calls: Sequence[tuple[Sequence, dict]]) -> list:
         return [self.call(function, *args, **kwargs) for args, kwargs in calls]
@@ -113,6 +128,7 @@ class IsolatedCandidate:
         self.process = CandidateProcess(target, FUNCTIONS, limits or Limits(), command)
         self.functions: tuple[str, ...] = ()
         self.declarations: Declarations = NOTHING_DECLARED
+        self.clock = CallClock()
 
     def start(self, meanwhile: Callable[[], object] | None = None) -> IsolatedCandidate:
         """Start the candidate's process; CandidateLoadError (and no process left) if it cannot.
@@ -167,14 +183,26 @@ class IsolatedCandidate:
         return Watched(returned.value, returned.shared)
 
     def _calls(self, function: str, calls: Sequence[tuple[Sequence, dict]], *, echo: bool):
+        began = time.perf_counter()
+        own = None
         try:
-            return self.process.call_many(
+            returned = self.process.call_many(
                 function, [(tuple(args), kwargs) for args, kwargs in calls], echo=echo
             )
+            if all(each.seconds is not None for each in returned):
+                own = sum(each.seconds for each in returned)
+            return returned
         except RemoteRaised as raised:
             raise CandidateRaised(
                 function, raised.error_type, raised.message, raised.traceback_text
             ) from None
+        except CandidateProcessFailed as failed:
+            failed.function = function  # which function to spare the others' time on
+            raise
+        finally:
+            waited = time.perf_counter() - began
+            self.clock.waited += waited
+            self.clock.own += waited if own is None else min(own, waited)
 
     def close(self) -> None:
         self.process.close()

@@ -7,25 +7,22 @@ import argparse
 import os
 import shutil
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from ..checks import FUNCTIONS, PROPERTIES, Property
-from ..cli import (
-    cpu_seconds,
-    memory_size,
-    module_list,
-    positive_float,
-    positive_int,
-    report_file,
-)
-from ..declarations import conventions_summary
-from ..ops import GROUPS, OPS
-from ..results import PropertyResult, Status, VerificationResult
+from ..cli import report_file
+from ..ops import FUNCTIONS, OPS
 from ..sandbox import options as fence_options
-from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, QUIET_WHEN_IDLE
-from . import CandidateLoadError, Progress, SelectionError, select_properties, verify
-from .candidate import DEFAULT_CANDIDATE, Command
-from .runner import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT
+from .options import (
+    DEFAULT_CANDIDATE,
+    DEFAULT_EXAMPLES,
+    RUN_OPTIONS,
+    SELECTION_OPTIONS,
+    run_options,
+)
+
+if TYPE_CHECKING:
+    from ..checks import Property
+    from ..results import PropertyResult, VerificationResult
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command that Ctrl-C ended
@@ -56,75 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the candidate is a program in any language that speaks docs/protocol.md on "
         "stdin/stdout, e.g. --command './conv_server --threads 1'",
     )
-    parser.add_argument(
-        "--ops",
-        nargs="+",
-        choices=[*FUNCTIONS, *GROUPS],
-        metavar="OP",
-        help=f"functions to check: {', '.join(FUNCTIONS)}, or an op's group, "
-        f"{' / '.join(OPS.values())} (default: all it exposes)",
-    )
-    parser.add_argument(
-        "--property",
-        action="append",
-        dest="properties",
-        metavar="NAME",
-        choices=[p.name for p in PROPERTIES],
-        help="check only this property (repeatable); see --list",
-    )
-    parser.add_argument(
-        "--examples",
-        type=positive_int,
-        default=DEFAULT_EXAMPLES,
-        metavar="N",
-        help=f"examples per property (default: {DEFAULT_EXAMPLES})",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        metavar="S",
-        help="seed for a reproducible run (default: derandomized under CI=true, "
-        "otherwise random with the example database in .hypothesis/)",
-    )
-    parser.add_argument(
-        "--dtype",
-        choices=("float64", "float32"),
-        default=None,
-        help="pin the dtype of the inputs (default: both, drawn per example; float64 alone "
-        "for a candidate that declares float32 unsupported)",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=positive_float,
-        default=DEFAULT_TIMEOUT,
-        metavar="S",
-        help=f"seconds one candidate call may take (default: {DEFAULT_TIMEOUT:g})",
-    )
-    parser.add_argument(
-        "--memory",
-        type=memory_size,
-        default=DEFAULT_MEMORY,
-        metavar="SIZE",
-        help=f"address space the candidate's process may use, e.g. 2G or 512M, or 'none' "
-        f"(default: {DEFAULT_MEMORY >> 30}G)",
-    )
-    parser.add_argument(
-        "--cpu-time",
-        dest="cpu_seconds",
-        type=cpu_seconds,
-        default=DEFAULT_CPU_SECONDS,
-        metavar="S",
-        help="CPU seconds the candidate's process may use in all, or 'none' (default: none; "
-        "--timeout bounds each call)",
-    )
-    parser.add_argument(
-        "--forbid",
-        type=module_list,
-        default=(),
-        metavar="MODULES",
-        help="comma-separated modules the candidate may not import, e.g. torch,jax,scipy,cnnref "
-        "(a fence against shortcuts, not a boundary against native code)",
-    )
+    for option in (*SELECTION_OPTIONS, *RUN_OPTIONS):
+        option.add_to_cli(parser)
     parser.add_argument(
         "--json",
         type=report_file(".json"),
@@ -143,15 +73,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="write JUnit XML here, one test case per property, a name ending in .xml",
     )
-    parser.add_argument(
-        "-x", "--exitfirst", action="store_true", help="stop at the first failed property"
-    )
     parser.add_argument("--list", action="store_true", help="list the properties and exit")
     fence_options.add_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    from ..checks import PROPERTIES
+    from ..sandbox.process import QUIET_WHEN_IDLE
+    from . import CandidateLoadError, SelectionError, select_properties, verify
+    from .candidate import Command
+
     # The verifier's own PyTorch (imported later, by the torch properties) takes turns with the
     # candidate's process: its idle threads should sleep, not spin (see sandbox.process).
     for name, value in QUIET_WHEN_IDLE.items():
@@ -175,15 +107,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
             candidate,
             ops=args.ops,
             properties=args.properties,
-            examples=args.examples,
-            seed=args.seed,
-            dtype=args.dtype,
-            timeout=args.timeout,
-            memory=args.memory,
-            cpu_seconds=args.cpu_seconds,
-            forbid=args.forbid,
-            exitfirst=args.exitfirst,
             progress=progress,
+            **run_options(vars(args)),
             **fence_options.chosen(args),
         )
     except CandidateLoadError as error:
@@ -229,6 +154,7 @@ def not_loaded(candidate: object, error: Exception, args: argparse.Namespace, er
 
 def not_loaded_result(candidate: str, reason: str, settings: dict) -> VerificationResult:
     """A result with no property, for a report that says why nothing was checked."""
+    from ..sandbox.process import DEFAULT_TIMEOUT
     from .environment import environment
 
     base = {"examples": DEFAULT_EXAMPLES, "seed": None, "mode": "not loaded", "dtype": None}
@@ -259,7 +185,7 @@ def write_reports(
             write(report, path)
 
 
-class ProgressPrinter(Progress):
+class ProgressPrinter:
     """Progress on ``stream``: on a terminal one live line, a bar of the properties done and the
     running property's examples, erased at the end so that only the results table stays; in a
     log (not a terminal) one line per property as it finishes."""
@@ -304,10 +230,17 @@ class ProgressPrinter(Progress):
 
 
 def summary_table(result: VerificationResult) -> str:
-    rows = [f"{'property':46s} {'status':12s} {'examples':>8s} {'worst/tol':>10s} {'time':>7s}"]
+    from ..declarations import conventions_summary
+    from ..results import Status
+
+    rows = [
+        f"{'property':46s} {'status':12s} {'examples':>8s} {'worst/tol':>10s} {'time':>7s}  "
+        + " ".join(f"{heading:>10s}" for heading in TIME_HEADINGS.values())
+    ]
     for p in result.properties:
         rows.append(
-            f"{p.name:46s} {p.status:12s} {p.examples:8d} {_worst_column(p):>10s} {p.seconds:6.1f}s"
+            f"{p.name:46s} {p.status:12s} {p.examples:8d} {_worst_column(p):>10s} {p.seconds:6.1f}s  "
+            + _time_columns(p.time_split)
         )
         rows += [f"    {reason}" for reason in p.not_covered if not reason.startswith("not drawn")]
     rows += [f"{name:46s} interrupted" for name in result.interrupted]
@@ -335,6 +268,13 @@ def summary_table(result: VerificationResult) -> str:
     )
     why = "interrupted" if result.interrupted else "stopped at the first failure"
     not_run = f", {len(result.not_run)} not run ({why})" if result.not_run else ""
+    totals = {
+        part: sum(p.time_split.get(part, 0.0) for p in result.properties) for part in TIME_HEADINGS
+    }
+    rows.append(
+        "time over the properties: "
+        + ", ".join(f"{heading} {totals[part]:.1f} s" for part, heading in TIME_HEADINGS.items())
+    )
     rows.append(
         f"{verdict}: {result.candidate}: {counts[Status.PASSED]} passed, {failed} failed, "
         f"{counts[Status.NOT_COVERED]} not covered{not_run}, in {result.seconds:.1f} s"
@@ -342,8 +282,25 @@ def summary_table(result: VerificationResult) -> str:
     return "\n".join(rows)
 
 
+# The parts of a property's time (PropertyResult.time_split), as the summary heads them.
+TIME_HEADINGS = {
+    "candidate": "candidate",
+    "round_trips": "round trips",
+    "checks": "checks",
+    "hypothesis": "hypothesis",
+}
+
+
+def _time_columns(split: dict[str, float]) -> str:
+    return " ".join(
+        f"{split[part]:9.1f}s" if part in split else f"{'-':>10s}" for part in TIME_HEADINGS
+    )
+
+
 def _worst_column(result: PropertyResult) -> str:
     """Worst error / tolerance; for a failure, the failing example's, or what went wrong."""
+    from ..results import Status
+
     if result.failure is not None:
         worst = result.failure.worst
         return (

@@ -35,6 +35,7 @@ class Outcome:
     message: str = ""
     hints: tuple[str, ...] = ()
     worst: Worst | None = None
+    function: str | None = None  # the function that hung or crashed (the FATAL kinds)
 
     @property
     def passed(self) -> bool:
@@ -53,7 +54,7 @@ def evaluate(prop: Property, candidate: Candidate, case: Case) -> Outcome:
     except CandidateRaised as raised:
         return Outcome(Kind.RAISED, f"{raised}\n{raised.traceback_text.rstrip()}")
     except CandidateProcessFailed as failed:
-        return Outcome(failed.kind, str(failed))
+        return Outcome(failed.kind, str(failed), function=getattr(failed, "function", None))
     except Exception:
         return Outcome(
             Kind.INTERNAL, "cnnref failed while checking this example:\n" + traceback.format_exc()

@@ -99,6 +99,7 @@ def failure_of(
         worst=outcome.worst,
         reproduce_command=command,
         reproduce_snippet=snippet,
+        function=outcome.function,
     )
 
 

@@ -17,18 +17,19 @@ cnnref costs other pytest runs nothing.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import pytest
 
-from ..cli import memory_size, module_list, positive_float, positive_int, report_problem
+from ..cli import report_problem
 from ..results import Status
-from ..sandbox.process import DEFAULT_MEMORY, DEFAULT_TIMEOUT
 from ..sandbox.target import Command
+from .options import RUN_OPTIONS
 
-DEFAULT_EXAMPLES = 100
+# The run options a test item takes from the command line or the ini file; -x, --ff and
+# --lf are pytest's own, and -j is xdist's (-n).
+PLUGIN_OPTIONS = tuple(option for option in RUN_OPTIONS if option.plugin)
 STATE = pytest.StashKey["_SessionState"]()
 
 
@@ -57,47 +58,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="only these functions, or ops' groups (conv, pool, ...), comma-separated "
         "(repeatable; default: all)",
     )
-    group.addoption(
-        "--cnnref-examples",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help=f"examples per property (default: {DEFAULT_EXAMPLES})",
-    )
-    group.addoption(
-        "--cnnref-dtype",
-        choices=("float64", "float32"),
-        default=None,
-        help="pin the dtype of the inputs (default: both, drawn per example)",
-    )
-    group.addoption(
-        "--cnnref-timeout",
-        type=positive_float,
-        default=DEFAULT_TIMEOUT,
-        metavar="S",
-        help="seconds one candidate call may take",
-    )
-    group.addoption(
-        "--cnnref-memory",
-        type=memory_size,
-        default=DEFAULT_MEMORY,
-        metavar="SIZE",
-        help="address space of the candidate's process, e.g. 2G, or 'none' (default: 8G)",
-    )
-    group.addoption(
-        "--cnnref-forbid",
-        type=module_list,
-        default=(),
-        metavar="MODULES",
-        help="comma-separated modules the candidate may not import, e.g. torch,scipy,cnnref",
-    )
-    group.addoption(
-        "--cnnref-seed",
-        type=int,
-        default=None,
-        metavar="S",
-        help="seed (default: derandomized under CI=true, else random with the example database)",
-    )
+    for option in PLUGIN_OPTIONS:
+        option.add_to_pytest(group, parser)
     group.addoption(
         "--cnnref-report",
         action="append",
@@ -107,7 +69,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     _add_grader_options(group)
     parser.addini("cnnref_impl", "candidates to verify, one per line", type="linelist", default=[])
-    parser.addini("cnnref_examples", "examples per property", default="")
 
 
 def _add_grader_options(group) -> None:
@@ -124,7 +85,7 @@ def pytest_configure(config: pytest.Config) -> None:
         problem = report_problem(Path(path))
         if problem:
             raise pytest.UsageError(f"--cnnref-report {path}: {problem}")
-    _examples(config)  # a bad ini value is a usage error now, not a failed item later
+    run_settings(config)  # a bad ini value is a usage error now, not a failed item later
     _selected(config)
     # Import candidates as `python -m pytest` and `cnnref verify` would: from the directory
     # pytest was started in (the `pytest` script does not put it on the path), for the plugin's
@@ -180,16 +141,12 @@ def _selected(config: pytest.Config) -> list:
         raise pytest.UsageError(f"--cnnref-ops: {error}") from None
 
 
-def _examples(config: pytest.Config) -> int:
-    """--cnnref-examples, else the ini's cnnref_examples, else the default."""
-    given = config.getoption("cnnref_examples")
-    if given is not None:
-        return given
-    text = config.getini("cnnref_examples")
+def run_settings(config: pytest.Config) -> dict:
+    """``verify``'s keyword arguments from the plugin's options (command line, ini, default)."""
     try:
-        return int(positive_int(text)) if text else DEFAULT_EXAMPLES
-    except argparse.ArgumentTypeError as error:
-        raise pytest.UsageError(f"cnnref_examples = {text} (ini file): {error}") from None
+        return {option.key: option.from_pytest(config) for option in PLUGIN_OPTIONS}
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
 
 
 @pytest.hookimpl(tryfirst=True)  # before -k and -m deselect
@@ -286,10 +243,12 @@ class _SessionState:
 
         config = self.config
         grader = chosen(config.option, prefix="cnnref_")
+        settings = run_settings(config)
         limits = Limits(
-            timeout=config.getoption("cnnref_timeout"),
-            memory=config.getoption("cnnref_memory"),
-            forbid=config.getoption("cnnref_forbid"),
+            timeout=settings.pop("timeout"),
+            memory=settings.pop("memory"),
+            cpu_seconds=settings.pop("cpu_seconds"),
+            forbid=settings.pop("forbid"),
             **{name: grader[name] for name in LIMITS_OPTIONS},
         )
         if target not in self._candidates:
@@ -301,11 +260,10 @@ class _SessionState:
         verified = verify(  # the session records it, as it does every verify call
             self._candidates[target],
             properties=[prop.name],
-            examples=_examples(config),
-            seed=config.getoption("cnnref_seed"),
-            dtype=config.getoption("cnnref_dtype"),
             strict=grader["strict"],
             require=grader["require"],
+            jobs=1,
+            **settings,
         )
         return verified.properties[0]
 

@@ -19,7 +19,7 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,14 +39,25 @@ from ..strategies.cases import Case
 from .candidate import IsolatedCandidate, LoadedCandidate
 from .evaluate import Outcome, evaluate
 from .failures import FLAKY, failure_of, input_elements
+from .options import DEFAULT_EXAMPLES
 
-DEFAULT_EXAMPLES = 100
 # A case's values come from its seed, so they change completely as Hypothesis shrinks the
 # geometry: the failure can vanish at every smaller size, and shrinking stops at a large
 # input.  So a shrunk failure is followed by a search of at most this many small examples,
 # and the smaller failing example of the two is reported.
 SMALL_SEARCH_EXAMPLES = 50
 SMALL_SIZES = tuple(size for size in SIZE_CLASSES if size.name == "small")
+# Where a property's time goes (PropertyResult.time_split), measured per example:
+# the candidate's own code; the round trips to its process (transfer, process switches);
+# the checks (the oracles, reference, PyTorch, SciPy and finite differences, and the
+# comparisons); and, the rest, Hypothesis's generation and shrinking.
+TIME_PARTS = ("candidate", "round_trips", "checks")
+
+
+def load_torch() -> None:
+    """Import PyTorch, when it is installed: seconds, spent while the candidate loads."""
+    if torch_available():
+        import torch  # noqa: F401
 
 
 def in_ci() -> bool:
@@ -125,6 +136,13 @@ class _Tally:
     ratios: list[float] = field(default_factory=list)
     worst: Worst | None = None
     coverage: dict[str, Counter] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TIME_PARTS, 0.0))
+
+    def time_in(self, evaluating: float, waited: float, own: float) -> None:
+        """Split one example's evaluation: the candidate's calls and the checks around them."""
+        self.seconds["candidate"] += own
+        self.seconds["round_trips"] += waited - own
+        self.seconds["checks"] += evaluating - waited
 
     def record(self, case: Case, outcome: Outcome) -> None:
         self.examples += 1
@@ -164,7 +182,13 @@ def run_property(
             case = data.draw(strategy, label="case")
             for name, value in case.coverage().items():
                 event(f"{name}: {value}")
+            began, waited, own = time.perf_counter(), candidate.clock.waited, candidate.clock.own
             outcome = evaluate(prop, candidate, case)
+            tally.time_in(
+                time.perf_counter() - began,
+                candidate.clock.waited - waited,
+                candidate.clock.own - own,
+            )
             tally.record(case, outcome)
             on_example(tally.examples)
             if outcome.kind in FATAL:
@@ -214,6 +238,8 @@ def run_property(
             first.case if first else None, outcome, prop, _named(candidate, target), run
         )
     result.seconds = time.perf_counter() - start
+    measured = sum(tally.seconds.values())
+    result.time_split = tally.seconds | {"hypothesis": max(0.0, result.seconds - measured)}
     result.examples = tally.examples
     result.error_ratios = tally.ratios
     result.worst = tally.worst
@@ -271,6 +297,48 @@ def verify_property(
     )
 
 
+def involved(prop: Property) -> tuple[str, ...]:
+    """The candidate's functions a property may call."""
+    return (prop.function, *prop.calls)
+
+
+def misbehaved(results: Sequence[PropertyResult]) -> dict[str, PropertyResult]:
+    """Each function that hung or crashed (or sent an unreadable reply), and the first result
+    that says so."""
+    first: dict[str, PropertyResult] = {}
+    for result in results:
+        failure = result.failure
+        if failure is not None and failure.kind in FATAL and failure.function:
+            first.setdefault(failure.function, result)
+    return first
+
+
+def spared(prop: Property, earlier: dict[str, PropertyResult]) -> PropertyResult | None:
+    """The result of a property not run because a function it calls already hung or crashed
+    on an earlier example: not covered (it was not checked), saying where and on what."""
+    function = next((f for f in involved(prop) if f in earlier), None)
+    if function is None:
+        return None
+    culprit = earlier[function]
+    return not_covered(
+        prop,
+        f"not checked: {function} {culprit.failure.kind} on an earlier example "
+        f"({culprit.name}: {culprit.failure.case}); what calls it is not run until that is "
+        "fixed, rather than wait out the time limit or crash again",
+    )
+
+
+def spare_after_misbehaviour(
+    props: Sequence[Property], results: Sequence[PropertyResult]
+) -> list[PropertyResult]:
+    """``results``, with each property after a function's first hang or crash that calls
+    that function replaced by ``spared``: what a serial run gives, in whatever order they ran."""
+    kept: list[PropertyResult] = []
+    for prop, result in zip(props, results):
+        kept.append(spared(prop, misbehaved(kept)) or result)
+    return kept
+
+
 def not_covered(prop: Property, reason: str) -> PropertyResult:
     return PropertyResult(
         prop.name,
@@ -300,7 +368,7 @@ def property_seed(run_seed: int | None, key: str) -> int | None:
 def _hypothesis_settings(run: RunSettings, target: str, key: str, examples: int) -> settings:
     database = None
     if run.seed is None and not in_ci() and run.database is not None:
-        database = DirectoryBasedExampleDatabase(run.database / _slug(target) / key)
+        database = DirectoryBasedExampleDatabase(run.database / slug(target) / key)
     return settings(
         max_examples=examples,
         deadline=None,
@@ -315,7 +383,7 @@ def _hypothesis_settings(run: RunSettings, target: str, key: str, examples: int)
     )
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
 
 
