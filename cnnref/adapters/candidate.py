@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 # Nothing of cnnref's judgement is imported here: this module runs in the candidate's process.
+from ..ops import FUNCTIONS
 
 
 class Adapted:
@@ -24,19 +25,13 @@ class Adapted:
         self,
         *,
         what: str,
-        conv2d: Callable[..., Any] | None = None,
-        conv2d_backward: Callable[..., Any] | None = None,
-        max_pool2d: Callable[..., Any] | None = None,
-        max_pool2d_backward: Callable[..., Any] | None = None,
         unsupported: Iterable[str] = (),
         conventions: object = None,
+        **functions: Callable[..., Any] | None,
     ) -> None:
-        functions = {
-            "conv2d": conv2d,
-            "conv2d_backward": conv2d_backward,
-            "max_pool2d": max_pool2d,
-            "max_pool2d_backward": max_pool2d_backward,
-        }
+        unknown = sorted(set(functions) - set(FUNCTIONS))
+        if unknown:
+            raise TypeError(f"{what}: cnnref has no function {unknown}; functions: {FUNCTIONS}")
         if not any(functions.values()):
             raise ValueError(f"{what}: give at least one function to adapt")
         for name, function in functions.items():

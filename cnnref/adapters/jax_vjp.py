@@ -18,13 +18,13 @@ from .differentiable import from_vjp
 
 def jax_forward(
     *,
-    conv2d: Callable[..., Any] | None = None,
-    max_pool2d: Callable[..., Any] | None = None,
     enable_x64: bool = True,
+    geometry: str = "pairs",
     unsupported: Iterable[str] = (),
     conventions: object = None,
+    **forwards: Callable[..., Any] | None,
 ) -> Adapted:
-    """A candidate from JAX forwards with cnnref's signatures.
+    """A candidate from JAX forwards with cnnref's signatures (one keyword per op).
 
     >>> layers = jax_forward(conv2d=my_conv2d, max_pool2d=my_max_pool2d)  # doctest: +SKIP
     """
@@ -43,10 +43,10 @@ def jax_forward(
 
     return from_vjp(
         vjp,
-        conv2d=conv2d,
-        max_pool2d=max_pool2d,
         call=call,
+        geometry=geometry,
         what="JAX forwards (jax.vjp)",
         unsupported=unsupported,
         conventions=conventions,
+        **forwards,
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ops.signatures import argument_names
 from .base import Candidate, Falsified, expect_array, type_name, unpack
 
 
@@ -28,7 +29,8 @@ def call_and_check(
     originals = [None if a is None else np.array(a, copy=True) for a in args]
     watched = candidate.call_watched(function, args, geometry)
     first = _outputs(watched.result, function, names, shapes)
-    _require_unchanged(args, originals, function)
+    arguments = argument_names(function)
+    _require_unchanged(args, originals, function, arguments)
     for name, output in zip(names, first):
         if output is not None and output.dtype != dtype:
             raise Falsified(
@@ -37,7 +39,8 @@ def call_and_check(
     for output, position in sorted(watched.shared):
         if output < len(names):
             raise Falsified(
-                f"{function} returned {names[output]} sharing memory with its argument {position + 1}: results must be new arrays"
+                f"{function} returned {names[output]} sharing memory with its argument "
+                f"{arguments[position]}: results must be new arrays"
             )
     second = _outputs(candidate.call(function, *args, **geometry), function, names, shapes)
     for name, a, b in zip(names, first, second):
@@ -64,14 +67,16 @@ def _outputs(result: Any, function: str, names: tuple[str, ...], shapes) -> list
     return outputs
 
 
-def _require_unchanged(args: tuple, originals: list, function: str) -> None:
+def _require_unchanged(
+    args: tuple, originals: list, function: str, arguments: tuple[str, ...]
+) -> None:
     for position, (arg, original) in enumerate(zip(args, originals)):
         if original is None or np.array_equal(arg, original, equal_nan=True):
             continue
         changed = ~((arg == original) | (np.isnan(arg) & np.isnan(original)))
         index = tuple(int(i) for i in np.argwhere(changed)[0])
         raise Falsified(
-            f"{function} modified its argument {position + 1} in place: element {list(index)} was "
+            f"{function} modified its argument {arguments[position]} in place: element {list(index)} was "
             f"{original[index]!r} and is now {arg[index]!r} ({int(changed.sum())} elements changed). "
             "Work on a copy (np.pad, astype and arithmetic make one; views and += do not)."
         )
