@@ -3,13 +3,13 @@ calls that depend on earlier calls."""
 
 from __future__ import annotations
 
+import pytest
+
 from cnnref.properties import property_named
 from cnnref.properties.base import Evidence, NotChecked
 from cnnref.strategies import PoolCase
 from cnnref.verify.candidate import LoadedCandidate
 from tests.candidates import blind_spots
-
-import pytest
 
 
 def _loaded(name: str) -> LoadedCandidate:

@@ -63,6 +63,9 @@ CAUGHT = {
     "padding_default_one": ("conv2d.matches_reference", ["padding left out"]),
     "float64_output": ("conv2d.contract", ["dtype float64; expected float32"]),
     "dy_nan_zeroed_in_place": ("conv2d_backward.contract", ["modified its argument dy in place"]),
+    # Found flaky (an entry left by another property's forward) before the contract's
+    # interleaved calls get to it; the contract's own catch is pinned below.
+    "shape_keyed_cache": ("conv2d_backward.matches_torch", ["a cache keyed on the shape"]),
     "ties_last": ("max_pool2d_backward.matches_reference", ["FIRST maximum"]),
     # x == max sends a NaN maximum nothing, so its smallest failing example may be NaN's.
     "ties_to_all": ("max_pool2d_backward.matches_reference", ["FIRST maximum", "LAST NaN"]),
@@ -165,6 +168,12 @@ def test_the_pinned_property_names_the_bug(bug: str) -> None:
             "max_pool2d_backward.contract",
             PoolCase(1, 1, 4, 4, (2, 2)),
             "dtype float32; expected float64",
+        ),
+        (
+            "shape_keyed_cache",
+            "conv2d_backward.contract",
+            ConvCase(1, 1, 1, 3, 3, (2, 2)),
+            "right after a call of conv2d on another x of the same shape",
         ),
         (
             "nan_to_inf_in_place",

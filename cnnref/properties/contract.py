@@ -7,6 +7,7 @@ gradients) returns zeros for a zero dL/dY.
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import numpy as np
@@ -45,11 +46,70 @@ def call_and_check(
     second = _outputs(candidate.call(function, *args, **geometry), function, names, shapes)
     for name, a, b in zip(names, first, second):
         if a is not None and not np.array_equal(a, b, equal_nan=True):
-            index = tuple(int(i) for i in np.argwhere(~((a == b) | (np.isnan(a) & np.isnan(b))))[0])
+            index = _first_difference(a, b)
             raise Falsified(
                 f"{function} is not deterministic: two calls with the same inputs gave {name}{list(index)} = {a[index]!r}, then {b[index]!r}"
             )
+    require_independent_calls(candidate, function, args, geometry, first, names, shapes)
     return first
+
+
+def _first_difference(a: np.ndarray, b: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.argwhere(~((a == b) | (np.isnan(a) & np.isnan(b))))[0])
+
+
+STATE_HINT = (
+    "the result depends on an earlier call: a layer that keeps what it saw (the last forward's "
+    "input kept for the backward, a cache keyed on the shape, a buffer reused between calls) "
+    "gives this; compute every result from the arguments of the call itself"
+)
+
+
+def other_inputs_like(array: np.ndarray) -> np.ndarray:
+    """An input of ``array``'s shape and dtype with other values: its values rolled by one."""
+    return np.roll(array.ravel(), 1).reshape(array.shape)
+
+
+def require_independent_calls(
+    candidate: Candidate,
+    function: str,
+    args: tuple,
+    geometry: dict,
+    fresh: list,
+    names: tuple[str, ...],
+    shapes: tuple,
+) -> None:
+    """``function`` on ``args`` gives ``fresh`` again after calls on other inputs of the same
+    shape, interleaved in an order drawn from the inputs: each argument in turn replaced, and
+    (for a backward) the forward called on another x."""
+    arguments = argument_names(function)
+    disturbances: list[tuple[str, str, tuple]] = []
+    for position, (name, arg) in enumerate(zip(arguments, args)):
+        if isinstance(arg, np.ndarray) and arg.size > 1:
+            other = other_inputs_like(arg)
+            if not np.array_equal(other, arg, equal_nan=True):
+                changed = (*args[:position], other, *args[position + 1 :])
+                disturbances.append((f"{function} on another {name}", function, changed))
+    op = function.removesuffix("_backward")
+    x_position = arguments.index("x")
+    if op != function and candidate.has(op) and args[x_position].size > 1:
+        x = args[x_position]
+        forward_args = (other_inputs_like(x), *args[x_position + 1 :])
+        disturbances.append((f"{op} on another x", op, forward_args))
+    seed = zlib.crc32(np.ascontiguousarray(args[x_position]).tobytes())
+    for index in np.random.default_rng(seed).permutation(len(disturbances)):
+        what, other_function, other_args = disturbances[index]
+        candidate.call(other_function, *other_args, **geometry)
+        again = _outputs(candidate.call(function, *args, **geometry), function, names, shapes)
+        for name, a, b in zip(names, fresh, again):
+            if a is not None and not np.array_equal(a, b, equal_nan=True):
+                at = _first_difference(a, b)
+                raise Falsified(
+                    f"{function} gave {name}{list(at)} = {b[at]!r} right after a call of {what} "
+                    f"of the same shape, where the same call gave {a[at]!r} before: a call "
+                    "must not depend on earlier calls",
+                    [STATE_HINT],
+                )
 
 
 def _outputs(result: Any, function: str, names: tuple[str, ...], shapes) -> list:

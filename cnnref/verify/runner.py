@@ -33,6 +33,7 @@ from ..declarations import NOTHING_DECLARED, WITH_CONVENTIONS, Conventions, Decl
 from ..oracles.torch_autograd import torch_available
 from ..properties import Property
 from ..properties.compare import describe_inputs
+from ..properties.contract import STATE_HINT
 from ..results import FATAL, Failure, Kind, PropertyResult, Status
 from ..sandbox.process import DEFAULT_TIMEOUT
 from ..sandbox.target import Command
@@ -214,7 +215,11 @@ def run_property(
             "gives different results for the same inputs (nondeterminism, state kept between "
             "calls, or a time limit hit only sometimes)"
         )
-        outcome = Outcome(Kind.FLAKY, message + ("\n" + first.outcome.message if first else ""))
+        outcome = Outcome(
+            Kind.FLAKY,
+            message + ("\n" + first.outcome.message if first else ""),
+            hints=(STATE_HINT,),
+        )
         result.failure = _failure(
             first.case if first else None, outcome, prop, _named(candidate, target), run
         )
