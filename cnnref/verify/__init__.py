@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from ..declarations import Conventions, Declarations, declare
 from ..declarations import read as read_declarations
 from ..ops import GROUPS
 from ..oracles.torch_autograd import torch_available
 from ..properties import FUNCTIONS, PROPERTIES, Property, property_named
+from ..properties.suggestions import confirmed
 from ..results import Kind, PropertyResult, Status, VerificationResult
 from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, Limits
 from .candidate import (
@@ -191,6 +193,9 @@ def check_example(
     subject = _candidate(candidate, target, isolate, Limits(timeout=timeout))
     try:
         outcome = evaluate(prop.name, subject, case)
+        if outcome.kind == Kind.FALSIFIED:  # a remedy is shown only once seen to hold
+            hints = confirmed(outcome.hints, subject, prop, case, PROPERTIES)
+            outcome = replace(outcome, hints=tuple(hints))
     finally:
         subject.close()
     if not outcome.passed and outcome.kind != Kind.NOT_CHECKED:

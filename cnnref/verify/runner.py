@@ -21,7 +21,7 @@ import shlex
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, Verbosity, event, given, seed, settings
@@ -31,9 +31,10 @@ from hypothesis.errors import Flaky
 
 from ..declarations import NOTHING_DECLARED, WITH_CONVENTIONS, Conventions, Declarations
 from ..oracles.torch_autograd import torch_available
-from ..properties import Property
+from ..properties import PROPERTIES, Property
 from ..properties.compare import describe_inputs
 from ..properties.contract import STATE_HINT
+from ..properties.suggestions import confirmed
 from ..results import FATAL, Failure, Kind, PropertyResult, Status
 from ..sandbox.process import DEFAULT_TIMEOUT
 from ..sandbox.target import Command
@@ -202,9 +203,11 @@ def run_property(
         stop, notes = _smaller(stop, small)
     if isinstance(stop, (_Falsified, _Fatal)):
         result.status = Status.ERROR if stop.outcome.kind == Kind.INTERNAL else Status.FAILED
-        result.failure = _failure(
-            stop.case, stop.outcome, prop, _named(candidate, target), run, notes
-        )
+        outcome = stop.outcome
+        if isinstance(stop, _Falsified):  # a remedy is shown only once seen to hold
+            hints = confirmed(outcome.hints, candidate, prop, stop.case, PROPERTIES)
+            outcome = replace(outcome, hints=tuple(hints))
+        result.failure = _failure(stop.case, outcome, prop, _named(candidate, target), run, notes)
     elif isinstance(stop, Flaky):
         result.status = Status.FAILED
         first = next(

@@ -9,6 +9,7 @@ import numpy as np
 from ... import reference
 from ...declarations import CONVENTIONS, PYTORCH, Conventions
 from ...properties.hints import explain, shape_evidence
+from ...properties.suggestions import Suggestion, declaring
 from ..arguments import effective_kernel, pool_output_size
 from .cases import PoolCase
 from .geometry import PoolGeometry
@@ -71,13 +72,16 @@ def _axes(case: PoolCase, geometry: PoolGeometry):
     )
 
 
-ZERO_PADDING = (
-    "y matches pooling over a zero-padded input: PyTorch never reads the padding (it acts as "
-    "-inf); if that is on purpose, declare CNNREF_CONVENTIONS = {'pad_value': 'zeros'}"
+ZERO_PADDING = Suggestion(
+    "y matches pooling over a zero-padded input: PyTorch never reads the padding (it acts as -inf)",
+    declaring({"pad_value": "zeros"}),
+    {"pad_value": "zeros"},
 )
-NAN_SKIPPED = (
+NAN_SKIPPED = Suggestion(
     "y matches pooling that skips NaN: a window containing NaN has maximum NaN (np.max, not "
-    "np.nanmax or fmax); if that is on purpose, declare CNNREF_CONVENTIONS = {'nan': 'ignore'}"
+    "np.nanmax or fmax)",
+    declaring({"nan": "ignore"}),
+    {"nan": "ignore"},
 )
 TIES_ONLY = (
     "only windows whose maximum is tied are wrong: PyTorch routes a tie to the FIRST maximum in "
@@ -112,15 +116,18 @@ def other_conventions(
     for name, value in declared.items():
         other = next(choice for choice in CONVENTIONS[name] if choice != value)
         if value != PYTORCH[name]:
-            text = (
+            text = Suggestion(
                 f"the result matches the convention {name}={other!r}, but the candidate declares "
-                f"{name}={value!r}: fix the declaration (CNNREF_CONVENTIONS) or the code"
+                f"{name}={value!r}",
+                "fix the declaration (CNNREF_CONVENTIONS) or the code",
+                {name: other},
             )
         else:
-            text = (
+            text = Suggestion(
                 f"the result matches the convention {name}={other!r} ({CONVENTIONS[name][other]}), "
-                f"not PyTorch's {name}={value!r}: if that is on purpose, declare "
-                f"CNNREF_CONVENTIONS = {{{name!r}: {other!r}}}"
+                f"not PyTorch's {name}={value!r}",
+                declaring({name: other}),
+                {name: other},
             )
         options = declared | {name: other}
         if function == "max_pool2d":

@@ -1,0 +1,61 @@
+"""A hint that suggests a declaration is given only once the declaration is seen to hold
+(cnnref.properties.suggestions), and the size a bug needs only once smaller ones were searched."""
+
+from __future__ import annotations
+
+import pytest
+
+from cnnref.strategies import PoolCase
+from cnnref.verify import check_example, verify
+
+BLIND = "tests.candidates.blind_spots"
+
+
+def _failure_text(target: str, prop: str, case) -> str:
+    with pytest.raises(AssertionError) as failed:
+        check_example(target, prop, case)
+    return str(failed.value)
+
+
+def test_zero_padding_is_not_suggested_where_the_forward_contradicts_it() -> None:
+    """x = [-inf], kernel (1, 2), padding (0, 1): dx routes into the padding, as zero padding
+    would; but the forward gives -inf there, where zero padding gives 0."""
+    case = PoolCase(
+        batch=1, channels=1, height=1, width=1, kernel_size=(1, 2), padding=(0, 1),
+        values="neginf", seed=0,
+    )  # fmt: skip
+    assert case.arrays().x.ravel().tolist() == [float("-inf")], "the window must be all -inf"
+    text = _failure_text(
+        f"{BLIND}:neginf_padding_values", "max_pool2d_backward.matches_reference", case
+    )
+    assert "matches the convention pad_value='zeros'" in text  # what was seen is still said
+    assert "declare CNNREF_CONVENTIONS" not in text, text
+    assert "declaring pad_value='zeros' would not pass: max_pool2d.matches_reference" in text
+
+
+def test_a_suggested_declaration_that_holds_is_still_suggested() -> None:
+    case = PoolCase(
+        batch=1, channels=1, height=1, width=2, kernel_size=(1, 2), values="ties", seed=1
+    )
+    text = _failure_text(
+        "tests.candidates.conventions:ties_split_undeclared",
+        "max_pool2d_backward.matches_reference",
+        case,
+    )
+    assert "declare CNNREF_CONVENTIONS = {'ties': 'split'}" in text, text
+
+
+def test_nan_ignore_is_not_suggested_for_nan_dropped_only_in_large_inputs() -> None:
+    result = verify(
+        f"{BLIND}:nan_dropped_when_large",
+        properties=["max_pool2d.matches_reference"],
+        examples=100,
+        seed=0,
+        dtype="float64",
+    )
+    (prop,) = result.properties
+    assert prop.status == "failed", result.explain()
+    hints = " ".join(prop.failure.hints)
+    assert "pooling that skips NaN" in hints, hints  # what was seen
+    assert "{'nan': 'ignore'}" not in hints, hints  # no remedy that then fails
+    assert "declaring nan='ignore' would not pass" in hints, hints
