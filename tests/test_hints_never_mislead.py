@@ -59,3 +59,35 @@ def test_nan_ignore_is_not_suggested_for_nan_dropped_only_in_large_inputs() -> N
     assert "pooling that skips NaN" in hints, hints  # what was seen
     assert "{'nan': 'ignore'}" not in hints, hints  # no remedy that then fails
     assert "declaring nan='ignore' would not pass" in hints, hints
+
+
+def test_a_conservation_failure_says_where_the_gradient_should_have_gone() -> None:
+    case = PoolCase(
+        batch=1, channels=1, height=1, width=1, kernel_size=(1, 2), padding=(0, 1),
+        values="neginf", seed=0,
+    )  # fmt: skip
+    text = _failure_text(
+        f"{BLIND}:neginf_padding_values", "max_pool2d_backward.conservation_and_support", case
+    )
+    dy = case.arrays().dy.ravel()[0]
+    assert f"it should have gone to dx[0, 0, 0, 0] ({dy:.4g})" in text, text
+
+
+def test_a_nonfinite_value_turned_into_a_number_is_named() -> None:
+    import numpy as np
+
+    from cnnref.properties.hints import value_change_hints
+
+    lowest = np.finfo(np.float32).min
+    hints = value_change_hints(np.array([lowest, 2.0], np.float32), np.array([-np.inf, np.nan]))
+    assert hints[0].startswith("-inf became -3.40282e+38, the lowest finite float32 value")
+    assert hints[1].startswith("NaN became a number (2 at [1], 1 such)")
+    assert value_change_hints(np.array([1.0]), np.array([2.0])) == []
+
+
+def test_the_size_a_bug_needs_is_claimed_only_after_a_search_of_smaller_ones() -> None:
+    from cnnref.verify.runner import still_needed
+
+    big = PoolCase(batch=1, channels=1, height=41, width=41, kernel_size=(2, 2))
+    assert "no smaller example failed than" in still_needed(big, sizes_searched=True)
+    assert "no smaller example failed than" not in still_needed(big)

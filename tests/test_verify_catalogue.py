@@ -103,6 +103,9 @@ NEUTRAL = (
     "no smaller example failed than",
     "a search of small examples",
     "the result matches the convention",
+    "NaN became a number",
+    "-inf became",
+    "the gradient went to",
 )
 
 

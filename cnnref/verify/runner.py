@@ -337,6 +337,9 @@ def _named(candidate: object, target: str) -> str | Command:
     return getattr(candidate, "command", None) or target
 
 
+NO_SMALLER = "a search of small examples, after shrinking, found no smaller failure"
+
+
 def _smaller(
     found: _Falsified, small: BaseException | None
 ) -> tuple[_Falsified | _Fatal, list[str]]:
@@ -345,7 +348,7 @@ def _smaller(
     The small search's replaces it only when it fails the same way on fewer input elements.
     """
     if small is None:
-        return found, ["a search of small examples, after shrinking, found no smaller failure"]
+        return found, [NO_SMALLER]
     if isinstance(small, _Fatal):
         first_line = small.outcome.message.splitlines()[0] if small.outcome.message else ""
         note = (
@@ -390,7 +393,7 @@ def _failure(
     run: RunSettings,
     notes: Sequence[str] = (),
 ) -> Failure:
-    needed = still_needed(case) if case is not None else ""
+    needed = still_needed(case, sizes_searched=NO_SMALLER in notes) if case is not None else ""
     hints = list(outcome.hints) + list(notes) + ([needed] if needed else [])
     named = (
         f"--command {shlex.quote(str(target))}"
@@ -431,13 +434,14 @@ def _as_written(value: object) -> object:
     return value[0] if isinstance(value, tuple) and len(set(value)) == 1 else value
 
 
-def still_needed(case: object) -> str:
+def still_needed(case: object, *, sizes_searched: bool = False) -> str:
     """What the smallest failing example could not shrink away: where the bug must be.
 
     Settings (stride, padding, groups, a layout, ...) that survived shrinking are needed.
     Sizes are only what the search reached: a size may be needed itself (more than 255
     positions, a batch over 32) or only make something else likely (two NaNs in one window),
-    so they are reported as such, not as the bug's cause.
+    so they are reported as such, not as the bug's cause, and only where smaller examples
+    were searched and none failed (``sizes_searched``).
     """
     sizes = case.sizes_reached()
     needs = case.settings_needed()
@@ -455,7 +459,7 @@ def still_needed(case: object) -> str:
             f"Hypothesis could not shrink away {', '.join(needs)}: the bug needs "
             f"{'it' if len(needs) == 1 else 'them'}"
         )
-    if sizes:
+    if sizes and sizes_searched:
         lines.append(
             f"no smaller example failed than {', '.join(sizes)}: the bug needs that size, or "
             "something an example that size makes likely"

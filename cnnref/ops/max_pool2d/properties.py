@@ -12,6 +12,7 @@ from ...oracles import finite_differences
 from ...properties import base, contract
 from ...properties.base import Candidate, Evidence, Falsified, NotChecked, claim, expect_array
 from ...properties.compare import compare, rtol_for, summation_rtol
+from ...properties.hints import where_gradient_went
 from ...strategies import DY_VALUES, SIZE_CLASSES
 from ...strategies.layouts import with_layout
 from ..arguments import common_dtype
@@ -316,14 +317,16 @@ def backward_conservation_and_support(
             name="sum(dx) against sum(dy)"
             if conserved
             else "sum(dx) against the sum of the dy that reaches the input",
-        )
+        ),
+        lambda _: where_gradient_went(dx, reference_backward(dy64, x64, case, conventions)),
     )
     stray = (np.asarray(dx) != 0) & ~maxima_positions(case, x64, y, conventions)
     if stray.any():
         index = tuple(int(i) for i in np.argwhere(stray)[0])
         raise Falsified(
             f"dx{list(index)} = {dx[index]!r}, but x{list(index)} = {x[index]!r} is not the maximum of any "
-            "window containing it: gradient may only flow to the element a window selected"
+            "window containing it: gradient may only flow to the element a window selected",
+            where_gradient_went(dx, reference_backward(dy64, x64, case, conventions)),
         )
 
 
