@@ -90,9 +90,7 @@ class Conventions:
     def pytorch_cannot_judge(self, function: str) -> str:
         """Why PyTorch cannot judge ``function`` under these conventions; empty if it can."""
         relevant = self.reference_options(function)
-        different = {
-            name: value for name, value in self.differs_from_pytorch().items() if name in relevant
-        }
+        different = {name: value for name, value in relevant.items() if value != PYTORCH[name]}
         if not different:
             return ""
         declared = ", ".join(f"{name}={value!r}" for name, value in different.items())
@@ -107,6 +105,8 @@ class Conventions:
         del options["windows"]  # narrows the geometries drawn; the results are the same
         if function == "max_pool2d":
             del options["ties"]  # which maximum is routed to does not change the maximum
+            if options["nan"] == "first":  # nor which NaN
+                options["nan"] = "propagate"
         return options
 
 
@@ -121,6 +121,8 @@ CONVENTIONS: dict[str, dict[str, str]] = {
     "nan": {
         "propagate": "a window holding NaN has maximum NaN and routes to its last NaN",
         "ignore": "NaN is skipped; a window with nothing but NaN gives NaN and routes nothing",
+        "first": "a window holding NaN has maximum NaN and routes to its FIRST NaN (np.argmax: "
+        "mygrad, DeZero)",
     },
     "pad_value": {
         "-inf": "padding is never read: it never wins a window",

@@ -134,7 +134,7 @@ def max_pool2d_backward(
                 first = first_competing
                 if ignore_nan:
                     first = first_taps(geometry, x.shape, dy.shape, pad_value, planes, ignore_nan)
-                winner = route(planes, first, nan_wins=not ignore_nan)
+                winner = route(planes, first, nan_wins=not ignore_nan, nan_first=nan == "first")
                 dy_block = dy_channels[channels]
                 if ignore_nan:  # a window of NaN only routes nowhere
                     dy_block = keep_where(~np.isnan(np.fmax.reduce(planes, axis=0)), dy_block)
@@ -296,13 +296,16 @@ def first_taps(
     return read.argmax(axis=0)
 
 
-def route(planes: np.ndarray, first: np.ndarray, *, nan_wins: bool = True) -> np.ndarray:
+def route(
+    planes: np.ndarray, first: np.ndarray, *, nan_wins: bool = True, nan_first: bool = False
+) -> np.ndarray:
     """The row-major index, within its window, of the element each window routes to.
 
     Taps are walked in order; the winner is the last tap that took over (a
     later tap has a larger index), or the window's ``first`` competing tap
     where none did.  With ``nan_wins`` a NaN takes over (PyTorch); without,
-    NaN never does and the running best skips it (``np.fmax``).
+    NaN never does and the running best skips it (``np.fmax``); with
+    ``nan_first`` a NaN takes over only from a number, so the first NaN keeps it.
     """
     index_dtype = np.min_scalar_type(len(planes) - 1)
     winner = np.broadcast_to(first.astype(index_dtype), planes.shape[1:]).copy()
@@ -312,7 +315,7 @@ def route(planes: np.ndarray, first: np.ndarray, *, nan_wins: bool = True) -> np
         plane = planes[tap]
         takes_over = plane > best
         if nan_wins:
-            takes_over |= np.isnan(plane)
+            takes_over |= np.isnan(plane) & ~(nan_first & np.isnan(best))
         np.maximum(winner, takes_over * index_dtype.type(tap), out=winner)
         running_best(best, plane, out=best)
     return winner

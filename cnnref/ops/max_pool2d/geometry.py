@@ -125,7 +125,7 @@ class PoolGeometry:
 # The pooling conventions the reference implements, each value PyTorch's first (its default).
 POOL_CONVENTIONS: dict[str, tuple[str, ...]] = {
     "ties": ("first", "split"),
-    "nan": ("propagate", "ignore"),
+    "nan": ("propagate", "ignore", "first"),
     "pad_value": ("-inf", "zeros"),
     "windows": ("partial", "exact"),
 }

@@ -98,6 +98,9 @@ NAN_IGNORED = (
     "only windows containing NaN are wrong: with nan='ignore' NaN is skipped (the maximum of the "
     "rest routes), and a window of NaN only gives NaN and routes nothing"
 )
+NAN_FIRST = (
+    "only windows containing NaN are wrong: with nan='first' the FIRST NaN of a window takes dL/dY"
+)
 OVERLAP_ONLY = "only inputs shared by overlapping windows are wrong: each window must ADD its gradient (+=), not assign it"
 NONFINITE_SPREAD = (
     "dx is NaN where no NaN or inf of dy is routed, only in windows whose dy is NaN or inf: "
@@ -113,8 +116,13 @@ def other_conventions(
     which convention the candidate follows: the declaration is wrong, or missing."""
     variants = []
     declared = conventions.reference_options(function)
-    for name, value in declared.items():
-        other = next(choice for choice in CONVENTIONS[name] if choice != value)
+    alternatives = [
+        (name, value, other)
+        for name, value in declared.items()
+        for other in CONVENTIONS[name]
+        if other != value
+    ]
+    for name, value, other in alternatives:
         if value != PYTORCH[name]:
             text = Suggestion(
                 f"the result matches the convention {name}={other!r}, but the candidate declares "
@@ -196,7 +204,7 @@ def backward_hints(
     if dy is not None:
         alternatives = other_conventions(case, x, conventions, "max_pool2d_backward", dy)
     ties = TIES_ONLY if conventions.ties == "first" else TIES_SPLIT
-    nan = NAN_ONLY if conventions.nan == "propagate" else NAN_IGNORED
+    nan = {"propagate": NAN_ONLY, "ignore": NAN_IGNORED, "first": NAN_FIRST}[conventions.nan]
     nans = _nans_per_window(case, x)
     regions = [
         (ties, spread_to_inputs(case, x, window_counts(case, x, y) > 1)),

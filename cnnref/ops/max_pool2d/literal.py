@@ -108,7 +108,8 @@ def route(
        (a window of NaN only, with ``nan="ignore"``): its maximum is NaN.
     4. Routing: ``ties="split"`` routes to all the maxima; ``ties="first"``
        to the one where PyTorch's scan ends (an element takes over when it
-       is strictly greater or NaN): the first maximum, or the last NaN.  The
+       is strictly greater or NaN): the first maximum, or the last NaN (the
+       first NaN with ``nan="first"``).  The
        maximum returned is that element's value (its sign of zero, its NaN).
     """
     out_shape = geometry.output_shape(x.shape)
@@ -120,7 +121,7 @@ def route(
 
     first = maxima.argmax(axis=0)  # argmax of booleans: the first True
     last = len(maxima) - 1 - maxima[::-1].argmax(axis=0)
-    scan_ends = np.where(holds_nan, last, first)
+    scan_ends = np.where(holds_nan, first if nan == "first" else last, first)
     nothing = ~maxima.any(axis=0)
     value = np.take_along_axis(taps, scan_ends[None], axis=0)[0]
     maximum = np.where(nothing, np.nan, value).astype(x.dtype, copy=False)

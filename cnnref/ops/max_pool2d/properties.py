@@ -306,7 +306,7 @@ def backward_conservation_and_support(
     y = reference_forward(x64, case, conventions)  # the candidate's forward (checked)
     rtol = rtol_for(case.dtype, dy.size)
     total = np.array(float(np.sum(np.asarray(dx, np.float64))))
-    conserved = conventions.pad_value == "-inf" and conventions.nan == "propagate"
+    conserved = conventions.pad_value == "-inf" and conventions.nan != "ignore"
     kept = dy64 if conserved else dy64 * share_kept(case, x64, y, conventions)
     evidence.require(
         compare(

@@ -90,5 +90,6 @@ def share_kept(
         inside_maxima += is_max & inside
     if conventions.ties == "split":
         return np.where(maxima > 0, inside_maxima / np.maximum(maxima, 1), 0.0)
-    routed_inside = np.where(np.isnan(y), last_inside, first_inside)
+    nan_routes_to = first_inside if conventions.nan == "first" else last_inside
+    routed_inside = np.where(np.isnan(y), nan_routes_to, first_inside)
     return np.where(maxima > 0, routed_inside, False).astype(np.float64)
