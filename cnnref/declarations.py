@@ -87,6 +87,13 @@ class Conventions:
             return "PyTorch's"
         return ", ".join(f"{name}={value}" for name, value in different.items())
 
+    def phrase(self, summary: str) -> str:
+        """A property's ``summary`` as it reads under these conventions: what PyTorch does is
+        what the declaration says, where it differs."""
+        if not self.differs_from_pytorch():
+            return summary
+        return summary.replace("as PyTorch does", f"as declared ({self.describe()})")
+
     def pytorch_cannot_judge(self, function: str) -> str:
         """Why PyTorch cannot judge ``function`` under these conventions; empty if it can."""
         relevant = self.reference_options(function)

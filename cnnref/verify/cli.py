@@ -23,6 +23,7 @@ from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, QUIET_WHEN_ID
 from . import CandidateLoadError, Progress, SelectionError, verify
 from .candidate import DEFAULT_CANDIDATE, Command
 from .runner import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT
+from .summary_lines import not_drawn_lines, unexposed, unexposed_lines
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -237,16 +238,16 @@ class ProgressPrinter(Progress):
 
 def summary_table(result: VerificationResult) -> str:
     rows = [f"{'property':46s} {'status':12s} {'examples':>8s} {'worst/tol':>10s} {'time':>7s}"]
+    missing = unexposed(result.properties)
     for p in result.properties:
+        if p.name in missing:
+            continue
         rows.append(
             f"{p.name:46s} {p.status:12s} {p.examples:8d} {_worst_column(p):>10s} {p.seconds:6.1f}s"
         )
         rows += [f"    {reason}" for reason in p.not_covered if not reason.startswith("not drawn")]
-    declared = result.settings.get("unsupported") or []
-    if declared:
-        rows.append(
-            f"not drawn (declared unsupported, where the function has it): {', '.join(declared)}"
-        )
+    rows += unexposed_lines(result.properties)
+    rows += not_drawn_lines(result.properties)
     conventions = conventions_summary((p.function, p.conventions) for p in result.properties)
     if conventions:
         rows.append(conventions)

@@ -186,7 +186,8 @@ def run_property(
         return None
 
     start = time.perf_counter()
-    result = PropertyResult(prop.name, prop.function, prop.summary, prop.formula, Status.PASSED)
+    summary = prop.summary if conventions is None else conventions.phrase(prop.summary)
+    result = PropertyResult(prop.name, prop.function, summary, prop.formula, Status.PASSED)
     result.conventions = None if conventions is None else conventions.as_dict()
     stop = search(prop.cases(run.dtype, unsupported, windows), prop.name, run.examples)
     notes: list[str] = []
