@@ -239,14 +239,20 @@ class Declarations:
 
 
 NOTHING_DECLARED = Declarations({}, {})
+# Where the feature and convention names are listed, for the errors that name them.
+NAMES_TABLE = "docs/adapters.md#feature-and-convention-names"
 
 
 def parse(unsupported: object = (), conventions: object = None) -> Declarations:
     """``Declarations`` from the raw ``CNNREF_UNSUPPORTED`` and ``CNNREF_CONVENTIONS`` values.
 
-    ValueError, naming the attribute, the function and the valid choices, for anything wrong.
+    ValueError, naming the attribute, the function and the valid choices, for anything wrong,
+    and where the names are explained.
     """
-    return Declarations(_parse_unsupported(unsupported), _parse_conventions(conventions))
+    try:
+        return Declarations(_parse_unsupported(unsupported), _parse_conventions(conventions))
+    except ValueError as error:
+        raise ValueError(f"{error} (every name, and what it turns off: {NAMES_TABLE})") from None
 
 
 def read(candidate: object) -> Declarations:

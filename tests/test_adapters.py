@@ -390,3 +390,25 @@ def test_a_named_seeding_style_is_used_as_named() -> None:
         wrong.max_pool2d_backward(dy, x, 1)
     with pytest.raises(ValueError, match="backward must be one of"):
         from_autograd(wrap, max_pool2d=_triple("wrapped"), backward="seed")
+
+
+def test_the_docs_name_every_feature_and_convention() -> None:
+    from cnnref.declarations import CONVENTIONS, FEATURES
+
+    text = (ROOT / "docs" / "adapters.md").read_text()
+    for name in FEATURES:
+        assert f"| `{name}` |" in text, name
+    for name, values in CONVENTIONS.items():
+        assert f"| `{name}` |" in text, name
+        for value in values:
+            assert f"`{value}`" in text, (name, value)
+
+
+def test_a_declaration_error_links_to_the_names() -> None:
+    from cnnref.declarations import NAMES_TABLE, parse
+
+    anchor = NAMES_TABLE.split("#")[1]
+    assert "## Feature and convention names" in (ROOT / "docs" / "adapters.md").read_text()
+    assert anchor == "feature-and-convention-names"
+    with pytest.raises(ValueError, match=r"docs/adapters\.md#feature-and-convention-names"):
+        parse(unsupported={"grups"})

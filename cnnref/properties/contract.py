@@ -44,18 +44,23 @@ def call_and_check(
                 f"{arguments[position]}: results must be new arrays"
             )
     second = _outputs(candidate.call(function, *args, **geometry), function, names, shapes)
-    for name, a, b in zip(names, first, second):
-        if a is not None and not np.array_equal(a, b, equal_nan=True):
-            index = _first_difference(a, b)
-            raise Falsified(
-                f"{function} is not deterministic: two calls with the same inputs gave {name}{list(index)} = {a[index]!r}, then {b[index]!r}"
-            )
+    changed = _first_change(names, first, second)
+    if changed:
+        name, a, b, index = changed
+        raise Falsified(
+            f"{function} is not deterministic: two calls with the same inputs gave {name}{list(index)} = {a[index]!r}, then {b[index]!r}"
+        )
     require_independent_calls(candidate, function, args, geometry, first, names, shapes)
     return first
 
 
-def _first_difference(a: np.ndarray, b: np.ndarray) -> tuple[int, ...]:
-    return tuple(int(i) for i in np.argwhere(~((a == b) | (np.isnan(a) & np.isnan(b))))[0])
+def _first_change(names: tuple[str, ...], before: list, after: list) -> tuple | None:
+    """(name, before, after, index) of the first output that differs between two calls."""
+    for name, a, b in zip(names, before, after):
+        if a is not None and not np.array_equal(a, b, equal_nan=True):
+            index = np.argwhere(~((a == b) | (np.isnan(a) & np.isnan(b))))[0]
+            return name, a, b, tuple(int(i) for i in index)
+    return None
 
 
 STATE_HINT = (
@@ -101,15 +106,15 @@ def require_independent_calls(
         what, other_function, other_args = disturbances[index]
         candidate.call(other_function, *other_args, **geometry)
         again = _outputs(candidate.call(function, *args, **geometry), function, names, shapes)
-        for name, a, b in zip(names, fresh, again):
-            if a is not None and not np.array_equal(a, b, equal_nan=True):
-                at = _first_difference(a, b)
-                raise Falsified(
-                    f"{function} gave {name}{list(at)} = {b[at]!r} right after a call of {what} "
-                    f"of the same shape, where the same call gave {a[at]!r} before: a call "
-                    "must not depend on earlier calls",
-                    [STATE_HINT],
-                )
+        changed = _first_change(names, fresh, again)
+        if changed:
+            name, a, b, at = changed
+            raise Falsified(
+                f"{function} gave {name}{list(at)} = {b[at]!r} right after a call of {what} "
+                f"of the same shape, where the same call gave {a[at]!r} before: a call "
+                "must not depend on earlier calls",
+                [STATE_HINT],
+            )
 
 
 def _outputs(result: Any, function: str, names: tuple[str, ...], shapes) -> list:

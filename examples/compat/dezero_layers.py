@@ -57,13 +57,14 @@ pool_without_padding_or_nan = from_autograd(
     unsupported={"dilation", "ceil_mode", "padding", "nan"},
 )
 
-# Round 3, with conventions: DeZero's zero pool padding declared as the convention it is,
-# so pooling over padding is checked against that convention instead of switched off.
+# Round 3, with conventions: DeZero's zero pool padding and first-NaN routing declared as the
+# conventions they are, so pooling over padding and NaN are checked against them instead of
+# switched off.
 pool_as_declared = from_autograd(
     dezero.Variable,
     max_pool2d=max_pool2d,
     backward=BACKWARD,
     value=value,
-    unsupported={"dilation", "ceil_mode", "nan"},
-    conventions={"pad_value": "zeros"},
+    unsupported={"dilation", "ceil_mode"},
+    conventions={"pad_value": "zeros", "nan": "first"},
 )

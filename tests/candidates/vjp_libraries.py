@@ -9,31 +9,27 @@ from cnnref import reference
 from cnnref.adapters import hips_autograd, tensorflow_forward
 
 
-def conv2d(x, w, b=None, **geometry):
-    return op(
-        Node,
-        lambda x, w, b: reference.conv2d(x, w, b, **geometry),
-        lambda g, x, w, b: reference.conv2d_backward(g, x, w, b, **geometry),
-        (x, w, b),
-    )
+def _traced(forward, backward):
+    """A forward on fake_tape nodes: ``forward(*arrays, **geometry)``, ``backward(g, *arrays,
+    **geometry)`` its gradients, as autograd.numpy and tf ops give them."""
+
+    def traced(*operands, **geometry):
+        return op(
+            Node,
+            lambda *arrays: forward(*arrays, **geometry),
+            lambda g, *arrays: backward(g, *arrays, **geometry),
+            operands,
+        )
+
+    return traced
 
 
-def avg_pool2d(x, kernel_size, **geometry):
-    return op(
-        Node,
-        lambda x: reference.avg_pool2d(x, kernel_size, **geometry),
-        lambda g, x: reference.avg_pool2d_backward(g, x, kernel_size, **geometry),
-        (x,),
-    )
-
-
-def conv_transpose2d(x, w, b=None, **geometry):
-    return op(
-        Node,
-        lambda x, w, b: reference.conv_transpose2d(x, w, b, **geometry),
-        lambda g, x, w, b: reference.conv_transpose2d_backward(g, x, w, b, **geometry),
-        (x, w, b),
-    )
+conv2d = _traced(reference.conv2d, reference.conv2d_backward)
+conv_transpose2d = _traced(reference.conv_transpose2d, reference.conv_transpose2d_backward)
+avg_pool2d = _traced(
+    lambda x, **geometry: reference.avg_pool2d(x, **geometry),
+    lambda g, x, **geometry: reference.avg_pool2d_backward(g, x, **geometry),
+)
 
 
 hips_layers = hips_autograd(conv2d=conv2d, avg_pool2d=avg_pool2d)

@@ -1,5 +1,5 @@
 """Fake dezero.functions: ``conv2d(x, W, b, stride, pad)`` and ``pooling(x, kernel_size,
-stride, pad)``, int or pair each; the pool pads with zeros that compete, as DeZero's does."""
+stride, pad)``, int or pair each; the pool pads with zeros that compete and routes to a window's first NaN, as DeZero's does."""
 
 from fake_tape import op, pair
 
@@ -22,6 +22,8 @@ def pooling(x, kernel_size, stride=1, pad=0):
     return op(
         Variable,
         lambda x: reference.max_pool2d(x, **geometry, pad_value="zeros"),
-        lambda g, x: reference.max_pool2d_backward(g, x, **geometry, pad_value="zeros"),
+        lambda g, x: reference.max_pool2d_backward(
+            g, x, **geometry, pad_value="zeros", nan="first"
+        ),
         (x,),
     )

@@ -1,6 +1,6 @@
 """Fake mygrad.nnet.layers: ``conv_nd`` and ``max_pool``, as mygrad calls them.
 
-As mygrad: windows must tile the input exactly; ``max_pool``'s ``pool`` is a sequence of
+As mygrad: windows must tile the input exactly, a window's first NaN takes its gradient; ``max_pool``'s ``pool`` is a sequence of
 sizes (an int fails on ``len``) and it has no padding.
 """
 
@@ -32,6 +32,6 @@ def max_pool(x, pool, stride):
     return op(
         Tensor,
         lambda x: reference.max_pool2d(x, pool, stride),
-        lambda g, x: reference.max_pool2d_backward(g, x, pool, stride),
+        lambda g, x: reference.max_pool2d_backward(g, x, pool, stride, nan="first"),
         (x,),
     )
