@@ -91,3 +91,14 @@ def test_the_size_a_bug_needs_is_claimed_only_after_a_search_of_smaller_ones() -
     big = PoolCase(batch=1, channels=1, height=41, width=41, kernel_size=(2, 2))
     assert "no smaller example failed than" in still_needed(big, sizes_searched=True)
     assert "no smaller example failed than" not in still_needed(big)
+
+
+def test_a_failure_that_needs_a_feature_names_the_declaration() -> None:
+    result = verify(
+        f"{BLIND}:tiling_conv", properties=["conv2d.matches_reference"], examples=50, seed=0
+    )
+    (prop,) = result.properties
+    assert prop.status == "failed", result.explain()
+    hints = " ".join(prop.failure.hints)
+    assert "declare CNNREF_UNSUPPORTED = {'stride'}" in hints, hints
+    assert "docs/adapters.md#feature-and-convention-names" in hints

@@ -106,6 +106,7 @@ NEUTRAL = (
     "NaN became a number",
     "-inf became",
     "the gradient went to",
+    "on purpose, declare CNNREF_UNSUPPORTED",
 )
 
 

@@ -12,13 +12,19 @@ help, without a remedy: a hint must never send the user the wrong way.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 
-from ..declarations import CONVENTION_FUNCTIONS, NOTHING_DECLARED, Declarations
+from ..declarations import (
+    CONVENTION_FUNCTIONS,
+    FEATURES,
+    NAMES_TABLE,
+    NOTHING_DECLARED,
+    Declarations,
+)
 from .base import Candidate, CandidateRaised, Falsified, NotChecked, Property
 
 # Small examples drawn under a suggested declaration, besides the failing one.
@@ -64,18 +70,11 @@ def with_conventions(declarations: Declarations, conventions: dict[str, str]) ->
 
 
 def confirmed(
-    hints: Sequence[str],
-    candidate: Candidate,
-    prop: Property,
-    case: object,
-    properties: Iterable[Property],
+    hints: Sequence[str], candidate: Candidate, prop: Property, case: object
 ) -> list[str]:
-    """``hints``, each ``Suggestion`` kept only where its declaration holds (module docstring).
-
-    ``properties``: every registered property; those re-judged are ``prop`` and the
-    ``matches_reference`` of the functions of ``prop``'s op that the candidate has.
-    """
-    properties = list(properties)
+    """``hints``, each ``Suggestion`` kept only where its declaration holds (module docstring):
+    ``prop`` and the ``matches_reference`` of the op's functions the candidate has pass on
+    ``case`` and on small examples drawn under it."""
     result = []
     for hint in hints:
         if not isinstance(hint, Suggestion):
@@ -83,7 +82,7 @@ def confirmed(
             continue
         declared = getattr(candidate, "declarations", NOTHING_DECLARED)
         subject = _Declared(candidate, with_conventions(declared, hint.conventions))
-        failed = _fails_under(subject, prop, case, properties)
+        failed = _fails_under(subject, prop, case)
         if failed is None:
             result.append(str(hint))
         else:
@@ -92,18 +91,20 @@ def confirmed(
     return result
 
 
-def _fails_under(
-    subject: _Declared, prop: Property, case: object, properties: list[Property]
-) -> str | None:
-    """What fails under ``subject``'s declarations, or None where everything re-judged passes."""
+def _judged(subject: _Declared, prop: Property) -> list[Property]:
+    """``prop``, and the reference properties of its op's functions that ``subject`` has."""
+    from . import PROPERTIES
+
     op = prop.function.removesuffix("_backward")
-    judged = [prop] + [
-        p
-        for p in properties
-        if p.name in (f"{op}.matches_reference", f"{op}_backward.matches_reference")
-        and p is not prop
-        and subject.has(p.function)
+    names = (f"{op}.matches_reference", f"{op}_backward.matches_reference")
+    return [prop] + [
+        p for p in PROPERTIES if p.name in names and p is not prop and subject.has(p.function)
     ]
+
+
+def _fails_under(subject: _Declared, prop: Property, case: object) -> str | None:
+    """What fails under ``subject``'s declarations, or None where everything re-judged passes."""
+    judged = _judged(subject, prop)
     for judge in judged:
         if _fails(judge, subject, case):
             return f"{judge.name} fails on this example"
@@ -159,3 +160,54 @@ def _small_failure(prop: Property, subject: _Declared, dtype: str | None) -> obj
 
     search()
     return failures[0] if failures else None
+
+
+def features_used(case: object, function: str) -> list[str]:
+    """The declarable features a shrunk failing ``case`` kept (settings away from their
+    defaults, values, dtype, layout, spelling), each one ``function`` has."""
+    from ..declarations import functions_with
+
+    def away(name: str, default: object) -> bool:
+        value = getattr(case, name, default)
+        return value is not None and value != default
+
+    pool = function.removesuffix("_backward") in ("max_pool2d", "avg_pool2d")
+    stride = getattr(case, "stride", None)
+    used = {
+        "stride": stride is not None
+        and tuple(stride) != ((1, 1) if not pool else tuple(case.kernel_size)),
+        "pool_padding" if pool else "conv_padding": away("padding", (0, 0)),
+        "dilation": away("dilation", (1, 1)),
+        "groups": away("groups", 1),
+        "output_padding": away("output_padding", (0, 0)),
+        "ceil_mode": away("ceil_mode", False),
+        "count_include_pad": getattr(case, "count_include_pad", True) is False,
+        "divisor_override": away("divisor_override", None),
+        "nan": getattr(case, "values", "") == "nan",
+        "inf": getattr(case, "values", "") == "neginf",
+        "nonfinite_x": away("x_values", "finite"),
+        "float32": getattr(case, "dtype", "") == "float32",
+        "non_contiguous": away("layout", "contiguous"),
+        "int_arguments": bool(getattr(case, "as_int", ())),
+        "omitted_arguments": bool(getattr(case, "omitted", ())),
+        "nonfinite_dy": away("dy_values", "finite"),
+    }
+    return [name for name, on in used.items() if on and function in functions_with(name)]
+
+
+def feature_suggestions(candidate: Candidate, prop: Property, case: object) -> list[str]:
+    """For each feature the failing ``case`` kept: if the candidate lacks it on purpose, the
+    declaration that turns it off; given only where small examples drawn without it pass."""
+    declared = getattr(candidate, "declarations", NOTHING_DECLARED)
+    found = []
+    for feature in features_used(case, prop.function):
+        subject = _Declared(candidate, declared.also_unsupported({feature}))
+        dtype = getattr(case, "dtype", None)
+        if any(_small_failure(p, subject, dtype) for p in _judged(subject, prop)):
+            continue
+        found.append(
+            f"the example needs {feature} ({FEATURES[feature]}): if {prop.function} does not "
+            f"support it on purpose, declare CNNREF_UNSUPPORTED = {{{feature!r}}} (small "
+            f"examples without it pass; every name: {NAMES_TABLE})"
+        )
+    return found

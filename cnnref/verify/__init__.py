@@ -194,7 +194,7 @@ def check_example(
     try:
         outcome = evaluate(prop.name, subject, case)
         if outcome.kind == Kind.FALSIFIED:  # a remedy is shown only once seen to hold
-            hints = confirmed(outcome.hints, subject, prop, case, PROPERTIES)
+            hints = confirmed(outcome.hints, subject, prop, case)
             outcome = replace(outcome, hints=tuple(hints))
     finally:
         subject.close()

@@ -31,10 +31,10 @@ from hypothesis.errors import Flaky
 
 from ..declarations import NOTHING_DECLARED, WITH_CONVENTIONS, Conventions, Declarations
 from ..oracles.torch_autograd import torch_available
-from ..properties import PROPERTIES, Property
+from ..properties import Property
 from ..properties.compare import describe_inputs
 from ..properties.contract import STATE_HINT
-from ..properties.suggestions import confirmed
+from ..properties.suggestions import confirmed, feature_suggestions
 from ..results import FATAL, Failure, Kind, PropertyResult, Status
 from ..sandbox.process import DEFAULT_TIMEOUT
 from ..sandbox.target import Command
@@ -206,7 +206,8 @@ def run_property(
         result.status = Status.ERROR if stop.outcome.kind == Kind.INTERNAL else Status.FAILED
         outcome = stop.outcome
         if isinstance(stop, _Falsified):  # a remedy is shown only once seen to hold
-            hints = confirmed(outcome.hints, candidate, prop, stop.case, PROPERTIES)
+            hints = confirmed(outcome.hints, candidate, prop, stop.case)
+            hints += feature_suggestions(candidate, prop, stop.case)
             outcome = replace(outcome, hints=tuple(hints))
         result.failure = _failure(stop.case, outcome, prop, _named(candidate, target), run, notes)
     elif isinstance(stop, Flaky):

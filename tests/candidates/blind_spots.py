@@ -12,6 +12,8 @@ input, is the catalogue's ``shape_keyed_cache``.)
   ``pad_value="zeros"``, its forward does not: no hint may suggest declaring that.
 * ``nan_dropped_when_large``: a forward that skips NaN only in inputs of 64 elements or more
   (a JAX bug): declaring ``nan="ignore"`` fails on small inputs, so no hint may suggest it.
+* ``tiling_conv``: a conv that refuses windows that do not tile the input (mygrad): the
+  failure must name the feature to declare, ``stride``.
 
 Targets: ``tests.candidates.blind_spots:<name>``.
 """
@@ -64,3 +66,17 @@ def _nan_dropped_when_large(x, kernel_size, *args, **kwargs):
 
 
 nan_dropped_when_large = SimpleNamespace(max_pool2d=_nan_dropped_when_large)
+
+
+def _tiling_conv(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """As mygrad's conv_nd: the windows must tile the padded input exactly."""
+    pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+    for size, k, s, p, d in zip(
+        x.shape[2:], w.shape[2:], pair(stride), pair(padding), pair(dilation)
+    ):
+        if (size + 2 * p - d * (k - 1) - 1) % s:
+            raise ValueError("Stride and kernel dimensions are incompatible")
+    return reference.conv2d(x, w, b, stride, padding, dilation, groups)
+
+
+tiling_conv = SimpleNamespace(conv2d=_tiling_conv)
