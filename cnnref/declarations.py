@@ -66,7 +66,7 @@ class Conventions:
 
     ties: str = "first"  # max_pool2d_backward: a tied maximum gets all of dY (first) or a share
     nan: str = "propagate"  # NaN is a window's maximum (propagate) or is skipped (ignore)
-    pad_value: str = "-inf"  # padding is never read (-inf) or holds zeros that compete
+    pad_value: str = "-inf"  # padding is never read (-inf), or holds zeros or -inf that compete
     windows: str = "partial"  # any geometry (partial), or only windows that tile exactly
 
     def differs_from_pytorch(self) -> dict[str, str]:
@@ -114,6 +114,8 @@ class Conventions:
             del options["ties"]  # which maximum is routed to does not change the maximum
             if options["nan"] == "first":  # nor which NaN
                 options["nan"] = "propagate"
+            if options["pad_value"] == "-inf-competes":  # nor -inf padding that never wins
+                options["pad_value"] = "-inf"
         return options
 
 
@@ -134,6 +136,8 @@ CONVENTIONS: dict[str, dict[str, str]] = {
     "pad_value": {
         "-inf": "padding is never read: it never wins a window",
         "zeros": "padding holds zeros that compete for the maximum; gradient routed there is dropped",
+        "-inf-competes": "padding holds -inf values that compete (JAX, Chainer): a window of -inf "
+        "only routes to its first tap, padding included, and what the padding wins is dropped",
     },
     "windows": {
         "partial": "any geometry PyTorch accepts, ceil_mode's partial last window included",

@@ -285,7 +285,8 @@ def test_zero_padding_competes_and_the_gradient_it_wins_is_dropped(form: str) ->
 def test_bad_options_and_untiled_windows_are_value_errors_naming_the_rule(form: str) -> None:
     pool = FORMS[form]
     with pytest.raises(
-        ValueError, match=r"pad_value must be one of \['-inf', 'zeros'\]; got 'zero'"
+        ValueError,
+        match=r"pad_value must be one of \['-inf', 'zeros', '-inf-competes'\]; got 'zero'",
     ):
         pool.max_pool2d(row(1, 2), (1, 2), pad_value="zero")
     with pytest.raises(

@@ -145,7 +145,7 @@ CONVENTION_CHOICES = [
     {"ties": ties, "nan": nan, "pad_value": pad_value}
     for ties in ("first", "split")
     for nan in ("propagate", "ignore", "first")
-    for pad_value in ("-inf", "zeros")
+    for pad_value in ("-inf", "zeros", "-inf-competes")
     if (ties, nan, pad_value) != ("first", "propagate", "-inf")
 ]
 

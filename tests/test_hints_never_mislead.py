@@ -29,8 +29,10 @@ def test_zero_padding_is_not_suggested_where_the_forward_contradicts_it() -> Non
         f"{BLIND}:neginf_padding_values", "max_pool2d_backward.matches_reference", case
     )
     assert "matches the convention pad_value='zeros'" in text  # what was seen is still said
-    assert "declare CNNREF_CONVENTIONS" not in text, text
+    assert "declare CNNREF_CONVENTIONS = {'pad_value': 'zeros'}" not in text, text
     assert "declaring pad_value='zeros' would not pass: max_pool2d.matches_reference" in text
+    # What the library does on purpose, named once it is seen to hold.
+    assert "declare CNNREF_CONVENTIONS = {'pad_value': '-inf-competes'}" in text, text
 
 
 def test_a_suggested_declaration_that_holds_is_still_suggested() -> None:
@@ -102,3 +104,17 @@ def test_a_failure_that_needs_a_feature_names_the_declaration() -> None:
     hints = " ".join(prop.failure.hints)
     assert "declare CNNREF_UNSUPPORTED = {'stride'}" in hints, hints
     assert "docs/adapters.md#feature-and-convention-names" in hints
+
+
+def test_a_pool_whose_padding_is_minus_inf_values_passes_as_declared() -> None:
+    result = verify(
+        f"{BLIND}:neginf_padding_declared",
+        properties=[
+            "max_pool2d_backward.matches_reference",
+            "max_pool2d_backward.conservation_and_support",
+            "max_pool2d_backward.finite_differences",
+        ],
+        examples=60,
+        seed=0,
+    )
+    assert result.passed, result.explain()

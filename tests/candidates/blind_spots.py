@@ -9,7 +9,8 @@ input, is the catalogue's ``shape_keyed_cache``.)
   be blamed for that.
 * ``neginf_padding_values``: a max pool whose backward treats the padding as -inf values (JAX,
   Chainer): an all -inf window next to the padding routes into it.  Its dx matches
-  ``pad_value="zeros"``, its forward does not: no hint may suggest declaring that.
+  ``pad_value="zeros"``, its forward does not: no hint may suggest declaring that; it is
+  ``pad_value="-inf-competes"``, which ``neginf_padding_declared`` declares.
 * ``nan_dropped_when_large``: a forward that skips NaN only in inputs of 64 elements or more
   (a JAX bug): declaring ``nan="ignore"`` fails on small inputs, so no hint may suggest it.
 * ``tiling_conv``: a conv that refuses windows that do not tile the input (mygrad): the
@@ -63,6 +64,13 @@ def _nan_dropped_when_large(x, kernel_size, *args, **kwargs):
     if x.size >= 64:
         x = np.where(np.isnan(x), -np.inf, x)
     return reference.max_pool2d(x, kernel_size, *args, **kwargs)
+
+
+neginf_padding_declared = SimpleNamespace(  # no ceil_mode, as JAX's reduce_window
+    **vars(neginf_padding_values),
+    CNNREF_CONVENTIONS={"pad_value": "-inf-competes"},
+    CNNREF_UNSUPPORTED={"ceil_mode"},
+)
 
 
 nan_dropped_when_large = SimpleNamespace(max_pool2d=_nan_dropped_when_large)

@@ -31,6 +31,7 @@ from .. import blocks
 from ..arguments import IntOrPair, effective_kernel
 from ..masking import keep_where
 from .geometry import (
+    PADDING_FILL,
     PoolGeometry,
     check_max_pool2d_backward_call,
     check_max_pool2d_call,
@@ -224,8 +225,8 @@ def tap_plane_blocks(
     plane t holds tap t of every window.
 
     Positions a window does not read hold -inf, which never takes over, or NaN
-    where NaN is ignored; with ``pad_value="zeros"`` the padding holds 0 and
-    only ceil_mode's overhang past it is unread.
+    where NaN is ignored; with ``pad_value="zeros"`` the padding holds 0 (-inf with
+    ``"-inf-competes"``) and only ceil_mode's overhang past it is unread.
     """
     kh, kw = geometry.kernel_size
     oh, ow = out_shape[2:]
@@ -236,14 +237,15 @@ def tap_plane_blocks(
     plane_bytes = tap_plane_bytes(geometry, out_shape, x)
     for channels in blocks.batch_blocks(run, plane_bytes, blocks.PLANE_BUDGET_BYTES):
         block = x_channels[channels]
-        if pad_value == "zeros":
+        fill = PADDING_FILL[pad_value]
+        if fill is not None:
             padding = [(0, 0), *((p, p) for p in geometry.padding)]
             overhang = [
                 (0, 0),
                 *((0, after - p) for p, (_, after) in zip(geometry.padding, widths)),
             ]
             block = np.pad(
-                np.pad(block, padding, constant_values=0.0), overhang, constant_values=unread
+                np.pad(block, padding, constant_values=fill), overhang, constant_values=unread
             )
         elif any(any(w) for w in widths):
             block = np.pad(block, [(0, 0), *widths], constant_values=unread)
@@ -269,7 +271,7 @@ def taps_read(
             geometry.dilation,
         )
     ):
-        if pad_value == "zeros":
+        if PADDING_FILL[pad_value] is not None:
             position = np.arange(k)[:, None] * d + np.arange(out)[None, :] * s
             masks.append(position < size + 2 * p)
         else:
@@ -290,7 +292,7 @@ def first_taps(
     (channels, OH, OW) where NaN is ignored (then read from ``planes``, unread taps being NaN)."""
     if ignore_nan:
         return (~np.isnan(planes)).argmax(axis=0)  # a window of NaN only: 0, never used
-    if pad_value == "zeros":
+    if PADDING_FILL[pad_value] is not None:
         return np.zeros(out_shape[2:], dtype=np.intp)  # tap 0 is always inside the padded input
     read = taps_read(geometry, x_shape, out_shape, pad_value)
     return read.argmax(axis=0)

@@ -99,7 +99,8 @@ def route(
     """Each window's maximum, and ``routed[tap]``: whether the window sends dL/dY to that tap.
 
     1. The taps a window reads: its in-bounds elements, and with
-       ``pad_value="zeros"`` also its padding, which holds 0 (never the
+       ``pad_value="zeros"`` also its padding, which holds 0 (-inf with
+       ``"-inf-competes"``, where a window of -inf only may route to it; never the
        overhang of ceil_mode's last window).
     2. The taps that compete for the maximum: those read, less NaN when
        ``nan="ignore"``.
@@ -141,9 +142,11 @@ def window_taps_read(
     (ph, pw), (height, width) = geometry.padding, x.shape[-2:]
     at_row, at_col = (_positions(geometry, axis, n) for axis, n in enumerate(out_shape[-2:]))
     rows, cols = (at_row >= ph) & (at_row < ph + height), (at_col >= pw) & (at_col < pw + width)
-    if pad_value == "zeros":
+    if pad_value in ("zeros", "-inf-competes"):  # padding that is read, and what it holds
         x_padded[..., : ph + height + ph, : pw + width + pw] = np.pad(
-            x, [(0, 0), (0, 0), (ph, ph), (pw, pw)], constant_values=0.0
+            x,
+            [(0, 0), (0, 0), (ph, ph), (pw, pw)],
+            constant_values=0.0 if pad_value == "zeros" else -np.inf,
         )
         rows, cols = at_row < height + 2 * ph, at_col < width + 2 * pw  # not past the padding
     taps, read = [], []
