@@ -141,7 +141,8 @@ CONVENTIONS: dict[str, dict[str, str]] = {
     },
     "windows": {
         "partial": "any geometry PyTorch accepts, ceil_mode's partial last window included",
-        "exact": "only geometries whose windows cover the padded input exactly, nothing left over",
+        "exact": "only geometries whose windows cover the padded input exactly, nothing left over "
+        "(conv2d too: mygrad's conv_nd refuses the rest)",
     },
 }
 # Which functions each convention concerns.
@@ -149,10 +150,11 @@ CONVENTION_FUNCTIONS = {
     "ties": ("max_pool2d_backward",),
     "nan": POOL,
     "pad_value": POOL,
-    "windows": POOL,
+    "windows": (*POOL, *CONV),
 }
-# The functions a candidate may declare conventions for: the rest are checked as PyTorch's.
-WITH_CONVENTIONS = frozenset(f for functions in CONVENTION_FUNCTIONS.values() for f in functions)
+# The functions whose results the conventions change (the pool functions), recorded with every
+# result; conv2d's only convention, windows, narrows what is drawn.
+WITH_CONVENTIONS = frozenset(POOL)
 
 
 def conventions_summary(checked: Iterable[tuple[str, Mapping[str, str] | None]]) -> str:

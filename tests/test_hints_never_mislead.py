@@ -118,3 +118,15 @@ def test_a_pool_whose_padding_is_minus_inf_values_passes_as_declared() -> None:
         seed=0,
     )
     assert result.passed, result.explain()
+
+
+def test_a_conv_that_needs_exact_tiling_passes_as_declared() -> None:
+    result = verify(
+        f"{BLIND}:tiling_conv_declared",
+        properties=["conv2d.matches_reference", "conv2d.contract"],
+        examples=50,
+        seed=0,
+    )
+    assert result.passed, result.explain()
+    (reference_result, _) = result.properties
+    assert any("windows='exact'" in note for note in reference_result.not_covered)

@@ -36,6 +36,15 @@ conv_stride_1 = from_autograd(
     mg.Tensor, conv2d=conv2d, unsupported={"groups", "dilation", "stride"}
 )
 
+# With conventions: mygrad's conv requires windows that tile the input exactly, declared as the
+# convention it is; valid dilations are rejected (a bug), so dilation stays declared unsupported.
+conv_as_declared = from_autograd(
+    mg.Tensor,
+    conv2d=conv2d,
+    unsupported={"groups", "dilation"},
+    conventions={"conv": {"windows": "exact"}},
+)
+
 # With conventions: mygrad's pool requires windows that tile the input exactly, and routes a
 # window's gradient to its first NaN (np.argmax), both declared as the conventions they are
 # (windows="exact": pool conventions only; the conv has no such declaration).

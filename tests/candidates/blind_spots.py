@@ -14,7 +14,8 @@ input, is the catalogue's ``shape_keyed_cache``.)
 * ``nan_dropped_when_large``: a forward that skips NaN only in inputs of 64 elements or more
   (a JAX bug): declaring ``nan="ignore"`` fails on small inputs, so no hint may suggest it.
 * ``tiling_conv``: a conv that refuses windows that do not tile the input (mygrad): the
-  failure must name the feature to declare, ``stride``.
+  failure must name the feature to declare, ``stride``; ``tiling_conv_declared`` declares
+  its convention instead, ``windows="exact"``.
 
 Targets: ``tests.candidates.blind_spots:<name>``.
 """
@@ -88,3 +89,6 @@ def _tiling_conv(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 tiling_conv = SimpleNamespace(conv2d=_tiling_conv)
+tiling_conv_declared = SimpleNamespace(
+    conv2d=_tiling_conv, CNNREF_CONVENTIONS={"conv": {"windows": "exact"}}
+)
