@@ -68,7 +68,7 @@ class Conventions:
 
     ties: str = "first"  # max_pool2d_backward: a tied maximum gets all of dY (first) or a share
     nan: str = "propagate"  # NaN is a window's maximum (propagate) or is skipped (ignore)
-    pad_value: str = "-inf"  # padding is never read (-inf) or holds zeros that compete
+    pad_value: str = "-inf"  # padding is never read (-inf), or holds zeros or -inf that compete
     windows: str = "partial"  # any geometry (partial), or only windows that tile exactly
 
     def differs_from_pytorch(self) -> dict[str, str]:
@@ -89,12 +89,17 @@ class Conventions:
             return "PyTorch's"
         return ", ".join(f"{name}={value}" for name, value in different.items())
 
+    def phrase(self, summary: str) -> str:
+        """A property's ``summary`` as it reads under these conventions: what PyTorch does is
+        what the declaration says, where it differs."""
+        if not self.differs_from_pytorch():
+            return summary
+        return summary.replace("as PyTorch does", f"as declared ({self.describe()})")
+
     def pytorch_cannot_judge(self, function: str) -> str:
         """Why PyTorch cannot judge ``function`` under these conventions; empty if it can."""
         relevant = self.reference_options(function)
-        different = {
-            name: value for name, value in self.differs_from_pytorch().items() if name in relevant
-        }
+        different = {name: value for name, value in relevant.items() if value != PYTORCH[name]}
         if not different:
             return ""
         declared = ", ".join(f"{name}={value!r}" for name, value in different.items())
@@ -109,6 +114,10 @@ class Conventions:
         del options["windows"]  # narrows the geometries drawn; the results are the same
         if function == "max_pool2d":
             del options["ties"]  # which maximum is routed to does not change the maximum
+            if options["nan"] == "first":  # nor which NaN
+                options["nan"] = "propagate"
+            if options["pad_value"] == "-inf-competes":  # nor -inf padding that never wins
+                options["pad_value"] = "-inf"
         return options
 
 
@@ -123,14 +132,19 @@ CONVENTIONS: dict[str, dict[str, str]] = {
     "nan": {
         "propagate": "a window holding NaN has maximum NaN and routes to its last NaN",
         "ignore": "NaN is skipped; a window with nothing but NaN gives NaN and routes nothing",
+        "first": "a window holding NaN has maximum NaN and routes to its FIRST NaN (np.argmax: "
+        "mygrad, DeZero)",
     },
     "pad_value": {
         "-inf": "padding is never read: it never wins a window",
         "zeros": "padding holds zeros that compete for the maximum; gradient routed there is dropped",
+        "-inf-competes": "padding holds -inf values that compete (JAX, Chainer): a window of -inf "
+        "only routes to its first tap, padding included, and what the padding wins is dropped",
     },
     "windows": {
         "partial": "any geometry PyTorch accepts, ceil_mode's partial last window included",
-        "exact": "only geometries whose windows cover the padded input exactly, nothing left over",
+        "exact": "only geometries whose windows cover the padded input exactly, nothing left over "
+        "(conv2d too: mygrad's conv_nd refuses the rest)",
     },
 }
 # Which functions each convention concerns.
@@ -138,10 +152,11 @@ CONVENTION_FUNCTIONS = {
     "ties": ("max_pool2d_backward",),
     "nan": MAX_POOL,
     "pad_value": MAX_POOL,
-    "windows": MAX_POOL,
+    "windows": (*MAX_POOL, *CONV),
 }
-# The functions a candidate may declare conventions for: the rest are checked as PyTorch's.
-WITH_CONVENTIONS = frozenset(f for functions in CONVENTION_FUNCTIONS.values() for f in functions)
+# The functions whose results the conventions change (the pool functions), recorded with every
+# result; conv2d's only convention, windows, narrows what is drawn.
+WITH_CONVENTIONS = frozenset(MAX_POOL)
 
 
 def conventions_summary(checked: Iterable[tuple[str, Mapping[str, str] | None]]) -> str:
@@ -230,6 +245,8 @@ class Declarations:
 
 
 NOTHING_DECLARED = Declarations({}, {})
+# Where the feature and convention names are listed, for the errors that name them.
+NAMES_TABLE = "docs/adapters.md#feature-and-convention-names"
 
 
 def enforce(
@@ -276,9 +293,13 @@ def enforce(
 def parse(unsupported: object = (), conventions: object = None) -> Declarations:
     """``Declarations`` from the raw ``CNNREF_UNSUPPORTED`` and ``CNNREF_CONVENTIONS`` values.
 
-    ValueError, naming the attribute, the function and the valid choices, for anything wrong.
+    ValueError, naming the attribute, the function and the valid choices, for anything wrong,
+    and where the names are explained.
     """
-    return Declarations(_parse_unsupported(unsupported), _parse_conventions(conventions))
+    try:
+        return Declarations(_parse_unsupported(unsupported), _parse_conventions(conventions))
+    except ValueError as error:
+        raise ValueError(f"{error} (every name, and what it turns off: {NAMES_TABLE})") from None
 
 
 def read(candidate: object) -> Declarations:

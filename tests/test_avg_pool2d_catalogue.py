@@ -24,6 +24,7 @@ from cnnref.ops import GROUPS
 from cnnref.verify import VerificationResult, declare, verify
 from tests.candidates.avg_pool2d_student import BUGS
 from tests.support.catalogue import failed_first_at
+from tests.test_verify_catalogue import NEUTRAL
 
 pytestmark = pytest.mark.slow  # a whole verification per catalogued bug
 
@@ -63,11 +64,6 @@ CAUGHT = {
         ["ADD its share dY / divisor (+=), not assign it"],
     ),
 }
-NEUTRAL = (
-    "Hypothesis could not shrink away",
-    "no smaller example failed than",
-    "a search of small examples",
-)
 
 
 def quietly(**options) -> VerificationResult:

@@ -287,7 +287,8 @@ def test_zero_padding_competes_and_the_gradient_it_wins_is_dropped(form: str) ->
 def test_bad_options_and_untiled_windows_are_value_errors_naming_the_rule(form: str) -> None:
     pool = FORMS[form]
     with pytest.raises(
-        ValueError, match=r"pad_value must be one of \['-inf', 'zeros'\]; got 'zero'"
+        ValueError,
+        match=r"pad_value must be one of \['-inf', 'zeros', '-inf-competes'\]; got 'zero'",
     ):
         pool.max_pool2d(row(1, 2), (1, 2), pad_value="zero")
     with pytest.raises(
@@ -428,3 +429,26 @@ def test_exact_windows_are_a_restriction_on_the_geometries_drawn() -> None:
     (prop,) = result.properties
     assert prop.status == "passed" and prop.examples == 20
     assert any("declared windows='exact'" in reason for reason in prop.not_covered)
+
+
+def test_a_pool_routing_to_the_first_nan_passes_as_declared_and_is_named_without() -> None:
+    properties = [
+        "max_pool2d.matches_reference",
+        "max_pool2d_backward.matches_reference",
+        "max_pool2d_backward.conservation_and_support",
+    ]
+    declared = verify(
+        "tests.candidates.conventions:first_nan", properties=properties, examples=60, seed=0
+    )
+    assert declared.passed, declared.explain()
+    case = PoolCase(
+        batch=1, channels=1, height=1, width=3, kernel_size=(1, 3), values="nan", seed=0
+    )
+    x = case.arrays().x.ravel()
+    assert np.isnan(x).sum() >= 2, "the window must hold two NaNs"
+    with pytest.raises(AssertionError, match=r"declare CNNREF_CONVENTIONS = \{'nan': 'first'\}"):
+        check_example(
+            "tests.candidates.conventions:first_nan_undeclared",
+            "max_pool2d_backward.matches_reference",
+            case,
+        )

@@ -144,8 +144,8 @@ def test_fast_max_pool2d_matches_literal_exactly(name: str, dtype: type) -> None
 CONVENTION_CHOICES = [
     {"ties": ties, "nan": nan, "pad_value": pad_value}
     for ties in ("first", "split")
-    for nan in ("propagate", "ignore")
-    for pad_value in ("-inf", "zeros")
+    for nan in ("propagate", "ignore", "first")
+    for pad_value in ("-inf", "zeros", "-inf-competes")
     if (ties, nan, pad_value) != ("first", "propagate", "-inf")
 ]
 

@@ -65,7 +65,10 @@ CAUGHT = {
     "pair_rejects_int": ("conv2d.matches_reference", ["passed as a plain int", "left out"]),
     "padding_default_one": ("conv2d.matches_reference", ["padding left out"]),
     "float64_output": ("conv2d.contract", ["dtype float64; expected float32"]),
-    "dy_nan_zeroed_in_place": ("conv2d_backward.contract", ["modified its argument 1 in place"]),
+    "dy_nan_zeroed_in_place": ("conv2d_backward.contract", ["modified its argument dy in place"]),
+    # Found flaky (an entry left by another property's forward) before the contract's
+    # interleaved calls get to it; the contract's own catch is pinned below.
+    "shape_keyed_cache": ("conv2d_backward.matches_torch", ["a cache keyed on the shape"]),
     "ties_last": ("max_pool2d_backward.matches_reference", ["FIRST maximum"]),
     # x == max sends a NaN maximum nothing, so its smallest failing example may be NaN's.
     "ties_to_all": ("max_pool2d_backward.matches_reference", ["FIRST maximum", "LAST NaN"]),
@@ -89,7 +92,7 @@ CAUGHT = {
         ["ADD its gradient (+=), not assign it"],
     ),
     "index_uint8": ("max_pool2d_backward.matches_reference", ["41x41 input"]),
-    "pool_view_for_unit_kernel": ("max_pool2d.contract", ["sharing memory with its argument 1"]),
+    "pool_view_for_unit_kernel": ("max_pool2d.contract", ["sharing memory with its argument x"]),
     "pool_backward_float32": ("max_pool2d_backward.matches_reference", ["float32 rounding size"]),
     "nan_dy_spread_by_mask": (
         "max_pool2d_backward.matches_reference",
@@ -103,6 +106,10 @@ NEUTRAL = (
     "no smaller example failed than",
     "a search of small examples",
     "the result matches the convention",
+    "NaN became a number",
+    "-inf became",
+    "the gradient went to",
+    "on purpose, declare CNNREF_UNSUPPORTED",
 )
 
 
@@ -170,10 +177,16 @@ def test_the_pinned_property_names_the_bug(bug: str) -> None:
             "dtype float32; expected float64",
         ),
         (
+            "shape_keyed_cache",
+            "conv2d_backward.contract",
+            ConvCase(1, 1, 1, 3, 3, (2, 2)),
+            "right after a call of conv2d on another x of the same shape",
+        ),
+        (
             "nan_to_inf_in_place",
             "max_pool2d_backward.contract",
             PoolCase(1, 2, 1, 2, (1, 2), values="nan"),
-            "modified its argument 2 in place",
+            "modified its argument x in place",
         ),
     ],
 )

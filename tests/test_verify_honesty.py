@@ -71,3 +71,33 @@ def test_shape_hints_rule_out_mistakes_whose_values_differ_and_survive_odd_dtype
     assert shape_evidence(strings, expected_shape=(1, 1), mistakes=mistakes) == [
         "the output shape is what you get with B"
     ]
+
+
+def test_the_summary_has_one_line_per_op_not_exposed_and_says_where_features_are_not_drawn():
+    result = verify(
+        "tests.candidates.cs231n:convolution",
+        ops=["conv", "pool", "avg_pool"],
+        properties=None,
+        examples=2,
+        seed=0,
+    )
+    table = summary_table(result)
+    lines = [line for line in table.splitlines() if "does not expose" in line]
+    assert len(lines) == 2, table  # max_pool2d and avg_pool2d, one line each
+    assert any("does not expose max_pool2d, max_pool2d_backward: " in line for line in lines), table
+    assert (
+        "not drawn (declared unsupported): dilation, groups, non_square_geometry in conv2d, "
+        "conv2d_backward" in table
+    ), table
+
+
+def test_a_property_description_follows_the_declared_convention() -> None:
+    result = verify(
+        "tests.candidates.conventions:ties_split",
+        properties=["max_pool2d_backward.matches_reference"],
+        examples=3,
+        seed=0,
+    )
+    (prop,) = result.properties
+    assert "as PyTorch does" not in prop.summary
+    assert "routed as declared (ties=split)" in prop.summary, prop.summary

@@ -14,17 +14,12 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-# Nothing of cnnref's judgement is imported here: this module runs in the candidate's process
-# (cnnref.ops, the registry, loads no op's code).
+# Nothing of cnnref's judgement is imported here: this module runs in the candidate's process.
 from ..ops import FUNCTIONS
 
 
 class Adapted:
-    """cnnref's functions (those an adapter could build) and this object's declarations.
-
-    ``functions`` are named as cnnref's (``cnnref.ops.FUNCTIONS``): ``conv2d=...``,
-    ``avg_pool2d_backward=...``; None stands for a function not given.
-    """
+    """cnnref's functions (those an adapter could build) and this object's declarations."""
 
     def __init__(
         self,
@@ -36,9 +31,7 @@ class Adapted:
     ) -> None:
         unknown = sorted(set(functions) - set(FUNCTIONS))
         if unknown:
-            raise TypeError(
-                f"{what}: {', '.join(unknown)} is no function of cnnref; known: {', '.join(FUNCTIONS)}"
-            )
+            raise TypeError(f"{what}: cnnref has no function {unknown}; functions: {FUNCTIONS}")
         if not any(functions.values()):
             raise ValueError(f"{what}: give at least one function to adapt")
         for name, function in functions.items():

@@ -19,11 +19,12 @@ from .differentiable import from_vjp
 def jax_forward(
     *,
     enable_x64: bool = True,
+    geometry: str = "pairs",
     unsupported: Iterable[str] = (),
     conventions: object = None,
     **forwards: Callable[..., Any] | None,
 ) -> Adapted:
-    """A candidate from JAX forwards with cnnref's signatures, named by their op.
+    """A candidate from JAX forwards with cnnref's signatures (one keyword per op).
 
     >>> layers = jax_forward(conv2d=my_conv2d, max_pool2d=my_max_pool2d)  # doctest: +SKIP
     """
@@ -43,6 +44,7 @@ def jax_forward(
     return from_vjp(
         vjp,
         call=call,
+        geometry=geometry,
         what="JAX forwards (jax.vjp)",
         unsupported=unsupported,
         conventions=conventions,

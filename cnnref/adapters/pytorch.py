@@ -4,32 +4,40 @@ or ``nn.Module`` classes); the backwards are what autograd makes of them.
 Inputs become leaf tensors on ``device`` (``"cpu"``, or ``"cuda"`` where
 there is one).  On the CPU they share memory with cnnref's arrays, so an
 in-place change is seen as it is; a copy (CUDA, or a reversed view, which
-torch cannot hold) gets its changes written back.  A result that shares
-memory with an input tensor raises, on any device: a copy to the host would
-hide it.
+torch cannot hold) gets its changes written back.  A forward's result that
+shares memory with an input tensor raises, on any device: a copy to the host
+would hide it.  A gradient autograd hands back in an input's own buffer (db
+as dy itself, when nothing is summed) is copied (``differentiable.fresh``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
+from ..ops.signatures import SIGNATURES
 from .arrays import as_array
 from .autograd import from_autograd
 from .candidate import Adapted
+from .differentiable import check_forwards
 
 
 def torch_forward(
     *,
     device: str = "cpu",
+    geometry: str = "pairs",
     unsupported: Iterable[str] = (),
     conventions: object = None,
     **forwards: Callable[..., Any] | None,
 ) -> Adapted:
-    """A candidate from tensor forwards with cnnref's signatures (``F.conv2d`` has one),
-    named by their op (``conv2d=``, ``avg_pool2d=``, any of ``cnnref.ops.OPS``).
+    """A candidate from tensor forwards with cnnref's signatures (``F.conv2d`` has one).
+
+    ``forwards``: one keyword per op (``conv2d=``, ``max_pool2d=``,
+    ``conv_transpose2d=``, ``avg_pool2d=``); ``device``: ``"cpu"`` or
+    ``"cuda"`` (inputs are moved there, results come back as NumPy arrays);
+    ``geometry``: as ``from_vjp`` takes it.
 
     >>> layers = torch_forward(conv2d=my_conv2d, max_pool2d=my_max_pool2d)  # doctest: +SKIP
     """
@@ -50,57 +58,64 @@ def torch_forward(
         wrap,
         backward=backward,
         value=value,
+        geometry=geometry,
         what=f"PyTorch forwards on {target}",
         unsupported=unsupported,
         conventions=conventions,
-        **{op: f and _unaliased(torch, f) for op, f in forwards.items()},
+        **{op: forward and _unaliased(torch, op, forward) for op, forward in forwards.items()},
     )
 
 
 def torch_module(
     *,
-    conv2d: Callable[..., Any] | None = None,
-    max_pool2d: Callable[..., Any] | None = None,
     device: str = "cpu",
     parameters: tuple[str, str] = ("weight", "bias"),
     unsupported: Iterable[str] = (),
     conventions: object = None,
+    **classes: Callable[..., Any] | None,
 ) -> Adapted:
-    """A candidate from ``nn.Module`` classes built as ``nn.Conv2d`` and ``nn.MaxPool2d`` are.
+    """A candidate from ``nn.Module`` classes built as PyTorch's own layers are.
 
-    ``conv2d(in_channels, out_channels, kernel_size, stride=, padding=,
-    dilation=, groups=, bias=)`` and ``max_pool2d(kernel_size, stride=,
-    padding=, dilation=, ceil_mode=)`` make a module per call; cnnref's ``w``
-    and ``b`` take the place of its ``parameters`` (``torch.func.functional_call``).
+    ``conv2d`` and ``conv_transpose2d`` are made as ``nn.Conv2d(in_channels,
+    out_channels, kernel_size, stride=, ..., bias=)`` and
+    ``nn.ConvTranspose2d`` are, ``max_pool2d`` and ``avg_pool2d`` as
+    ``nn.MaxPool2d(kernel_size, stride=, ...)`` and ``nn.AvgPool2d``: a
+    module per call, cnnref's ``w`` and ``b`` in place of its ``parameters``
+    (``torch.func.functional_call``).
 
     >>> layers = torch_module(conv2d=nn.Conv2d, max_pool2d=nn.MaxPool2d)  # doctest: +SKIP
     """
     from torch.func import functional_call
 
+    check_forwards(classes, "torch_module")
     weight_name, bias_name = parameters
 
-    def conv_forward(x, w, b=None, **geometry):
-        assert conv2d is not None  # only passed on when given
-        module = conv2d(
-            x.shape[1],
-            w.shape[0],
-            tuple(w.shape[2:]),
-            bias=b is not None,
-            **geometry,
-        ).to(x.device)
-        values = {weight_name: w} | ({bias_name: b} if b is not None else {})
-        return functional_call(module, values, (x,))
+    def convolution(make: Callable[..., Any], transposed: bool) -> Callable[..., Any]:
+        def forward(x, w, b=None, **geometry):
+            groups = geometry.get("groups", 1)
+            out_channels = w.shape[1] * groups if transposed else w.shape[0]
+            module = make(
+                x.shape[1], out_channels, tuple(w.shape[2:]), bias=b is not None, **geometry
+            ).to(x.device)
+            values = {weight_name: w} | ({bias_name: b} if b is not None else {})
+            return functional_call(module, values, (x,))
 
-    def pool_forward(x, kernel_size, **geometry):
-        assert max_pool2d is not None  # only passed on when given
-        return max_pool2d(kernel_size, **geometry)(x)
+        return forward
 
+    def pooling(make: Callable[..., Any]) -> Callable[..., Any]:
+        return lambda x, kernel_size, **geometry: make(kernel_size, **geometry)(x)
+
+    builders = {
+        "conv2d": lambda make: convolution(make, False),
+        "conv_transpose2d": lambda make: convolution(make, True),
+        "max_pool2d": pooling,
+        "avg_pool2d": pooling,
+    }
     return torch_forward(
-        conv2d=conv_forward if conv2d is not None else None,
-        max_pool2d=pool_forward if max_pool2d is not None else None,
         device=device,
         unsupported=unsupported,
         conventions=conventions,
+        **{op: make and builders[op](make) for op, make in classes.items()},
     )
 
 
@@ -111,27 +126,28 @@ def _tensor(torch: Any, array: np.ndarray, device: Any) -> Any:
     return torch.from_numpy(np.ascontiguousarray(array)).to(device)
 
 
-def _unaliased(torch: Any, forward: Callable[..., Any]) -> Callable[..., Any]:
+def _unaliased(torch: Any, op: str, forward: Callable[..., Any]) -> Callable[..., Any]:
     """``forward``, raising if its result shares memory with an input tensor."""
+    names = SIGNATURES[op].operands
 
     def checked(*inputs: Any, **geometry: Any) -> Any:
         y = forward(*inputs, **geometry)
-        position = _shared_input(torch, y, inputs)
-        if position is not None:
+        name = _shared_input(torch, y, dict(zip(names, inputs)))
+        if name is not None:
             raise ValueError(
-                f"the forward returned a tensor that shares memory with its input {position}: "
-                "results must be new tensors"
+                f"the forward given to torch_forward as {op} returned a tensor that shares "
+                f"memory with its input {name}: results must be new tensors"
             )
         return y
 
     return checked
 
 
-def _shared_input(torch: Any, y: Any, inputs: Sequence[Any]) -> int | None:
+def _shared_input(torch: Any, y: Any, inputs: dict[str, Any]) -> str | None:
     if not isinstance(y, torch.Tensor):
         return None
     storage = y.untyped_storage().data_ptr()
-    for position, tensor in enumerate(inputs, 1):
+    for name, tensor in inputs.items():
         if isinstance(tensor, torch.Tensor) and tensor.untyped_storage().data_ptr() == storage:
-            return position
+            return name
     return None

@@ -173,7 +173,9 @@ def trusted_forward(
     Falsified where it is wrong on this example; ``expect`` checks each
     result.  Without a forward of its own, the candidate is judged through
     ``reference``.  Returns ``forward(inputs)``: the forward of each tuple of
-    operands in a list, in order.
+    operands in a list, in order; where it disagrees with ``reference`` at
+    one of those points (finite differences move the inputs, and a forward
+    right at the example may be wrong a step away), NotChecked.
     """
     if not candidate.has(function):
         return lambda inputs: [reference(*operands) for operands in inputs]
@@ -186,9 +188,39 @@ def trusted_forward(
 
     def forward(inputs: list[tuple]) -> list[np.ndarray]:
         results = candidate.call_many(function, [case.spell(*operands) for operands in inputs])
-        return [expect(y) for y in results]
+        ys = [expect(y) for y in results]
+        for operands, y in zip(inputs, ys):
+            _require_agreement(function, y, reference(*operands))
+        return ys
 
     return forward
+
+
+# How far the candidate's forward may stray from the reference at a point a property
+# evaluates: far above rounding, far below a different semantics (padding, NaN, ties).
+DEVIATION_RTOL = {"float64": 1e-7, "float32": 1e-3}
+
+
+def _require_agreement(function: str, y: np.ndarray, expected: np.ndarray) -> None:
+    """NotChecked where ``y`` (the candidate's forward at a point next to the example) is not
+    the reference's ``expected``: a backward judged through it would be blamed for the forward."""
+    expected = np.asarray(expected)
+    if y.shape != expected.shape:
+        return  # expect() already judged the shape; the reference may differ in dtype only
+    rtol = DEVIATION_RTOL.get(y.dtype.name, DEVIATION_RTOL["float32"])
+    y64, expected64 = np.asarray(y, np.float64), np.asarray(expected, np.float64)
+    finite = np.isfinite(expected64)
+    magnitude = max(1.0, float(np.abs(expected64[finite]).max(initial=0.0)))
+    close = np.isclose(y64, expected64, rtol=rtol, atol=rtol * magnitude, equal_nan=True)
+    if close.all():
+        return
+    index = tuple(int(i) for i in np.argwhere(~close)[0])
+    raise NotChecked(
+        f"not checked: the forward deviates next to this example: at a point the property "
+        f"evaluates (the example's inputs moved by a finite-difference step), {function} gives "
+        f"y{list(index)} = {y64[index]!r} where the reference gives {expected64[index]!r}; "
+        "the backward is not judged through a forward that disagrees there"
+    )
 
 
 def expect_array(

@@ -51,7 +51,65 @@ def explain(
         found = location_hints(comparison, regions) or location_hints(
             comparison, [batch_region(actual.shape)]
         )
-    return found_convention + found + rounding_hint(comparison, dtype)
+    changed = value_change_hints(actual, expected)
+    return found_convention + changed + found + rounding_hint(comparison, dtype)
+
+
+def where_gradient_went(actual: np.ndarray, expected: np.ndarray, *, name: str = "dx") -> list[str]:
+    """For a gradient that is not conserved: the elements that got more than they should
+    (where it went) and those that got less (where it should have gone), three of each."""
+    actual64 = np.asarray(actual, np.float64)
+    expected64 = np.asarray(expected, np.float64)
+    if actual64.shape != expected64.shape:
+        return []
+    differs = ~np.isclose(actual64, expected64, rtol=1e-9, atol=0.0, equal_nan=True)
+    extra = differs & ~(np.abs(actual64) <= np.abs(expected64))
+    missing = differs & ~extra
+
+    def listed(mask: np.ndarray, values: np.ndarray) -> str:
+        places = [tuple(int(i) for i in at) for at in np.argwhere(mask)[:3]]
+        more = f" and {int(mask.sum()) - 3} more" if mask.sum() > 3 else ""
+        return ", ".join(f"{list(at)} ({float(values[at]):.4g})" for at in places) + more
+
+    parts = []
+    if extra.any():
+        parts.append(f"the gradient went to {name}{listed(extra, actual64)}")
+    if missing.any():
+        parts.append(
+            f"it should have gone to {name}{listed(missing, expected64)}, as the reference routes it"
+        )
+    return ["; ".join(parts)] if parts else []
+
+
+def value_change_hints(actual: np.ndarray, expected: np.ndarray) -> list[str]:
+    """Name a non-finite value that came back as a number: -inf as the dtype's lowest finite
+    value (+inf as its highest), or NaN as any number."""
+    if actual.shape != np.shape(expected) or actual.dtype.kind != "f":
+        return []
+    expected = np.asarray(expected, dtype=np.float64)
+    limits = np.finfo(actual.dtype)
+    found = []
+    for infinity, limit, words in (
+        (-np.inf, limits.min, "lowest"),
+        (np.inf, limits.max, "highest"),
+    ):
+        turned = (expected == infinity) & (actual == limit)
+        if turned.any():
+            at = tuple(int(i) for i in np.argwhere(turned)[0])
+            found.append(
+                f"{infinity} became {float(limit):.6g}, the {words} finite {actual.dtype} value "
+                f"(at {list(at)}, {int(turned.sum())} such): something turns infinities into "
+                "numbers (np.nan_to_num, a clip, a running maximum started at finfo.min)"
+            )
+    became_number = np.isnan(expected) & np.isfinite(actual)
+    if became_number.any():
+        at = tuple(int(i) for i in np.argwhere(became_number)[0])
+        found.append(
+            f"NaN became a number ({float(actual[at]):.6g} at {list(at)}, {int(became_number.sum())} "
+            "such): something drops or replaces NaN (np.nan_to_num, np.nanmax or fmax, a "
+            "comparison that is False for NaN)"
+        )
+    return found
 
 
 def matching_variants(

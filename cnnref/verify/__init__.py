@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from functools import partial
 
 from ..checks import FUNCTIONS, PROPERTIES, Property, property_named
+from ..checks.suggestions import confirmed
 from ..declarations import Conventions, Declarations, canonical_features, declare, enforce
 from ..declarations import read as read_declarations
 from ..ops import GROUPS
@@ -338,6 +340,9 @@ def check_example(
     subject = _candidate(candidate, target, isolate, Limits(timeout=timeout))
     try:
         outcome = evaluate(prop, subject, case)
+        if outcome.kind == Kind.FALSIFIED:  # a remedy is shown only once seen to hold
+            hints = confirmed(outcome.hints, subject, prop, case)
+            outcome = replace(outcome, hints=tuple(hints))
     finally:
         subject.close()
     if not outcome.passed and outcome.kind != Kind.NOT_CHECKED:

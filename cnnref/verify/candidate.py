@@ -26,6 +26,7 @@ import numpy as np
 from .. import declarations
 from ..checks import FUNCTIONS, CandidateRaised, Falsified
 from ..declarations import NOTHING_DECLARED, Declarations
+from ..ops.signatures import argument_names
 from ..sandbox.child import signatures_problem
 from ..sandbox.process import CandidateProcess, CandidateProcessFailed, Limits, RemoteRaised
 from ..sandbox.signatures import expected_calls
@@ -173,11 +174,11 @@ class IsolatedCandidate:
 
     def call_watched(self, function: str, args: Sequence, kwargs: dict) -> Watched:
         (returned,) = self._calls(function, [(args, kwargs)], echo=True)
-        for position, (arg, after) in enumerate(zip(args, returned.inputs), 1):
+        for name, arg, after in zip(argument_names(function), args, returned.inputs):
             if isinstance(arg, np.ndarray) and isinstance(after, np.ndarray):
                 if after.shape != arg.shape or after.dtype != arg.dtype:
                     raise Falsified(
-                        f"{function} changed the shape or dtype of its argument {position} in place"
+                        f"{function} changed the shape or dtype of its argument {name} in place"
                     )
                 np.copyto(arg, after)
         return Watched(returned.value, returned.shared)

@@ -232,23 +232,24 @@ class ProgressPrinter:
 def summary_table(result: VerificationResult) -> str:
     from ..declarations import conventions_summary
     from ..results import Status
+    from .summary_lines import not_drawn_lines, unexposed, unexposed_lines
 
     rows = [
         f"{'property':46s} {'status':12s} {'examples':>8s} {'worst/tol':>10s} {'time':>7s}  "
         + " ".join(f"{heading:>10s}" for heading in TIME_HEADINGS.values())
     ]
+    missing = unexposed(result.properties)
     for p in result.properties:
+        if p.name in missing:
+            continue
         rows.append(
             f"{p.name:46s} {p.status:12s} {p.examples:8d} {_worst_column(p):>10s} {p.seconds:6.1f}s  "
             + _time_columns(p.time_split)
         )
         rows += [f"    {reason}" for reason in p.not_covered if not reason.startswith("not drawn")]
     rows += [f"{name:46s} interrupted" for name in result.interrupted]
-    declared = result.settings.get("unsupported") or []
-    if declared:
-        rows.append(
-            f"not drawn (declared unsupported, where the function has it): {', '.join(declared)}"
-        )
+    rows += unexposed_lines(result.properties)
+    rows += not_drawn_lines(result.properties)
     conventions = conventions_summary((p.function, p.conventions) for p in result.properties)
     if conventions:
         rows.append(conventions)

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from .evaluate import Outcome
     from .runner import RunSettings
 
+# The note a search of small examples adds when it found no smaller failure: only then may a
+# failure say that the bug needs the size it was found at.
+NO_SMALLER = "a search of small examples, after shrinking, found no smaller failure"
+
 # What a Flaky stop means, before the first failure's own message.
 FLAKY = (
     "the failure did not happen again when the same example was re-run: the candidate "
@@ -66,7 +70,7 @@ def failure_of(
 ) -> Failure:
     """The record of a failure: what went wrong on ``case``, the hints and notes, and how to
     reproduce it (the ``cnnref verify`` command and the ``check_example`` call)."""
-    needed = still_needed(case) if case is not None else ""
+    needed = still_needed(case, sizes_searched=NO_SMALLER in notes) if case is not None else ""
     hints = list(outcome.hints) + list(notes) + ([needed] if needed else [])
     named = (
         f"--command {shlex.quote(str(target))}"
@@ -108,13 +112,14 @@ def _as_written(value: object) -> object:
     return value[0] if isinstance(value, tuple) and len(set(value)) == 1 else value
 
 
-def still_needed(case: Case) -> str:
+def still_needed(case: Case, *, sizes_searched: bool = False) -> str:
     """What the smallest failing example could not shrink away: where the bug must be.
 
     Settings (stride, padding, groups, a layout, ...) that survived shrinking are needed.
     Sizes are only what the search reached: a size may be needed itself (more than 255
     positions, a batch over 32) or only make something else likely (two NaNs in one window),
-    so they are reported as such, not as the bug's cause.
+    so they are reported as such, not as the bug's cause, and only where smaller examples
+    were searched and none failed (``sizes_searched``).
     """
     sizes = case.sizes_reached()
     needs = case.settings_needed()
@@ -132,7 +137,7 @@ def still_needed(case: Case) -> str:
             f"Hypothesis could not shrink away {', '.join(needs)}: the bug needs "
             f"{'it' if len(needs) == 1 else 'them'}"
         )
-    if sizes:
+    if sizes and sizes_searched:
         lines.append(
             f"no smaller example failed than {', '.join(sizes)}: the bug needs that size, or "
             "something an example that size makes likely"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..atomic import write_atomic
-from ..properties import Property
+from ..checks import Property
 from ..results import PropertyResult, Status
 from .runner import slug
 

@@ -17,9 +17,9 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..checks import Property, property_named
 from ..declarations import Declarations
 from ..ops import FUNCTIONS
-from ..properties import Property, property_named
 from ..results import FATAL, PropertyResult
 from ..sandbox.process import Limits
 from ..sandbox.target import CandidateLoadError, Command

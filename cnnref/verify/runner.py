@@ -20,7 +20,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, Verbosity, event, given, seed, settings
@@ -29,6 +29,8 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 
 from ..checks import Property
+from ..checks.contract import STATE_HINT
+from ..checks.suggestions import confirmed, feature_suggestions
 from ..declarations import NOTHING_DECLARED, WITH_CONVENTIONS, Conventions, Declarations
 from ..oracles.torch_autograd import torch_available
 from ..results import FATAL, Kind, PropertyResult, Status, Worst
@@ -38,7 +40,7 @@ from ..strategies import DTYPES, SIZE_CLASSES
 from ..strategies.cases import Case
 from .candidate import IsolatedCandidate, LoadedCandidate
 from .evaluate import Outcome, evaluate
-from .failures import FLAKY, failure_of, input_elements
+from .failures import FLAKY, NO_SMALLER, failure_of, input_elements
 from .options import DEFAULT_EXAMPLES
 
 # A case's values come from its seed, so they change completely as Hypothesis shrinks the
@@ -208,7 +210,8 @@ def run_property(
         return None
 
     start = time.perf_counter()
-    result = PropertyResult(prop.name, prop.function, prop.summary, prop.formula, Status.PASSED)
+    summary = prop.summary if conventions is None else conventions.phrase(prop.summary)
+    result = PropertyResult(prop.name, prop.function, summary, prop.formula, Status.PASSED)
     result.conventions = None if conventions is None else conventions.as_dict()
     stop = search(prop.cases(run.dtype, unsupported, windows), prop.name, run.examples)
     notes: list[str] = []
@@ -225,15 +228,24 @@ def run_property(
         stop, notes = _smaller(stop, small)
     if isinstance(stop, (_Falsified, _Fatal)):
         result.status = Status.ERROR if stop.outcome.kind == Kind.INTERNAL else Status.FAILED
+        outcome = stop.outcome
+        if isinstance(stop, _Falsified):  # a remedy is shown only once seen to hold
+            hints = confirmed(outcome.hints, candidate, prop, stop.case)
+            hints += feature_suggestions(candidate, prop, stop.case)
+            outcome = replace(outcome, hints=tuple(hints))
         result.failure = failure_of(
-            stop.case, stop.outcome, prop, _named(candidate, target), run, notes
+            stop.case, outcome, prop, _named(candidate, target), run, notes
         )
     elif isinstance(stop, Flaky):
         result.status = Status.FAILED
         first = next(
             (e for e in getattr(stop, "exceptions", ()) if isinstance(e, _Falsified)), None
         )
-        outcome = Outcome(Kind.FLAKY, FLAKY + ("\n" + first.outcome.message if first else ""))
+        outcome = Outcome(
+            Kind.FLAKY,
+            FLAKY + ("\n" + first.outcome.message if first else ""),
+            hints=(STATE_HINT,),
+        )
         result.failure = failure_of(
             first.case if first else None, outcome, prop, _named(candidate, target), run
         )
@@ -392,6 +404,8 @@ def _named(candidate: object, target: str) -> str | Command:
     return getattr(candidate, "command", None) or target
 
 
+
+
 def _smaller(
     found: _Falsified, small: BaseException | None
 ) -> tuple[_Falsified | _Fatal, list[str]]:
@@ -400,7 +414,7 @@ def _smaller(
     The small search's replaces it only when it fails the same way on fewer input elements.
     """
     if small is None:
-        return found, ["a search of small examples, after shrinking, found no smaller failure"]
+        return found, [NO_SMALLER]
     if isinstance(small, _Fatal):
         first_line = small.outcome.message.splitlines()[0] if small.outcome.message else ""
         note = (

@@ -14,10 +14,9 @@ import dezero.functions as F  # noqa: E402
 
 from cnnref.adapters import from_autograd  # noqa: E402
 
-
-def backward(y, dy):  # DeZero seeds dL/dY through y.grad, then y.backward()
-    y.grad = dezero.Variable(dy)
-    y.backward()
+# DeZero seeds dL/dY through y.grad (a Variable), then y.backward(): from_autograd's
+# backward="y.grad = wrap(dy)".
+BACKWARD = "y.grad = wrap(dy)"
 
 
 def value(v):  # a DeZero Variable keeps its array in .data
@@ -36,14 +35,14 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 conv = from_autograd(
     dezero.Variable,
     conv2d=conv2d,
-    backward=backward,
+    backward=BACKWARD,
     value=value,
     unsupported={"dilation", "groups"},
 )
 pool = from_autograd(
     dezero.Variable,
     max_pool2d=max_pool2d,
-    backward=backward,
+    backward=BACKWARD,
     value=value,
     unsupported={"dilation", "ceil_mode"},
 )
@@ -53,18 +52,19 @@ pool = from_autograd(
 pool_without_padding_or_nan = from_autograd(
     dezero.Variable,
     max_pool2d=max_pool2d,
-    backward=backward,
+    backward=BACKWARD,
     value=value,
     unsupported={"dilation", "ceil_mode", "padding", "nan"},
 )
 
-# Round 3, with conventions: DeZero's zero pool padding declared as the convention it is,
-# so pooling over padding is checked against that convention instead of switched off.
+# Round 3, with conventions: DeZero's zero pool padding and first-NaN routing declared as the
+# conventions they are, so pooling over padding and NaN are checked against them instead of
+# switched off.
 pool_as_declared = from_autograd(
     dezero.Variable,
     max_pool2d=max_pool2d,
-    backward=backward,
+    backward=BACKWARD,
     value=value,
-    unsupported={"dilation", "ceil_mode", "nan"},
-    conventions={"pad_value": "zeros"},
+    unsupported={"dilation", "ceil_mode"},
+    conventions={"pad_value": "zeros", "nan": "first"},
 )

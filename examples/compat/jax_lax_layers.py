@@ -38,3 +38,12 @@ pool_without_dilation = jax_forward(max_pool2d=max_pool2d, unsupported={"ceil_mo
 pool_without_dilation_or_nan = jax_forward(
     max_pool2d=max_pool2d, unsupported={"ceil_mode", "dilation", "nan"}
 )
+
+# With conventions: JAX pads with -inf values, which compete (an all -inf window next to the
+# padding routes into it), declared as the convention it is; NaN (dropped on large inputs, a
+# bug) stays declared unsupported.
+pool_as_declared = jax_forward(
+    max_pool2d=max_pool2d,
+    unsupported={"ceil_mode", "dilation", "nan"},
+    conventions={"pad_value": "-inf-competes"},
+)

@@ -36,12 +36,21 @@ conv_stride_1 = from_autograd(
     mg.Tensor, conv2d=conv2d, unsupported={"groups", "dilation", "stride"}
 )
 
-# With conventions: mygrad's pool requires windows that tile the input exactly, declared as the
-# convention it is (windows="exact": pool conventions only; the conv has no such declaration);
-# NaN (routed to the first NaN, unlike PyTorch) is declared unsupported.
+# With conventions: mygrad's conv requires windows that tile the input exactly, declared as the
+# convention it is; valid dilations are rejected (a bug), so dilation stays declared unsupported.
+conv_as_declared = from_autograd(
+    mg.Tensor,
+    conv2d=conv2d,
+    unsupported={"groups", "dilation"},
+    conventions={"conv": {"windows": "exact"}},
+)
+
+# With conventions: mygrad's pool requires windows that tile the input exactly, and routes a
+# window's gradient to its first NaN (np.argmax), both declared as the conventions they are
+# (windows="exact": pool conventions only; the conv has no such declaration).
 pool_as_declared = from_autograd(
     mg.Tensor,
     max_pool2d=max_pool2d,
-    unsupported={"padding", "dilation", "ceil_mode", "nan"},
-    conventions={"windows": "exact"},
+    unsupported={"padding", "dilation", "ceil_mode"},
+    conventions={"windows": "exact", "nan": "first"},
 )

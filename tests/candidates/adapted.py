@@ -15,7 +15,12 @@ from cnnref.ops import OPS
 torch_functions = torch_forward(conv2d=F.conv2d, max_pool2d=F.max_pool2d)
 # Every op of the registry, each through torch.nn.functional's function of its name.
 torch_every_op = torch_forward(**{op: getattr(F, op) for op in OPS})
-torch_modules = torch_module(conv2d=nn.Conv2d, max_pool2d=nn.MaxPool2d)
+torch_modules = torch_module(
+    conv2d=nn.Conv2d,
+    max_pool2d=nn.MaxPool2d,
+    conv_transpose2d=nn.ConvTranspose2d,
+    avg_pool2d=nn.AvgPool2d,
+)
 
 
 # Planted bugs, each through an adapter.
@@ -40,4 +45,19 @@ torch_ties_split = torch_forward(
 torch_returns_input = torch_forward(max_pool2d=_identity_for_unit_kernel)
 torch_float32 = torch_forward(
     conv2d=lambda x, w, b=None, **geometry: F.conv2d(x, w, b, **geometry).float()
+)
+
+
+def _conv_bias_by_hand(x, w, b=None, **geometry):
+    y = F.conv2d(x, w, None, **geometry)
+    return y if b is None else y + b.reshape(1, -1, 1, 1)
+
+
+# A user's conv that adds its bias itself: autograd may hand dy's buffer back as db.
+torch_bias_by_hand = torch_forward(conv2d=_conv_bias_by_hand)
+torch_all_ops = torch_forward(
+    conv2d=F.conv2d,
+    max_pool2d=F.max_pool2d,
+    conv_transpose2d=F.conv_transpose2d,
+    avg_pool2d=F.avg_pool2d,
 )

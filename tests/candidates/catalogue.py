@@ -37,6 +37,10 @@ BUGS = {
     "padding_default_one": ("conv", "padding defaults to 1 ('same' for 3x3), not 0"),
     "float64_output": ("conv", "conv2d returns float64 for float32 inputs"),
     "dy_nan_zeroed_in_place": ("conv", "conv2d_backward zeroes the NaN of the caller's dy"),
+    "shape_keyed_cache": (
+        "conv",
+        "conv2d keeps its last input per shape; conv2d_backward takes that x (if any) for its own",
+    ),
     "ties_last": ("pool", "max pool routes a tie to the last maximum (>= instead of >)"),
     "ties_to_all": ("pool", "max pool backward sends dL/dY to every tied maximum"),
     "nan_first": ("pool", "max pool routes to the first NaN instead of the last"),

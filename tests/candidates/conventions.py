@@ -71,7 +71,7 @@ def _windows(x, kernel_size, stride, padding, dilation, ceil_mode, zero_padding)
             yield (p, q), taps, sizes
 
 
-def _pool(x, geometry, *, ties="first", ignore_nan=False, zero_padding=False):
+def _pool(x, geometry, *, ties="first", ignore_nan=False, zero_padding=False, first_nan=False):
     """y, and for each output pixel the (position, weight) pairs its dL/dY goes to."""
     y, routes = None, {}
     for (p, q), taps, sizes in _windows(x, *geometry, zero_padding):
@@ -86,7 +86,7 @@ def _pool(x, geometry, *, ties="first", ignore_nan=False, zero_padding=False):
             order = np.arange(len(taps))[:, None, None]
             first = np.where(maxima, order, len(taps)).min(axis=0)
             last = np.where(maxima, order, -1).max(axis=0)
-            maxima = order == np.where(has_nan, last, first)
+            maxima = order == np.where(has_nan, first if first_nan else last, first)
             maxima &= competing.any(axis=0)
         count = maxima.sum(axis=0)
         y[:, :, p, q] = np.where(count > 0, np.where(has_nan, np.nan, largest), np.nan)
@@ -133,6 +133,8 @@ ties_to_all_declared_split = SimpleNamespace(
     **vars(build("ties_to_all")), CNNREF_CONVENTIONS={"ties": "split"}
 )
 # The same pools with no declaration: held to PyTorch's conventions, they must fail.
+first_nan = _candidate({"nan": "first"}, first_nan=True)  # np.argmax, as mygrad and DeZero
+first_nan_undeclared = _candidate(None, first_nan=True)
 ties_split_undeclared = _candidate(None, ties="split")
 nan_ignored_undeclared = _candidate(None, ignore_nan=True)
 zero_padded_undeclared = _candidate(None, zero_padding=True)

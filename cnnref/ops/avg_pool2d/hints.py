@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ... import reference
-from ...properties.hints import Variant, either, explain, shape_evidence
+from ...checks.hints import Variant, either, explain, shape_evidence
 from ..arguments import pool_output_size
 from .cases import AvgPoolCase
 from .geometry import AvgPoolGeometry

@@ -132,8 +132,11 @@ def conv_cases(
     unsupported: Collection[str] = frozenset(),
     dy_values: Collection[str] = ("finite",),
     sizes: Sequence[SizeClass] = SIZE_CLASSES,
+    windows: str = "partial",
 ) -> ConvCase:
     """Valid conv2d examples of every geometry not listed in ``unsupported``.
+
+    ``windows="exact"``: only sides whose windows tile the padded input exactly.
 
     ``dtype=None`` draws float64 and float32 (float64 alone if "float32" is
     unsupported); ``dy_values=("finite", "nonfinite")`` also draws dy with NaN and inf.
@@ -148,7 +151,10 @@ def conv_cases(
     stride = draws.optional(draw, "stride", off, (1, 1), draws.pairs(st.integers(1, 4), off))
     padding = draws.optional(draw, "conv_padding", off, (0, 0), draws.pairs(st.integers(0, 3), off))
     dilation = draws.optional(draw, "dilation", off, (1, 1), draws.pairs(st.integers(1, 3), off))
-    height, width = draw(draws.sides_that_fit(size, kernel, padding, dilation, off))
+    exact = draws.windows_exact(windows)
+    height, width = draw(
+        draws.sides_that_fit(size, kernel, padding, dilation, off, stride if exact else None)
+    )
     case = ConvCase(
         batch=draw(st.integers(*size.batch)),
         in_channels=groups * draw(st.integers(*size.channels)),

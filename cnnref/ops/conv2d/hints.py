@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ... import reference
-from ...properties.hints import border_mask, explain, shape_evidence
+from ...checks.hints import border_mask, explain, shape_evidence
 from ..arguments import effective_kernel
 from .cases import ConvCase
 

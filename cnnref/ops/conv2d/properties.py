@@ -84,7 +84,7 @@ def _cases(dy_values=("finite",), **fixed):
         sizes=SIZE_CLASSES,
     ):
         strategy = conv_cases(
-            dtype=dtype, unsupported=unsupported, dy_values=dy_values, sizes=sizes
+            dtype=dtype, unsupported=unsupported, dy_values=dy_values, sizes=sizes, windows=windows
         )
         return strategy.map(lambda case: _replace(case, **fixed)) if fixed else strategy
 

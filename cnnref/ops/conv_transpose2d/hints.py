@@ -12,7 +12,7 @@ from functools import partial
 import numpy as np
 
 from ... import reference
-from ...properties.hints import explain, shape_evidence
+from ...checks.hints import explain, shape_evidence
 from ..arguments import effective_kernel
 from .cases import ConvTransposeCase
 

@@ -31,6 +31,7 @@ from .. import blocks
 from ..arguments import IntOrPair, effective_kernel
 from ..masking import keep_where
 from .geometry import (
+    PADDING_FILL,
     PoolGeometry,
     check_max_pool2d_backward_call,
     check_max_pool2d_call,
@@ -136,7 +137,7 @@ def max_pool2d_backward(
                 else:
                     assert first_competing is not None  # found above unless NaN is ignored
                     first = first_competing
-                winner = route(planes, first, nan_wins=not ignore_nan)
+                winner = route(planes, first, nan_wins=not ignore_nan, nan_first=nan == "first")
                 dy_block = dy_channels[channels]
                 if ignore_nan:  # a window of NaN only routes nowhere
                     dy_block = keep_where(~np.isnan(np.fmax.reduce(planes, axis=0)), dy_block)
@@ -226,8 +227,8 @@ def tap_plane_blocks(
     plane t holds tap t of every window.
 
     Positions a window does not read hold -inf, which never takes over, or NaN
-    where NaN is ignored; with ``pad_value="zeros"`` the padding holds 0 and
-    only ceil_mode's overhang past it is unread.
+    where NaN is ignored; with ``pad_value="zeros"`` the padding holds 0 (-inf with
+    ``"-inf-competes"``) and only ceil_mode's overhang past it is unread.
     """
     kh, kw = geometry.kernel_size
     oh, ow = out_shape[2:]
@@ -238,14 +239,15 @@ def tap_plane_blocks(
     plane_bytes = tap_plane_bytes(geometry, out_shape, x)
     for channels in blocks.batch_blocks(run, plane_bytes, blocks.PLANE_BUDGET_BYTES):
         block = x_channels[channels]
-        if pad_value == "zeros":
+        fill = PADDING_FILL[pad_value]
+        if fill is not None:
             padding = [(0, 0), *((p, p) for p in geometry.padding)]
             overhang = [
                 (0, 0),
                 *((0, after - p) for p, (_, after) in zip(geometry.padding, widths)),
             ]
             block = np.pad(
-                np.pad(block, padding, constant_values=0.0), overhang, constant_values=unread
+                np.pad(block, padding, constant_values=fill), overhang, constant_values=unread
             )
         elif any(any(w) for w in widths):
             block = np.pad(block, [(0, 0), *widths], constant_values=unread)
@@ -271,7 +273,7 @@ def taps_read(
             geometry.dilation,
         )
     ):
-        if pad_value == "zeros":
+        if PADDING_FILL[pad_value] is not None:
             position = np.arange(k)[:, None] * d + np.arange(out)[None, :] * s
             masks.append(position < size + 2 * p)
         else:
@@ -293,19 +295,22 @@ def first_taps(
     if ignore_nan:
         assert planes is not None  # given whenever NaN is ignored
         return (~np.isnan(planes)).argmax(axis=0)  # a window of NaN only: 0, never used
-    if pad_value == "zeros":
+    if PADDING_FILL[pad_value] is not None:
         return np.zeros(out_shape[2:], dtype=np.intp)  # tap 0 is always inside the padded input
     read = taps_read(geometry, x_shape, out_shape, pad_value)
     return read.argmax(axis=0)
 
 
-def route(planes: np.ndarray, first: np.ndarray, *, nan_wins: bool = True) -> np.ndarray:
+def route(
+    planes: np.ndarray, first: np.ndarray, *, nan_wins: bool = True, nan_first: bool = False
+) -> np.ndarray:
     """The row-major index, within its window, of the element each window routes to.
 
     Taps are walked in order; the winner is the last tap that took over (a
     later tap has a larger index), or the window's ``first`` competing tap
     where none did.  With ``nan_wins`` a NaN takes over (PyTorch); without,
-    NaN never does and the running best skips it (``np.fmax``).
+    NaN never does and the running best skips it (``np.fmax``); with
+    ``nan_first`` a NaN takes over only from a number, so the first NaN keeps it.
     """
     index_dtype = np.min_scalar_type(len(planes) - 1)
     winner = np.broadcast_to(first.astype(index_dtype), planes.shape[1:]).copy()
@@ -315,7 +320,7 @@ def route(planes: np.ndarray, first: np.ndarray, *, nan_wins: bool = True) -> np
         plane = planes[tap]
         takes_over = plane > best
         if nan_wins:
-            takes_over |= np.isnan(plane)
+            takes_over |= np.isnan(plane) & ~(nan_first & np.isnan(best))
         np.maximum(winner, takes_over * index_dtype.type(tap), out=winner)
         running_best(best, plane, out=best)
     return winner

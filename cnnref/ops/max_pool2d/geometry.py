@@ -125,10 +125,14 @@ class PoolGeometry:
 # The pooling conventions the reference implements, each value PyTorch's first (its default).
 POOL_CONVENTIONS: dict[str, tuple[str, ...]] = {
     "ties": ("first", "split"),
-    "nan": ("propagate", "ignore"),
-    "pad_value": ("-inf", "zeros"),
+    "nan": ("propagate", "ignore", "first"),
+    "pad_value": ("-inf", "zeros", "-inf-competes"),
     "windows": ("partial", "exact"),
 }
+
+
+# What the padding holds where a window reads it: None where it is never read (PyTorch's).
+PADDING_FILL: dict[str, float | None] = {"-inf": None, "zeros": 0.0, "-inf-competes": -float("inf")}
 
 
 def check_pool_conventions(geometry: PoolGeometry, x_shape: tuple[int, ...], **chosen: str) -> None:

@@ -8,8 +8,9 @@ from functools import partial
 import numpy as np
 
 from ... import reference
+from ...checks.hints import Variant, explain, shape_evidence
+from ...checks.suggestions import Suggestion, declaring
 from ...declarations import CONVENTIONS, PYTORCH, Conventions
-from ...properties.hints import Variant, explain, shape_evidence
 from ..arguments import effective_kernel, pool_output_size
 from .cases import PoolCase
 from .geometry import PoolGeometry
@@ -72,13 +73,16 @@ def _axes(case: PoolCase, geometry: PoolGeometry):
     )
 
 
-ZERO_PADDING = (
-    "y matches pooling over a zero-padded input: PyTorch never reads the padding (it acts as "
-    "-inf); if that is on purpose, declare CNNREF_CONVENTIONS = {'pad_value': 'zeros'}"
+ZERO_PADDING = Suggestion(
+    "y matches pooling over a zero-padded input: PyTorch never reads the padding (it acts as -inf)",
+    declaring({"pad_value": "zeros"}),
+    {"pad_value": "zeros"},
 )
-NAN_SKIPPED = (
+NAN_SKIPPED = Suggestion(
     "y matches pooling that skips NaN: a window containing NaN has maximum NaN (np.max, not "
-    "np.nanmax or fmax); if that is on purpose, declare CNNREF_CONVENTIONS = {'nan': 'ignore'}"
+    "np.nanmax or fmax)",
+    declaring({"nan": "ignore"}),
+    {"nan": "ignore"},
 )
 TIES_ONLY = (
     "only windows whose maximum is tied are wrong: PyTorch routes a tie to the FIRST maximum in "
@@ -95,6 +99,9 @@ NAN_IGNORED = (
     "only windows containing NaN are wrong: with nan='ignore' NaN is skipped (the maximum of the "
     "rest routes), and a window of NaN only gives NaN and routes nothing"
 )
+NAN_FIRST = (
+    "only windows containing NaN are wrong: with nan='first' the FIRST NaN of a window takes dL/dY"
+)
 OVERLAP_ONLY = "only inputs shared by overlapping windows are wrong: each window must ADD its gradient (+=), not assign it"
 NONFINITE_SPREAD = (
     "dx is NaN where no NaN or inf of dy is routed, only in windows whose dy is NaN or inf: "
@@ -110,18 +117,26 @@ def other_conventions(
     which convention the candidate follows: the declaration is wrong, or missing."""
     variants = []
     declared = conventions.reference_options(function)
-    for name, value in declared.items():
-        other = next(choice for choice in CONVENTIONS[name] if choice != value)
+    alternatives = [
+        (name, value, other)
+        for name, value in declared.items()
+        for other in CONVENTIONS[name]
+        if other != value
+    ]
+    for name, value, other in alternatives:
         if value != PYTORCH[name]:
-            text = (
+            text = Suggestion(
                 f"the result matches the convention {name}={other!r}, but the candidate declares "
-                f"{name}={value!r}: fix the declaration (CNNREF_CONVENTIONS) or the code"
+                f"{name}={value!r}",
+                "fix the declaration (CNNREF_CONVENTIONS) or the code",
+                {name: other},
             )
         else:
-            text = (
+            text = Suggestion(
                 f"the result matches the convention {name}={other!r} ({CONVENTIONS[name][other]}), "
-                f"not PyTorch's {name}={value!r}: if that is on purpose, declare "
-                f"CNNREF_CONVENTIONS = {{{name!r}: {other!r}}}"
+                f"not PyTorch's {name}={value!r}",
+                declaring({name: other}),
+                {name: other},
             )
         options = declared | {name: other}
         if function == "max_pool2d":
@@ -190,7 +205,7 @@ def backward_hints(
     if dy is not None:
         alternatives = other_conventions(case, x, conventions, "max_pool2d_backward", dy)
     ties = TIES_ONLY if conventions.ties == "first" else TIES_SPLIT
-    nan = NAN_ONLY if conventions.nan == "propagate" else NAN_IGNORED
+    nan = {"propagate": NAN_ONLY, "ignore": NAN_IGNORED, "first": NAN_FIRST}[conventions.nan]
     nans = _nans_per_window(case, x)
     regions = [
         (ties, spread_to_inputs(case, x, window_counts(case, x, y) > 1)),

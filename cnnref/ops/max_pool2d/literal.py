@@ -99,7 +99,8 @@ def route(
     """Each window's maximum, and ``routed[tap]``: whether the window sends dL/dY to that tap.
 
     1. The taps a window reads: its in-bounds elements, and with
-       ``pad_value="zeros"`` also its padding, which holds 0 (never the
+       ``pad_value="zeros"`` also its padding, which holds 0 (-inf with
+       ``"-inf-competes"``, where a window of -inf only may route to it; never the
        overhang of ceil_mode's last window).
     2. The taps that compete for the maximum: those read, less NaN when
        ``nan="ignore"``.
@@ -108,7 +109,8 @@ def route(
        (a window of NaN only, with ``nan="ignore"``): its maximum is NaN.
     4. Routing: ``ties="split"`` routes to all the maxima; ``ties="first"``
        to the one where PyTorch's scan ends (an element takes over when it
-       is strictly greater or NaN): the first maximum, or the last NaN.  The
+       is strictly greater or NaN): the first maximum, or the last NaN (the
+       first NaN with ``nan="first"``).  The
        maximum returned is that element's value (its sign of zero, its NaN).
     """
     out_shape = geometry.output_shape(x.shape)
@@ -120,7 +122,7 @@ def route(
 
     first = maxima.argmax(axis=0)  # argmax of booleans: the first True
     last = len(maxima) - 1 - maxima[::-1].argmax(axis=0)
-    scan_ends = np.where(holds_nan, last, first)
+    scan_ends = np.where(holds_nan, first if nan == "first" else last, first)
     nothing = ~maxima.any(axis=0)
     value = np.take_along_axis(taps, scan_ends[None], axis=0)[0]
     maximum = np.where(nothing, np.nan, value).astype(x.dtype, copy=False)
@@ -140,9 +142,11 @@ def window_taps_read(
     (ph, pw), (height, width) = geometry.padding, x.shape[-2:]
     at_row, at_col = (_positions(geometry, axis, n) for axis, n in enumerate(out_shape[-2:]))
     rows, cols = (at_row >= ph) & (at_row < ph + height), (at_col >= pw) & (at_col < pw + width)
-    if pad_value == "zeros":
+    if pad_value in ("zeros", "-inf-competes"):  # padding that is read, and what it holds
         x_padded[..., : ph + height + ph, : pw + width + pw] = np.pad(
-            x, [(0, 0), (0, 0), (ph, ph), (pw, pw)], constant_values=0.0
+            x,
+            [(0, 0), (0, 0), (ph, ph), (pw, pw)],
+            constant_values=0.0 if pad_value == "zeros" else -np.inf,
         )
         rows, cols = at_row < height + 2 * ph, at_col < width + 2 * pw  # not past the padding
     taps, read = [], []

@@ -12,6 +12,7 @@ from ... import reference
 from ...checks import standard
 from ...checks.base import Candidate, Evidence, Falsified, NotChecked, claim
 from ...checks.compare import compare, rtol_for
+from ...checks.hints import where_gradient_went
 from ...checks.standard import OpSpec
 from ...declarations import NOTHING_DECLARED, PYTORCH_CONVENTIONS, Conventions
 from ...strategies import DY_VALUES, SIZE_CLASSES
@@ -33,6 +34,11 @@ def conventions_of(candidate: Candidate, function: str) -> Conventions:
 
 def reference_forward(x: np.ndarray, case: MaxPoolCase, conventions: Conventions) -> np.ndarray:
     return reference.max_pool2d(x, **case.geometry, **conventions.reference_options("max_pool2d"))
+
+
+def reference_backward(dy, x, case: MaxPoolCase, conventions: Conventions) -> np.ndarray:
+    options = conventions.reference_options("max_pool2d_backward")
+    return reference.max_pool2d_backward(dy, x, **case.geometry, **options)
 
 
 def require_pytorch_conventions(candidate: Candidate, function: str) -> None:
@@ -212,7 +218,7 @@ def backward_conservation_and_support(
     y = reference_forward(x64, case, conventions)  # the candidate's forward (checked)
     rtol = rtol_for(case.dtype, dy.size)
     total = np.array(float(np.sum(np.asarray(dx, np.float64))))
-    conserved = conventions.pad_value == "-inf" and conventions.nan == "propagate"
+    conserved = conventions.pad_value == "-inf" and conventions.nan != "ignore"
     kept = dy64 if conserved else dy64 * share_kept(case, x64, y, conventions)
     evidence.require(
         compare(
@@ -223,14 +229,16 @@ def backward_conservation_and_support(
             name="sum(dx) against sum(dy)"
             if conserved
             else "sum(dx) against the sum of the dy that reaches the input",
-        )
+        ),
+        lambda _: where_gradient_went(dx, reference_backward(dy64, x64, case, conventions)),
     )
     stray = (np.asarray(dx) != 0) & ~maxima_positions(case, x64, y, conventions)
     if stray.any():
         index = tuple(int(i) for i in np.argwhere(stray)[0])
         raise Falsified(
             f"dx{list(index)} = {dx[index]!r}, but x{list(index)} = {x[index]!r} is not the maximum of any "
-            "window containing it: gradient may only flow to the element a window selected"
+            "window containing it: gradient may only flow to the element a window selected",
+            where_gradient_went(dx, reference_backward(dy64, x64, case, conventions)),
         )
 
 

@@ -6,13 +6,14 @@ import numpy as np
 
 from ...declarations import PYTORCH_CONVENTIONS, Conventions
 from .cases import MaxPoolCase
-from .geometry import PoolGeometry
+from .geometry import PADDING_FILL, PoolGeometry
 
 
 def each_window(case: MaxPoolCase, x: np.ndarray, pad_value: str = "-inf"):
     """For every tap: (values the tap reads in each window, in-bounds mask, read mask, input slices).
 
-    Unread positions hold NaN; with ``pad_value="zeros"`` the padding is read and holds 0.
+    Unread positions hold NaN; with ``pad_value="zeros"`` the padding is read and holds 0
+    (-inf with ``"-inf-competes"``).
     """
     geometry = PoolGeometry.from_args(**case.geometry)
     out_shape = case.y_shape
@@ -20,11 +21,12 @@ def each_window(case: MaxPoolCase, x: np.ndarray, pad_value: str = "-inf"):
     padded = np.pad(np.asarray(x, np.float64), widths, constant_values=np.nan)
     inside = np.pad(np.ones(x.shape[-2:], dtype=bool), widths[2:], constant_values=False)
     read = inside
-    if pad_value == "zeros":
+    fill = PADDING_FILL[pad_value]
+    if fill is not None:
         (ph, pw), (height, width) = case.padding, x.shape[-2:]
         read = np.zeros(inside.shape, dtype=bool)
         read[: height + 2 * ph, : width + 2 * pw] = True
-        padded[..., read & ~inside] = 0.0
+        padded[..., read & ~inside] = fill
     for _, rows, cols in geometry.window_taps(out_shape[-2:]):
         yield padded[..., rows, cols], inside[rows, cols], read[rows, cols], (rows, cols), widths
 
@@ -93,5 +95,6 @@ def share_kept(
     if conventions.ties == "split":
         return np.where(maxima > 0, inside_maxima / np.maximum(maxima, 1), 0.0)
     assert first_inside is not None and last_inside is not None  # every pool has a window
-    routed_inside = np.where(np.isnan(y), last_inside, first_inside)
+    nan_routes_to = first_inside if conventions.nan == "first" else last_inside
+    routed_inside = np.where(np.isnan(y), nan_routes_to, first_inside)
     return np.where(maxima > 0, routed_inside, False).astype(np.float64)
