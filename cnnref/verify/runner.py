@@ -233,9 +233,7 @@ def run_property(
             hints = confirmed(outcome.hints, candidate, prop, stop.case)
             hints += feature_suggestions(candidate, prop, stop.case)
             outcome = replace(outcome, hints=tuple(hints))
-        result.failure = failure_of(
-            stop.case, outcome, prop, _named(candidate, target), run, notes
-        )
+        result.failure = failure_of(stop.case, outcome, prop, _named(candidate, target), run, notes)
     elif isinstance(stop, Flaky):
         result.status = Status.FAILED
         first = next(
@@ -402,8 +400,6 @@ def slug(text: str) -> str:
 def _named(candidate: object, target: str) -> str | Command:
     """How a reproduction names the candidate: its module, or its command."""
     return getattr(candidate, "command", None) or target
-
-
 
 
 def _smaller(
