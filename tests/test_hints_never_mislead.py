@@ -87,7 +87,7 @@ def test_a_nonfinite_value_turned_into_a_number_is_named() -> None:
 
 
 def test_the_size_a_bug_needs_is_claimed_only_after_a_search_of_smaller_ones() -> None:
-    from cnnref.verify.runner import still_needed
+    from cnnref.verify.failures import still_needed
 
     big = PoolCase(batch=1, channels=1, height=41, width=41, kernel_size=(2, 2))
     assert "no smaller example failed than" in still_needed(big, sizes_searched=True)

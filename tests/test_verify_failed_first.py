@@ -22,6 +22,8 @@ def layers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(ROOT))
     monkeypatch.syspath_prepend(str(tmp_path))
+    # The module imports tests.candidates: on the PYTHONPATH, so the read fence lets it load.
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
     module = tmp_path / "layers.py"
     module.write_text(BUGGY + EXPOSE)
     return module

@@ -72,6 +72,8 @@ def python_installation() -> list[str]:
     for directory in site_dirs:
         paths.update(_editable_sources(directory))
     paths.add(str(Path(__file__).resolve().parents[1]))  # cnnref itself, however installed
+    # Packages the verifier's own PYTHONPATH adds are part of the installation it runs with.
+    paths.update(os.environ.get("PYTHONPATH", "").split(os.pathsep))
     return sorted(path for path in paths if path and os.path.exists(path))
 
 

@@ -154,6 +154,7 @@ def not_loaded(candidate: object, error: Exception, args: argparse.Namespace, er
 
 def not_loaded_result(candidate: str, reason: str, settings: dict) -> VerificationResult:
     """A result with no property, for a report that says why nothing was checked."""
+    from ..results import VerificationResult
     from ..sandbox.process import DEFAULT_TIMEOUT
     from .environment import environment
 
