@@ -27,7 +27,7 @@ def test_reference_has_property(prop: Property, dtype: str) -> None:
     @given(data=st.data())
     def check(data: st.DataObject) -> None:
         case = data.draw(prop.cases(dtype, frozenset()), label=f"{prop.function} case")
-        outcome = evaluate(prop.name, REFERENCE, case)
+        outcome = evaluate(prop, REFERENCE, case)
         hints = "".join(f"\n  - {hint}" for hint in outcome.hints)
         assert outcome.passed, f"{prop.name} ({outcome.kind}):\n{outcome.message}{hints}"
 

@@ -161,7 +161,7 @@ def test_cli_verifies_a_project_module(installed: Path, tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "no smaller example failed than batch=2" in result.stdout
+    assert "smallest failing example:\n    MaxPoolCase(batch=2," in result.stdout
     report = json.loads((tmp_path / "report.json").read_text())
     assert {p["status"] for p in report["properties"] if p["op"] == "conv2d"} == {"not covered"}
     assert "<svg" in (tmp_path / "report.html").read_text()

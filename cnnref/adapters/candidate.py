@@ -31,7 +31,10 @@ class Adapted:
     ) -> None:
         unknown = sorted(set(functions) - set(FUNCTIONS))
         if unknown:
-            raise TypeError(f"{what}: cnnref has no function {unknown}; functions: {FUNCTIONS}")
+            raise TypeError(
+                f"{what}: {', '.join(unknown)} is no op of cnnref; "
+                f"its functions: {', '.join(FUNCTIONS)}"
+            )
         if not any(functions.values()):
             raise ValueError(f"{what}: give at least one function to adapt")
         for name, function in functions.items():
