@@ -35,6 +35,8 @@ COMMON_FEATURES: dict[str, str] = {
     "non_contiguous": "inputs that are not C-contiguous (Fortran order, strided and reversed views)",
     "nonfinite_dy": "NaN and +-inf in dy, the gradient the backward functions are given",
     "float32": "float32 inputs (float64 only)",
+    "float16": "float16 inputs (IEEE half precision)",
+    "bfloat16": "bfloat16 inputs (8 significand bits, float32's exponent range)",
     "int_arguments": "a plain int for a square kernel_size, stride, padding or dilation",
     "omitted_arguments": "optional arguments left out, so that the function's defaults apply",
 }

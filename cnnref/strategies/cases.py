@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..precision import DTYPES
+
 # What dy holds: finite normals, or normals with NaN, inf and -inf among them.
 DY_VALUES = ("finite", "nonfinite")
-DTYPES = ("float64", "float32")
 
 
 def with_nonfinite(dy: np.ndarray, rng: np.random.Generator) -> np.ndarray:

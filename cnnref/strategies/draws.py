@@ -66,7 +66,8 @@ def dtypes(dtype: str | None, off: frozenset[str]) -> st.SearchStrategy[str]:
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES} or None; got {dtype!r}")
         return st.just(dtype)
-    return st.just("float64") if "float32" in off else st.sampled_from(DTYPES)
+    # A dtype is its own feature name: a candidate declares the ones it does not take.
+    return st.sampled_from([name for name in DTYPES if name not in off])
 
 
 def dy_values(allowed: Collection[str], off: frozenset[str]) -> st.SearchStrategy[str]:

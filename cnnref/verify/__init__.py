@@ -105,9 +105,9 @@ def verify(
     and ``forbid`` (modules it may not import) limit that process.
     ``isolate=False`` calls the candidate in this process: faster to debug,
     but with no protection and no integrity guarantee.  With ``exitfirst``
-    the run stops at the first failed property.  Examples are float64 and
-    float32, drawn per example, unless ``dtype`` pins one (or the candidate
-    declares "float32" unsupported).
+    the run stops at the first failed property.  Examples are float64,
+    float32, float16 and bfloat16, drawn per example, unless ``dtype`` pins one
+    (or the candidate declares some of them unsupported).
     """
     progress = progress or Progress()
     started = isinstance(candidate, IsolatedCandidate)

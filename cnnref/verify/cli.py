@@ -83,10 +83,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--dtype",
-        choices=("float64", "float32"),
+        choices=("float64", "float32", "float16", "bfloat16"),
         default=None,
-        help="pin the dtype of the inputs (default: both, drawn per example; float64 alone "
-        "for a candidate that declares float32 unsupported)",
+        help="pin the dtype of the inputs (default: all four, drawn per example, but those "
+        "the candidate declares unsupported)",
     )
     parser.add_argument(
         "--timeout",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ..properties import CandidateRaised, Evidence, Falsified, NotChecked, property_named
 from ..properties.base import Candidate
+from ..precision import is_half
 from ..properties.compare import Comparison
 from ..results import Kind, Worst
 from ..sandbox.process import CandidateProcessFailed
@@ -50,6 +51,9 @@ def evaluate(property_name: str, candidate: Candidate, case: object) -> Outcome:
     except NotChecked as reason:
         return Outcome(Kind.NOT_CHECKED, str(reason))
     except CandidateRaised as raised:
+        refused = refused_dtype(case, raised)
+        if refused:
+            return Outcome(Kind.RAISED, refused)
         return Outcome(Kind.RAISED, f"{raised}\n{raised.traceback_text.rstrip()}")
     except CandidateProcessFailed as failed:
         return Outcome(failed.kind, str(failed))
@@ -58,6 +62,23 @@ def evaluate(property_name: str, candidate: Candidate, case: object) -> Outcome:
             Kind.INTERNAL, "cnnref failed while checking this example:\n" + traceback.format_exc()
         )
     return Outcome(Kind.PASSED, worst=worst_of(evidence.worst()))
+
+
+def refused_dtype(case: object, raised: CandidateRaised) -> str:
+    """One line for a candidate that raised on a half-format example: it cannot take the dtype.
+
+    As PyTorch's OpInfo lists the dtypes each op supports, a candidate declares the
+    formats it does not take; one that raises on an undeclared one is told how to declare
+    it.  One that returns is judged like any other (docs/tolerances.md, "Half precision").
+    """
+    dtype = getattr(case, "dtype", "")
+    if not is_half(dtype):
+        return ""
+    first_line = str(raised).splitlines()[0] if str(raised) else raised.error_type
+    return (
+        f"{first_line}: it cannot take {dtype} arrays; a candidate without {dtype} "
+        f"declares CNNREF_UNSUPPORTED = {{{dtype!r}}} and is not given them"
+    )
 
 
 def _failing(evidence: Evidence) -> Comparison | None:

@@ -57,9 +57,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--cnnref-dtype",
-        choices=("float64", "float32"),
+        choices=("float64", "float32", "float16", "bfloat16"),
         default=None,
-        help="pin the dtype of the inputs (default: both, drawn per example)",
+        help="pin the dtype of the inputs (default: all four, drawn per example)",
     )
     group.addoption(
         "--cnnref-timeout",

@@ -1,0 +1,65 @@
+"""The floating-point formats cnnref draws, and what rounding to each of them can do.
+
+float64 and float32 are NumPy's own; float16 is NumPy's IEEE binary16; bfloat16
+(8 exponent bits, 8 significand bits) comes from ``ml_dtypes``, the package JAX
+uses, which registers it with NumPy (``np.dtype("bfloat16")`` works once it is
+imported).  The half formats are judged as results that were accumulated in
+float32 and rounded once to their own format (docs/tolerances.md, "Half
+precision"): this module gives that rounding's size.
+"""
+
+from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
+
+BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
+# Every dtype the strategies draw, widest first; float64 is the default of a pinned run.
+DTYPES = ("float64", "float32", "float16", "bfloat16")
+HALF_DTYPES = ("float16", "bfloat16")
+
+
+def is_half(dtype: np.dtype | str) -> bool:
+    """Whether ``dtype`` is one of the 16-bit formats (judged as float32-accumulated)."""
+    return np.dtype(dtype).name in HALF_DTYPES
+
+
+def finfo(dtype: np.dtype | str):
+    """``np.finfo`` for any of the four formats (NumPy's finfo does not know bfloat16)."""
+    return ml_dtypes.finfo(np.dtype(dtype))
+
+
+def unit_roundoff(dtype: np.dtype | str) -> float:
+    """u = 2**-p for a format with p significand bits: half its machine epsilon."""
+    return float(finfo(dtype).eps) / 2
+
+
+def accumulation_dtype(dtype: np.dtype | str) -> np.dtype:
+    """The format a correct kernel sums in: float32 for the half formats, else ``dtype`` itself."""
+    return np.dtype(np.float32) if is_half(dtype) else np.dtype(dtype)
+
+
+def half_ulp(magnitude: np.ndarray, dtype: np.dtype | str) -> np.ndarray:
+    """Half a unit in the last place of ``dtype`` at each ``magnitude`` (>= 0, float64).
+
+    The most that rounding a value of that magnitude to ``dtype`` (to nearest)
+    can move it: 2**(e - p) for a value in [2**e, 2**(e+1)), and half the
+    smallest subnormal below the smallest normal.  Above the largest finite
+    value it is that of the largest binade (overflow is handled by the caller).
+    """
+    info = finfo(dtype)
+    digits = int(info.nmant) + 1  # p, the significand's bits, the implicit one included
+    smallest_exponent = int(np.log2(float(info.smallest_normal)))
+    largest_exponent = int(np.floor(np.log2(float(info.max))))
+    magnitude = np.asarray(magnitude, dtype=np.float64)
+    # 0 (and anything below the smallest normal) lies in the subnormal binade.
+    tiny = float(info.smallest_normal)
+    exponent = np.floor(np.log2(np.where(magnitude > tiny, magnitude, tiny)))
+    exponent = np.clip(exponent, smallest_exponent, largest_exponent)
+    return np.ldexp(1.0, (exponent - digits).astype(int))
+
+
+def overflow_threshold(dtype: np.dtype | str) -> float:
+    """The smallest magnitude that rounds to infinity in ``dtype``: max + half an ulp at max."""
+    largest = float(finfo(dtype).max)
+    return largest + float(half_ulp(np.array(largest), dtype))
