@@ -10,6 +10,10 @@ precision"): this module gives that rounding's size.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+
 import ml_dtypes
 import numpy as np
 
@@ -63,3 +67,26 @@ def overflow_threshold(dtype: np.dtype | str) -> float:
     """The smallest magnitude that rounds to infinity in ``dtype``: max + half an ulp at max."""
     largest = float(finfo(dtype).max)
     return largest + float(half_ulp(np.array(largest), dtype))
+
+
+# How the candidate being judged sums a half-format result: "float32" (one rounding, the
+# default) or "half" (partial sums rounded as they are added), as it declares in
+# CNNREF_CONVENTIONS (cnnref.declarations); the verifier sets it around each check.
+ACCUMULATION: ContextVar[str] = ContextVar("accumulation", default="float32")
+
+
+@contextlib.contextmanager
+def accumulating(convention: str) -> Iterator[None]:
+    """Judge half-format sums by ``convention`` ("float32" or "half") within the block."""
+    token = ACCUMULATION.set(convention)
+    try:
+        yield
+    finally:
+        ACCUMULATION.reset(token)
+
+
+def half_sum_rtol(dtype: np.dtype | str, terms: int) -> float:
+    """gamma_K = K u / (1 - K u) for a sum of K terms rounded in ``dtype`` as it goes
+    (Higham, 2nd ed., section 3.1); no bound at all (inf) once K u reaches 1."""
+    ku = terms * unit_roundoff(dtype)
+    return ku / (1 - ku) if ku < 1 else float("inf")

@@ -47,8 +47,12 @@ def rtol_for(dtype: np.dtype | str, terms: int = 1) -> float:
     """The relative tolerance for results of ``dtype`` that sum ``terms`` products.
 
     A half format sums in float32, so its sums get float32's tolerance; the rounding
-    to the half format is ``compare``'s separate ``rounding`` term.
+    to the half format is ``compare``'s separate ``rounding`` term.  Under the declared
+    convention accumulation="half" (``precision.ACCUMULATION``) they get gamma_K in the
+    half format instead.
     """
+    if precision.is_half(dtype) and precision.ACCUMULATION.get() == "half":
+        return precision.half_sum_rtol(dtype, terms)
     if precision.accumulation_dtype(dtype) == np.float32:
         # Random rounding errors of a float32 sum grow like sqrt(terms).
         return max(FLOAT32_RTOL, 1e-5 * float(np.sqrt(terms)))

@@ -13,9 +13,15 @@ This module names them: ``reference.conv2d`` is the fast form, and
 from types import SimpleNamespace
 
 from ..ops import FUNCTIONS, form
+from ..ops.half import through_float32
 
-fast = SimpleNamespace(**{function: form(function, "fast") for function in FUNCTIONS})
-literal = SimpleNamespace(**{function: form(function, "literal") for function in FUNCTIONS})
+# float16 and bfloat16 inputs are summed in float32 and rounded once (ops/half.py).
+fast = SimpleNamespace(
+    **{function: through_float32(form(function, "fast")) for function in FUNCTIONS}
+)
+literal = SimpleNamespace(
+    **{function: through_float32(form(function, "literal")) for function in FUNCTIONS}
+)
 globals().update(vars(fast))
 
 __all__ = ["fast", "literal", *FUNCTIONS]

@@ -19,10 +19,47 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..precision import DTYPES
+from ..precision import finfo, is_half
 
 # What dy holds: finite normals, or normals with NaN, inf and -inf among them.
 DY_VALUES = ("finite", "nonfinite")
+# Where a half format's input values sit, chosen by the case's seed: its ordinary range,
+# just below float16's overflow (65504), or among the format's subnormals.  bfloat16 has
+# float32's exponent range, so a float32 sum cannot overflow short of it: no overflow draw.
+MAGNITUDES = {
+    "float16": ("normal", "near overflow", "subnormal"),
+    "bfloat16": ("normal", "subnormal"),
+}
+
+
+def normal_arrays(
+    rng: np.random.Generator, shapes: tuple[tuple[int, ...], ...], dtype: str, seed: int
+) -> list[np.ndarray]:
+    """Standard normal arrays of ``shapes`` in ``dtype``, the first (x) at ``magnitude``."""
+    values = [rng.standard_normal(shape) for shape in shapes]
+    values[0] = at_magnitude(values[0], dtype, seed)
+    return [v.astype(dtype) for v in values]
+
+
+def magnitude(dtype: str, seed: int) -> str:
+    """Where this case's x values sit ("normal" for float64 and float32)."""
+    labels = MAGNITUDES.get(dtype, ("normal",))
+    return labels[seed % len(labels)]
+
+
+def at_magnitude(values: np.ndarray, dtype: str, seed: int) -> np.ndarray:
+    """Standard normal ``values`` (float64) moved to ``magnitude(dtype, seed)`` by a power of
+    two, so that the half values are still what the float64 reference computes from."""
+    label = magnitude(dtype, seed)
+    if label == "normal" or not is_half(dtype):
+        return values
+    info = finfo(dtype)
+    if label == "near overflow":
+        # |x| < 8 * 2**(emax - 3) = 2**emax <= the largest finite value: no input overflows.
+        top = int(np.floor(np.log2(float(info.max))))
+        return np.clip(values, -7.9, 7.9) * 2.0 ** (top - 3)
+    # 2**-4 of the smallest normal: most values subnormal, the largest just normal.
+    return values * float(info.smallest_normal) * 2.0**-4
 
 
 def with_nonfinite(dy: np.ndarray, rng: np.random.Generator) -> np.ndarray:

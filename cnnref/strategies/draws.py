@@ -20,7 +20,8 @@ from dataclasses import dataclass, replace
 from hypothesis import strategies as st
 
 from ..ops.arguments import Pair, effective_kernel
-from .cases import DTYPES, DY_VALUES
+from ..precision import DTYPES
+from .cases import DY_VALUES, magnitude
 from .layouts import LAYOUTS
 
 
@@ -190,6 +191,7 @@ def common_coverage(case) -> dict[str, str]:
         "padding": str(case.padding),
         **dilation,
         "dtype": case.dtype,
+        "magnitude": magnitude(case.dtype, case.seed),
         "layout": case.layout,
         "batch": bucket(case.batch, (1, 4, 32)),
         "side": bucket(max(case.height, case.width), (1, 12, 40)),

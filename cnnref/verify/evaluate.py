@@ -5,9 +5,10 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass
 
+from ..declarations import NOTHING_DECLARED
+from ..precision import accumulating, is_half
 from ..properties import CandidateRaised, Evidence, Falsified, NotChecked, property_named
 from ..properties.base import Candidate
-from ..precision import is_half
 from ..properties.compare import Comparison
 from ..results import Kind, Worst
 from ..sandbox.process import CandidateProcessFailed
@@ -44,8 +45,11 @@ class Outcome:
 def evaluate(property_name: str, candidate: Candidate, case: object) -> Outcome:
     """Run one property on one example and say what happened; never raises."""
     evidence = Evidence()
+    prop = property_named(property_name)
+    declared = getattr(candidate, "declarations", NOTHING_DECLARED)
     try:
-        property_named(property_name).check(candidate, case, evidence)
+        with accumulating(declared.conventions_for(prop.function).accumulation):
+            prop.check(candidate, case, evidence)
     except Falsified as failure:
         return Outcome(Kind.FALSIFIED, failure.message, failure.hints, worst_of(_failing(evidence)))
     except NotChecked as reason:

@@ -70,9 +70,7 @@ class RunSettings:
         if self.examples < 1:
             raise ValueError(f"examples must be >= 1; got {self.examples}")
         if self.dtype not in (None, *DTYPES):
-            raise ValueError(
-                f"dtype must be one of {DTYPES} or None (all); got {self.dtype!r}"
-            )
+            raise ValueError(f"dtype must be one of {DTYPES} or None (all); got {self.dtype!r}")
         if not self.timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds; got {self.timeout}")
 
