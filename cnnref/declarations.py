@@ -37,6 +37,10 @@ COMMON_FEATURES: dict[str, str] = {
     "float32": "float32 inputs (float64 only)",
     "float16": "float16 inputs (IEEE half precision)",
     "bfloat16": "bfloat16 inputs (8 significand bits, float32's exponent range)",
+    "subnormal": (
+        "half-format inputs among the subnormals (for kernels that flush them to zero, as "
+        "oneDNN's bfloat16 convolution does)"
+    ),
     "int_arguments": "a plain int for a square kernel_size, stride, padding or dilation",
     "omitted_arguments": "optional arguments left out, so that the function's defaults apply",
 }

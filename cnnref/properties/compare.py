@@ -250,11 +250,16 @@ def compare(
         if rounded_to is not None:
             rounding = _rounding(expected, allowed, rounded_to)
             # A value whose exact result reaches the overflow threshold rounds to infinity.
+            # Summed in the half format, any partial sum (at most ``scale``) may overflow,
+            # with its own sign.
             reach = np.abs(expected) + allowed + rounding
+            same_sign = np.sign(actual) == np.sign(expected)
+            if precision.ACCUMULATION.get() == "half":
+                reach, same_sign = np.maximum(reach, scale), True
             overflowed = (
                 np.isinf(actual)
                 & np.isfinite(expected)
-                & (np.sign(actual) == np.sign(expected))
+                & same_sign
                 & (reach >= precision.overflow_threshold(rounded_to))
             )
             error = np.where(overflowed, 0.0, error)

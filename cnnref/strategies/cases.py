@@ -29,7 +29,7 @@ DY_VALUES = ("finite", "nonfinite")
 MAGNITUDES = {
     "float16": ("normal", "near overflow", "subnormal"),
     "bfloat16": ("normal", "subnormal"),
-}
+}  # "subnormal" last: the seed after a subnormal one is a normal one (draws.spelled)
 
 
 def normal_arrays(

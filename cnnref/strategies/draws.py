@@ -59,7 +59,11 @@ def spelled(draw: st.DrawFn, case, off: frozenset[str]):
             omitted.append(name)
         elif write_as_int and square and "int_arguments" not in off:
             as_int.append(name)
-    return replace(case, as_int=tuple(as_int), omitted=tuple(omitted))
+    case = replace(case, as_int=tuple(as_int), omitted=tuple(omitted))
+    if "subnormal" in off and magnitude(case.dtype, case.seed) == "subnormal":
+        # The values come from the seed: the next seed is the next magnitude, a normal one.
+        case = replace(case, seed=case.seed + 1)
+    return case
 
 
 def dtypes(dtype: str | None, off: frozenset[str]) -> st.SearchStrategy[str]:
