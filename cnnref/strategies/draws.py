@@ -5,11 +5,12 @@ padded input, groups divide the channels, pool padding is at most half the
 kernel.  Nothing is filtered but the rare pool window that would read only
 padding, so Hypothesis almost never wastes an example.
 
-Sizes come in four classes, drawn equally often, so that one default run
+Sizes come in five classes, drawn equally often, so that one default run
 reaches both ends: one class keeps everything small (where shrinking ends
-up), and each of the other three pushes one dimension far past what fixed
-tests try (batch above 32, channels above 16,
-sides above 40) while keeping the others small enough to stay fast.
+up), and each of the other four pushes one dimension far past what fixed
+tests try (batch above 32, channels above 16, sides above 40, and over 100
+channels on tiny images: long reductions) while keeping the others small
+enough to stay fast.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ SIZE_CLASSES = (
     SizeClass("large batch", batch=(33, 40), channels=(1, 2), side=(1, 8), max_kernel=3),
     SizeClass("many channels", batch=(1, 2), channels=(17, 24), side=(1, 8), max_kernel=3),
     SizeClass("large image", batch=(1, 2), channels=(1, 2), side=(41, 56), max_kernel=5),
+    # C kh kw past a thousand products per output, where a sum in a half format loses
+    # every digit (float16: K u reaches 1 at 2,048; bfloat16 at 256).
+    SizeClass("long reduction", batch=(1, 1), channels=(112, 128), side=(3, 5), max_kernel=3),
 )
 
 
