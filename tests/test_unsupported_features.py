@@ -30,7 +30,13 @@ def test_declared_features_are_not_drawn_and_reported_as_not_covered() -> None:
         ]
         assert set(prop.coverage["dilation"]) == {"(1, 1)"}
     report = report_dict(result)
-    assert report["settings"]["unsupported"] == ["ceil_mode", "dilation", "groups"]
+    assert report["settings"]["unsupported"] == [
+        "bfloat16",
+        "ceil_mode",
+        "dilation",
+        "float16",
+        "groups",
+    ]
 
 
 def test_an_unknown_feature_name_is_a_usage_error() -> None:

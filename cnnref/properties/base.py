@@ -111,7 +111,12 @@ Check = Callable[[Candidate, Any, Evidence], None]
 # rounding, half an ulp of the format at its magnitude, and the identity compares those
 # roundings rather than the gradient; the half path's values are judged, one rounding each,
 # by matches_reference and matches_torch (docs/tolerances.md, "Half precision").
-IDENTITY_CLAIMS = ("bias_linearity", "finite_differences", "adjointness", "conservation_and_support")
+IDENTITY_CLAIMS = (
+    "bias_linearity",
+    "finite_differences",
+    "adjointness",
+    "conservation_and_support",
+)
 
 
 def not_checked_in_half(claim_name: str, check: Check) -> Check:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..precision import half_ulp, is_half, overflow_threshold, unit_roundoff
+from ..precision import finfo, half_ulp, is_half, overflow_threshold, unit_roundoff
 from .compare import Comparison
 
 
@@ -41,6 +41,13 @@ def half_precision_hints(
     judged = wrong & finite
     if not judged.any():
         return []
+    tiny = float(finfo(dtype).smallest_normal)
+    if np.all((actual[judged] == 0) & (np.abs(expected[judged]) < tiny)):
+        return [
+            f"{name} is 0 where the exact result is a subnormal {dtype}: the kernel flushes "
+            "subnormals to zero (FTZ/DAZ); if it does so on purpose, declare "
+            "CNNREF_UNSUPPORTED = {'subnormal'}"
+        ]
     error = np.abs(actual - expected)
     ulp = 2 * half_ulp(np.abs(expected), dtype)
     f32_slack = comparison.rtol * scale

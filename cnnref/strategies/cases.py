@@ -23,12 +23,13 @@ from ..precision import finfo, is_half
 
 # What dy holds: finite normals, or normals with NaN, inf and -inf among them.
 DY_VALUES = ("finite", "nonfinite")
-# Where a half format's input values sit, chosen by the case's seed: its ordinary range,
-# just below float16's overflow (65504), or among the format's subnormals.  bfloat16 has
-# float32's exponent range, so a float32 sum cannot overflow short of it: no overflow draw.
+# Where a float16 case's input values sit, chosen by its seed: its ordinary range, just
+# below its overflow (65504), or among its subnormals (normal numbers in float32, so a
+# float32 sum keeps them).  bfloat16 has float32's exponent range: a float32 sum cannot
+# overflow short of its own, and its subnormals are float32's, which float32 hardware in
+# flush-to-zero mode (oneDNN's and XLA's CPU kernels) flushes: it draws neither.
 MAGNITUDES = {
     "float16": ("normal", "near overflow", "subnormal"),
-    "bfloat16": ("normal", "subnormal"),
 }  # "subnormal" last: the seed after a subnormal one is a normal one (draws.spelled)
 
 

@@ -90,8 +90,8 @@ def _torch_cpu() -> SimpleNamespace:
     from cnnref.adapters import torch_forward
 
     # PyTorch CPU's float16 backward adds partial sums in float16 (slow_conv2d's col2im and
-    # its loop over the batch; max pool's scatter of dy), and its bfloat16 convolution
-    # (oneDNN) flushes subnormals to zero: it declares both.
+    # its loop over the batch; max pool's scatter of dy): it declares so, and "subnormal" too,
+    # since partial sums among the subnormals round by more than that bound covers.
     return torch_forward(
         conv2d=F.conv2d,
         max_pool2d=F.max_pool2d,
