@@ -18,7 +18,7 @@ Geometries: 80% ordinary convolutions (sides up to 20, up to 8 channels per grou
 kernels 1-5, stride, padding, dilation, groups up to 3, batch up to 3), 10% long
 reductions (128-256 input channels, 3x3: 1,152 to 2,304 products per output), 10% large
 batches (33-40 items: dW sums 33 to 2,560 products); values at the case's magnitude
-(ordinary, near float16's overflow, subnormal: ``cnnref.strategies.cases``).  Pooling
+(float16: ordinary, near its overflow, subnormal; bfloat16: ordinary; ``cnnref.strategies.cases``).  Pooling
 bugs run on pooling geometries drawn alike.  PyTorch CPU skips the subnormal geometries,
 which it declares unsupported (its bfloat16 convolution flushes them to zero), and is shown
 under both bounds: one rounding, and accumulation='half' as it declares.  Measured, never
