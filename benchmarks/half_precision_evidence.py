@@ -44,11 +44,15 @@ from cnnref.ops.conv2d.properties import (
     summed_terms,
 )
 from cnnref.ops.conv2d.scales import conv2d_backward_scales, conv2d_scale
+from cnnref.ops.half import through_float32
 from cnnref.ops.max_pool2d.scales import max_pool2d_backward_scale
 from cnnref.properties.compare import compare, rtol_for
 from cnnref.strategies import AvgPoolCase, ConvCase, PoolCase
 from cnnref.strategies.cases import magnitude
 from tests.candidates import fft, half_precision, winograd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tolerance_margins import sides_that_fit
 
 ASSERT_CLOSE = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5)}  # (rtol, atol)
 
@@ -80,10 +84,7 @@ def conv_case(rng: np.random.Generator, dtype: str) -> ConvCase:
     kernel = tuple(int(k) for k in rng.integers(1, 6, 2))
     dilation = tuple(int(d) for d in rng.integers(1, 3, 2))
     padding = tuple(int(p) for p in rng.integers(0, 3, 2))
-    sides = []
-    for k, d, p in zip(kernel, dilation, padding):
-        low = max(1, (k - 1) * d + 1 - 2 * p)
-        sides.append(int(rng.integers(low, max(low, 20) + 1)))
+    sides = sides_that_fit(rng, kernel, dilation, padding, largest=20)
     return ConvCase(
         int(rng.integers(1, 4)),
         groups * int(rng.integers(1, 9)),
@@ -98,21 +99,6 @@ def conv_case(rng: np.random.Generator, dtype: str) -> ConvCase:
         dtype=dtype,
         seed=seed,
     )
-
-
-def in_float32(function):
-    """A float32 kernel (FFT, Winograd) on exact float32 copies, rounded once."""
-
-    def rounded(*arrays, **geometry):
-        dtype = next(a.dtype for a in arrays if a is not None)
-        result = function(
-            *(None if a is None else a.astype(np.float32) for a in arrays), **geometry
-        )
-        if isinstance(result, tuple):
-            return tuple(None if r is None else np.asarray(r).astype(dtype) for r in result)
-        return np.asarray(result).astype(dtype)
-
-    return rounded
 
 
 def torch_conv(x, w, b, dy, **geometry):
@@ -145,8 +131,8 @@ def conv_outputs(name: str, case: ConvCase, x, w, b, dy) -> dict:
     }.get(name)
     if name in ("fft", "winograd"):
         module = {"fft": fft, "winograd": winograd}[name]
-        y = in_float32(module.conv2d)(x, w, b, **g)
-        dx, dw, _ = in_float32(module.conv2d_backward)(dy, x, w, b, **g)
+        y = through_float32(module.conv2d)(x, w, b, **g)
+        dx, dw, _ = through_float32(module.conv2d_backward)(dy, x, w, b, **g)
         return {"y": y, "dx": dx, "dw": dw}
     out = {}
     if name in (
@@ -264,6 +250,14 @@ def pool_geometry(rng):
     )
 
 
+def judge_pair(tallies, bug, function, operands, geometry, expected, scale, rtol, dtype):
+    """The correct kernel and ``bug`` on one pooling example."""
+    label = {"avg_pool2d": "avg_pool2d y", "max_pool2d_backward": "max_pool2d dx"}[function]
+    for kind, name in (("correct", "im2col_float32"), ("bug", bug)):
+        actual = getattr(getattr(half_precision, name), function)(*operands, **geometry)
+        judge(tallies[(kind, name, dtype, label)], actual, expected, scale, rtol, 0.0, dtype)
+
+
 def run_pools(rng, dtype, geometries, tallies):
     for _ in range(geometries):
         geometry = pool_geometry(rng)
@@ -275,17 +269,9 @@ def run_pools(rng, dtype, geometries, tallies):
         expected = reference.avg_pool2d(x64, **g)
         scale = avg_pool2d_scale(x64, **g)
         rtol = rtol_for(dtype, int(np.prod(case.kernel_size)) + 1)
-        for kind, name in (("correct", "im2col_float32"), ("bug", "avg_pool_sum_overflow")):
-            actual = getattr(half_precision, name).avg_pool2d(x, **g)
-            judge(
-                tallies[(kind, name, dtype, "avg_pool2d y")],
-                actual,
-                expected,
-                scale,
-                rtol,
-                0.0,
-                dtype,
-            )
+        judge_pair(
+            tallies, "avg_pool_sum_overflow", "avg_pool2d", (x,), g, expected, scale, rtol, dtype
+        )
         case = PoolCase(**geometry, values="ties", dtype=dtype, seed=seed)
         x, dy = case.arrays()
         x64, dy64 = x.astype(np.float64), dy.astype(np.float64)
@@ -293,17 +279,17 @@ def run_pools(rng, dtype, geometries, tallies):
         expected = reference.max_pool2d_backward(dy64, x64, **g)
         scale = max_pool2d_backward_scale(dy64, x64, **g)
         rtol = rtol_for(dtype, int(np.prod(case.kernel_size)))
-        for kind, name in (("correct", "im2col_float32"), ("bug", "half_ties_last")):
-            actual = getattr(half_precision, name).max_pool2d_backward(dy, x, **g)
-            judge(
-                tallies[(kind, name, dtype, "max_pool2d dx")],
-                actual,
-                expected,
-                scale,
-                rtol,
-                0.0,
-                dtype,
-            )
+        judge_pair(
+            tallies,
+            "half_ties_last",
+            "max_pool2d_backward",
+            (dy, x),
+            g,
+            expected,
+            scale,
+            rtol,
+            dtype,
+        )
 
 
 def main() -> None:
