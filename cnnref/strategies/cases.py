@@ -56,10 +56,10 @@ def at_magnitude(values: np.ndarray, dtype: str, seed: int) -> np.ndarray:
         return values
     info = finfo(dtype)
     if label == "near overflow":
-        # |x| < 4 * 2**(emax - 2) = 2**emax <= the largest finite value: no input overflows,
-        # and a sum of a few (a pooling window's, say) does.
+        # 0 <= x < 4 * 2**(emax - 2) = 2**emax <= the largest finite value: no input
+        # overflows, and a sum of a few, all positive (a pooling window's, say), does.
         top = int(np.floor(np.log2(float(info.max))))
-        return np.clip(values, -3.9, 3.9) * 2.0 ** (top - 2)
+        return np.clip(np.abs(values), 0, 3.9) * 2.0 ** (top - 2)
     # 2**-4 of the smallest normal: most values subnormal, the largest just normal.
     return values * float(info.smallest_normal) * 2.0**-4
 
