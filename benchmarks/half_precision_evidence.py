@@ -44,8 +44,8 @@ from cnnref.ops.conv2d.properties import (
     summed_terms,
 )
 from cnnref.ops.conv2d.scales import conv2d_backward_scales, conv2d_scale
-from cnnref.ops.half import through_float32
 from cnnref.ops.max_pool2d.scales import max_pool2d_backward_scale
+from cnnref.precision import through_float32
 from cnnref.properties.compare import compare, rtol_for
 from cnnref.strategies import AvgPoolCase, ConvCase, PoolCase
 from cnnref.strategies.cases import magnitude

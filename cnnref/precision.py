@@ -11,8 +11,10 @@ precision"): this module gives that rounding's size.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
+from typing import Any
 
 import ml_dtypes
 import numpy as np
@@ -90,3 +92,34 @@ def half_sum_rtol(dtype: np.dtype | str, terms: int) -> float:
     (Higham, 2nd ed., section 3.1); no bound at all (inf) once K u reaches 1."""
     ku = terms * unit_roundoff(dtype)
     return ku / (1 - ku) if ku < 1 else float("inf")
+
+
+# The reference's own half-precision path, and any float32 kernel's: inputs exact, sums in
+# float32, each result rounded once (to nearest even) to the inputs' half format; the
+# convention of cuDNN, oneDNN and Triton's tl.dot (docs/tolerances.md, "Half precision").
+def through_float32(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` (a float32 kernel), taking float16 and bfloat16 arrays that way."""
+
+    @functools.wraps(function)
+    def rounded_once(*args: Any, **kwargs: Any) -> Any:
+        arrays = [a for a in (*args, *kwargs.values()) if isinstance(a, np.ndarray)]
+        halves = [a.dtype for a in arrays if is_half(a.dtype)]
+        if not halves:
+            return function(*args, **kwargs)
+        common = np.result_type(*(a.dtype for a in arrays))
+
+        def widened(value: Any) -> Any:
+            is_half_array = isinstance(value, np.ndarray) and is_half(value.dtype)
+            return value.astype(np.float32) if is_half_array else value
+
+        result = function(
+            *map(widened, args), **{name: widened(value) for name, value in kwargs.items()}
+        )
+        if not is_half(common):  # a wider input decides the result's dtype
+            return result
+        with np.errstate(over="ignore"):  # past the format's largest value, inf is the rounding
+            if isinstance(result, tuple):
+                return tuple(None if r is None else r.astype(common) for r in result)
+            return result.astype(common)
+
+    return rounded_once

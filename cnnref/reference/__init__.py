@@ -13,9 +13,9 @@ This module names them: ``reference.conv2d`` is the fast form, and
 from types import SimpleNamespace
 
 from ..ops import FUNCTIONS, form
-from ..ops.half import through_float32
+from ..precision import through_float32
 
-# float16 and bfloat16 inputs are summed in float32 and rounded once (ops/half.py).
+# float16 and bfloat16 inputs are summed in float32 and rounded once (cnnref.precision.through_float32).
 fast = SimpleNamespace(
     **{function: through_float32(form(function, "fast")) for function in FUNCTIONS}
 )

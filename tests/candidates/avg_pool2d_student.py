@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from cnnref.ops.half import through_float32
+from cnnref.precision import through_float32
 
 BUGS = {
     "divisor_kernel_area": "every window divides by kh*kw (mean of a zero-padded window), "
@@ -120,7 +120,7 @@ def build(*bugs: str) -> SimpleNamespace:
                 grad[:, :, rows, cols] += share
         return grad
 
-    # float16 and bfloat16 through its float32 path, rounded once (cnnref.ops.half): the
+    # float16 and bfloat16 through its float32 path, rounded once (cnnref.precision.through_float32): the
     # convention half-precision kernels follow.
     return SimpleNamespace(
         avg_pool2d=through_float32(avg_pool2d),

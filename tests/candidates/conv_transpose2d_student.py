@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from cnnref.ops.half import through_float32
+from cnnref.precision import through_float32
 
 BUGS = {
     "weight_layout_out_in": "w read as (C_out, C_in/groups, kh, kw), conv2d's layout, "
@@ -179,7 +179,7 @@ def build(*bugs: str) -> SimpleNamespace:
         grad_b = None if b is None else dy.sum(axis=(0, 2, 3))
         return np.ascontiguousarray(grad_x), np.ascontiguousarray(grad_w), grad_b
 
-    # float16 and bfloat16 through its float32 path, rounded once (cnnref.ops.half): the
+    # float16 and bfloat16 through its float32 path, rounded once (cnnref.precision.through_float32): the
     # convention half-precision kernels follow.
     return SimpleNamespace(
         conv_transpose2d=through_float32(conv_transpose2d),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnref.ops.half import through_float32
+from cnnref.precision import through_float32
 
 
 def _pair(value):
@@ -113,7 +113,7 @@ def max_pool2d_backward(dy, x, kernel_size, stride=None, padding=0, dilation=1, 
     return dx
 
 
-# float16 and bfloat16 through the float32 loops, rounded once (cnnref.ops.half).
+# float16 and bfloat16 through the float32 loops, rounded once (cnnref.precision.through_float32).
 conv2d, conv2d_backward, max_pool2d, max_pool2d_backward = map(
     through_float32, (conv2d, conv2d_backward, max_pool2d, max_pool2d_backward)
 )

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from cnnref.ops.half import through_float32
+from cnnref.precision import through_float32
 
 
 def pair(value):
@@ -284,7 +284,7 @@ def build(*bugs: str) -> SimpleNamespace:
                     grad[:, :, rows, cols] += routed
         return np.ascontiguousarray(grad[:, :, ph : ph + x.shape[2], pw : pw + x.shape[3]])
 
-    # float16 and bfloat16 through its float32 path, rounded once (cnnref.ops.half): the
+    # float16 and bfloat16 through its float32 path, rounded once (cnnref.precision.through_float32): the
     # convention half-precision kernels follow.
     return SimpleNamespace(
         conv2d=through_float32(conv2d),
