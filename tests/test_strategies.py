@@ -199,5 +199,7 @@ def test_a_case_refuses_a_spelling_it_cannot_mean(build, message: str) -> None:
 
 
 def test_unknown_feature_names_are_an_error_that_lists_the_known_ones() -> None:
-    with pytest.raises(ValueError, match=r"unknown features \['grups'\]; known features: \['bfloat16', 'bias'"):
+    with pytest.raises(
+        ValueError, match=r"unknown features \['grups'\]; known features: \['bfloat16', 'bias'"
+    ):
         draws(conv_cases(unsupported={"grups"}), 1)
