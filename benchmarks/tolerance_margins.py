@@ -39,6 +39,15 @@ from tests.candidates import catalogue, fft, winograd
 OUTPUTS = ("y", "dx", "dw", "db")
 
 
+def sides_that_fit(rng: np.random.Generator, kernel, dilation, padding, *, largest: int) -> list:
+    """Random input sides up to ``largest``, each at least what the dilated kernel needs."""
+    sides = []
+    for k, d, p in zip(kernel, dilation, padding):
+        low = max(1, (k - 1) * d + 1 - 2 * p)
+        sides.append(int(rng.integers(low, max(low, largest) + 1)))
+    return sides
+
+
 def random_case(rng: np.random.Generator, dtype: str, winograd_shape: bool) -> ConvCase:
     """A valid geometry: sides up to 41, the kernel fitting the padded input."""
     groups = int(rng.integers(1, 4))
@@ -46,10 +55,7 @@ def random_case(rng: np.random.Generator, dtype: str, winograd_shape: bool) -> C
     stride = (1, 1) if winograd_shape and rng.random() < 0.7 else tuple(rng.integers(1, 4, 2))
     dilation = (1, 1) if winograd_shape and rng.random() < 0.7 else tuple(rng.integers(1, 4, 2))
     padding = tuple(int(p) for p in rng.integers(0, 4, 2))
-    sides = []
-    for k, d, p in zip(kernel, dilation, padding):
-        low = max(1, (k - 1) * d + 1 - 2 * p)
-        sides.append(int(rng.integers(low, max(low, 41) + 1)))
+    sides = sides_that_fit(rng, kernel, dilation, padding, largest=41)
     return ConvCase(
         batch=int(rng.integers(1, 4)),
         in_channels=groups * int(rng.integers(1, 9)),

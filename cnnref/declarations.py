@@ -37,6 +37,12 @@ COMMON_FEATURES: dict[str, str] = {
     "non_contiguous": "inputs that are not C-contiguous (Fortran order, strided and reversed views)",
     "nonfinite_dy": "NaN and +-inf in dy, the gradient the backward functions are given",
     "float32": "float32 inputs (float64 only)",
+    "float16": "float16 inputs (IEEE half precision)",
+    "bfloat16": "bfloat16 inputs (8 significand bits, float32's exponent range)",
+    "subnormal": (
+        "half-format inputs among the subnormals (for kernels that flush them to zero, as "
+        "oneDNN's bfloat16 convolution does)"
+    ),
     "int_arguments": "a plain int for a square kernel_size, stride, padding or dilation",
     "omitted_arguments": "optional arguments left out, so that the function's defaults apply",
 }
@@ -70,6 +76,7 @@ class Conventions:
     nan: str = "propagate"  # NaN is a window's maximum (propagate) or is skipped (ignore)
     pad_value: str = "-inf"  # padding is never read (-inf), or holds zeros or -inf that compete
     windows: str = "partial"  # any geometry (partial), or only windows that tile exactly
+    accumulation: str = "float32"  # how a half-format result is summed (docs/tolerances.md)
 
     def differs_from_pytorch(self) -> dict[str, str]:
         """The conventions that are not PyTorch's, name -> declared value."""
@@ -77,7 +84,7 @@ class Conventions:
 
     def comparable_with_pytorch(self) -> bool:
         """Whether PyTorch computes the same results (``windows`` only narrows the geometries)."""
-        return not (set(self.differs_from_pytorch()) - {"windows"})
+        return not (set(self.differs_from_pytorch()) - {"windows", "accumulation"})
 
     def as_dict(self) -> dict[str, str]:
         return {field.name: getattr(self, field.name) for field in fields(self)}
@@ -112,6 +119,7 @@ class Conventions:
         """Keyword options of the reference's ``function`` that compute under these conventions."""
         options = self.as_dict()
         del options["windows"]  # narrows the geometries drawn; the results are the same
+        del options["accumulation"]  # sets the tolerance; the exact results are the same
         if function == "max_pool2d":
             del options["ties"]  # which maximum is routed to does not change the maximum
             if options["nan"] == "first":  # nor which NaN
@@ -146,6 +154,13 @@ CONVENTIONS: dict[str, dict[str, str]] = {
         "exact": "only geometries whose windows cover the padded input exactly, nothing left over "
         "(conv2d too: mygrad's conv_nd refuses the rest)",
     },
+    "accumulation": {
+        "float32": "a float16 or bfloat16 result is summed in float32 and rounded once",
+        "half": (
+            "partial sums are rounded to the half format as they are added (PyTorch CPU's "
+            "float16 backward): judged by the bound of a sum in that format"
+        ),
+    },
 }
 # Which functions each convention concerns.
 CONVENTION_FUNCTIONS = {
@@ -153,9 +168,11 @@ CONVENTION_FUNCTIONS = {
     "nan": MAX_POOL,
     "pad_value": MAX_POOL,
     "windows": (*MAX_POOL, *CONV),
+    "accumulation": FUNCTIONS,
 }
-# The functions whose results the conventions change (the pool functions), recorded with every
-# result; conv2d's only convention, windows, narrows what is drawn.
+# The functions whose results the conventions change (the max pool functions), recorded with
+# every result; conv2d's windows only narrows what is drawn, and accumulation, which every
+# function has, sets a tolerance (evaluate.py reads it).
 WITH_CONVENTIONS = frozenset(MAX_POOL)
 
 
@@ -172,7 +189,9 @@ def conventions_summary(checked: Iterable[tuple[str, Mapping[str, str] | None]])
     if not per_function:
         return ""
     if all(text == "PyTorch's" for text in per_function.values()):
-        defaults = ", ".join(f"{name}={value}" for name, value in PYTORCH.items())
+        defaults = ", ".join(
+            f"{name}={value}" for name, value in PYTORCH.items() if name != "accumulation"
+        )
         return f"pooling conventions checked: PyTorch's ({defaults})"
     named = "; ".join(f"{function}: {text}" for function, text in per_function.items())
     return f"pooling conventions checked: {named} (the rest PyTorch's)"
@@ -352,7 +371,12 @@ def _parse_conventions(raw: object) -> dict[str, Conventions]:
             f"CNNREF_CONVENTIONS must be a dict such as {{'ties': 'split'}}; got {type(raw).__name__}"
         )
     if raw and all(key in CONVENTIONS for key in raw):
-        raw = {"pool": raw}  # a flat mapping: both pool functions
+        # A flat mapping: each convention for every function it concerns.
+        flat: dict[str, dict] = {}
+        for name, value in raw.items():
+            for function in CONVENTION_FUNCTIONS[name]:
+                flat.setdefault(function, {})[name] = value
+        raw = flat
     chosen: dict[str, dict[str, str]] = {}
     for key, values in _per_function(raw, "CNNREF_CONVENTIONS").items():
         where = f"CNNREF_CONVENTIONS[{key!r}]"

@@ -73,14 +73,22 @@ def test_a_cs231n_pair_passes_with_what_it_cannot_express_declared() -> None:
     ]
     conv = verify("tests.candidates.cs231n:convolution", properties=properties, **PINNED)
     _all_passed(conv, properties)
-    assert conv.settings["unsupported"] == ["dilation", "groups", "non_square_geometry"]
+    assert conv.settings["unsupported"] == [
+        "bfloat16",
+        "dilation",
+        "float16",
+        "groups",
+        "non_square_geometry",
+    ]
 
     properties = ["max_pool2d.matches_reference", "max_pool2d_backward.matches_reference"]
     pool = verify("tests.candidates.cs231n:pooling", properties=properties, **PINNED)
     _all_passed(pool, properties)
     assert pool.settings["unsupported"] == [
+        "bfloat16",
         "ceil_mode",
         "dilation",
+        "float16",
         "non_square_geometry",
         "pool_padding",
     ]

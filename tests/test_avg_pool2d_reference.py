@@ -266,7 +266,7 @@ X = np.zeros((2, 3, 6, 6))
 ERRORS = {
     "3-D x": ({"x": np.zeros((3, 6, 6))}, ValueError, r"x must be a 4-D array \(N, C, H, W\)"),
     "int x": ({"x": X.astype(np.int64)}, TypeError, r"x has dtype int64; cnnref supports"),
-    "float16 x": ({"x": X.astype(np.float16)}, TypeError, r"x has dtype float16"),
+    "complex x": ({"x": X.astype(np.complex128)}, TypeError, r"x has dtype complex128"),
     "empty channels": ({"x": np.zeros((2, 0, 6, 6))}, ValueError, r"x .* must not be empty"),
     "kernel_size 0": ({"kernel_size": 0}, ValueError, r"kernel_size must be >= 1"),
     "kernel_size triple": ({"kernel_size": (2, 2, 2)}, TypeError, r"kernel_size must be an int"),

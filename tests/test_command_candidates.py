@@ -82,6 +82,21 @@ def test_the_c_client_passes_every_property(c_server: Path) -> None:
     assert any("private working directory" in fence for fence in result.settings["fences"])
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_the_c_client_speaks_the_half_formats(c_server: Path, dtype: str) -> None:
+    """Its sums run in double and round once to the format: within cnnref's half bound."""
+    result = verify(Command(str(c_server)), examples=10, seed=1, dtype=dtype, ops=CLIENT_OPS)
+    judged = {p.name: p.status for p in result.properties if p.status != "not covered"}
+    assert result.passed, result.explain()
+    assert {"conv2d.matches_reference", "conv2d_backward.matches_reference"} <= set(judged)
+    assert set(judged.values()) == {"passed"}, judged
+
+
+def test_the_rust_client_declares_the_half_formats_unsupported(rust_server: Path) -> None:
+    result = verify(Command([str(rust_server)]), examples=2, seed=0, properties=["conv2d.contract"])
+    assert {"float16", "bfloat16"} <= set(result.settings["unsupported"])
+
+
 def test_the_rust_client_passes_every_property_in_float32(rust_server: Path) -> None:
     result = verify(
         Command([str(rust_server)]), examples=6, seed=1, dtype="float32", ops=CLIENT_OPS

@@ -44,8 +44,10 @@ def test_pool_cases_are_valid_and_their_arrays_fit(case: PoolCase) -> None:
 
 
 @QUICK
-@given(case=pool_cases(values=("distinct",)))
+@given(case=pool_cases(values=("distinct",), unsupported={"float16", "bfloat16"}))
 def test_distinct_pool_values_are_far_apart(case: PoolCase) -> None:
+    """In float64 and float32; in a half format a large example's values tie once rounded
+    (test_half_precision_draws)."""
     x, _ = case.arrays()
     values = np.sort(x.ravel())
     gaps = np.diff(values)
@@ -199,5 +201,7 @@ def test_a_case_refuses_a_spelling_it_cannot_mean(build, message: str) -> None:
 
 
 def test_unknown_feature_names_are_an_error_that_lists_the_known_ones() -> None:
-    with pytest.raises(ValueError, match=r"unknown features \['grups'\]; known features: \['bias'"):
+    with pytest.raises(
+        ValueError, match=r"unknown features \['grups'\]; known features: \['bfloat16', 'bias'"
+    ):
         draws(conv_cases(unsupported={"grups"}), 1)

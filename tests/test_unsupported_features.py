@@ -29,7 +29,8 @@ def test_declared_features_are_not_drawn_and_reported_as_not_covered() -> None:
     # ceil_mode max_pool2d's only.
     own = {"conv2d": ("dilation", "groups"), "max_pool2d": ("ceil_mode", "dilation")}
     for prop in checked:
-        assert prop.not_covered == [
+        # (beside them: half-precision examples an identity does not check, with the reason)
+        assert [reason for reason in prop.not_covered if reason.startswith("not drawn")] == [
             f"not drawn (declared unsupported): {name}" for name in own[prop.function]
         ]
         assert set(prop.coverage["dilation"]) == {"(1, 1)"}

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..precision import BFLOAT16
+
 
 def as_array(value: Any) -> Any:
     """``value`` as an ndarray if it is array-like (``__array__``, DLPack, ``.numpy()``).
@@ -27,6 +29,8 @@ def as_array(value: Any) -> Any:
         return value
     if isinstance(value, np.generic):
         return np.asarray(value)
+    if str(getattr(value, "dtype", "")) == "torch.bfloat16":
+        return _bfloat16_tensor(value)
     refusals = []
     for way, convert in (
         ("__array__", lambda v: np.asarray(v)),
@@ -47,3 +51,11 @@ def as_array(value: Any) -> Any:
             f"cannot read {type(value).__name__} as a NumPy array ({'; '.join(refusals)})"
         )
     return value
+
+
+def _bfloat16_tensor(tensor: Any) -> np.ndarray:
+    """A torch bfloat16 tensor as an ml_dtypes bfloat16 array (a view of its memory):
+    NumPy has no bfloat16 of its own, so torch exports it through its 16-bit integer bits."""
+    import torch
+
+    return tensor.view(torch.int16).numpy().view(BFLOAT16)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..ops.signatures import SIGNATURES
+from ..precision import BFLOAT16
 from .arrays import as_array
 from .autograd import from_autograd
 from .candidate import Adapted
@@ -120,10 +121,17 @@ def torch_module(
 
 
 def _tensor(torch: Any, array: np.ndarray, device: Any) -> Any:
-    """``array`` as a tensor on ``device``: the same memory where torch can hold it."""
+    """``array`` as a tensor on ``device``: the same memory where torch can hold it.
+
+    bfloat16 crosses as its 16-bit integer bits (torch reads no ml_dtypes array)."""
+    bits = array.dtype == BFLOAT16
+    if bits:
+        array = array.view(np.int16)
     if device.type == "cpu" and min(array.strides, default=0) >= 0 and array.flags.writeable:
-        return torch.from_numpy(array)
-    return torch.from_numpy(np.ascontiguousarray(array)).to(device)
+        tensor = torch.from_numpy(array)
+    else:
+        tensor = torch.from_numpy(np.ascontiguousarray(array)).to(device)
+    return tensor.view(torch.bfloat16) if bits else tensor
 
 
 def _unaliased(torch: Any, op: str, forward: Callable[..., Any]) -> Callable[..., Any]:

@@ -15,6 +15,12 @@ comparisons add a ``normwise`` term, an absolute tolerance per output plane
 
     |actual - expected| > rtol * scale + normwise.
 
+A result in a half format (float16, bfloat16) was accumulated in float32 and
+rounded once to its own format, so it gets the float32 allowances plus
+``rounding``: half an ulp of its format at each element's magnitude
+(``cnnref.precision.half_ulp``), and an infinity is right where the exact value
+reaches the format's overflow threshold.
+
 ``Comparison.describe()`` is the text a failing check shows: the worst
 element (the largest error as a fraction of its tolerance) with expected and
 actual values, the error against that tolerance and how many elements
@@ -28,6 +34,7 @@ from typing import TypeVar, overload
 
 import numpy as np
 
+from .. import precision
 from ..results import error_ratio
 
 # Tolerances relative to ``scale``.  In float64 the worst-case rounding of a
@@ -38,15 +45,23 @@ FLOAT32_RTOL = 1e-4
 
 
 def rtol_for(dtype: np.dtype | str, terms: int = 1) -> float:
-    """The relative tolerance for results of ``dtype`` that sum ``terms`` products."""
-    if np.dtype(dtype) == np.float32:
+    """The relative tolerance for results of ``dtype`` that sum ``terms`` products.
+
+    A half format sums in float32, so its sums get float32's tolerance; the rounding
+    to the half format is ``compare``'s separate ``rounding`` term.  Under the declared
+    convention accumulation="half" (``precision.ACCUMULATION``) they get gamma_K in the
+    half format instead.
+    """
+    if precision.is_half(dtype) and precision.ACCUMULATION.get() == "half":
+        return precision.half_sum_rtol(dtype, terms)
+    if precision.accumulation_dtype(dtype) == np.float32:
         # Random rounding errors of a float32 sum grow like sqrt(terms).
         return max(FLOAT32_RTOL, 1e-5 * float(np.sqrt(terms)))
     return FLOAT64_RTOL
 
 
 def unit_roundoff(dtype: np.dtype | str) -> float:
-    return float(np.finfo(dtype).eps) / 2
+    return precision.unit_roundoff(dtype)
 
 
 # The normwise term, NORMWISE_FACTOR * u * log2(L) * S, where S sums, over the
@@ -72,7 +87,8 @@ def normwise_tolerance(
     each output plane (ops/conv2d/scales.py), ``length`` the number of elements of the
     transformed (padded) plane.
     """
-    factor = NORMWISE_FACTOR * unit_roundoff(dtype) * float(np.log2(max(length, 2)))
+    accumulation = precision.accumulation_dtype(dtype)  # a half format's transforms run in float32
+    factor = NORMWISE_FACTOR * unit_roundoff(accumulation) * float(np.log2(max(length, 2)))
     return factor * np.asarray(norm_scale, dtype=np.float64)
 
 
@@ -106,6 +122,9 @@ class Comparison:
     # At the worst element: the magnitude of the terms summed (scale) and the normwise term.
     magnitude: float = 0.0
     normwise: float = 0.0
+    # At the worst element: half an ulp of the half format the result was rounded to (else 0).
+    rounding: float = 0.0
+    rounded_to: str = ""
 
     @property
     def passed(self) -> bool:
@@ -117,8 +136,8 @@ class Comparison:
 
     @property
     def allowed(self) -> float:
-        """The worst element's whole tolerance: rtol * magnitude + normwise."""
-        return self.rtol * self.magnitude + self.normwise
+        """The worst element's whole tolerance: rtol * magnitude + normwise + rounding."""
+        return self.rtol * self.magnitude + self.normwise + self.rounding
 
     @property
     def ratio(self) -> float:
@@ -159,6 +178,8 @@ class Comparison:
                 f"{self.normwise:.3g}, the normwise rounding allowance of this output plane"
                 + ("" if self.magnitude > 0 else " (nothing is summed into this element)")
             )
+        if self.rounding > 0:
+            parts.append(f"{self.rounding:.3g}, half an ulp of {self.rounded_to} at this value")
         return [
             f"  absolute error {self.abs_error:.3g}, {self.ratio:.3g} times its tolerance "
             f"{self.allowed:.3g}",
@@ -216,14 +237,20 @@ def compare(
     rtol: float,
     name: str,
     normwise: np.ndarray | float = 0.0,
+    rounded_to: np.dtype | str | None = None,
 ) -> Comparison:
     """Compare ``actual`` with ``expected`` element by element.
 
     NaN must meet NaN and an infinity the same infinity; elsewhere an element
-    fails when ``|actual - expected| > rtol * scale + normwise`` (``normwise``
-    broadcasts: one absolute tolerance per output plane, say).  Shapes must
-    already agree (a wrong shape is a contract failure, reported before values).
+    fails when ``|actual - expected| > rtol * scale + normwise + rounding``
+    (``normwise`` broadcasts: one absolute tolerance per output plane, say).
+    ``rounding`` is half an ulp of ``rounded_to`` at the element's magnitude, where
+    ``rounded_to`` is a half format: by default ``actual``'s own dtype if it is one
+    (a half result rounded once), else none.  Shapes must already agree (a wrong
+    shape is a contract failure, reported before values).
     """
+    if rounded_to is None and precision.is_half(np.asarray(actual).dtype):
+        rounded_to = np.asarray(actual).dtype
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
     if actual.shape != expected.shape:
@@ -237,6 +264,24 @@ def compare(
         same_special = (actual == expected) | (np.isnan(actual) & np.isnan(expected))
         error = np.where(special, np.where(same_special, 0.0, np.inf), error)
         allowed = rtol * scale + normwise
+        rounding = np.zeros(expected.shape)
+        if rounded_to is not None:
+            rounding = _rounding(expected, allowed, rounded_to)
+            # A value whose exact result reaches the overflow threshold rounds to infinity.
+            # Summed in the half format, any partial sum (at most ``scale``) may overflow,
+            # with its own sign.
+            reach = np.abs(expected) + allowed + rounding
+            same_sign = np.sign(actual) == np.sign(expected)
+            if precision.ACCUMULATION.get() == "half":
+                reach, same_sign = np.maximum(reach, scale), True
+            overflowed = (
+                np.isinf(actual)
+                & np.isfinite(expected)
+                & same_sign
+                & (reach >= precision.overflow_threshold(rounded_to))
+            )
+            error = np.where(overflowed, 0.0, error)
+            allowed = allowed + rounding
         mismatched = error > allowed
         relative = np.where(error == 0, 0.0, error / scale)
         ratio = np.where(error == 0, 0.0, error / allowed)
@@ -262,7 +307,16 @@ def compare(
         actual_array=actual if expected.size <= PRINTABLE_SIZE else None,
         magnitude=float(scale[worst]),
         normwise=float(normwise[worst]),
+        rounding=float(rounding[worst]),
+        rounded_to="" if rounded_to is None else np.dtype(rounded_to).name,
     )
+
+
+def _rounding(expected: np.ndarray, allowed: np.ndarray, dtype: np.dtype | str) -> np.ndarray:
+    """Half an ulp of ``dtype`` at each element: at the float32 sum's largest possible
+    magnitude, |expected| + what its accumulation may have added."""
+    magnitude = np.where(np.isfinite(expected), np.abs(expected), 0.0) + allowed
+    return precision.half_ulp(np.where(np.isfinite(magnitude), magnitude, 0.0), dtype)
 
 
 def assert_close(

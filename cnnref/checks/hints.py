@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from .compare import Comparison, compare
+from .precision_hints import half_precision_hints
 
 Variant = tuple[str, Callable[[], np.ndarray | None]]
 
@@ -41,8 +42,10 @@ def explain(
     C-contiguous memory: a layout bug puts its errors wherever the strides happen to land.
     """
     rtol = comparison.rtol
-    found = matching_variants(actual, variants, scale=scale, rtol=rtol) + scaling_hint(
-        actual, expected, scale=scale, rtol=rtol
+    found = (
+        matching_variants(actual, variants, scale=scale, rtol=rtol)
+        + scaling_hint(actual, expected, scale=scale, rtol=rtol)
+        + half_precision_hints(comparison, actual, expected, scale, dtype)
     )
     found_convention = matching_variants(actual, conventions, scale=scale, rtol=rtol)
     if not found and layout == "contiguous":

@@ -41,7 +41,9 @@ def as_float_array(value: object, name: str, *, ndim: int, layout: str) -> np.nd
     """View ``value`` as a float32 or float64 array of ``ndim`` dimensions."""
     array = np.asarray(value)
     if array.dtype not in SUPPORTED_DTYPES:
-        raise TypeError(f"{name} has dtype {array.dtype}; cnnref supports float32 and float64 only")
+        raise TypeError(
+            f"{name} has dtype {array.dtype}; cnnref supports float64, float32, float16 and bfloat16 only"
+        )
     if array.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-D array {layout}; got shape {array.shape}")
     return array

@@ -7,7 +7,7 @@ import sys
 
 from .. import checks
 
-for _name in ("base", "compare", "contract", "hints", "standard", "suggestions"):
+for _name in ("base", "compare", "contract", "hints", "precision_hints", "standard", "suggestions"):
     _module = importlib.import_module(f"{checks.__name__}.{_name}")
     sys.modules[f"{__name__}.{_name}"] = _module
     globals()[_name] = _module

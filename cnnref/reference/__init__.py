@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from ..ops import FUNCTIONS, form
+from ..precision import through_float32
 
 if TYPE_CHECKING:  # what the registry binds below, named for type checkers and editors
     from ..ops.avg_pool2d.fast import avg_pool2d, avg_pool2d_backward
@@ -21,8 +22,13 @@ if TYPE_CHECKING:  # what the registry binds below, named for type checkers and 
     from ..ops.conv_transpose2d.fast import conv_transpose2d, conv_transpose2d_backward
     from ..ops.max_pool2d.fast import max_pool2d, max_pool2d_backward
 
-fast = SimpleNamespace(**{function: form(function, "fast") for function in FUNCTIONS})
-literal = SimpleNamespace(**{function: form(function, "literal") for function in FUNCTIONS})
+# float16 and bfloat16 inputs are summed in float32 and rounded once (cnnref.precision.through_float32).
+fast = SimpleNamespace(
+    **{function: through_float32(form(function, "fast")) for function in FUNCTIONS}
+)
+literal = SimpleNamespace(
+    **{function: through_float32(form(function, "literal")) for function in FUNCTIONS}
+)
 globals().update(vars(fast))
 
 __all__ = ["fast", "literal", *FUNCTIONS]

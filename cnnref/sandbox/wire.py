@@ -35,6 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..precision import BFLOAT16
+
 MAGIC = b"CNNR"
 PREFIX = struct.Struct("<4sI")
 HEADER_LIMIT = 4 << 20
@@ -68,6 +70,16 @@ DTYPES = {
         "complex128",
     )
 }
+# bfloat16 has no NumPy type string of its own (ml_dtypes' reads "<V2", any 2 raw bytes), so
+# it crosses under this name: 1 sign bit, 8 exponent bits, 7 stored significand bits,
+# little-endian, the upper half of a float32's bits (docs/protocol.md).
+BFLOAT16_NAME = "bfloat16"
+DTYPES[BFLOAT16_NAME] = BFLOAT16
+
+
+def wire_dtype(dtype: np.dtype) -> str:
+    """The name ``dtype`` crosses under: its NumPy string, or "bfloat16"."""
+    return BFLOAT16_NAME if dtype == BFLOAT16 else dtype.str
 
 
 class Malformed(Exception):
@@ -136,7 +148,7 @@ def encode(value: object, arrays: _Outgoing) -> object:
     if isinstance(value, dict) and kind is dict and all(type(key) is str for key in value):
         return {"dict": {key: encode(item, arrays) for key, item in value.items()}}
     if isinstance(value, np.ndarray):
-        if value.dtype.str in DTYPES:
+        if wire_dtype(value.dtype) in DTYPES:
             return {"array": arrays.add(value)}
         kind_name = f"ndarray of dtype {value.dtype}"  # object, string, structured: not sent
         return {"other": kind_name, "repr": _short_repr(value)}
@@ -193,8 +205,9 @@ def _short_repr(value: object) -> str:
 
 def _c_order(array: np.ndarray) -> tuple[dict, bytes | memoryview]:
     data = np.ascontiguousarray(array)
-    spec = {"dtype": array.dtype.str, "shape": list(array.shape)}
-    return spec, data.data.cast("B") if data.size else b""
+    spec = {"dtype": wire_dtype(array.dtype), "shape": list(array.shape)}
+    # As bytes: a bfloat16 array exports no buffer of its own dtype.
+    return spec, memoryview(data.reshape(-1).view(np.uint8)) if data.size else b""
 
 
 def _with_layout(array: np.ndarray) -> tuple[dict, bytes | memoryview]:
@@ -202,7 +215,7 @@ def _with_layout(array: np.ndarray) -> tuple[dict, bytes | memoryview]:
     it is a view of (its root owner), so that the candidate's process can rebuild the view."""
     if array.base is None and (array.flags.c_contiguous or array.flags.f_contiguous):
         spec = {
-            "dtype": array.dtype.str,
+            "dtype": wire_dtype(array.dtype),
             "shape": list(array.shape),
             "strides": list(array.strides),
         }
@@ -215,7 +228,7 @@ def _with_layout(array: np.ndarray) -> tuple[dict, bytes | memoryview]:
     if array.size == 0 or not (low <= first and last <= high):
         low, high = first, last
     spec = {
-        "dtype": array.dtype.str,
+        "dtype": wire_dtype(array.dtype),
         "shape": list(array.shape),
         "strides": list(array.strides),
         "offset": array.ctypes.data - low,

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from ..declarations import FEATURES
 from ..ops import OPS
-from .cases import DTYPES, DY_VALUES
+from ..precision import DTYPES
+from .cases import DY_VALUES
 from .draws import SIZE_CLASSES, SizeClass
 from .layouts import LAYOUTS, with_layout
 

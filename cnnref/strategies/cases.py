@@ -21,9 +21,49 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from ..precision import finfo, is_half
+
 # What dy holds: finite normals, or normals with NaN, inf and -inf among them.
 DY_VALUES = ("finite", "nonfinite")
-DTYPES = ("float64", "float32")
+# Where a float16 case's input values sit, chosen by its seed: its ordinary range, just
+# below its overflow (65504), or among its subnormals (normal numbers in float32, so a
+# float32 sum keeps them).  bfloat16 has float32's exponent range: a float32 sum cannot
+# overflow short of its own, and its subnormals are float32's, which float32 hardware in
+# flush-to-zero mode (oneDNN's and XLA's CPU kernels) flushes: it draws neither.
+MAGNITUDES = {
+    "float16": ("normal", "near overflow", "subnormal"),
+}  # "subnormal" last: the seed after a subnormal one is a normal one (draws.spelled)
+
+
+def normal_arrays(
+    rng: np.random.Generator, shapes: tuple[tuple[int, ...], ...], dtype: str, seed: int
+) -> list[np.ndarray]:
+    """Standard normal arrays of ``shapes`` in ``dtype``, the first (x) at ``magnitude``."""
+    values = [rng.standard_normal(shape) for shape in shapes]
+    values[0] = at_magnitude(values[0], dtype, seed)
+    return [v.astype(dtype) for v in values]
+
+
+def magnitude(dtype: str, seed: int) -> str:
+    """Where this case's x values sit ("normal" for float64 and float32)."""
+    labels = MAGNITUDES.get(dtype, ("normal",))
+    return labels[seed % len(labels)]
+
+
+def at_magnitude(values: np.ndarray, dtype: str, seed: int) -> np.ndarray:
+    """Standard normal ``values`` (float64) moved to ``magnitude(dtype, seed)`` by a power of
+    two, so that the half values are still what the float64 reference computes from."""
+    label = magnitude(dtype, seed)
+    if label == "normal" or not is_half(dtype):
+        return values
+    info = finfo(dtype)
+    if label == "near overflow":
+        # 0 <= x < 4 * 2**(emax - 2) = 2**emax <= the largest finite value: no input
+        # overflows, and a sum of a few, all positive (a pooling window's, say), does.
+        top = int(np.floor(np.log2(float(info.max))))
+        return np.clip(np.abs(values), 0, 3.9) * 2.0 ** (top - 2)
+    # 2**-4 of the smallest normal: most values subnormal, the largest just normal.
+    return values * float(info.smallest_normal) * 2.0**-4
 
 
 class Case(Protocol):

@@ -5,11 +5,12 @@ padded input, groups divide the channels, pool padding is at most half the
 kernel.  Nothing is filtered but the rare pool window that would read only
 padding, so Hypothesis almost never wastes an example.
 
-Sizes come in four classes, drawn equally often, so that one default run
+Sizes come in five classes, drawn equally often, so that one default run
 reaches both ends: one class keeps everything small (where shrinking ends
-up), and each of the other three pushes one dimension far past what fixed
-tests try (batch above 32, channels above 16,
-sides above 40) while keeping the others small enough to stay fast.
+up), and each of the other four pushes one dimension far past what fixed
+tests try (batch above 32, channels above 16, sides above 40, and over 100
+channels on tiny images: long reductions) while keeping the others small
+enough to stay fast.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from dataclasses import dataclass, replace
 from hypothesis import strategies as st
 
 from ..ops.arguments import Pair, effective_kernel
-from .cases import DTYPES, DY_VALUES
+from ..precision import DTYPES
+from .cases import DY_VALUES, magnitude
 from .layouts import LAYOUTS
 
 
@@ -38,6 +40,9 @@ SIZE_CLASSES = (
     SizeClass("large batch", batch=(33, 40), channels=(1, 2), side=(1, 8), max_kernel=3),
     SizeClass("many channels", batch=(1, 2), channels=(17, 24), side=(1, 8), max_kernel=3),
     SizeClass("large image", batch=(1, 2), channels=(1, 2), side=(41, 56), max_kernel=5),
+    # C kh kw past a thousand products per output, where a sum in a half format loses
+    # every digit (float16: K u reaches 1 at 2,048; bfloat16 at 256).
+    SizeClass("long reduction", batch=(1, 1), channels=(112, 128), side=(3, 5), max_kernel=3),
 )
 
 
@@ -58,7 +63,11 @@ def spelled(draw: st.DrawFn, case, off: frozenset[str]):
             omitted.append(name)
         elif write_as_int and square and "int_arguments" not in off:
             as_int.append(name)
-    return replace(case, as_int=tuple(as_int), omitted=tuple(omitted))
+    case = replace(case, as_int=tuple(as_int), omitted=tuple(omitted))
+    if "subnormal" in off and magnitude(case.dtype, case.seed) == "subnormal":
+        # The values come from the seed: the next seed is the next magnitude, a normal one.
+        case = replace(case, seed=case.seed + 1)
+    return case
 
 
 def dtypes(dtype: str | None, off: frozenset[str]) -> st.SearchStrategy[str]:
@@ -66,7 +75,8 @@ def dtypes(dtype: str | None, off: frozenset[str]) -> st.SearchStrategy[str]:
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES} or None; got {dtype!r}")
         return st.just(dtype)
-    return st.just("float64") if "float32" in off else st.sampled_from(DTYPES)
+    # A dtype is its own feature name: a candidate declares the ones it does not take.
+    return st.sampled_from([name for name in DTYPES if name not in off])
 
 
 def dy_values(allowed: Collection[str], off: frozenset[str]) -> st.SearchStrategy[str]:
@@ -189,6 +199,7 @@ def common_coverage(case) -> dict[str, str]:
         "padding": str(case.padding),
         **dilation,
         "dtype": case.dtype,
+        "magnitude": magnitude(case.dtype, case.seed),
         "layout": case.layout,
         "batch": bucket(case.batch, (1, 4, 32)),
         "side": bucket(max(case.height, case.width), (1, 12, 40)),

@@ -152,9 +152,9 @@ def verify(
     check properties at once, each with its own candidate process; the
     results are those of a serial run.  ``failed_first`` checks the properties
     that failed in this candidate's last run first, ``last_failed`` only those
-    (all when none did).  Examples are float64 and
-    float32, drawn per example, unless ``dtype`` pins one (or the candidate
-    declares "float32" unsupported).
+    (all when none did).  Examples are float64, float32, float16 and
+    bfloat16, drawn per example, unless ``dtype`` pins one (or the candidate
+    declares some of them unsupported).
     """
     progress = progress or Progress()
     started = isinstance(candidate, IsolatedCandidate)

@@ -117,9 +117,9 @@ RUN_OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "dtype",
-        "pin the dtype of the inputs (default: both, drawn per example; float64 alone for a "
-        "candidate that declares float32 unsupported)",
-        {"choices": ("float64", "float32")},
+        "pin the dtype of the inputs (default: all four, drawn per example, but those the "
+        "candidate declares unsupported)",
+        {"choices": ("float64", "float32", "float16", "bfloat16")},
     ),
     Option(
         "timeout",

@@ -72,7 +72,7 @@ class RunSettings:
 
     examples: int = DEFAULT_EXAMPLES
     seed: int | None = None  # None: derandomized in CI, random with the example database locally
-    dtype: str | None = None  # None: float64 and float32, drawn per example
+    dtype: str | None = None  # None: every dtype in DTYPES, drawn per example
     timeout: float = DEFAULT_TIMEOUT
     database: Path | None = Path(".hypothesis") / "cnnref"
     # Options of the candidate's process (--memory, --cpu-time, --forbid) that the printed
@@ -83,9 +83,7 @@ class RunSettings:
         if self.examples < 1:
             raise ValueError(f"examples must be >= 1; got {self.examples}")
         if self.dtype not in (None, *DTYPES):
-            raise ValueError(
-                f"dtype must be 'float64', 'float32' or None (both); got {self.dtype!r}"
-            )
+            raise ValueError(f"dtype must be one of {DTYPES} or None (all); got {self.dtype!r}")
         if not self.timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds; got {self.timeout}")
 

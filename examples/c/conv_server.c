@@ -7,7 +7,8 @@
  * Layout of this file: the four kernels (replace them with yours), then the protocol:
  * a small JSON reader and writer, frames in and out, and the request loop.
  * Every array is NCHW in C order; the kernels compute in double, and results go back
- * in the inputs' dtype (float64 if any input is float64, else float32).
+ * in the inputs' dtype, rounded once to nearest even (float64 if any input is float64;
+ * float32 for mixed formats; float16 and bfloat16 as themselves).
  *
  * Built with -DPLANT_BUG_TIES_TO_LAST, max pooling routes a tie to the LAST maximum of
  * its window instead of the first: cnnref's own tests check that it notices.
@@ -25,8 +26,16 @@ typedef struct {
     long n, c, h, w;  /* a 4-D shape; a 1-D bias uses n only */
     int ndim;         /* 4, or 1 for a bias */
     double *data;     /* C order */
-    int is_float32;   /* the dtype it came in (and its results go back in) */
+    int dtype;        /* the dtype it came in (and its results go back in): a Dtype */
 } Tensor;
+
+enum Dtype { FLOAT64, FLOAT32, FLOAT16, BFLOAT16 };
+
+/* The dtype of a result from inputs of dtypes a and b (NumPy's promotion). */
+static int promote(int a, int b) {
+    if (a == b) return a;
+    return a == FLOAT64 || b == FLOAT64 ? FLOAT64 : FLOAT32;
+}
 
 typedef struct { long h, w; } Pair;
 
@@ -54,8 +63,8 @@ static double *at(const Tensor *t, long n, long c, long h, long w) {
     return &t->data[((n * t->c + c) * t->h + h) * t->w + w];
 }
 
-static Tensor zeros(long n, long c, long h, long w, int is_float32) {
-    Tensor t = {n, c, h, w, 4, calloc((size_t)(n * c * h * w) + 1, sizeof(double)), is_float32};
+static Tensor zeros(long n, long c, long h, long w, int dtype) {
+    Tensor t = {n, c, h, w, 4, calloc((size_t)(n * c * h * w) + 1, sizeof(double)), dtype};
     return t;
 }
 
@@ -117,7 +126,7 @@ static int conv_output(const Tensor *x, const Tensor *w, const ConvGeometry *g, 
 int conv2d(const Tensor *x, const Tensor *w, const Tensor *b, const ConvGeometry *g, Tensor *y) {
     long oh, ow;
     if (!conv_output(x, w, g, &oh, &ow)) return 0;
-    *y = zeros(x->n, w->n, oh, ow, x->is_float32 && w->is_float32 && (!b || b->is_float32));
+    *y = zeros(x->n, w->n, oh, ow, promote(promote(x->dtype, w->dtype), b ? b->dtype : x->dtype));
     for (long n = 0; n < y->n; n++)
         for (long o = 0; o < y->c; o++)
             for (long k = 0; k < oh * ow; k++) y->data[(n * y->c + o) * oh * ow + k] = b ? b->data[o] : 0;
@@ -131,11 +140,11 @@ int conv2d_backward(const Tensor *dy, const Tensor *x, const Tensor *w, const Te
     if (dy->n != x->n || dy->c != w->n || dy->h != oh || dy->w != ow)
         return fail("dy has shape (%ld, %ld, %ld, %ld); expected (%ld, %ld, %ld, %ld)", dy->n,
                     dy->c, dy->h, dy->w, x->n, w->n, oh, ow);
-    int f32 = dy->is_float32 && x->is_float32 && w->is_float32 && (!b || b->is_float32);
-    *dx = zeros(x->n, x->c, x->h, x->w, f32);
-    *dw = zeros(w->n, w->c, w->h, w->w, f32);
+    int dtype = promote(promote(dy->dtype, x->dtype), promote(w->dtype, b ? b->dtype : w->dtype));
+    *dx = zeros(x->n, x->c, x->h, x->w, dtype);
+    *dw = zeros(w->n, w->c, w->h, w->w, dtype);
     if (b) {  /* db[o] = the sum of dy over batch, rows and columns */
-        *db = zeros(w->n, 1, 1, 1, f32);
+        *db = zeros(w->n, 1, 1, 1, dtype);
         db->ndim = 1;
         for (long n = 0; n < dy->n; n++)
             for (long o = 0; o < dy->c; o++)
@@ -183,7 +192,7 @@ static int pool_output(const Tensor *x, const PoolGeometry *g, long *oh, long *o
 int max_pool2d(const Tensor *x, const PoolGeometry *g, Tensor *y) {
     long oh, ow;
     if (!pool_output(x, g, &oh, &ow)) return 0;
-    *y = zeros(x->n, x->c, oh, ow, x->is_float32);
+    *y = zeros(x->n, x->c, oh, ow, x->dtype);
     for (long n = 0; n < x->n; n++)
         for (long c = 0; c < x->c; c++)
             for (long i = 0; i < oh; i++)
@@ -202,7 +211,7 @@ int max_pool2d_backward(const Tensor *dy, const Tensor *x, const PoolGeometry *g
     if (dy->n != x->n || dy->c != x->c || dy->h != oh || dy->w != ow)
         return fail("dy has shape (%ld, %ld, %ld, %ld); expected (%ld, %ld, %ld, %ld)", dy->n,
                     dy->c, dy->h, dy->w, x->n, x->c, oh, ow);
-    *dx = zeros(x->n, x->c, x->h, x->w, dy->is_float32 && x->is_float32);
+    *dx = zeros(x->n, x->c, x->h, x->w, promote(dy->dtype, x->dtype));
     for (long n = 0; n < x->n; n++)
         for (long c = 0; c < x->c; c++)
             for (long i = 0; i < oh; i++)
@@ -334,6 +343,47 @@ static Json *sequence(const Json *value) {
 
 /* ================================================================== frames */
 
+/* The 16-bit formats, as bits: float16 (IEEE binary16: 5 exponent bits, 11 significand
+ * bits) and bfloat16 (8 exponent bits, 8 significand bits: the upper half of a float32). */
+static const char *DTYPE_NAMES[] = {"<f8", "<f4", "<f2", "bfloat16"};
+
+static void binary16_format(int dtype, int *digits, int *bias) {
+    *digits = dtype == FLOAT16 ? 11 : 8;
+    *bias = dtype == FLOAT16 ? 15 : 127;
+}
+
+static double from_binary16(unsigned bits, int dtype) {
+    int digits, bias;
+    binary16_format(dtype, &digits, &bias);
+    unsigned mantissa = bits & ((1u << (digits - 1)) - 1);
+    unsigned exponent = (bits >> (digits - 1)) & ((1u << (16 - digits)) - 1);
+    double value;
+    if (exponent == 0) value = ldexp(mantissa, 1 - bias - (digits - 1));  /* subnormal */
+    else if (exponent == (1u << (16 - digits)) - 1) value = mantissa ? NAN : INFINITY;
+    else value = ldexp(mantissa | 1u << (digits - 1), (int)exponent - bias - (digits - 1));
+    return bits & 0x8000 ? -value : value;
+}
+
+/* A double rounded once, to nearest even, to the 16-bit format (inf past its largest value). */
+static uint16_t to_binary16(double value, int dtype) {
+    int digits, bias;
+    binary16_format(dtype, &digits, &bias);
+    uint16_t sign = signbit(value) ? 0x8000 : 0;
+    uint16_t infinity = (uint16_t)(((1u << (16 - digits)) - 1) << (digits - 1));
+    double magnitude = fabs(value);
+    if (isnan(value)) return infinity | 1u << (digits - 2);
+    if (magnitude >= ldexp(2 - ldexp(1, -digits), bias)) return sign | infinity;
+    if (magnitude < ldexp(1, 1 - bias))  /* subnormal: a multiple of the smallest one */
+        return sign | (uint16_t)nearbyint(ldexp(magnitude, bias - 1 + digits - 1));
+    int exponent;
+    double fraction = frexp(magnitude, &exponent);  /* magnitude = fraction * 2^exponent */
+    double significand = nearbyint(ldexp(fraction, digits));  /* 2^(digits-1) .. 2^digits */
+    if (significand == ldexp(1, digits)) significand /= 2, exponent++;
+    unsigned biased = (unsigned)(exponent - 1 + bias);
+    if (biased >= (1u << (16 - digits)) - 1) return sign | infinity;
+    return sign | (uint16_t)(biased << (digits - 1) | ((unsigned)significand - (1u << (digits - 1))));
+}
+
 typedef struct {
     Json header;
     Tensor *arrays;  /* the header's buffers, as doubles */
@@ -376,19 +426,22 @@ static int read_frame(Frame *frame) {
         Tensor *t = &frame->arrays[k];
         *t = (Tensor){dims[0], dims[1], dims[2], dims[3], (int)shape->count,
                       calloc((size_t)size + 1, sizeof(double)), 0};
-        if (!strcmp(dtype->string, "<f4")) t->is_float32 = 1, itemsize = 4;
+        if (!strcmp(dtype->string, "<f4")) t->dtype = FLOAT32, itemsize = 4;
+        else if (!strcmp(dtype->string, "<f2")) t->dtype = FLOAT16, itemsize = 2;
+        else if (!strcmp(dtype->string, "bfloat16")) t->dtype = BFLOAT16, itemsize = 2;
         else if (strcmp(dtype->string, "<f8")) itemsize = 0;  /* not a float: read, then refuse */
         unsigned char *raw = malloc((size_t)(size * (itemsize ? itemsize : 16)) + 1);
         if (!itemsize) {
             /* an int or complex array: its bytes still have to be read off the pipe */
-            static const char *sizes = "|b1 1|i1 1|u1 1<i2 2<u2 2<f2 2<i4 4<u4 4<i8 8<u8 8<c8 8<c16 16";
+            static const char *sizes = "|b1 1|i1 1|u1 1<i2 2<u2 2<i4 4<u4 4<i8 8<u8 8<c8 8<c16 16";
             const char *found = strstr(sizes, dtype->string);
             itemsize = found ? atol(found + strlen(dtype->string) + 1) : 0;
             t->data = NULL;  /* the call using it reports a TypeError */
         }
         if (!read_exactly(raw, (size_t)(size * itemsize))) return 0;
         for (long e = 0; t->data && e < size; e++) {
-            if (t->is_float32) { float f; memcpy(&f, raw + 4 * e, 4); t->data[e] = f; }
+            if (t->dtype == FLOAT32) { float f; memcpy(&f, raw + 4 * e, 4); t->data[e] = f; }
+            else if (itemsize == 2) t->data[e] = from_binary16(raw[2 * e] | raw[2 * e + 1] << 8, t->dtype);
             else memcpy(&t->data[e], raw + 8 * e, 8);
         }
         free(raw);
@@ -442,7 +495,7 @@ static void write_frame(Text *t, const Outgoing *out) {
     for (int k = 0; k < out->count; k++) {
         const Tensor *a = out->arrays[k];
         long dims[4] = {a->n, a->c, a->h, a->w};
-        put(t, "%s{\"dtype\": \"%s\", \"shape\": [", k ? ", " : "", a->is_float32 ? "<f4" : "<f8");
+        put(t, "%s{\"dtype\": \"%s\", \"shape\": [", k ? ", " : "", DTYPE_NAMES[a->dtype]);
         for (int d = 0; d < a->ndim && d < 4; d++) put(t, d ? ", %ld" : "%ld", dims[d]);
         put(t, "]}");
     }
@@ -455,8 +508,13 @@ static void write_frame(Text *t, const Outgoing *out) {
         const Tensor *a = out->arrays[k];
         long size = a->n * a->c * a->h * a->w;
         for (long e = 0; e < size; e++) {
-            if (a->is_float32) { float f = (float)a->data[e]; fwrite(&f, 4, 1, stdout); }
-            else fwrite(&a->data[e], 8, 1, stdout);
+            if (a->dtype == FLOAT32) { float f = (float)a->data[e]; fwrite(&f, 4, 1, stdout); }
+            else if (a->dtype == FLOAT64) fwrite(&a->data[e], 8, 1, stdout);
+            else {
+                uint16_t bits = to_binary16(a->data[e], a->dtype);
+                unsigned char bytes[2] = {(unsigned char)bits, (unsigned char)(bits >> 8)};
+                fwrite(bytes, 1, 2, stdout);
+            }
         }
     }
     fflush(stdout);
@@ -497,7 +555,7 @@ static int serve(const Frame *frame, const char *function, long id, const Json *
     for (long k = 0; k < 4; k++) {
         input[k] = argument(frame, args, k);
         if (input[k] && !input[k]->data) {
-            send_raised(t, id, "TypeError", "only float32 and float64 arrays are supported");
+            send_raised(t, id, "TypeError", "only float64, float32, float16 and bfloat16 arrays are supported");
             return 0;
         }
     }

@@ -13,6 +13,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from cnnref.precision import through_float32
+
 BUGS = {
     "divisor_kernel_area": "every window divides by kh*kw (mean of a zero-padded window), "
     "whatever count_include_pad and ceil_mode's overhang say",
@@ -118,7 +120,12 @@ def build(*bugs: str) -> SimpleNamespace:
                 grad[:, :, rows, cols] += share
         return grad
 
-    return SimpleNamespace(avg_pool2d=avg_pool2d, avg_pool2d_backward=avg_pool2d_backward)
+    # float16 and bfloat16 through its float32 path, rounded once (cnnref.precision.through_float32): the
+    # convention half-precision kernels follow.
+    return SimpleNamespace(
+        avg_pool2d=through_float32(avg_pool2d),
+        avg_pool2d_backward=through_float32(avg_pool2d_backward),
+    )
 
 
 # --impl targets: tests.candidates.avg_pool2d_student:correct, or :<bug> for each of BUGS.

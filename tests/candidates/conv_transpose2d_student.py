@@ -16,6 +16,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from cnnref.precision import through_float32
+
 BUGS = {
     "weight_layout_out_in": "w read as (C_out, C_in/groups, kh, kw), conv2d's layout, "
     "instead of PyTorch's (C_in, C_out/groups, kh, kw)",
@@ -177,8 +179,11 @@ def build(*bugs: str) -> SimpleNamespace:
         grad_b = None if b is None else dy.sum(axis=(0, 2, 3))
         return np.ascontiguousarray(grad_x), np.ascontiguousarray(grad_w), grad_b
 
+    # float16 and bfloat16 through its float32 path, rounded once (cnnref.precision.through_float32): the
+    # convention half-precision kernels follow.
     return SimpleNamespace(
-        conv_transpose2d=conv_transpose2d, conv_transpose2d_backward=conv_transpose2d_backward
+        conv_transpose2d=through_float32(conv_transpose2d),
+        conv_transpose2d_backward=through_float32(conv_transpose2d_backward),
     )
 
 

@@ -24,4 +24,5 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     return y if b is None else y + b[None, :, None, None]
 
 
-layers = jax_forward(conv2d=conv2d)
+# XLA's CPU reductions sum float16 in float16 (db): declared.
+layers = jax_forward(conv2d=conv2d, conventions={"accumulation": "half"})

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnref.precision import through_float32
+
 
 def _pair(value):
     return (value, value) if isinstance(value, int) else tuple(value)
@@ -109,3 +111,9 @@ def max_pool2d_backward(dy, x, kernel_size, stride=None, padding=0, dilation=1, 
     for (p, q), (u, v) in routes.items():
         np.add.at(dx, (batch, channel, u, v), dy[:, :, p, q])
     return dx
+
+
+# float16 and bfloat16 through the float32 loops, rounded once (cnnref.precision.through_float32).
+conv2d, conv2d_backward, max_pool2d, max_pool2d_backward = map(
+    through_float32, (conv2d, conv2d_backward, max_pool2d, max_pool2d_backward)
+)

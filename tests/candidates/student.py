@@ -15,6 +15,8 @@ from types import SimpleNamespace
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from cnnref.precision import through_float32
+
 
 def pair(value):
     return (value, value) if isinstance(value, int) else tuple(value)
@@ -288,11 +290,13 @@ def build(*bugs: str) -> SimpleNamespace:
                     grad[:, :, rows, cols] += routed
         return np.ascontiguousarray(grad[:, :, ph : ph + x.shape[2], pw : pw + x.shape[3]])
 
+    # float16 and bfloat16 through its float32 path, rounded once (cnnref.precision.through_float32): the
+    # convention half-precision kernels follow.
     return SimpleNamespace(
-        conv2d=conv2d,
-        conv2d_backward=conv2d_backward,
-        max_pool2d=max_pool2d,
-        max_pool2d_backward=max_pool2d_backward,
+        conv2d=through_float32(conv2d),
+        conv2d_backward=through_float32(conv2d_backward),
+        max_pool2d=through_float32(max_pool2d),
+        max_pool2d_backward=through_float32(max_pool2d_backward),
     )
 
 

@@ -65,11 +65,13 @@ def scaled_in_place(x, kernel_size, **geometry):
 
 # What the CS231n arithmetic cannot do, declared on the object the candidate exposes.
 SQUARE_ONLY = {"dilation", "groups", "non_square", "padding", "ceil_mode"}
+# NumPy arithmetic: float16 sums in float16, and np.einsum takes no bfloat16.
+HALF = {"float16", "bfloat16"}
 
-layers = from_autograd(Value, conv2d=conv2d, max_pool2d=max_pool2d, unsupported=SQUARE_ONLY)
+layers = from_autograd(Value, conv2d=conv2d, max_pool2d=max_pool2d, unsupported=SQUARE_ONLY | HALF)
 copying = from_autograd(
-    lambda array: Value(array.copy()), max_pool2d=max_pool2d, unsupported=SQUARE_ONLY
+    lambda array: Value(array.copy()), max_pool2d=max_pool2d, unsupported=SQUARE_ONLY | HALF
 )
 mutating = from_autograd(
-    lambda array: Value(array.copy()), max_pool2d=scaled_in_place, unsupported=SQUARE_ONLY
+    lambda array: Value(array.copy()), max_pool2d=scaled_in_place, unsupported=SQUARE_ONLY | HALF
 )

@@ -6,6 +6,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+# torch.tensor takes no ml_dtypes bfloat16 array; PyTorch CPU's float16 backward adds partial
+# sums in float16 (docs/tolerances.md), and among subnormals that rounds past its bound.
+CNNREF_UNSUPPORTED = {"bfloat16", "subnormal"}
+CNNREF_CONVENTIONS = {"accumulation": "half"}
+
 
 def _tensor(array, grad=False):
     return torch.tensor(np.array(array), requires_grad=grad)

@@ -16,6 +16,7 @@ from ...strategies import draws
 from ...strategies.cases import (
     check_spelling,
     geometry_needed,
+    normal_arrays,
     sizes_reached,
     spell,
     with_nonfinite,
@@ -107,9 +108,7 @@ class AvgPoolCase:
 
     def arrays(self) -> AvgPoolArrays:
         rng = np.random.default_rng(self.seed)
-        x, dy = (
-            rng.standard_normal(shape).astype(self.dtype) for shape in (self.x_shape, self.y_shape)
-        )
+        x, dy = normal_arrays(rng, (self.x_shape, self.y_shape), self.dtype, self.seed)
         if self.dy_values == "nonfinite":
             dy = with_nonfinite(dy, rng)
         if self.x_values == "nonfinite":  # drawn last: the finite arrays stay the same

@@ -16,6 +16,7 @@ from ...strategies import draws
 from ...strategies.cases import (
     check_spelling,
     geometry_needed,
+    normal_arrays,
     sizes_reached,
     spell,
     with_nonfinite,
@@ -97,9 +98,9 @@ class ConvCase:
 
     def arrays(self) -> ConvArrays:
         rng = np.random.default_rng(self.seed)
+        shapes = (self.x_shape, self.w_shape, self.y_shape)
         x, w, dy = (
-            with_layout(rng.standard_normal(shape).astype(self.dtype), self.layout)
-            for shape in (self.x_shape, self.w_shape, self.y_shape)
+            with_layout(a, self.layout) for a in normal_arrays(rng, shapes, self.dtype, self.seed)
         )
         b = rng.standard_normal(self.out_channels).astype(self.dtype) if self.bias else None
         if self.dy_values == "nonfinite":

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from ...declarations import check_features
 from ...strategies import draws
 from ...strategies.cases import (
+    at_magnitude,
     check_spelling,
     geometry_needed,
     sizes_reached,
@@ -94,7 +95,8 @@ class MaxPoolCase:
 
     def arrays(self) -> PoolArrays:
         rng = np.random.default_rng(self.seed)
-        x = pool_values(self.values, self.x_shape, rng).astype(self.dtype)
+        x = at_magnitude(pool_values(self.values, self.x_shape, rng), self.dtype, self.seed)
+        x = x.astype(self.dtype)
         dy = rng.standard_normal(self.y_shape).astype(self.dtype)
         if self.dy_values == "nonfinite":
             dy = with_nonfinite(dy, rng)

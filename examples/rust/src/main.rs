@@ -25,12 +25,13 @@ fn main() -> io::Result<()> {
     let mut input = BufReader::new(io::stdin().lock());
     let mut output = BufWriter::new(io::stdout().lock());
     // The handshake: the functions this program implements, and the features it does not
-    // support (never drawn): none here.
+    // support (never drawn): the 16-bit formats, which its Tensor does not hold.
     let functions = FUNCTIONS.iter().map(|f| Json::Str(f.to_string())).collect();
+    let unsupported = ["float16", "bfloat16"].iter().map(|f| Json::Str(f.to_string())).collect();
     let ready = Json::object([
         ("op", Json::Str("ready".into())),
         ("functions", Json::Array(functions)),
-        ("unsupported", Json::Array(vec![])),
+        ("unsupported", Json::Array(unsupported)),
         ("values", Json::object([])),
     ]);
     write_frame(&mut output, ready, &[])?;
