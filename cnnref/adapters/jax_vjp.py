@@ -8,7 +8,7 @@ arrays are immutable, so a forward cannot change cnnref's arrays.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -48,5 +48,5 @@ def jax_forward(
         what="JAX forwards (jax.vjp)",
         unsupported=unsupported,
         conventions=conventions,
-        **forwards,
+        **cast(dict[str, Any], forwards),
     )

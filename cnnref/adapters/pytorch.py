@@ -13,7 +13,7 @@ as dy itself, when nothing is summed) is copied (``differentiable.fresh``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -63,7 +63,10 @@ def torch_forward(
         what=f"PyTorch forwards on {target}",
         unsupported=unsupported,
         conventions=conventions,
-        **{op: forward and _unaliased(torch, op, forward) for op, forward in forwards.items()},
+        **cast(
+            dict[str, Any],
+            {op: forward and _unaliased(torch, op, forward) for op, forward in forwards.items()},
+        ),
     )
 
 
@@ -116,7 +119,7 @@ def torch_module(
         device=device,
         unsupported=unsupported,
         conventions=conventions,
-        **{op: make and builders[op](make) for op, make in classes.items()},
+        **cast(dict[str, Any], {op: make and builders[op](make) for op, make in classes.items()}),
     )
 
 

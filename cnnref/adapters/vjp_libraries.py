@@ -11,7 +11,7 @@ Each imports its library only when built, and hands ``from_vjp`` the pair it nee
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -43,7 +43,7 @@ def hips_autograd(
         what="HIPS autograd forwards (autograd.make_vjp)",
         unsupported=unsupported,
         conventions=conventions,
-        **forwards,
+        **cast(dict[str, Any], forwards),
     )
 
 
@@ -85,5 +85,5 @@ def tensorflow_forward(
         what="TensorFlow forwards (tf.GradientTape)",
         unsupported=unsupported,
         conventions=conventions,
-        **forwards,
+        **cast(dict[str, Any], forwards),
     )

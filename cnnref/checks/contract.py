@@ -94,8 +94,8 @@ def require_independent_calls(
         if isinstance(arg, np.ndarray) and arg.size > 1:
             other = other_inputs_like(arg)
             if not np.array_equal(other, arg, equal_nan=True):
-                changed = (*args[:position], other, *args[position + 1 :])
-                disturbances.append((f"{function} on another {name}", function, changed))
+                replaced = (*args[:position], other, *args[position + 1 :])
+                disturbances.append((f"{function} on another {name}", function, replaced))
     op = function.removesuffix("_backward")
     x_position = arguments.index("x")
     if op != function and candidate.has(op) and args[x_position].size > 1:

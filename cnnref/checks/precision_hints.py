@@ -18,7 +18,11 @@ from .compare import Comparison
 
 
 def half_precision_hints(
-    comparison: Comparison, actual: np.ndarray, expected: np.ndarray, scale: np.ndarray, dtype: str
+    comparison: Comparison,
+    actual: np.ndarray,
+    expected: np.ndarray,
+    scale: np.ndarray | float,
+    dtype: str,
 ) -> list[str]:
     """What the errors of a failed half-format comparison point at (empty otherwise)."""
     if not is_half(dtype) or comparison.passed:

@@ -198,7 +198,7 @@ class OpSpec:
             (operand,) = operands
             return (expect_array(result, function=self.backward, name="dx", shape=operand.shape),)
         values = unpack(result, function=self.backward, names=self.gradients)
-        gradients = []
+        gradients: list[np.ndarray | None] = []
         for operand_name, name, value, operand in zip(
             self.operands, self.gradients, values, operands
         ):
@@ -385,6 +385,7 @@ def forward_contract(spec: OpSpec, candidate, case, evidence) -> None:
         shapes=(case.y_shape,),
         dtype=common_dtype(*operands),
     )
+    assert y is not None  # checked to be an array of y's shape
     spec.check_forward_output(candidate, case, operands, y)
 
 
@@ -436,14 +437,14 @@ def backward_finite_differences(spec: OpSpec, candidate, case, evidence) -> None
             continue
         for _ in range(finite_differences.PROJECTIONS):
             direction = rng.choice([-1.0, 1.0], size=operand.shape).astype(case.dtype)
-            numerical = finite_differences.directional_derivative(
+            along = finite_differences.directional_derivative(
                 as_function, operand, dy, direction, eps=step
             )
-            analytic = float(np.vdot(np.asarray(gradient, np.float64), direction))
+            derivative = float(np.vdot(np.asarray(gradient, np.float64), direction))
             evidence.require(
                 compare(
-                    np.array(analytic),
-                    np.array(numerical),
+                    np.array(derivative),
+                    np.array(along),
                     scale=scale,
                     rtol=rtol,
                     name=f"<{name}, v> vs finite differences along a random sign vector v",
@@ -471,7 +472,7 @@ def backward_adjointness(spec: OpSpec, candidate, case, evidence) -> None:
     for operand_name, name, operand64, gradient in zip(
         spec.operands, spec.gradients, operands64, gradients
     ):
-        if operand_name not in spec.differentiable:
+        if operand_name not in spec.differentiable or operand64 is None:
             continue
         normwise = weighted_normwise(gradient_normwise.get(name, 0.0), operand64)
         evidence.require(
@@ -498,9 +499,8 @@ def backward_contract(spec: OpSpec, candidate, case, evidence) -> None:
     )
     if case.dy_values == "finite":
         contract.require_finite(gradients, spec.backward, spec.finite_backward_when)
-    contract.require_zero_gradients(
-        candidate, spec.backward, *case.spell(np.zeros_like(dy), *operands), spec.gradients
-    )
+    zero_args, geometry = case.spell(np.zeros_like(dy), *operands)
+    contract.require_zero_gradients(candidate, spec.backward, zero_args, geometry, spec.gradients)
 
 
 # Each standard property: (the function it checks, forward or backward; its check).

@@ -25,7 +25,7 @@ from ..declarations import (
     NOTHING_DECLARED,
     Declarations,
 )
-from .base import Candidate, CandidateRaised, Falsified, NotChecked, Property
+from .base import Candidate, CandidateRaised, Evidence, Falsified, NotChecked, Property
 
 # Small examples drawn under a suggested declaration, besides the failing one.
 SMALL_EXAMPLES = 12
@@ -127,7 +127,7 @@ def _fails(prop: Property, subject: _Declared, case: object) -> bool:
     return False
 
 
-class _Discarded:
+class _Discarded(Evidence):
     """Evidence that is not kept: a re-judgement only asks pass or fail."""
 
     def require(self, comparison, hints=None, inputs=None) -> None:
@@ -173,9 +173,10 @@ def features_used(case: object, function: str) -> list[str]:
 
     pool = function.removesuffix("_backward") in ("max_pool2d", "avg_pool2d")
     stride = getattr(case, "stride", None)
+    kernel_size = getattr(case, "kernel_size", None)
     used = {
         "stride": stride is not None
-        and tuple(stride) != ((1, 1) if not pool else tuple(case.kernel_size)),
+        and tuple(stride) != ((1, 1) if not pool else tuple(kernel_size or ())),
         "pool_padding" if pool else "conv_padding": away("padding", (0, 0)),
         "dilation": away("dilation", (1, 1)),
         "groups": away("groups", 1),

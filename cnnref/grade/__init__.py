@@ -224,8 +224,12 @@ def grade(
         else:
             pending.append(submission)
     total, done = len(submissions), len(results)
-    run = _on_cluster if scheduler else _on_this_machine
-    for graded in run(pending, out, arguments, time_limit, scheduler or jobs):
+    graded_ones = (
+        _on_cluster(pending, out, arguments, time_limit, scheduler)
+        if scheduler
+        else _on_this_machine(pending, out, arguments, time_limit, jobs)
+    )
+    for graded in graded_ones:
         results[graded.name] = graded
         done += 1
         on_done(graded, done, total)

@@ -161,7 +161,8 @@ def _feedback(prop: dict | None, graded: Graded) -> str:
 def class_summary(book: list[Graded], rows: list[dict]) -> dict:
     """What the class page shows: the rows, the most failed properties, the hints that
     fired, and the slowest submissions."""
-    failed, hints = Counter(), Counter()
+    failed: Counter[str] = Counter()
+    hints: Counter[str] = Counter()
     for graded in book:
         for prop in graded.report.get("properties", ()):
             if prop["status"] in ("failed", "error"):

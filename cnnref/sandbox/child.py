@@ -24,6 +24,10 @@ import os
 import signal
 import sys
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 FLUSH_SECONDS = 0.05
 _PR_SET_PDEATHSIG = 1
@@ -146,7 +150,8 @@ def _run() -> None:
     os.dup2(2, 1)  # the candidate's prints join stderr, the verifier's log file
     sys.dont_write_bytecode = True
     load = channel.receive(exact_layout=True)
-    reach = confine.Reach(**{key: _as_tuple(value) for key, value in load["reach"].items()})
+    fields: dict[str, Any] = {key: _as_tuple(value) for key, value in load["reach"].items()}
+    reach = confine.Reach(**fields)
     sys.path[:] = load["sys_path"]
     os.chdir(reach.workdir)
     fences = confine.limit_resources(load["memory"], load["cpu_seconds"])

@@ -93,6 +93,7 @@ class CandidateProcessFailed(Exception):
     """The candidate's process hung, died, or sent what cnnref cannot read."""
 
     kind: Kind
+    function: str | None = None  # the function called when it happened, once the caller knows
 
 
 class CandidateHung(CandidateProcessFailed):
@@ -265,6 +266,7 @@ class CandidateProcess:
         """What the candidate's process may open: asked for here, put up by the runner."""
         own, listable = reach.candidate_paths(self.target, self.command, search_path)
         nodes, driver = reach.device_paths(self.limits.device)
+        assert self._workdir is not None  # made by start(), before the runner is asked
         return Reach(
             workdir=self._workdir,
             readable=(*reach.python_installation(), *own, *driver),
@@ -284,6 +286,8 @@ class CandidateProcess:
         fences, missing, pid = fenced.get("fences"), fenced.get("missing"), fenced.get("pid")
         if not (_strings(fences) and _strings(missing) and type(pid) is int):
             return None
+        assert isinstance(fences, list) and isinstance(missing, list)
+        assert self._process is not None  # a frame came from it
         status = _proc_status(pid, parent=self._process.pid)
         confirmed = []
         for fence in fences:

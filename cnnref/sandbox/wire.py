@@ -32,6 +32,7 @@ import struct
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -207,12 +208,13 @@ def _c_order(array: np.ndarray) -> tuple[dict, bytes | memoryview]:
     data = np.ascontiguousarray(array)
     spec = {"dtype": wire_dtype(array.dtype), "shape": list(array.shape)}
     # As bytes: a bfloat16 array exports no buffer of its own dtype.
-    return spec, memoryview(data.reshape(-1).view(np.uint8)) if data.size else b""
+    return spec, data.reshape(-1).view(np.uint8).data if data.size else b""
 
 
 def _with_layout(array: np.ndarray) -> tuple[dict, bytes | memoryview]:
     """The elements in C order, with the array's strides and its offset in the memory block
     it is a view of (its root owner), so that the candidate's process can rebuild the view."""
+    spec: dict[str, Any]
     if array.base is None and (array.flags.c_contiguous or array.flags.f_contiguous):
         spec = {
             "dtype": wire_dtype(array.dtype),

@@ -69,12 +69,25 @@ def at_magnitude(values: np.ndarray, dtype: str, seed: int) -> np.ndarray:
 class Case(Protocol):
     """What every op's example has: the properties, the runner and the reports rely on it."""
 
-    dtype: str
-    layout: str
-    seed: int
-    as_int: tuple[str, ...]  # arguments passed as a plain int
-    omitted: tuple[str, ...]  # arguments left out
-    dy_values: str
+    # Read-only, so that frozen dataclasses are Cases.
+    @property
+    def dtype(self) -> str: ...
+
+    @property
+    def layout(self) -> str: ...
+
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def as_int(self) -> tuple[str, ...]: ...  # arguments passed as a plain int
+
+    @property
+    def omitted(self) -> tuple[str, ...]: ...  # arguments left out
+
+    @property
+    def dy_values(self) -> str: ...
+
     DEFAULTS: ClassVar[dict]  # what leaving out each optional argument means
 
     @property

@@ -96,13 +96,13 @@ def torch_disagreements(
     """Where PyTorch CPU's outputs fall outside the corpus's tolerances (none, normally)."""
     forward = ops[0]
     operands = (inputs[name] for name in forward.inputs)
-    y, *gradients = torch_autograd.with_gradients(
-        forward.op, inputs["dy"], *operands, **case.geometry
-    )
+    dy = inputs["dy"]
+    assert dy is not None  # every case has dy
+    y, *gradients = torch_autograd.with_gradients(forward.op, dy, *operands, **case.geometry)
     found = []
     for op, actual in zip(ops, ([y], gradients)):
         for output, got in zip(op.outputs, actual):
-            if output.expected is None:
+            if output.expected is None or got is None or output.atol is None:
                 continue
             if np.shape(got) != output.expected.shape:
                 found.append(

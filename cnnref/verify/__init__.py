@@ -183,7 +183,7 @@ def verify(
     selected = select_properties(ops, properties)
     start = time.perf_counter()
     subject: IsolatedCandidate | LoadedCandidate
-    if started:
+    if isinstance(candidate, IsolatedCandidate):
         target = candidate.target
     else:
         target = target_of(candidate) if isolate or isinstance(candidate, str) else _name(candidate)

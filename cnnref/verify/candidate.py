@@ -191,7 +191,7 @@ class IsolatedCandidate:
                 function, [(tuple(args), kwargs) for args, kwargs in calls], echo=echo
             )
             if all(each.seconds is not None for each in returned):
-                own = sum(each.seconds for each in returned)
+                own = sum(each.seconds or 0.0 for each in returned)
             return returned
         except RemoteRaised as raised:
             raise CandidateRaised(

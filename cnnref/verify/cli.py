@@ -7,7 +7,7 @@ import argparse
 import os
 import shutil
 import sys
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from ..cli import report_file
 from ..ops import FUNCTIONS, OPS
@@ -23,6 +23,7 @@ from .options import (
 if TYPE_CHECKING:
     from ..checks import Property
     from ..results import PropertyResult, VerificationResult
+    from . import Progress
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command that Ctrl-C ended
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
             candidate,
             ops=args.ops,
             properties=args.properties,
-            progress=progress,
+            progress=cast("Progress", progress),  # the same methods, without the import
             **run_options(vars(args)),
             **fence_options.chosen(args),
         )
@@ -119,10 +120,11 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         print(f"cnnref verify: error: {error}", file=err)
         return EXIT_USAGE
     except KeyboardInterrupt as interrupt:
-        result = getattr(interrupt, "partial_result", None)
-        if result is None:
+        partial_result = getattr(interrupt, "partial_result", None)
+        if partial_result is None:
             print("cnnref verify: interrupted before any property ran", file=err)
             return EXIT_INTERRUPTED
+        result = partial_result
     finally:
         if progress is not None:
             progress.close()
@@ -158,7 +160,12 @@ def not_loaded_result(candidate: str, reason: str, settings: dict) -> Verificati
     from ..sandbox.process import DEFAULT_TIMEOUT
     from .environment import environment
 
-    base = {"examples": DEFAULT_EXAMPLES, "seed": None, "mode": "not loaded", "dtype": None}
+    base: dict[str, Any] = {
+        "examples": DEFAULT_EXAMPLES,
+        "seed": None,
+        "mode": "not loaded",
+        "dtype": None,
+    }
     base |= {"timeout": DEFAULT_TIMEOUT, "isolated": True, "unsupported": []}
     return VerificationResult(
         candidate, [], base | settings | {"load_error": reason}, environment(), 0.0

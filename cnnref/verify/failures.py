@@ -12,7 +12,7 @@ import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from ..checks import Property
 from ..checks.compare import describe_inputs
@@ -97,7 +97,7 @@ def failure_of(
     return Failure(
         kind=outcome.kind,
         case=repr(case),
-        case_fields=asdict(case) if case is not None else {},
+        case_fields=asdict(cast(Any, case)) if case is not None else {},
         message=with_inputs(outcome.message, case, prop),
         hints=hints,
         worst=outcome.worst,

@@ -25,8 +25,11 @@ def record_path(database: Path, target: str) -> Path:
     return database / slug(target) / FILE_NAME
 
 
-def failed_last_time(database: Path, target: str) -> list[str]:
-    """The properties that failed when ``target`` last ran them (none if never, or unreadable)."""
+def failed_last_time(database: Path | None, target: str) -> list[str]:
+    """The properties that failed when ``target`` last ran them (none if never, or unreadable,
+    or with no example database)."""
+    if database is None:
+        return []
     try:
         names = json.loads(record_path(database, target).read_text())["failed"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -34,8 +37,10 @@ def failed_last_time(database: Path, target: str) -> list[str]:
     return [name for name in names if isinstance(name, str)]
 
 
-def record(database: Path, target: str, results: Sequence[PropertyResult]) -> None:
+def record(database: Path | None, target: str, results: Sequence[PropertyResult]) -> None:
     """Remember which of ``results`` failed, keeping what is known of properties not run."""
+    if database is None:
+        return
     ran = {result.name for result in results}
     failed = [name for name in failed_last_time(database, target) if name not in ran]
     failed += [r.name for r in results if r.status in (Status.FAILED, Status.ERROR)]

@@ -74,7 +74,7 @@ def run_in_workers(
     for index in range(len(job.names)):
         tasks.put(index)
     workers = [
-        context.Process(
+        context.Process(  # type: ignore[attr-defined]  # a fork or forkserver context
             target=_work,
             args=(job, tasks, replies, stop_after, misbehaved_at),
             name=f"cnnref-verify-{n}",

@@ -328,6 +328,7 @@ def spared(prop: Property, earlier: dict[str, PropertyResult]) -> PropertyResult
     if function is None:
         return None
     culprit = earlier[function]
+    assert culprit.failure is not None  # misbehaved() keeps failed results only
     return not_covered(
         prop,
         f"not checked: {function} {culprit.failure.kind} on an earlier example "

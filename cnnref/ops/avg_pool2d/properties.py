@@ -39,10 +39,12 @@ class AvgPool2dSpec(OpSpec):
         return shape_hints(case, wrong)
 
     def forward_hints(self, case, operands64, expected, actual, scale, conventions):
-        return partial(forward_hints, case, *operands64, expected, actual, scale)
+        (x,) = operands64
+        return partial(forward_hints, case, x, expected, actual, scale)
 
     def backward_hints(self, case, name, dy64, operands64, expected, actual, scale, conventions):
-        return partial(backward_hints, case, *operands64, dy64, expected, actual, scale)
+        (x,) = operands64
+        return partial(backward_hints, case, x, dy64, expected, actual, scale)
 
     def check_forward_output(self, candidate, case, operands, y):
         if case.x_values == "finite":

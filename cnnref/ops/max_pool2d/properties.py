@@ -89,7 +89,8 @@ class MaxPool2dSpec(OpSpec):
 
     def backward_scales(self, case, dy64, operands64, conventions):
         options = conventions.reference_options("max_pool2d_backward")
-        return (max_pool2d_backward_scale(dy64, *operands64, **case.geometry, **options),)
+        (x,) = operands64
+        return (max_pool2d_backward_scale(dy64, x, **case.geometry, **options),)
 
     def fd_arrays(self, candidate, case):
         """The case's arrays; where padding holds zeros that compete, an input of exactly 0
@@ -111,12 +112,12 @@ class MaxPool2dSpec(OpSpec):
         return shape_hints(case, wrong)
 
     def forward_hints(self, case, operands64, expected, actual, scale, conventions):
-        return partial(forward_hints, case, *operands64, expected, actual, conventions)
+        (x,) = operands64
+        return partial(forward_hints, case, x, expected, actual, conventions)
 
     def backward_hints(self, case, name, dy64, operands64, expected, actual, scale, conventions):
-        return partial(
-            backward_hints, case, *operands64, expected, actual, scale, conventions, dy=dy64
-        )
+        (x,) = operands64
+        return partial(backward_hints, case, x, expected, actual, scale, conventions, dy=dy64)
 
     def check_forward_output(self, candidate, case, operands, y):
         """NaN only where a window holds NaN."""
