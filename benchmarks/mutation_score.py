@@ -186,7 +186,8 @@ def _changes(nodes: list[ast.AST]) -> Iterator[Change]:
                     yield from _default_changes(index[id(default)], default)
         for field_name in ("body", "orelse", "finalbody"):
             body = getattr(node, field_name, None)
-            if not isinstance(body, list):
+            # A change is made in one top-level statement: removing one is not such a change.
+            if not isinstance(body, list) or isinstance(node, ast.Module):
                 continue
             for k, statement in enumerate(body):
                 if isinstance(statement, ast.Import | ast.ImportFrom | ast.FunctionDef) or (

@@ -86,7 +86,7 @@ def test_the_summary_has_one_line_per_op_not_exposed_and_says_where_features_are
     assert len(lines) == 2, table  # max_pool2d and avg_pool2d, one line each
     assert any("does not expose max_pool2d, max_pool2d_backward: " in line for line in lines), table
     assert (
-        "not drawn (declared unsupported): dilation, groups, non_square_geometry in conv2d, "
+        "not drawn (declared unsupported): bfloat16, dilation, float16, groups, non_square_geometry in conv2d, "
         "conv2d_backward" in table
     ), table
 

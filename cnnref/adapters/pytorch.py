@@ -38,13 +38,18 @@ def torch_forward(
     ``forwards``: one keyword per op (``conv2d=``, ``max_pool2d=``,
     ``conv_transpose2d=``, ``avg_pool2d=``); ``device``: ``"cpu"`` or
     ``"cuda"`` (inputs are moved there, results come back as NumPy arrays);
-    ``geometry``: as ``from_vjp`` takes it.
+    ``geometry``: as ``from_vjp`` takes it.  On the CPU, where PyTorch's float16 and
+    bfloat16 backward kernels round their partial sums in the half format, the adapter
+    declares ``{"accumulation": "half"}`` unless ``conventions`` says otherwise
+    (docs/half-precision.md).
 
     >>> layers = torch_forward(conv2d=my_conv2d, max_pool2d=my_max_pool2d)  # doctest: +SKIP
     """
     import torch
 
     target = torch.device(device)
+    if conventions is None and target.type == "cpu":
+        conventions = {"accumulation": "half"}
 
     def wrap(array: np.ndarray) -> Any:
         return _tensor(torch, array, target).requires_grad_()
