@@ -202,7 +202,7 @@ def grade(
     submission on one worker, which confines it there; the workers must see the
     submissions and ``out`` at the same paths (a shared filesystem).
     """
-    out = Path(out)
+    out = Path(out).absolute()  # each submission's verify runs in a folder of its own
     out.mkdir(parents=True, exist_ok=True)
     settings = {"verify": arguments}
     settings_path = out / SETTINGS
