@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
 import textwrap
@@ -81,8 +82,20 @@ def build_and_install(work: Path) -> Path:
     )
     (wheel,) = wheel_dir.glob("cnnref-*.whl")
     environment = work / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(environment)
+    venv.EnvBuilder(with_pip=True).create(environment)
     python = environment / "bin" / "python"
+    # The dependencies come from this interpreter: its site-packages go on the new one's path
+    # after its own (a .pth line adds the folder; the .pth files there, an editable cnnref's
+    # among them, are not read).
+    own = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(own, "dependencies_of_the_test_run.pth").write_text(
+        "\n".join(site.getsitepackages()) + "\n"
+    )
     run_or_fail(
         [python, "-m", "pip", "install", "--no-deps", "-q", str(wheel)], "installing the wheel"
     )
