@@ -202,10 +202,14 @@ def verify(
             results, subject = _in_workers(
                 selected, candidate, target, limits, run, jobs, exitfirst, progress
             )
-        except KeyboardInterrupt as stop:  # the workers' results are lost with them
+        except KeyboardInterrupt as stop:  # the properties finished in the run's order stay
             interrupted = stop
-            subject = _candidate(candidate, target, isolate, limits, meanwhile=None)
-            subject.close()
+            from ..declarations import NOTHING_DECLARED
+            from .parallel import Loaded
+
+            results, loaded = getattr(stop, "partial", ([], None))
+            # What the report records of the candidate: its declarations, as a worker read them.
+            subject = loaded or Loaded(frozenset(), NOTHING_DECLARED, ())  # type: ignore[assignment]
         honoured, honoured_unsupported = subject.declarations, subject.unsupported
     else:
         if isinstance(candidate, IsolatedCandidate):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -122,6 +123,14 @@ def run_in_workers(
                         misbehaved_at[slot] = min(misbehaved_at[slot], index)
             elif kind == "done":
                 finished += 1
+    except KeyboardInterrupt as stop:  # Ctrl-C: the properties finished in the run's order stay
+        stop_after.value = -1
+        for worker in workers:
+            worker.terminate()
+        done = [results[index] for index in range(len(job.names)) if index in results]
+        ran = done[: next((k for k, r in enumerate(done) if r.name != job.names[k]), len(done))]
+        stop.partial = (ran, loaded)  # type: ignore[attr-defined]  # for verify()
+        raise
     finally:
         for worker in workers:
             worker.join(timeout=30)
@@ -149,6 +158,7 @@ def _context() -> multiprocessing.context.BaseContext:
 def _work(job: Job, tasks, replies, stop_after, misbehaved_at) -> None:
     """A worker: start the candidate, then check the properties the queue hands out."""
     _forget_hypothesis_random()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     candidate = IsolatedCandidate(job.target, job.limits, job.command)
     try:
         try:
