@@ -378,7 +378,12 @@ def _hypothesis_settings(run: RunSettings, target: str, key: str, examples: int)
     database = None
     if run.seed is None and not in_ci() and run.database is not None:
         database = DirectoryBasedExampleDatabase(run.database / slug(target) / key)
+    # From Hypothesis's defaults, not the caller's profile: a profile that derandomizes (a
+    # test suite's CI profile, say) would replace each property's seed, and the same run
+    # would draw other examples inside pytest than from the command line.
     return settings(
+        settings.get_profile("default"),
+        derandomize=False,
         max_examples=examples,
         deadline=None,
         database=database,
