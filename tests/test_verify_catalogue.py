@@ -66,8 +66,9 @@ CAUGHT = {
     "padding_default_one": ("conv2d.matches_reference", ["padding left out"]),
     "float64_output": ("conv2d.contract", ["dtype float64; expected float32"]),
     "dy_nan_zeroed_in_place": ("conv2d_backward.contract", ["modified its argument dy in place"]),
-    # The contract's interleaved calls: the backward on x gives another dW after conv2d on x'.
-    "shape_keyed_cache": ("conv2d_backward.contract", ["a cache keyed on the shape"]),
+    # Found flaky (an entry left by another property's forward) before the contract's
+    # interleaved calls get to it; the contract's own catch is pinned below.
+    "shape_keyed_cache": ("conv2d_backward.matches_torch", ["a cache keyed on the shape"]),
     "ties_last": ("max_pool2d_backward.matches_reference", ["FIRST maximum"]),
     # x == max sends a NaN maximum nothing, so its smallest failing example may be NaN's.
     "ties_to_all": ("max_pool2d_backward.matches_reference", ["FIRST maximum", "LAST NaN"]),

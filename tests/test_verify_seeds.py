@@ -213,3 +213,29 @@ def test_inputs_already_shown_are_not_shown_again_and_large_ones_are_not_shown()
     assert failures.with_inputs("wrong", large, prop) == "wrong"
     small = PoolCase(1, 1, 2, 2, (2, 2))
     assert failures.with_inputs("wrong", small, prop).startswith("wrong\ninputs:\n  x =")
+
+
+def test_a_search_draws_no_constants_from_the_modules_imported_so_far(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hypothesis mixes constants read from imported local modules into its draws, so a
+    seeded run inside a pytest session that had imported other modules drew other examples
+    than the printed reproduce command.  Within a property's search the pool is empty."""
+    from hypothesis.internal.conjecture import providers
+
+    (tmp_path / "cnnref_some_constants.py").write_text("SIZES = (41, 43, 47)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    __import__("cnnref_some_constants")
+    assert len(providers._get_local_constants()) > 0
+    seen: list[int] = []
+    evaluate = runner.evaluate
+
+    def counting(prop, candidate, case):
+        seen.append(len(providers._get_local_constants()))
+        return evaluate(prop, candidate, case)
+
+    monkeypatch.setattr(runner, "evaluate", counting)
+    result = verify("cnnref", properties=TWO[:1], seed=3, examples=5, isolate=False)
+    assert result.passed, result.explain()
+    assert seen == [0] * 5
+    assert len(providers._get_local_constants()) > 0  # and it is restored after

@@ -19,7 +19,8 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -202,7 +203,8 @@ def run_property(
         if chosen is not None:
             test = seed(chosen)(test)
         try:
-            test()
+            with _draws_independent_of_loaded_modules():
+                test()
         except (_Falsified, _Fatal, Flaky) as stop:
             return stop
         return None
@@ -395,6 +397,32 @@ def _hypothesis_settings(run: RunSettings, target: str, key: str, examples: int)
         report_multiple_bugs=False,
         print_blob=False,
     )
+
+
+@contextmanager
+def _draws_independent_of_loaded_modules() -> Iterator[None]:
+    """Hypothesis mixes in constants read from the source of every local module imported so
+    far, so a seeded search would draw other examples in a pytest session that had imported
+    other test files than from the command line.  Within a property's search it gets none,
+    and a seed gives the same examples in any process."""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - a Hypothesis without local constants
+        yield
+        return
+    scan = getattr(providers, "_get_local_constants", None)
+    cache = getattr(providers, "CONSTANTS_CACHE", None)
+    if scan is None or cache is None or not hasattr(providers, "Constants"):
+        yield  # pragma: no cover - a Hypothesis without local constants
+        return
+    none = providers.Constants()
+    cache.cache.clear()
+    providers._get_local_constants = lambda: none
+    try:
+        yield
+    finally:
+        providers._get_local_constants = scan
+        cache.cache.clear()
 
 
 def slug(text: str) -> str:
