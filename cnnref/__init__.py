@@ -9,6 +9,10 @@ from .ops import FUNCTIONS
 if TYPE_CHECKING:  # what __getattr__ below returns, named for type checkers and editors
     from .ops.threads import get_threads, set_threads
     from .reference import (
+        adaptive_avg_pool2d,
+        adaptive_avg_pool2d_backward,
+        adaptive_max_pool2d,
+        adaptive_max_pool2d_backward,
         avg_pool2d,
         avg_pool2d_backward,
         conv2d,

@@ -33,6 +33,8 @@ OPS: dict[str, str] = {  # op -> its group: the short name that selects both of 
     "max_pool2d": "max_pool",
     "conv_transpose2d": "conv_transpose",
     "avg_pool2d": "avg_pool",
+    "adaptive_avg_pool2d": "adaptive_avg_pool",
+    "adaptive_max_pool2d": "adaptive_max_pool",
 }
 # Earlier names of groups, accepted wherever a group is: alias -> group.
 GROUP_ALIASES: dict[str, str] = {"pool": "max_pool"}

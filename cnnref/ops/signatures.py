@@ -65,6 +65,8 @@ SIGNATURES: dict[str, Signature] = {
         frozenset({"kernel_size", "stride", "padding"}),
         ("dx",),
     ),
+    "adaptive_avg_pool2d": Signature(("x",), (("output_size", None),), frozenset(), ("dx",)),
+    "adaptive_max_pool2d": Signature(("x",), (("output_size", None),), frozenset(), ("dx",)),
 }
 if set(SIGNATURES) != set(OPS):  # an op added to the registry needs its signature here
     raise ImportError(f"cnnref.ops.signatures covers {sorted(SIGNATURES)}, OPS {sorted(OPS)}")

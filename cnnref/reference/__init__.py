@@ -17,6 +17,8 @@ from ..ops import FUNCTIONS, form
 from ..precision import through_float32
 
 if TYPE_CHECKING:  # what the registry binds below, named for type checkers and editors
+    from ..ops.adaptive_avg_pool2d.fast import adaptive_avg_pool2d, adaptive_avg_pool2d_backward
+    from ..ops.adaptive_max_pool2d.fast import adaptive_max_pool2d, adaptive_max_pool2d_backward
     from ..ops.avg_pool2d.fast import avg_pool2d, avg_pool2d_backward
     from ..ops.conv2d.fast import conv2d, conv2d_backward
     from ..ops.conv_transpose2d.fast import conv_transpose2d, conv_transpose2d_backward

@@ -16,6 +16,13 @@ from .draws import SIZE_CLASSES, SizeClass
 from .layouts import LAYOUTS, with_layout
 
 if TYPE_CHECKING:  # what __getattr__ below finds in the ops' folders, named for type checkers
+    from ..ops.adaptive_avg_pool2d.cases import (
+        AdaptiveAvgPoolCase,
+        AdaptivePoolArrays,
+        AdaptivePoolCase,
+        adaptive_avg_pool_cases,
+    )
+    from ..ops.adaptive_max_pool2d.cases import AdaptiveMaxPoolCase, adaptive_max_pool_cases
     from ..ops.avg_pool2d.cases import AVG_POOL_DEFAULTS, AvgPoolArrays, AvgPoolCase, avg_pool_cases
     from ..ops.conv2d.cases import CONV_DEFAULTS, ConvArrays, ConvCase, conv_cases
     from ..ops.conv_transpose2d.cases import (

@@ -1,0 +1,19 @@
+"""adaptive_avg_pool2d: 2-D adaptive average pooling, as
+torch.nn.functional.adaptive_avg_pool2d, and its gradient.
+
+Output cell i of an output side O over an input side H averages the input
+from ``floor(i * H / O)`` to ``ceil((i + 1) * H / O)`` (exclusive): windows
+of varying size that may overlap.
+"""
+
+# Features a candidate may declare it lacks that only the adaptive pools have (the rest are in
+# cnnref.declarations): name -> what declaring it unsupported turns off.
+FEATURES = {
+    "output_size_none": "None in output_size (that side keeps the input's size)",
+    "adaptive_upsampling": "an output side larger than the input's (windows of one element, "
+    "read by several cells)",
+    "nonfinite_x": "NaN and +-inf in x",
+}
+
+# The forward's arrays in the order it takes them (the backward takes dy first).
+OPERANDS = ("x",)

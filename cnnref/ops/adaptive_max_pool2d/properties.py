@@ -1,0 +1,211 @@
+"""The properties of adaptive_max_pool2d and adaptive_max_pool2d_backward: the standard ones
+built from ``SPEC`` (cnnref/checks/standard.py), and routing, its own: dL/dY is conserved and
+reaches only elements that are a maximum of a window holding them, ties across overlapping
+windows included."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from ... import reference
+from ...checks import standard
+from ...checks.base import Candidate, Evidence, Falsified, claim
+from ...checks.compare import compare, rtol_for, unit_roundoff
+from ...checks.hints import where_gradient_went
+from ...checks.standard import OpSpec
+from ...strategies import DY_VALUES, SIZE_CLASSES
+from ..adaptive_avg_pool2d.cases import AdaptivePoolCase
+from ..adaptive_avg_pool2d.literal import window
+from ..adaptive_avg_pool2d.properties import longest_window
+from ..max_pool2d.cases import DISTINCT_SPACING, POOL_VALUES
+from .cases import adaptive_max_pool_cases
+from .hints import backward_hints, forward_hints, shape_hints
+from .scales import adaptive_max_pool2d_backward_scale
+
+
+def summed_terms(case: AdaptivePoolCase) -> dict[str, int]:
+    """A maximum sums nothing; an element of dx sums the dY of the cells that select it."""
+    (oh, ow), (height, width) = case.y_shape[2:], case.x_shape[2:]
+    cells = longest_window(height, oh) * longest_window(width, ow)
+    return {"y": 1, "dx": cells}
+
+
+class AdaptiveMaxPool2dSpec(OpSpec):
+    """A maximum selects an element: y must be exact, NaN and the sign of zero included."""
+
+    op = "adaptive_max_pool2d"
+    # Far below the gap between distinct inputs, so no maximum moves, and a power of two.
+    fd_step = DISTINCT_SPACING / 8
+    finite_backward_when = "a finite dy"
+
+    def summed_terms(self, case):
+        return summed_terms(case)
+
+    def rtol(self, case, output):
+        return 0.0 if output == "y" else super().rtol(case, output)
+
+    def forward_scale(self, case, operands64, conventions):
+        return 0.0
+
+    def backward_scales(self, case, dy64, operands64, conventions):
+        (x,) = operands64
+        return (adaptive_max_pool2d_backward_scale(dy64, x, **case.geometry),)
+
+    def fd_magnitude(self, case, operands64, dy64, stepped, conventions):
+        y = reference.adaptive_max_pool2d(operands64[0], **case.geometry)
+        return float(np.sum(np.abs(dy64) * (np.abs(y) + 1)))
+
+    def scale_text(self, output, operands):
+        # dx's scale routes |dy| by x itself, as the backward does.
+        return "exact" if output == "y" else "adaptive_max_pool2d_backward(|dy|, x)"
+
+    def shape_hints(self, case, wrong):
+        return shape_hints(case, wrong)
+
+    def forward_hints(self, case, operands64, expected, actual, scale, conventions):
+        (x,) = operands64
+        return partial(forward_hints, case, x, expected, actual)
+
+    def backward_hints(self, case, name, dy64, operands64, expected, actual, scale, conventions):
+        (x,) = operands64
+        return partial(backward_hints, case, x, dy64, expected, actual, scale)
+
+    def check_forward_output(self, candidate, case, operands, y):
+        """NaN only where a window holds NaN."""
+        (x,) = operands
+        stray = np.isnan(y) & ~np.isnan(reference.adaptive_max_pool2d(x, **case.geometry))
+        if stray.any():
+            index = [int(i) for i in np.argwhere(stray)[0]]
+            raise Falsified(
+                f"adaptive_max_pool2d returned NaN at {index}, whose window holds no NaN"
+            )
+
+
+SPEC = AdaptiveMaxPool2dSpec()
+
+
+def _cases(values=POOL_VALUES, dy_values=("finite",)):
+    def cases(
+        dtype: str | None,
+        unsupported: frozenset[str],
+        windows: str = "partial",
+        sizes=SIZE_CLASSES,
+    ):
+        return adaptive_max_pool_cases(
+            dtype=dtype, unsupported=unsupported, values=values, dy_values=dy_values, sizes=sizes
+        )
+
+    return cases
+
+
+WINDOWS = "cell i of O over a side n reads floor(i*n/O) <= u < ceil((i+1)*n/O)"
+FORWARD = f"Y[n,c,p,q] = max of X[n,c,u,v] over the window of cell (p,q);  {WINDOWS}"
+BACKWARD = "dX[u,v] = sum of dY over the cells whose window selects (u,v): its last NaN, else its first maximum"
+
+
+standard.register(
+    SPEC,
+    "matches_reference",
+    summary="adaptive_max_pool2d agrees exactly with cnnref's reference, NaN, -inf and the sign of zero included, over windows of varying size that overlap unevenly.",
+    formula=FORWARD,
+    cases=_cases(),
+)
+standard.register(
+    SPEC,
+    "matches_torch",
+    summary="adaptive_max_pool2d agrees exactly with torch.nn.functional.adaptive_max_pool2d.",
+    formula=FORWARD,
+    cases=_cases(),
+)
+standard.register(
+    SPEC,
+    "contract",
+    summary="adaptive_max_pool2d returns a new ndarray of the right shape and dtype, NaN only where a window holds NaN, the same on every call, and leaves its input alone.",
+    formula="dtype(Y) = dtype(X)",
+    cases=_cases(),
+)
+standard.register(
+    SPEC,
+    "backward.matches_reference",
+    summary="dx agrees with cnnref's reference: ties, NaN and -inf routed as PyTorch does, and the dY of overlapping windows that select one element added up.",
+    formula=BACKWARD,
+    cases=_cases(dy_values=DY_VALUES),
+)
+standard.register(
+    SPEC,
+    "backward.finite_differences",
+    summary="On tie-free inputs dx agrees with central finite differences of the candidate's own adaptive_max_pool2d (the reference's if it has none), on examples where that adaptive_max_pool2d matches the reference.",
+    formula="<dL/dX, v> = d/dt <adaptive_max_pool2d(X + t v), dY>",
+    cases=_cases(values=("distinct",)),
+)
+
+
+@claim(
+    "adaptive_max_pool2d_backward.routing",
+    summary="The gradient is conserved (sum dx = sum dy) and reaches only elements that are the maximum (or a NaN) of a window holding them, ties across overlapping windows included.",
+    formula="sum dX = sum dY;  dX[u,v] != 0  =>  X[u,v] = max of a window holding (u,v)",
+    cases=_cases(values=("ties", "nan", "neginf")),
+    calls=("adaptive_max_pool2d",),
+)
+def backward_routing(candidate: Candidate, case: AdaptivePoolCase, evidence: Evidence) -> None:
+    """sum(dx) = sum(dy), and dx is non-zero only at a maximum of a window holding it."""
+    x, dy = case.arrays()
+    SPEC.trusted_forward(candidate, case)  # NotChecked where the candidate's forward is wrong here
+    (dx,) = SPEC.call_backward(candidate, case, dy, x)
+    dy64, x64 = np.asarray(dy, np.float64), np.asarray(x, np.float64)
+    expected = reference.adaptive_max_pool2d_backward(dy64, x64, **case.geometry)
+    evidence.require(
+        compare(
+            np.array(float(np.sum(np.asarray(dx, np.float64)))),
+            np.array(float(dy64.sum())),
+            scale=float(np.abs(dy64).sum()),
+            # The sum's own rounding, and each element of dx rounded once to the case's dtype.
+            rtol=rtol_for(case.dtype, dy.size) + unit_roundoff(case.dtype),
+            name="sum(dx) against sum(dy)",
+        ),
+        lambda _: where_gradient_went(dx, expected),
+    )
+    stray = (np.asarray(dx) != 0) & ~window_maxima(x64, case.y_shape[2:])
+    if stray.any():
+        index = tuple(int(i) for i in np.argwhere(stray)[0])
+        raise Falsified(
+            f"dx{list(index)} = {dx[index]!r}, but x{list(index)} = {x[index]!r} is not the "
+            "maximum of any window holding it: gradient may only reach an element a window "
+            "selected",
+            where_gradient_went(dx, expected),
+        )
+
+
+def window_maxima(x: np.ndarray, out_size: tuple[int, ...]) -> np.ndarray:
+    """Where an element equals the maximum (or is a NaN, where NaN is the maximum) of a window
+    holding it."""
+    (height, width), (oh, ow) = x.shape[2:], out_size
+    found = np.zeros(x.shape, dtype=bool)
+    for i, j in np.ndindex(oh, ow):
+        rows, cols = window(i, oh, height), window(j, ow, width)
+        block = x[:, :, rows.start : rows.stop, cols.start : cols.stop]
+        nan = np.isnan(block).any(axis=(2, 3), keepdims=True)
+        with np.errstate(invalid="ignore"):
+            top = np.nanmax(np.where(np.isnan(block), -np.inf, block), axis=(2, 3), keepdims=True)
+        found[:, :, rows.start : rows.stop, cols.start : cols.stop] |= np.where(
+            nan, np.isnan(block), block == top
+        )
+    return found
+
+
+standard.register(
+    SPEC,
+    "backward.matches_torch",
+    summary="dx agrees with PyTorch autograd.",
+    formula=BACKWARD,
+    cases=_cases(dy_values=DY_VALUES),
+)
+standard.register(
+    SPEC,
+    "backward.contract",
+    summary="adaptive_max_pool2d_backward returns a new ndarray of x's shape and the right dtype, finite for a finite dy, deterministic, zero for zero dy, and leaves its inputs alone (dy with NaN and inf included).",
+    formula="dtype(dX) = result_type(dY, X)",
+    cases=_cases(dy_values=DY_VALUES),
+)
