@@ -42,6 +42,10 @@ WINDOW_RULES: dict[str, Rule] = {
         i * (n // o), i * (n // o) + n - (o - 1) * (n // o)
     ),
 }
+LARGEST_WINDOW = (
+    "y matches dividing every window by ceil(n / O) * ceil(m / P), the largest window's area: "
+    "each window divides by its own height and width"
+)
 NONE_RULE = "None in output_size keeps the input's side on that axis"
 SHARED_INPUTS_ONLY = (
     "only inputs that several windows read are wrong: each cell must ADD its share to the "
@@ -55,18 +59,20 @@ def pooled(
     rule: Rule,
     reduce: Callable[[np.ndarray], np.ndarray],
 ) -> np.ndarray | None:
-    """``reduce`` (over the last axis) of each cell's window under ``rule``, in float64; None
-    where the rule leaves a window empty or out of x."""
+    """``reduce`` (over the last axis) of each cell's window under ``rule``, in float64: NaN
+    for a window the rule leaves empty (0 / 0, as a sum over it divided by its size gives);
+    None where the rule reaches past x."""
     height, width = x.shape[2:]
     oh, ow = out_size
     rows = [rule(i, oh, height) for i in range(oh)]
     cols = [rule(j, ow, width) for j in range(ow)]
-    if any(not r or r.stop > n for ranges, n in ((rows, height), (cols, width)) for r in ranges):
+    if any(r.stop > n for ranges, n in ((rows, height), (cols, width)) for r in ranges):
         return None
-    y = np.empty((*x.shape[:2], oh, ow))
+    y = np.full((*x.shape[:2], oh, ow), np.nan)
     for (i, r), (j, c) in itertools.product(enumerate(rows), enumerate(cols)):
-        block = np.asarray(x[:, :, r.start : r.stop, c.start : c.stop], np.float64)
-        y[:, :, i, j] = reduce(block.reshape(*x.shape[:2], -1))
+        if r and c:
+            block = np.asarray(x[:, :, r.start : r.stop, c.start : c.stop], np.float64)
+            y[:, :, i, j] = reduce(block.reshape(*x.shape[:2], -1))
     return y
 
 
@@ -130,7 +136,12 @@ def forward_hints(
     comparison,
 ) -> list[str]:
     """Hints for a wrong adaptive_avg_pool2d output: a mistaken window rule."""
-    out_size = case.y_shape[2:]
+    (oh, ow), (height, width) = case.y_shape[2:], case.x_shape[2:]
+    area = -(-height // oh) * -(-width // ow)
+    variants = window_variants(case, lambda rule: pooled(x, (oh, ow), rule, mean), "y")
+    variants.append(
+        (LARGEST_WINDOW, lambda: pooled(x, (oh, ow), window, lambda b: b.sum(axis=-1) / area))
+    )
     return nonfinite_spread(expected, actual, x, "y", "x") + explain(
         comparison,
         actual=actual,
@@ -138,7 +149,7 @@ def forward_hints(
         scale=scale,
         dtype=case.dtype,
         layout=case.layout,
-        variants=window_variants(case, lambda rule: pooled(x, out_size, rule, mean), "y"),
+        variants=variants,
     )
 
 

@@ -40,7 +40,8 @@ ROUTINGS: dict[str, Routing] = {
     "dx matches routing a window that holds NaN to its first NaN (np.argmax): PyTorch's scan "
     "takes any NaN over the best so far, so the last NaN wins": lambda v: [int(np.argmax(v))],
     "dx matches giving dY to every element equal to the window's maximum (a mask x == max): "
-    "PyTorch routes it to one element, the first maximum": lambda v: _all_maxima(v),
+    "PyTorch routes it to one element, the first maximum (a NaN maximum to the last NaN, "
+    "which no mask x == max finds)": lambda v: _all_maxima(v),
 }
 ASSIGNED = (
     "dx matches writing each window's dY at its maximum rather than adding it: where "
@@ -57,9 +58,8 @@ def _last_nan(values: np.ndarray) -> int:
 
 
 def _all_maxima(values: np.ndarray) -> list[int]:
-    if np.isnan(values).any():
-        return [_last_nan(values)]
-    return [int(k) for k in np.flatnonzero(values == values.max())]
+    top = np.nan if np.isnan(values).any() else values.max()
+    return [int(k) for k in np.flatnonzero(values == top)]
 
 
 def _pytorch(values: np.ndarray) -> list[int]:
