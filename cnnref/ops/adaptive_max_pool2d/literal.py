@@ -31,9 +31,7 @@ def adaptive_max_pool2d(
     """2-D adaptive max pooling as PyTorch CPU defines it, NCHW; with ``return_indices``,
     also each maximum's index in its (H, W) plane (int64)."""
     x, geometry = check_adaptive_call(x, output_size)
-    indices = selected(x, geometry.output_shape(x.shape))
-    y = np.take_along_axis(x.reshape(*x.shape[:2], -1), indices.reshape(*x.shape[:2], -1), axis=2)
-    y = y.reshape(indices.shape)
+    y, indices = selected(x, geometry.output_shape(x.shape))
     return (y, indices) if return_indices else y
 
 
@@ -46,7 +44,7 @@ def adaptive_max_pool2d_backward(
     dy, x, _ = check_adaptive_backward_call(dy, x, output_size)
     dx = np.zeros(x.shape, dtype=np.result_type(dy, x))
     width = x.shape[3]
-    indices = selected(x, dy.shape)
+    _, indices = selected(x, dy.shape)
     with np.errstate(invalid="ignore"):  # inf and -inf selected by one element make NaN there
         for n, c, oy, ox in np.ndindex(*dy.shape):
             u, v = divmod(int(indices[n, c, oy, ox]), width)
@@ -54,9 +52,10 @@ def adaptive_max_pool2d_backward(
     return dx
 
 
-def selected(x: np.ndarray, out_shape: tuple[int, ...]) -> np.ndarray:
-    """(N, C, OH, OW): the index ``u * W + v`` of the element each cell selects."""
+def selected(x: np.ndarray, out_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(N, C, OH, OW) each: the element each cell selects, and its index ``u * W + v``."""
     width = x.shape[3]
+    y = np.empty(out_shape, dtype=x.dtype)
     indices = np.empty(out_shape, dtype=np.int64)
     for n, c, oy, ox in np.ndindex(*out_shape):
         positions = [
@@ -72,5 +71,5 @@ def selected(x: np.ndarray, out_shape: tuple[int, ...]) -> np.ndarray:
             largest = max(values)
             chosen = next(k for k, value in enumerate(values) if value == largest)
         u, v = positions[chosen]
-        indices[n, c, oy, ox] = u * width + v
-    return indices
+        y[n, c, oy, ox], indices[n, c, oy, ox] = x[n, c, u, v], u * width + v
+    return y, indices
