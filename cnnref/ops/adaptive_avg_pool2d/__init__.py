@@ -10,7 +10,7 @@ of varying size that may overlap.
 # cnnref.declarations): name -> what declaring it unsupported turns off.
 FEATURES = {
     "output_size_none": "None in output_size (that side keeps the input's size)",
-    "adaptive_upsampling": "an output side larger than the input's (windows of one element, "
+    "output_upsampling": "an output side larger than the input's (windows of one element, "
     "read by several cells)",
     "nonfinite_x": "NaN and +-inf in x",
 }

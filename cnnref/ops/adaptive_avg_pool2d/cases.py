@@ -166,7 +166,7 @@ def adaptive_fields(
     size = draw(st.sampled_from(sizes))
     height = draw(st.integers(*size.side))
     width = height if "non_square_input" in off else draw(st.integers(*size.side))
-    upsampling = draws.optional(draw, "adaptive_upsampling", off, False, st.just(True))
+    upsampling = draws.optional(draw, "output_upsampling", off, False, st.just(True))
     sides = [draw(st.integers(1, 2 * n + 1 if upsampling else n)) for n in (height, width)]
     keeps = draws.optional(
         draw, "output_size_none", off, (False, False), st.tuples(st.booleans(), st.booleans())

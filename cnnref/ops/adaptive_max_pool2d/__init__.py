@@ -12,7 +12,7 @@ or the last NaN.
 # adaptive_avg_pool2d.
 FEATURES = {
     "output_size_none": "None in output_size (that side keeps the input's size)",
-    "adaptive_upsampling": "an output side larger than the input's (windows of one element, "
+    "output_upsampling": "an output side larger than the input's (windows of one element, "
     "read by several cells)",
     "nan": "NaN in max pooling inputs",
     "inf": "-inf in max pooling inputs",
