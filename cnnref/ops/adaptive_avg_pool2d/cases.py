@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 import numpy as np
 from hypothesis import strategies as st
@@ -113,6 +113,9 @@ class AdaptivePoolCase:
         return needed + (["upsampling"] if upsamples(self) else [])
 
 
+SomeCase = TypeVar("SomeCase", bound=AdaptivePoolCase)
+
+
 def upsamples(case: AdaptivePoolCase) -> bool:
     return any(o > n for o, n in zip(case.y_shape[2:], case.x_shape[2:]))
 
@@ -187,7 +190,7 @@ def adaptive_fields(
 
 
 @st.composite
-def spelled(draw: st.DrawFn, case: AdaptivePoolCase, off: frozenset[str]) -> AdaptivePoolCase:
+def spelled(draw: st.DrawFn, case: SomeCase, off: frozenset[str]) -> SomeCase:
     """``case`` as a caller spells it (``draws.spelled``); an output size with None is written
     as a pair, since PyTorch takes no None alone."""
     case = draw(draws.spelled(case, off))
@@ -203,7 +206,7 @@ def adaptive_avg_pool_cases(
     dy_values: Collection[str] = ("finite",),
     sizes: Sequence[SizeClass] = SIZE_CLASSES,
     x_values: Collection[str] = ("finite",),
-) -> AdaptivePoolCase:
+) -> AdaptiveAvgPoolCase:
     """Valid adaptive_avg_pool2d examples; ``dtype``, ``dy_values`` and ``sizes`` as for
     ``conv_cases``, ``x_values=X_VALUES`` also draws x with NaN, inf and -inf."""
     off = check_features(unsupported)

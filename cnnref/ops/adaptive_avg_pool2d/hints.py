@@ -110,7 +110,7 @@ def shape_hints(case: AdaptivePoolCase, actual: np.ndarray) -> list[str]:
     if None not in case.output_size:
         return []
     given = [o for o in case.output_size if o is not None]
-    mistakes = {
+    mistakes: dict[str, tuple[tuple[int, ...], Callable[[], np.ndarray | None] | None]] = {
         f"{NONE_RULE}, not the other side's size": (
             (*case.y_shape[:2], *([given[0]] * 2 if given else [1, 1])),
             None,
@@ -142,14 +142,8 @@ def forward_hints(
     variants.append(
         (LARGEST_WINDOW, lambda: pooled(x, (oh, ow), window, lambda b: b.sum(axis=-1) / area))
     )
-    return nonfinite_spread(expected, actual, x, "y", "x") + explain(
-        comparison,
-        actual=actual,
-        expected=expected,
-        scale=scale,
-        dtype=case.dtype,
-        layout=case.layout,
-        variants=variants,
+    return nonfinite_spread(expected, actual, x, "y", "x") + explained(
+        case, comparison, actual, expected, scale, variants
     )
 
 
@@ -175,7 +169,22 @@ def backward_hints(
                 lambda: spread(dy, x.shape, pytorch, True),
             )
         )
-    return nonfinite_spread(expected, actual, dy, "dx", "dy") + explain(
+    return nonfinite_spread(expected, actual, dy, "dx", "dy") + explained(
+        case, comparison, actual, expected, scale, variants, regions
+    )
+
+
+def explained(
+    case: AdaptivePoolCase,
+    comparison,
+    actual: np.ndarray,
+    expected: np.ndarray,
+    scale,
+    variants: list[Variant],
+    regions: list[tuple[str, np.ndarray]] | None = None,
+) -> list[str]:
+    """``checks.hints.explain`` for an adaptive pool's case."""
+    return explain(
         comparison,
         actual=actual,
         expected=expected,
@@ -183,7 +192,7 @@ def backward_hints(
         dtype=case.dtype,
         layout=case.layout,
         variants=variants,
-        regions=regions,
+        regions=regions or [],
     )
 
 

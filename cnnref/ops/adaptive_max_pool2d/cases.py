@@ -60,7 +60,7 @@ def adaptive_max_pool_cases(
     values: Collection[str] = POOL_VALUES,
     dy_values: Collection[str] = ("finite",),
     sizes: Sequence[SizeClass] = SIZE_CLASSES,
-) -> AdaptivePoolCase:
+) -> AdaptiveMaxPoolCase:
     """Valid adaptive_max_pool2d examples; ``values=("distinct",)`` gives tie-free inputs, and
     ``dtype``, ``dy_values`` and ``sizes`` are as for ``conv_cases``."""
     off = check_features(unsupported)

@@ -15,10 +15,11 @@ from functools import partial
 
 import numpy as np
 
-from ...checks.hints import Variant, explain
+from ...checks.hints import Variant
 from ..adaptive_avg_pool2d.cases import AdaptivePoolCase
 from ..adaptive_avg_pool2d.hints import (
     cells_per_input,
+    explained,
     pooled,
     shape_hints,
     window_variants,
@@ -100,15 +101,7 @@ def forward_hints(
     variants = window_variants(case, lambda rule: pooled(x, out_size, rule, _max_with_nan), "y")
     if np.isnan(x).any():
         variants.append((NAN_SKIPPED, lambda: pooled(x, out_size, window, _nan_skipped)))
-    return explain(
-        comparison,
-        actual=actual,
-        expected=expected,
-        scale=0.0,
-        dtype=case.dtype,
-        layout=case.layout,
-        variants=variants,
-    )
+    return explained(case, comparison, actual, expected, 0.0, variants)
 
 
 def backward_hints(
@@ -129,13 +122,4 @@ def backward_hints(
     shared = cells_per_input(case) > 1
     if shared.any() and not shared.all():
         regions.append((SHARED_MAXIMA_ONLY, shared))
-    return explain(
-        comparison,
-        actual=actual,
-        expected=expected,
-        scale=scale,
-        dtype=case.dtype,
-        layout=case.layout,
-        variants=variants,
-        regions=regions,
-    )
+    return explained(case, comparison, actual, expected, scale, variants, regions)

@@ -20,7 +20,7 @@ from ..adaptive_avg_pool2d.cases import AdaptivePoolCase
 from ..adaptive_avg_pool2d.literal import window
 from ..adaptive_avg_pool2d.properties import longest_window
 from ..max_pool2d.cases import DISTINCT_SPACING, POOL_VALUES
-from .cases import adaptive_max_pool_cases
+from .cases import AdaptiveMaxPoolCase, adaptive_max_pool_cases
 from .hints import backward_hints, forward_hints, shape_hints
 from .scales import adaptive_max_pool2d_backward_scale
 
@@ -149,7 +149,7 @@ standard.register(
     cases=_cases(values=("ties", "nan", "neginf")),
     calls=("adaptive_max_pool2d",),
 )
-def backward_routing(candidate: Candidate, case: AdaptivePoolCase, evidence: Evidence) -> None:
+def backward_routing(candidate: Candidate, case: AdaptiveMaxPoolCase, evidence: Evidence) -> None:
     """sum(dx) = sum(dy), and dx is non-zero only at a maximum of a window holding it."""
     x, dy = case.arrays()
     SPEC.trusted_forward(candidate, case)  # NotChecked where the candidate's forward is wrong here
