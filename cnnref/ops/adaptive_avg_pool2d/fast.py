@@ -37,10 +37,10 @@ def adaptive_avg_pool2d(x: np.ndarray, output_size: int | OutputSize) -> np.ndar
     with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN propagate, silently
         for i in range(row_length.max()):
             for j in range(col_length.max()):
-                rows = np.minimum(row_start + i, x.shape[2] - 1)[:, None]
-                cols = np.minimum(col_start + j, x.shape[3] - 1)[None, :]
+                rows = np.minimum(row_start + i, x.shape[2] - 1)
+                cols = np.minimum(col_start + j, x.shape[3] - 1)
                 inside = (i < row_length)[:, None] & (j < col_length)[None, :]
-                total += np.where(inside, x[:, :, rows, cols], zero)
+                total += np.where(inside, grid(x, rows, cols), zero)
         return total / row_length.astype(x.dtype)[:, None] / col_length.astype(x.dtype)[None, :]
 
 
@@ -68,11 +68,16 @@ def adaptive_avg_pool2d_backward(
         )
         for a in range(row_cells.max()):
             for b in range(col_cells.max()):
-                rows = np.minimum(row_first + a, dy.shape[2] - 1)[:, None]
-                cols = np.minimum(col_first + b, dy.shape[3] - 1)[None, :]
+                rows = np.minimum(row_first + a, dy.shape[2] - 1)
+                cols = np.minimum(col_first + b, dy.shape[3] - 1)
                 reads = (a < row_cells)[:, None] & (b < col_cells)[None, :]
-                dx += np.where(reads, share[:, :, rows, cols], zero)
+                dx += np.where(reads, grid(share, rows, cols), zero)
     return dx
+
+
+def grid(a: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``a[:, :, rows[:, None], cols[None, :]]``, as two gathers along one axis each (faster)."""
+    return np.take(np.take(a, rows, axis=2), cols, axis=3)
 
 
 def window_bounds(out_size: int, size: int) -> tuple[np.ndarray, np.ndarray]:

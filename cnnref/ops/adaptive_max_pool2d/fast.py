@@ -3,7 +3,8 @@
 
 The literal form (literal.py) looks at each window whole: its last NaN, else
 its first maximum.  This form runs PyTorch CPU's scan instead, for all cells
-at once: tap (i, j) of every window is one gather of x, and the taps are
+at once: tap (i, j) of every window is one gather of x (adaptive_avg_pool2d's
+fast form's window bounds and gather), and the taps are
 visited in row-major order; an element takes over when it is strictly greater
 than the best so far or is NaN.  The scan starts at each window's first
 element, which is where PyTorch's ends when nothing takes over (a window of
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..adaptive_avg_pool2d.fast import grid, window_bounds
 from .geometry import OutputSize, check_adaptive_backward_call, check_adaptive_call
 
 
@@ -51,20 +53,18 @@ def scan(x: np.ndarray, out_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndar
     height, width = x.shape[2:]
     if 0 in out_shape[2:]:
         return np.empty(out_shape, dtype=x.dtype), np.empty(out_shape, dtype=np.int64)
-    (row_start, row_end), (col_start, col_end) = (
-        (cells * size // out, -(-(cells + 1) * size // out))
-        for out, size in zip(out_shape[2:], (height, width))
-        for cells in [np.arange(out)]
+    (row_start, row_length), (col_start, col_length) = (
+        window_bounds(out, size) for out, size in zip(out_shape[2:], (height, width))
     )
-    best = x[:, :, row_start[:, None], col_start[None, :]]
+    best = grid(x, row_start, col_start)
     index = np.broadcast_to(row_start[:, None] * width + col_start[None, :], best.shape).copy()
-    for i in range(int((row_end - row_start).max())):
-        for j in range(int((col_end - col_start).max())):
-            rows, cols = (row_start + i)[:, None], (col_start + j)[None, :]
-            inside = (rows < row_end[:, None]) & (cols < col_end[None, :])
-            tap = x[:, :, np.minimum(rows, height - 1), np.minimum(cols, width - 1)]
+    for i in range(row_length.max()):
+        for j in range(col_length.max()):
+            rows, cols = row_start + i, col_start + j
+            inside = (i < row_length)[:, None] & (j < col_length)[None, :]
+            tap = grid(x, np.minimum(rows, height - 1), np.minimum(cols, width - 1))
             with np.errstate(invalid="ignore"):
                 takes_over = inside & ((tap > best) | np.isnan(tap))
             best = np.where(takes_over, tap, best)
-            index = np.where(takes_over, rows * width + cols, index)
+            index = np.where(takes_over, rows[:, None] * width + cols[None, :], index)
     return best, index
