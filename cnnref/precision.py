@@ -118,8 +118,10 @@ def through_float32(function: Callable[..., Any]) -> Callable[..., Any]:
         if not is_half(common):  # a wider input decides the result's dtype
             return result
         with np.errstate(over="ignore"):  # past the format's largest value, inf is the rounding
-            if isinstance(result, tuple):
-                return tuple(None if r is None else r.astype(common) for r in result)
+            if isinstance(result, tuple):  # indices (adaptive_max_pool2d's) stay integers
+                return tuple(
+                    r if r is None or r.dtype.kind != "f" else r.astype(common) for r in result
+                )
             return result.astype(common)
 
     return rounded_once

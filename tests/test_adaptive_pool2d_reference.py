@@ -9,6 +9,7 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 
+import cnnref
 from cnnref.ops.adaptive_avg_pool2d import fast as avg_fast
 from cnnref.ops.adaptive_avg_pool2d import literal as avg_literal
 from cnnref.ops.adaptive_max_pool2d import fast as max_fast
@@ -192,6 +193,28 @@ def test_dtypes(op: str, form: str) -> None:
             assert dx.dtype == np.result_type(dy_dtype, x_dtype)
     if op == "adaptive_max_pool2d":
         assert getattr(module, op)(x, 3, return_indices=True)[1].dtype == np.int64
+
+
+@pytest.mark.usefixtures("torch_required")
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_formats_round_once_and_indices_stay_int64(dtype: str) -> None:
+    """cnnref.adaptive_max_pool2d takes the half formats through float32 (exact for a maximum):
+    y in the half format, its indices int64, as PyTorch's, past 2048 (no half holds them)."""
+    import torch
+
+    from cnnref.precision import BFLOAT16
+
+    x64 = values("ties", (1, 2, 64, 70))
+    x = x64.astype(BFLOAT16 if dtype == "bfloat16" else dtype)
+    y, indices = cnnref.adaptive_max_pool2d(x, (5, 6), return_indices=True)
+    torch_y, torch_indices = torch.nn.functional.adaptive_max_pool2d(
+        torch.from_numpy(x64), (5, 6), return_indices=True
+    )
+    assert y.dtype == x.dtype and indices.dtype == np.int64 and indices.max() > 2048
+    assert np.array_equal(indices, torch_indices.numpy())
+    assert np.array_equal(y.astype(np.float64), torch_y.numpy())
+    average = cnnref.adaptive_avg_pool2d(x, (5, 6))
+    assert average.dtype == x.dtype
 
 
 # output_size as PyTorch refuses it: (error, message).
