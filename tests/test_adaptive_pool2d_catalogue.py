@@ -12,15 +12,15 @@ test_verify_catalogue covers isolation.
 from __future__ import annotations
 
 import functools
-import warnings
 
 import pytest
 
 from cnnref.checks import PROPERTIES
 from cnnref.ops import GROUPS
-from cnnref.verify import VerificationResult, verify
+from cnnref.verify import VerificationResult
 from tests.candidates.adaptive_pool2d_student import BUGS
 from tests.support.catalogue import failed_first_at
+from tests.test_avg_pool2d_catalogue import quietly
 from tests.test_verify_catalogue import NEUTRAL
 
 pytestmark = pytest.mark.slow  # a whole verification per catalogued bug
@@ -64,13 +64,6 @@ CAUGHT = {
         ["the contributions must add up"],
     ),
 }
-
-
-def quietly(**options) -> VerificationResult:
-    """``verify`` of the student in this process; its 0/0 warns, as numpy does."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return verify(isolate=False, seed=0, **options)
 
 
 @functools.cache
