@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import hypothesis
 from hypothesis import strategies as st
@@ -201,7 +201,7 @@ def named_cases() -> list[tuple[NamedCase, frozenset[str]]]:
 
 def _with_wanted_features(named: NamedCase) -> tuple[NamedCase, frozenset[str]]:
     for seed in range(SEED_SEARCH):
-        case = replace(named.case, seed=seed)
+        case = replace(cast(Any, named.case), seed=seed)  # every op's case is a dataclass
         found = features_of(case)
         if named.wanted <= found:
             return replace(named, case=case), found

@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -168,7 +168,9 @@ def _case_entry(
         "call": f"{op.op}({call_arguments})",
         "inputs": [{"name": name} | input_entries.get(name, {"file": None}) for name in op.inputs],
         "expected": expected,
-        "case": {name: _json(value) for name, value in asdict(case).items()},
+        "case": {
+            name: _json(value) for name, value in asdict(cast(Any, case)).items()
+        },  # a dataclass
         "python": repr(case),
     }
 

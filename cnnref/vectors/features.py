@@ -14,9 +14,9 @@ element (p, q) reads input rows ``p*stride + i*dilation - padding``: the ops in
 
 from __future__ import annotations
 
-import numpy as np
-
 from typing import Any
+
+import numpy as np
 
 from ..ops.arguments import effective_kernel, pool_output_size
 from ..strategies.cases import Case, magnitude
