@@ -4,7 +4,7 @@ Each named case states the features it is there for.  Its arrays come from
 a seed like every cnnref example; the first seed (from 0) whose arrays hold
 every stated feature is taken, so "a window of -inf only" is a fact of the
 written arrays, not a hope.  The named cases are conv2d's and max_pool2d's
-edge cases; the sweep draws small cases of every op in the registry
+edge cases, and avg_pool2d's float16 overflow; the sweep draws small cases of every op in the registry
 (``cnnref.ops.OPS``) from ``--seed``, through each op's own strategy, in
 every dtype.
 """
@@ -12,6 +12,7 @@ every dtype.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -20,18 +21,20 @@ from hypothesis import strategies as st
 
 from ..checks import all_properties
 from ..ops import OPS
+from ..ops.avg_pool2d.cases import AvgPoolCase
 from ..ops.conv2d.cases import ConvCase
 from ..ops.max_pool2d.cases import MaxPoolCase
 from ..precision import DTYPES
 from ..strategies import LAYOUTS, SIZE_CLASSES
-from ..strategies.cases import Case
+from ..strategies.cases import MAGNITUDES, Case, magnitude
 from ..verify.runner import draws_independent_of_loaded_modules
 from .features import features_of
 
 # A named case must find its features within this many seeds, or the catalogue is wrong.
 SEED_SEARCH = 500
-# Hypothesis may repeat an example: it generates up to this many per distinct case wanted.
-DRAWS_PER_CASE = 4
+# Hypothesis generates this many examples per case wanted, and the cases are spread over
+# them: its consecutive examples are often variations of one another.
+DRAWS_PER_CASE = 10
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,11 @@ def _pool(name: str, about: str, wanted: str = "", **fields) -> NamedCase:
         "kernel_size": (2, 2),
     }
     case = MaxPoolCase(**(defaults | fields))
+    return NamedCase(name, case, about, frozenset(wanted.split()))
+
+
+def _avg_pool(name: str, about: str, wanted: str = "", **fields) -> NamedCase:
+    case = AvgPoolCase(**({"batch": 1, "channels": 2, "height": 6, "width": 6} | fields))
     return NamedCase(name, case, about, frozenset(wanted.split()))
 
 
@@ -191,6 +199,11 @@ NAMED: tuple[NamedCase, ...] = (
               **_POOL_ALL, layout=layout)
         for layout in LAYOUTS[1:]
     ),
+    # ---- avg_pool2d
+    _avg_pool("avg-pool-sum-overflow-float16",
+              "float16 values near 65504 in 4x4 windows: each window's sum passes 65504, its mean "
+              "does not (a kernel that sums in float16 before it divides returns inf)",
+              "float16 near_overflow", kernel_size=(4, 4), stride=(2, 2), dtype="float16"),
 )  # fmt: skip
 
 
@@ -234,8 +247,19 @@ def draw_cases(op: str, seed: int, count: int) -> list[Case]:
     for dtype in DTYPES:
         wanted = len(range(DTYPES.index(dtype), count, len(DTYPES)))
         strategy = prop.cases(dtype, frozenset(), "partial", sizes=small)
-        by_dtype[dtype] = _draw(strategy, wanted, _seed_of(seed, op, dtype)) if wanted else []
+        drawn = _draw(strategy, wanted, _seed_of(seed, op, dtype)) if wanted else []
+        by_dtype[dtype] = [_at_magnitude(case, index) for index, case in enumerate(drawn)]
     return [by_dtype[DTYPES[i % len(DTYPES)]][i // len(DTYPES)] for i in range(count)]
+
+
+def _at_magnitude(case: Case, index: int) -> Case:
+    """``case`` with the next seed whose values sit at the ``index``-th of its dtype's
+    magnitudes in turn (float16: normal, near overflow, subnormal), so every op's sweep
+    reaches each of them."""
+    labels = MAGNITUDES.get(case.dtype, ("normal",))
+    wanted = labels[index % len(labels)]
+    seed = next(s for s in itertools.count(case.seed) if magnitude(case.dtype, s) == wanted)
+    return cast(Case, replace(cast(Any, case), seed=seed))
 
 
 def _seed_of(seed: int, op: str, dtype: str) -> int:
@@ -244,8 +268,9 @@ def _seed_of(seed: int, op: str, dtype: str) -> int:
 
 
 def _draw(strategy: st.SearchStrategy, count: int, seed: int) -> list[Case]:
-    """The last ``count`` distinct examples of those Hypothesis generates from ``seed`` (it
-    starts from the simplest one, the smallest geometry, which the named cases cover)."""
+    """``count`` distinct examples, evenly spread over those Hypothesis generates from
+    ``seed``, the last one included (it starts from the simplest one, the smallest
+    geometry, which the named cases cover)."""
     drawn: dict[str, Case] = {}
 
     @hypothesis.seed(seed)
@@ -266,4 +291,6 @@ def _draw(strategy: st.SearchStrategy, count: int, seed: int) -> list[Case]:
         collect()
     if len(drawn) < count:
         raise AssertionError(f"{count} distinct cases wanted, Hypothesis drew {len(drawn)}")
-    return list(drawn.values())[-count:]
+    distinct = list(drawn.values())
+    step = len(distinct) // count
+    return distinct[len(distinct) - 1 - step * (count - 1) :: step][:count]

@@ -63,6 +63,12 @@ class Output:
         return precision.overflow_threshold(self.dtype) if precision.is_half(self.dtype) else None
 
 
+def summed_atol(expected: np.ndarray, rtol: float, scale, normwise) -> np.ndarray:
+    """``rtol * |scale| + |normwise|`` in ``expected``'s shape, as ``compare`` allows (a
+    negative divisor_override makes avg_pool2d's scale negative)."""
+    return np.zeros_like(expected) + rtol * np.abs(scale) + np.abs(normwise)
+
+
 def half_rounding(expected: np.ndarray, summed_atol: np.ndarray, dtype: str) -> np.ndarray:
     """Half an ulp of ``dtype`` at the largest magnitude the float32 sum may reach: where
     the one rounding to the half format may move each element."""
@@ -109,7 +115,7 @@ def _vectors_of(case: Case) -> tuple[dict[str, np.ndarray | None], list[OpVector
     y = spec.reference_forward(case, conventions)(*operands64, **case.geometry)
     rtol = spec.rtol(case, "y")
     y_scale = spec.forward_scale(case, operands64, conventions)
-    atol = np.zeros_like(y) + rtol * y_scale + spec.forward_normwise(case, operands64)
+    atol = summed_atol(y, rtol, y_scale, spec.forward_normwise(case, operands64))
     y_text = spec.scale_text("y", present)
     forward = OpVector(spec.op, spec.operands, (Output("y", y, atol, rtol, y_text, case.dtype),))
     gradients = spec.reference_backward(case, conventions)(dy64, *operands64, **case.geometry)
@@ -120,7 +126,7 @@ def _vectors_of(case: Case) -> tuple[dict[str, np.ndarray | None], list[OpVector
     outputs = []
     for name, value, scale in zip(spec.gradients, gradients, scales):
         rtol = spec.rtol(case, name)
-        atol = None if value is None else rtol * scale + normwise.get(name, 0.0)
+        atol = None if value is None else summed_atol(value, rtol, scale, normwise.get(name, 0.0))
         text = spec.scale_text(name, present)
         outputs.append(Output(name, value, atol, rtol, text, case.dtype))
     backward = OpVector(spec.backward, ("dy", *spec.operands), tuple(outputs))
