@@ -126,9 +126,11 @@ def _vectors_of(case: Case) -> tuple[dict[str, np.ndarray | None], list[OpVector
     outputs = []
     for name, value, scale in zip(spec.gradients, gradients, scales):
         rtol = spec.rtol(case, name)
-        atol = None if value is None else summed_atol(value, rtol, scale, normwise.get(name, 0.0))
+        gradient_atol = (
+            None if value is None else summed_atol(value, rtol, scale, normwise.get(name, 0.0))
+        )
         text = spec.scale_text(name, present)
-        outputs.append(Output(name, value, atol, rtol, text, case.dtype))
+        outputs.append(Output(name, value, gradient_atol, rtol, text, case.dtype))
     backward = OpVector(spec.backward, ("dy", *spec.operands), tuple(outputs))
     return dict(zip(spec.operands, operands), dy=dy), [forward, backward]
 
