@@ -578,7 +578,7 @@ def check_npy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return executable
 
 
-def run_check_npy(check_npy: Path, *files: Path) -> subprocess.CompletedProcess:
+def run_check_npy(check_npy: Path, *files: Path | str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(check_npy), *map(str, files)], capture_output=True, text=True, timeout=30
     )
@@ -618,3 +618,32 @@ def test_the_c_reader_applies_the_rule(
     failed = run_check_npy(check_npy, tmp_path / "actual.npy", expected_file, atol_file)
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert f"{1 + min(special.size, 1)} of {expected.size} elements fail" in failed.stdout
+
+
+def test_the_c_reader_accepts_an_overflow_only_past_the_threshold(
+    check_npy: Path, corpus: Path, manifest: dict, tmp_path: Path
+) -> None:
+    """float16 conv2d near 65504: the reference's result (float32 sums, one rounding) has
+    infinities where the exact value passes the threshold; they pass given OVERFLOW, fail
+    without it, and an infinity where the exact value is far below it fails."""
+    (case,) = [c for c in manifest["cases"] if c["id"] == "conv-near-overflow-float16/conv2d"]
+    (entry,) = case["expected"]
+    x, w, b = (load(corpus, e) for e in case["inputs"])
+    y = reference.conv2d(x, w, b, **arguments(case))
+    assert y.dtype == np.float16 and np.isinf(y).any()
+    actual = y.astype(np.float64)
+    np.save(tmp_path / "actual.npy", actual)
+    expected_file = corpus / entry["file"]
+    atol_file = corpus / entry["tolerance"]["atol"]["file"]
+    overflow = repr(entry["tolerance"]["overflow"])
+    passed = run_check_npy(check_npy, tmp_path / "actual.npy", expected_file, atol_file, overflow)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    infinities = int(np.isinf(actual).sum())
+    without = run_check_npy(check_npy, tmp_path / "actual.npy", expected_file, atol_file)
+    assert f"{infinities} of {actual.size} elements fail" in without.stdout
+
+    small = np.flatnonzero(np.abs(load(corpus, entry)) < 1000)
+    actual.reshape(-1)[small[0]] = np.inf
+    np.save(tmp_path / "actual.npy", actual)
+    failed = run_check_npy(check_npy, tmp_path / "actual.npy", expected_file, atol_file, overflow)
+    assert failed.returncode == 1 and f"1 of {actual.size} elements fail" in failed.stdout

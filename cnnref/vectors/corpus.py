@@ -30,7 +30,7 @@ from .expected import ACCUMULATION, OpVector, torch_disagreements, torch_version
 from .features import FEATURES
 
 FORMAT = "cnnref-vectors"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 DEFAULT_SWEEP = 16
 
