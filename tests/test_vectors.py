@@ -446,7 +446,8 @@ def test_a_low_precision_bug_fails_the_half_cases(
 
     buggy = getattr(half_precision, bug)
     cases = {c["id"]: c for c in manifest["cases"] if c["op"] == function}
-    failed = docs_loader["check"](corpus, {function: getattr(buggy, function)})
+    with np.errstate(over="ignore"):  # a bug's own overflow to inf is what it is run for
+        failed = docs_loader["check"](corpus, {function: getattr(buggy, function)})
     failed_ids = {failure.split(":")[0] for failure in failed}
     assert any(cases[i]["dtype"] == dtype for i in failed_ids), (bug, sorted(failed_ids))
     assert all(cases[i]["dtype"] in HALF_DTYPES for i in failed_ids), sorted(failed_ids)

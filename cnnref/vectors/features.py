@@ -88,8 +88,8 @@ def features_of(case: Case) -> frozenset[str]:
     found = _fields(case)
     if op_of(case) in WINDOWED:
         found |= _windows(case)
-    if hasattr(case, "values"):  # max pooling's value patterns
-        found |= {name for name, on in _window_values(case).items() if on}
+        if hasattr(case, "values"):  # max pooling's value patterns
+            found |= {name for name, on in _window_values(case).items() if on}
     unknown = found - set(FEATURES)
     assert not unknown, f"undocumented features {unknown}"
     return frozenset(found)
@@ -115,9 +115,9 @@ def _fields(case: Any) -> set[str]:
         "large_image": max(case.height, case.width) > 40,
         "non_square_input": case.height != case.width,
         "non_square_geometry": any(a != b for a, b in pairs),
-        "stride": case.stride is not None and case.stride != (1, 1),
+        "stride": getattr(case, "stride", None) not in (None, (1, 1)),
         "stride_none": hasattr(case, "ceil_mode") and case.stride is None,
-        "padding": case.padding != (0, 0),
+        "padding": getattr(case, "padding", (0, 0)) != (0, 0),
         "dilation": getattr(case, "dilation", (1, 1)) != (1, 1),
         "groups": groups > 1,
         "depthwise": groups > 1 and groups == case.in_channels,
