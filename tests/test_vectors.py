@@ -167,6 +167,16 @@ def test_manifest_matches_its_published_schema(manifest: dict) -> None:
     pool_case["arguments"] = {"stride": [1, 1], "padding": [0, 0], "dilation": [1, 1], "groups": 1}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema)
+    # ... and a bfloat16 file that does not say it holds bits, or a half output without
+    # its overflow threshold.
+    for dtype, damage in [
+        ("bfloat16", lambda case: case["inputs"][0].pop("stored_as")),
+        ("float16", lambda case: case["expected"][0]["tolerance"].pop("overflow")),
+    ]:
+        broken = json.loads(json.dumps(manifest))
+        damage(next(c for c in broken["cases"] if c["dtype"] == dtype))
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(broken, schema)
 
 
 def test_inputs_are_the_cases_arrays(corpus: Path, manifest: dict) -> None:
