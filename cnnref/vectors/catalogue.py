@@ -4,9 +4,9 @@ Each named case states the features it is there for.  Its arrays come from
 a seed like every cnnref example; the first seed (from 0) whose arrays hold
 every stated feature is taken, so "a window of -inf only" is a fact of the
 written arrays, not a hope.  The named cases are conv2d's and max_pool2d's
-edge cases, and avg_pool2d's float16 overflow; the sweep draws small cases of every op in the registry
-(``cnnref.ops.OPS``) from ``--seed``, through each op's own strategy, in
-every dtype.
+edge cases, and avg_pool2d's float16 overflow; the sweep draws small cases
+of every op in the registry (``cnnref.ops.OPS``) from ``--seed``, through
+each op's own strategy, in every dtype.
 """
 
 from __future__ import annotations
