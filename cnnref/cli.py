@@ -90,14 +90,6 @@ def unwritable(path: Path) -> str | None:
     return None
 
 
-def output_file(text: str) -> Path:
-    """An argparse type: a file the run will write, in an existing, writable directory."""
-    problem = unwritable(Path(text))
-    if problem:
-        raise argparse.ArgumentTypeError(problem)
-    return Path(text)
-
-
 # The report formats, named by the file's suffix: the CLI's --json/--report/--junit each take
 # one, the plugin's --cnnref-report any.
 REPORT_SUFFIXES = (".json", ".html", ".xml")

@@ -82,19 +82,43 @@ def test_the_c_client_passes_every_property(c_server: Path) -> None:
     assert any("private working directory" in fence for fence in result.settings["fences"])
 
 
-@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
-def test_the_c_client_speaks_the_half_formats(c_server: Path, dtype: str) -> None:
+def assert_speaks(command: Command, dtype: str) -> None:
     """Its sums run in double and round once to the format: within cnnref's half bound."""
-    result = verify(Command(str(c_server)), examples=10, seed=1, dtype=dtype, ops=CLIENT_OPS)
+    result = verify(command, examples=10, seed=1, dtype=dtype, ops=CLIENT_OPS)
     judged = {p.name: p.status for p in result.properties if p.status != "not covered"}
     assert result.passed, result.explain()
+    assert dtype not in result.settings["unsupported"]
     assert {"conv2d.matches_reference", "conv2d_backward.matches_reference"} <= set(judged)
+    assert {"max_pool2d.matches_reference", "max_pool2d_backward.matches_reference"} <= set(judged)
     assert set(judged.values()) == {"passed"}, judged
 
 
-def test_the_rust_client_declares_the_half_formats_unsupported(rust_server: Path) -> None:
-    result = verify(Command([str(rust_server)]), examples=2, seed=0, properties=["conv2d.contract"])
-    assert {"float16", "bfloat16"} <= set(result.settings["unsupported"])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_the_c_client_speaks_the_half_formats(c_server: Path, dtype: str) -> None:
+    assert_speaks(Command(str(c_server)), dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_the_rust_client_speaks_the_half_formats(rust_server: Path, dtype: str) -> None:
+    assert_speaks(Command([str(rust_server)]), dtype)
+
+
+def test_the_rust_clients_half_conversions_round_trip_every_bit_pattern() -> None:
+    """examples/rust/src/half.rs's own tests: all 65,536 patterns of each format, and
+    rounding to nearest even, ties, subnormals and overflow."""
+    found = cargo()
+    require(found is not None, "cargo (apt-get install cargo, or rustup)")
+    target = ROOT / "build" / "examples-rust"
+    manifest = EXAMPLES / "rust" / "Cargo.toml"
+    test = [found, "test", "--release", "--offline", "--quiet", "--target-dir", str(target)]
+    ran = subprocess.run(
+        [*test, "--manifest-path", str(manifest), "half::"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "test result: ok. 2 passed" in ran.stdout, ran.stdout
 
 
 def test_the_rust_client_passes_every_property_in_float32(rust_server: Path) -> None:

@@ -194,7 +194,12 @@ def test_a_class_is_graded_on_a_local_two_worker_cluster(tmp_path: Path) -> None
     assert not any(worker.endswith(f"/{os.getpid()}") for worker in workers)
 
 
-def test_an_unreachable_scheduler_is_a_usage_error(tmp_path: Path, capsys) -> None:
+def test_an_unreachable_scheduler_is_a_usage_error(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        "cnnref.grade.SCHEDULER_TIMEOUT", 2.0
+    )  # nothing listens: no need to wait 30 s
     (tmp_path / "class").mkdir()
     (tmp_path / "class" / "solo.py").write_text("x = 1\n")
     arguments = ["grade", str(tmp_path / "class"), "--out", str(tmp_path / "book")]

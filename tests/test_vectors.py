@@ -8,22 +8,25 @@ not cnnref's objects), through the loader printed in docs/vectors.md.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import re
 import shutil
 import subprocess
-from functools import partial
 from pathlib import Path
 
 import jsonschema
+import ml_dtypes
 import numpy as np
 import pytest
 
+from cnnref import precision, reference
 from cnnref.cli import main
+from cnnref.ops import FUNCTIONS, OPS, op_of
 from cnnref.ops.max_pool2d.geometry import PoolGeometry
 from cnnref.oracles import torch_autograd
+from cnnref.precision import DTYPES, HALF_DTYPES
 from cnnref.reference import literal
-from cnnref.strategies import ConvCase, PoolCase
 from cnnref.vectors import FEATURES, FORMAT, FORMAT_VERSION, MANIFEST, iter_files
 from tests.conftest import require
 
@@ -31,7 +34,6 @@ from tests.conftest import require
 # slow: writes golden-vector corpora
 pytestmark = [pytest.mark.xdist_group("vectors"), pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
-OPS = {"conv2d", "conv2d_backward", "max_pool2d", "max_pool2d_backward"}
 # What the corpus must exercise (issue 12): written out here, not read from cnnref.
 REQUIRED_FEATURES = {
     "ties",
@@ -64,6 +66,10 @@ REQUIRED_FEATURES = {
     "unused_input",
     "float64",
     "float32",
+    "float16",
+    "bfloat16",
+    "near_overflow",
+    "subnormal",
     "fortran",
     "strided",
     "negative_strides",
@@ -93,7 +99,17 @@ def docs_loader() -> dict:
 
 
 def load(corpus: Path, entry: dict) -> np.ndarray | None:
-    return None if entry["file"] is None else np.load(corpus / entry["file"], allow_pickle=False)
+    """A file's array in its manifest dtype: bfloat16 is stored as its uint16 bits."""
+    if entry["file"] is None:
+        return None
+    array = np.load(corpus / entry["file"], allow_pickle=False)
+    return array.view(ml_dtypes.bfloat16) if entry["dtype"] == "bfloat16" else array
+
+
+def rebuilt_case(case: dict):
+    """The manifest's "python" case, evaluated among its op's case classes."""
+    namespace = vars(importlib.import_module(f"cnnref.ops.{op_of(case['op'])}.cases"))
+    return eval(case["python"], dict(namespace))
 
 
 def arguments(case: dict) -> dict:
@@ -109,12 +125,13 @@ def test_manifest_describes_every_case_and_file(corpus: Path, manifest: dict) ->
     ids = [case["id"] for case in manifest["cases"]]
     assert len(ids) == len(set(ids)), "case ids repeat"
     for case in manifest["cases"]:
-        assert case["op"] in OPS, case["id"]
-        assert case["dtype"] in ("float32", "float64"), case["id"]
+        assert case["op"] in FUNCTIONS, case["id"]
+        assert case["dtype"] in DTYPES, case["id"]
         assert set(case["features"]) <= set(FEATURES), case["id"]
         assert case["call"].startswith(f"{case['op']}("), case["id"]
         assert case["expected"], case["id"]
-        rebuilt = (ConvCase if case["op"].startswith("conv") else PoolCase)(
+        case_class = type(rebuilt_case(case))
+        rebuilt = case_class(
             **{k: tuple(v) if isinstance(v, list) else v for k, v in case["case"].items()}
         )
         assert repr(rebuilt) == case["python"], case["id"]
@@ -135,6 +152,9 @@ def test_manifest_describes_every_case_and_file(corpus: Path, manifest: dict) ->
         array = load(corpus, entry)
         assert (list(array.shape), str(array.dtype)) == (entry["shape"], entry["dtype"])
         assert b"'fortran_order': False" in content[:128], entry["file"]
+        # A dtype NumPy cannot save is its raw bits, and says so; no other is.
+        stored = np.load(corpus / entry["file"]).dtype
+        assert entry.get("stored_as", entry["dtype"]) == stored.name, entry["file"]
 
 
 def test_manifest_matches_its_published_schema(manifest: dict) -> None:
@@ -147,20 +167,29 @@ def test_manifest_matches_its_published_schema(manifest: dict) -> None:
     pool_case["arguments"] = {"stride": [1, 1], "padding": [0, 0], "dilation": [1, 1], "groups": 1}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema)
+    # ... and a bfloat16 file that does not say it holds bits, or a half output without
+    # its overflow threshold.
+    for dtype, damage in [
+        ("bfloat16", lambda case: case["inputs"][0].pop("stored_as")),
+        ("float16", lambda case: case["expected"][0]["tolerance"].pop("overflow")),
+    ]:
+        broken = json.loads(json.dumps(manifest))
+        damage(next(c for c in broken["cases"] if c["dtype"] == dtype))
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(broken, schema)
 
 
 def test_inputs_are_the_cases_arrays(corpus: Path, manifest: dict) -> None:
     """The manifest's "python" case rebuilds the very inputs on disk (in cnnref)."""
     for case in manifest["cases"]:
-        kind = ConvCase if case["op"].startswith("conv") else PoolCase
-        rebuilt = eval(case["python"], {kind.__name__: kind})
-        arrays = rebuilt.arrays()._asdict()
+        arrays = rebuilt_case(case).arrays()._asdict()
         for entry in case["inputs"]:
             expected = arrays[entry["name"]]
             got = load(corpus, entry)
             if expected is None:
                 assert got is None, case["id"]
             else:
+                assert got.dtype == expected.dtype, case["id"]
                 assert np.array_equal(got, expected, equal_nan=True), case["id"]
 
 
@@ -191,44 +220,57 @@ def test_corpus_covers_every_feature(manifest: dict) -> None:
     assert found >= REQUIRED_FEATURES, sorted(REQUIRED_FEATURES - found)
     assert found == set(FEATURES), sorted(set(FEATURES) - found)
     assert set(manifest["features"]) == set(FEATURES)
-    for op in OPS:
-        dtypes = {c["dtype"] for c in manifest["cases"] if c["op"] == op}
-        assert dtypes == {"float32", "float64"}, op
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_function_of_the_registry_has_cases_in_every_dtype(
+    function: str, manifest: dict
+) -> None:
+    """The ops come from cnnref.ops.OPS: an op added there is in the corpus, in every dtype."""
+    dtypes = {c["dtype"] for c in manifest["cases"] if c["op"] == function}
+    assert dtypes == {"float64", "float32", "float16", "bfloat16"}, function
+    swept = {c["name"] for c in manifest["cases"] if c["op"] == function}
+    assert any(name.startswith(f"sweep-{op_of(function)}-") for name in swept), function
 
 
 # ---------------------------------------------------------------- the expected outputs
+
+
+def torch_functions() -> dict:
+    """PyTorch CPU's forward and autograd backward of every function in the registry, half
+    formats through its float32 kernels rounded once (the corpus's convention)."""
+
+    def forward(op):
+        return precision.through_float32(lambda *a, **g: torch_autograd.forward(op, *a, **g))
+
+    def backward(op):
+        def gradients(dy, *operands, **geometry):
+            found = torch_autograd.with_gradients(op, dy, *operands, **geometry)[1:]
+            return found[0] if len(found) == 1 else found
+
+        return precision.through_float32(gradients)
+
+    return {f: (backward if f.endswith("_backward") else forward)(op_of(f)) for f in FUNCTIONS}
 
 
 def test_expected_outputs_agree_with_torch(
     torch_required: None, corpus: Path, manifest: dict, docs_loader: dict
 ) -> None:
     """PyTorch CPU, fed the files, passes every case under the corpus's own rule."""
-
-    def conv2d_backward(dy, x, w, b, **geometry):
-        return torch_autograd.with_gradients("conv2d", dy, x, w, b, **geometry)[1:]
-
-    def max_pool2d_backward(dy, x, **geometry):
-        return torch_autograd.with_gradients("max_pool2d", dy, x, **geometry)[1]
-
-    torch_ops = {
-        "conv2d": partial(torch_autograd.forward, "conv2d"),
-        "conv2d_backward": conv2d_backward,
-        "max_pool2d": partial(torch_autograd.forward, "max_pool2d"),
-        "max_pool2d_backward": max_pool2d_backward,
-    }
     assert manifest["cross_checked_with"].startswith("torch ")
-    assert docs_loader["check"](corpus, torch_ops) == []
+    assert docs_loader["check"](corpus, torch_functions()) == []
 
 
+@pytest.mark.parametrize("op", OPS)
 def test_expected_outputs_agree_with_the_literal_reference(
-    corpus: Path, manifest: dict, docs_loader: dict
+    op: str, corpus: Path, manifest: dict, docs_loader: dict
 ) -> None:
     """The literal form (the derivation, not the fast path that wrote the corpus) passes."""
-    ops = {op: getattr(literal, op) for op in OPS}
-    assert docs_loader["check"](corpus, ops) == []
+    functions = {f: getattr(literal, f) for f in (op, f"{op}_backward")}
+    assert docs_loader["check"](corpus, functions) == []
     # Pooling selects: the literal form must match the forward bit for bit.
     for case in manifest["cases"]:
-        if case["op"] == "max_pool2d":
+        if case["op"] == "max_pool2d" == op:
             (expected,) = case["expected"]
             y = literal.max_pool2d(load(corpus, case["inputs"][0]), **arguments(case))
             assert np.array_equal(y, load(corpus, expected), equal_nan=True), case["id"]
@@ -326,12 +368,101 @@ def test_a_conv_that_rounds_through_float32_fails_the_float64_cases(
 ) -> None:
     def conv2d(x, w, b, **geometry):
         cast = [None if a is None else a.astype(np.float32) for a in (x, w, b)]
-        return literal.conv2d(*cast, **geometry).astype(x.dtype)
+        with np.errstate(over="ignore"):  # float16's near-overflow cases: inf is the rounding
+            return literal.conv2d(*cast, **geometry).astype(x.dtype)
 
     failed = {f.split(":")[0] for f in docs_loader["check"](corpus, {"conv2d": conv2d})}
     dtypes = {c["id"]: c["dtype"] for c in manifest["cases"]}
     assert failed, "float32 rounding passed every float64 conv2d case"
     assert {dtypes[case_id] for case_id in failed} == {"float64"}
+
+
+# ---------------------------------------------------------------- half precision
+
+
+def test_half_tolerances_are_the_float32_sum_plus_one_rounding(
+    corpus: Path, manifest: dict
+) -> None:
+    """A half output's atol is its float32 sum's (rtol * scale) plus half an ulp of the format
+    at the sum's reach, and it names the overflow threshold and the accumulation assumed."""
+    half_cases = [c for c in manifest["cases"] if c["dtype"] in HALF_DTYPES]
+    assert half_cases
+    for case in half_cases:
+        for entry in case["expected"]:
+            if entry["file"] is None:
+                continue
+            tolerance = entry["tolerance"]
+            info = ml_dtypes.finfo(
+                np.dtype(ml_dtypes.bfloat16 if case["dtype"] == "bfloat16" else np.float16)
+            )
+            assert tolerance["accumulation"] == "float32", case["id"]
+            assert tolerance["overflow"] > float(info.max), case["id"]
+            expected, atol = load(corpus, entry), load(corpus, tolerance["atol"])
+            # At least half an ulp of the format at |expected| wherever it is finite.
+            finite = np.isfinite(expected)
+            floor = precision.half_ulp(np.abs(expected[finite]), case["dtype"])
+            assert (atol[finite] >= floor).all(), (case["id"], entry["name"])
+    for case in manifest["cases"]:
+        if case["dtype"] not in HALF_DTYPES:
+            assert all("overflow" not in e.get("tolerance", {}) for e in case["expected"])
+
+
+@pytest.mark.parametrize("dtype", HALF_DTYPES)
+def test_the_reference_rounded_once_passes_the_half_cases_and_one_ulp_more_does_not(
+    dtype: str, corpus: Path, manifest: dict, docs_loader: dict
+) -> None:
+    """The half vectors loaded back: cnnref's reference (float32 sums, one rounding) passes
+    each within its stated tolerance, float16's overflow to inf included; its half results
+    moved one ulp away from zero fail, in every function."""
+    assert {c["op"] for c in manifest["cases"] if c["dtype"] == dtype} == set(FUNCTIONS)
+    functions = {f: getattr(reference, f) for f in FUNCTIONS}
+    assert docs_loader["check"](corpus, functions) == []
+
+    def one_ulp_more(function):
+        def wrong(*args, **kwargs):
+            result = function(*args, **kwargs)
+            first = result[0] if isinstance(result, tuple) else result
+            if first.dtype.name == dtype:
+                moved = np.isfinite(first) & (first != 0)
+                first.view(np.uint16)[moved] += np.uint16(1)
+            return result
+
+        return wrong
+
+    failed = docs_loader["check"](corpus, {f: one_ulp_more(fn) for f, fn in functions.items()})
+    dtypes = {c["id"]: c["dtype"] for c in manifest["cases"]}
+    failed_ids = {failure.split(":")[0] for failure in failed}
+    assert {dtypes[i] for i in failed_ids} == {dtype}
+    assert {i.split("/")[1] for i in failed_ids} == set(FUNCTIONS)
+
+
+@pytest.mark.parametrize(
+    ("bug", "function", "dtype"),
+    [
+        ("half_accumulation", "conv2d", "float16"),
+        ("half_accumulation", "conv2d", "bfloat16"),
+        ("bfloat16_truncation", "conv2d", "bfloat16"),
+        ("avg_pool_sum_overflow", "avg_pool2d", "float16"),
+        ("dw_half_over_batch", "conv2d_backward", "bfloat16"),
+        ("half_ties_last", "max_pool2d_backward", "float16"),
+    ],
+)
+def test_a_low_precision_bug_fails_the_half_cases(
+    bug: str, function: str, dtype: str, corpus: Path, manifest: dict, docs_loader: dict
+) -> None:
+    """tests/candidates/half_precision.py's bugs, run on the corpus: each fails some case of
+    its format, while the correct float32-accumulating kernels pass them all."""
+    from tests.candidates import half_precision
+
+    buggy = getattr(half_precision, bug)
+    cases = {c["id"]: c for c in manifest["cases"] if c["op"] == function}
+    with np.errstate(over="ignore"):  # a bug's own overflow to inf is what it is run for
+        failed = docs_loader["check"](corpus, {function: getattr(buggy, function)})
+    failed_ids = {failure.split(":")[0] for failure in failed}
+    assert any(cases[i]["dtype"] == dtype for i in failed_ids), (bug, sorted(failed_ids))
+    assert all(cases[i]["dtype"] in HALF_DTYPES for i in failed_ids), sorted(failed_ids)
+    for correct in (half_precision.im2col_float32, half_precision.direct_loop):
+        assert docs_loader["check"](corpus, {function: getattr(correct, function)}) == []
 
 
 # ---------------------------------------------------------------- writing
@@ -458,7 +589,7 @@ def check_npy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return executable
 
 
-def run_check_npy(check_npy: Path, *files: Path) -> subprocess.CompletedProcess:
+def run_check_npy(check_npy: Path, *files: Path | str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(check_npy), *map(str, files)], capture_output=True, text=True, timeout=30
     )
@@ -498,3 +629,32 @@ def test_the_c_reader_applies_the_rule(
     failed = run_check_npy(check_npy, tmp_path / "actual.npy", expected_file, atol_file)
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert f"{1 + min(special.size, 1)} of {expected.size} elements fail" in failed.stdout
+
+
+def test_the_c_reader_accepts_an_overflow_only_past_the_threshold(
+    check_npy: Path, corpus: Path, manifest: dict, tmp_path: Path
+) -> None:
+    """float16 conv2d near 65504: the reference's result (float32 sums, one rounding) has
+    infinities where the exact value passes the threshold; they pass given OVERFLOW, fail
+    without it, and an infinity where the exact value is far below it fails."""
+    (case,) = [c for c in manifest["cases"] if c["id"] == "conv-near-overflow-float16/conv2d"]
+    (entry,) = case["expected"]
+    x, w, b = (load(corpus, e) for e in case["inputs"])
+    y = reference.conv2d(x, w, b, **arguments(case))
+    assert y.dtype == np.float16 and np.isinf(y).any()
+    actual = y.astype(np.float64)
+    np.save(tmp_path / "actual.npy", actual)
+    expected_file = corpus / entry["file"]
+    atol_file = corpus / entry["tolerance"]["atol"]["file"]
+    overflow = repr(entry["tolerance"]["overflow"])
+    passed = run_check_npy(check_npy, tmp_path / "actual.npy", expected_file, atol_file, overflow)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    infinities = int(np.isinf(actual).sum())
+    without = run_check_npy(check_npy, tmp_path / "actual.npy", expected_file, atol_file)
+    assert f"{infinities} of {actual.size} elements fail" in without.stdout
+
+    small = np.flatnonzero(np.abs(load(corpus, entry)) < 1000)
+    actual.reshape(-1)[small[0]] = np.inf
+    np.save(tmp_path / "actual.npy", actual)
+    failed = run_check_npy(check_npy, tmp_path / "actual.npy", expected_file, atol_file, overflow)
+    assert failed.returncode == 1 and f"1 of {actual.size} elements fail" in failed.stdout

@@ -18,9 +18,11 @@ from hypothesis import find
 
 from cnnref.ops import OPS
 from cnnref.results import PropertyResult, Status
+from cnnref.sandbox.confine import landlock_abi
 from cnnref.sandbox.signatures import expected_calls
 from cnnref.verify import CandidateLoadError, select_properties, verify
 from cnnref.verify.cli import ProgressPrinter
+from tests.conftest import require
 from tests.test_verify_cli import cnnref
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +54,22 @@ def test_an_import_time_error_names_the_candidates_file_and_line(tmp_path: Path)
     (line,) = run.stderr.splitlines()
     assert line.startswith("cnnref verify: error: cannot import 'mylayers': JSONDecodeError"), line
     assert line.endswith(f"(at {tmp_path / 'mylayers.py'}, line 6)"), line
+
+
+def test_a_module_that_imports_its_neighbour_is_told_how_to_let_it(tmp_path: Path) -> None:
+    """The fence lets a module candidate read its own file only; the error names the remedy,
+    and the remedy works."""
+    require(landlock_abi() >= 1, "Landlock (Linux 5.13 or newer): the kernel lacks it")
+    (tmp_path / "helper.py").write_text("from cnnref import conv2d, conv2d_backward\n")
+    (tmp_path / "mylayers.py").write_text("from helper import conv2d, conv2d_backward\n")
+    options = ["verify", "--impl", "mylayers", "--ops", "conv2d", "--examples", "2"]
+    run = cnnref(*options, cwd=tmp_path)
+    assert run.returncode == 2, run.stdout + run.stderr
+    (line,) = run.stderr.splitlines()
+    assert f"Permission denied: '{tmp_path / 'helper.py'}'" in line, line
+    assert line.endswith(f"--allow-read {tmp_path} (--cnnref-allow-read in pytest)"), line
+    again = cnnref(*options, "--allow-read", str(tmp_path), cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
 
 
 @pytest.mark.parametrize("option", ["--report", "--json", "--junit"])

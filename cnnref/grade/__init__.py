@@ -251,6 +251,9 @@ class ClusterUnavailable(RuntimeError):
     """--scheduler names no cluster this machine can use."""
 
 
+SCHEDULER_TIMEOUT = 30.0  # seconds to reach the scheduler: Dask retries until then
+
+
 def _on_cluster(
     pending: list[Submission], out: Path, arguments: list[str], time_limit: float, scheduler: str
 ) -> Iterator[Graded]:
@@ -262,7 +265,7 @@ def _on_cluster(
             "--scheduler needs Dask's distributed: pip install 'cnnref[distributed]'"
         ) from None
     try:
-        client = Client(scheduler, timeout=30)
+        client = Client(scheduler, timeout=SCHEDULER_TIMEOUT)
     except (OSError, TimeoutError) as error:
         raise ClusterUnavailable(f"cannot reach the scheduler at {scheduler}: {error}") from None
     with client:

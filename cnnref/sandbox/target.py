@@ -90,7 +90,8 @@ def import_target(target: str) -> object:
         found: object = importlib.import_module(module_name)
     except (Exception, SystemExit) as error:  # any import-time failure is the candidate's
         raise CandidateLoadError(
-            f"cannot import {module_name!r}: {type(error).__name__}: {error}{_raised_at(error, module_name)}"
+            f"cannot import {module_name!r}: {type(error).__name__}: {error}"
+            f"{_raised_at(error, module_name)}{_fence_hint(error)}"
         ) from None
     for part in filter(None, attribute.split(".")):
         try:
@@ -100,6 +101,19 @@ def import_target(target: str) -> object:
                 f"{target!r}: {module_name} has no attribute {attribute!r}"
             ) from None
     return found
+
+
+def _fence_hint(error: BaseException) -> str:
+    """What to do when the import read a file the fence keeps out: a module candidate may
+    read its own file, not the modules beside it."""
+    if not isinstance(error, PermissionError) or not error.filename:
+        return ""
+    folder = os.path.dirname(os.path.abspath(str(error.filename)))
+    return (
+        f". The candidate may read only its own module or package and the Python installation:"
+        f" make its files one package (a folder with __init__.py), or let it read this folder"
+        f" with --allow-read {folder} (--cnnref-allow-read in pytest)"
+    )
 
 
 def _raised_at(error: BaseException, module_name: str) -> str:

@@ -1,32 +1,46 @@
-"""The cases of the corpus: named edge cases, then a seeded sweep.
+"""The cases of the corpus: named edge cases, then a seeded sweep of every op.
 
 Each named case states the features it is there for.  Its arrays come from
 a seed like every cnnref example; the first seed (from 0) whose arrays hold
 every stated feature is taken, so "a window of -inf only" is a fact of the
-written arrays, not a hope.  The sweep adds small geometries drawn from
-``--seed``, each valid by the reference's own argument checks.
+written arrays, not a hope.  The named cases are conv2d's and max_pool2d's
+edge cases, and avg_pool2d's float16 overflow; the sweep draws small cases
+of every op in the registry (``cnnref.ops.OPS``) from ``--seed``, through
+each op's own strategy, in every dtype.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
-import numpy as np
+import hypothesis
+from hypothesis import strategies as st
 
+from ..checks import all_properties
+from ..ops import OPS
+from ..ops.avg_pool2d.cases import AvgPoolCase
 from ..ops.conv2d.cases import ConvCase
-from ..ops.max_pool2d.cases import POOL_VALUES, MaxPoolCase
+from ..ops.max_pool2d.cases import MaxPoolCase
+from ..precision import DTYPES
 from ..strategies import LAYOUTS, SIZE_CLASSES
+from ..strategies.cases import MAGNITUDES, Case, magnitude
+from ..verify.runner import draws_independent_of_loaded_modules
 from .features import features_of
 
 # A named case must find its features within this many seeds, or the catalogue is wrong.
 SEED_SEARCH = 500
+# Hypothesis generates this many examples per case wanted, and the cases are spread over
+# them: its consecutive examples are often variations of one another.
+DRAWS_PER_CASE = 10
 
 
 @dataclass(frozen=True)
 class NamedCase:
     name: str
-    case: ConvCase | MaxPoolCase
+    case: Case
     about: str
     wanted: frozenset[str] = frozenset()
 
@@ -52,6 +66,11 @@ def _pool(name: str, about: str, wanted: str = "", **fields) -> NamedCase:
         "kernel_size": (2, 2),
     }
     case = MaxPoolCase(**(defaults | fields))
+    return NamedCase(name, case, about, frozenset(wanted.split()))
+
+
+def _avg_pool(name: str, about: str, wanted: str = "", **fields) -> NamedCase:
+    case = AvgPoolCase(**({"batch": 1, "channels": 2, "height": 6, "width": 6} | fields))
     return NamedCase(name, case, about, frozenset(wanted.split()))
 
 
@@ -107,6 +126,14 @@ NAMED: tuple[NamedCase, ...] = (
     _conv("conv-everything-float32", "conv-everything in float32", "float32", **_CONV_ALL,
           dtype="float32"),
     _conv("conv-basic-float32", "conv-basic in float32", "float32", dtype="float32"),
+    _conv("conv-everything-float16", "conv-everything in float16", "float16", **_CONV_ALL,
+          dtype="float16"),
+    _conv("conv-everything-bfloat16", "conv-everything in bfloat16", "bfloat16", **_CONV_ALL,
+          dtype="bfloat16"),
+    _conv("conv-near-overflow-float16", "float16 inputs near 65504: some outputs overflow to inf",
+          "float16 near_overflow", **_CONV_ALL, dtype="float16"),
+    _conv("conv-subnormal-float16", "float16 inputs among its subnormals",
+          "float16 subnormal", **_CONV_ALL, dtype="float16"),
     _conv("conv-large-batch", "more than 32 images", "large_batch", batch=33, height=5, width=5),
     _conv("conv-many-channels", "more than 16 channels in and out", "many_channels",
           in_channels=18, out_channels=17, kernel_size=(2, 2)),
@@ -157,6 +184,12 @@ NAMED: tuple[NamedCase, ...] = (
           height=6, width=6, values="neginf", dtype="float32"),
     _pool("pool-everything-float32", "pool-everything in float32", "ties float32", **_POOL_ALL,
           dtype="float32"),
+    _pool("pool-ties-float16", "pool-ties in float16", "ties float16", height=6, width=6,
+          values="ties", dtype="float16"),
+    _pool("pool-everything-bfloat16", "pool-everything in bfloat16", "ties bfloat16", **_POOL_ALL,
+          dtype="bfloat16"),
+    _pool("pool-near-overflow-float16", "float16 inputs near 65504", "float16 near_overflow",
+          **_POOL_ALL, dtype="float16"),
     _pool("pool-large-batch", "more than 32 images", "large_batch", batch=33),
     _pool("pool-many-channels", "more than 16 channels", "many_channels", channels=17),
     _pool("pool-large-image", "a side longer than 40", "large_image", height=41, width=42,
@@ -166,6 +199,11 @@ NAMED: tuple[NamedCase, ...] = (
               **_POOL_ALL, layout=layout)
         for layout in LAYOUTS[1:]
     ),
+    # ---- avg_pool2d
+    _avg_pool("avg-pool-sum-overflow-float16",
+              "float16 values near 65504 in 4x4 windows: each window's sum passes 65504, its mean "
+              "does not (a kernel that sums in float16 before it divides returns inf)",
+              "float16 near_overflow", kernel_size=(4, 4), stride=(2, 2), dtype="float16"),
 )  # fmt: skip
 
 
@@ -176,7 +214,7 @@ def named_cases() -> list[tuple[NamedCase, frozenset[str]]]:
 
 def _with_wanted_features(named: NamedCase) -> tuple[NamedCase, frozenset[str]]:
     for seed in range(SEED_SEARCH):
-        case = replace(named.case, seed=seed)
+        case = replace(cast(Any, named.case), seed=seed)  # every op's case is a dataclass
         found = features_of(case)
         if named.wanted <= found:
             return replace(named, case=case), found
@@ -185,75 +223,74 @@ def _with_wanted_features(named: NamedCase) -> tuple[NamedCase, frozenset[str]]:
 
 
 def sweep(seed: int, count: int) -> list[tuple[NamedCase, frozenset[str]]]:
-    """``count`` small cases drawn from ``seed``, conv2d and max_pool2d in turn."""
-    rng = np.random.default_rng(seed)
+    """``count`` small cases of every op in the registry, drawn from ``seed``.
+
+    Each op's cases come from its own strategy (the one its backward's
+    matches_reference property draws from), in the small size class, the
+    dtypes in turn (float64, float32, float16, bfloat16): an op added to
+    ``cnnref.ops.OPS`` is swept with no edit here.
+    """
     cases: list[tuple[NamedCase, frozenset[str]]] = []
-    while len(cases) < count:
-        kind = ("conv", "pool")[len(cases) % 2]
-        case = _draw_conv(rng) if kind == "conv" else _draw_pool(rng)
-        try:
-            _ = case.y_shape  # the reference's argument checks: redraw what they reject
-        except ValueError:
-            continue
-        name = f"sweep-{kind}-{len(cases) // 2:02d}"
-        named = NamedCase(name, case, f"seeded sweep (--seed {seed})")
-        cases.append((named, features_of(case)))
+    for op in OPS:
+        for index, case in enumerate(draw_cases(op, seed, count)):
+            named = NamedCase(f"sweep-{op}-{index:02d}", case, f"seeded sweep (--seed {seed})")
+            cases.append((named, features_of(case)))
     return cases
 
 
-# The sweep stays in the small size class: the named cases reach the large ones.
-_SMALL = SIZE_CLASSES[0]
+def draw_cases(op: str, seed: int, count: int) -> list[Case]:
+    """``count`` distinct cases of ``op``, the i-th in ``DTYPES[i % 4]``, the same for the
+    same seed in any process."""
+    (prop,) = [p for p in all_properties() if p.name == f"{op}_backward.matches_reference"]
+    small = tuple(size for size in SIZE_CLASSES if size.name == "small")
+    by_dtype: dict[str, list[Case]] = {}
+    for dtype in DTYPES:
+        wanted = len(range(DTYPES.index(dtype), count, len(DTYPES)))
+        strategy = prop.cases(dtype, frozenset(), "partial", sizes=small)
+        drawn = _draw(strategy, wanted, _seed_of(seed, op, dtype)) if wanted else []
+        by_dtype[dtype] = [_at_magnitude(case, index) for index, case in enumerate(drawn)]
+    return [by_dtype[DTYPES[i % len(DTYPES)]][i // len(DTYPES)] for i in range(count)]
 
 
-def _draw_conv(rng: np.random.Generator) -> ConvCase:
-    groups = int(rng.integers(2, 4)) if rng.random() < 0.5 else 1
-    return ConvCase(
-        batch=_int(rng, *_SMALL.batch),
-        in_channels=groups * _int(rng, *_SMALL.channels),
-        out_channels=groups * _int(rng, *_SMALL.channels),
-        height=_int(rng, *_SMALL.side),
-        width=_int(rng, *_SMALL.side),
-        kernel_size=_pair(rng, 1, _SMALL.max_kernel),
-        stride=_pair(rng, 1, 4, off=(1, 1)),
-        padding=_pair(rng, 0, 3, off=(0, 0)),
-        dilation=_pair(rng, 1, 3, off=(1, 1)),
-        groups=groups,
-        bias=bool(rng.random() < 0.5),
-        **_dtype_layout_seed(rng),
+def _at_magnitude(case: Case, index: int) -> Case:
+    """``case`` with the next seed whose values sit at the ``index``-th of its dtype's
+    magnitudes in turn (float16: normal, near overflow, subnormal), so every op's sweep
+    reaches each of them."""
+    labels = MAGNITUDES.get(case.dtype, ("normal",))
+    wanted = labels[index % len(labels)]
+    seed = next(s for s in itertools.count(case.seed) if magnitude(case.dtype, s) == wanted)
+    return cast(Case, replace(cast(Any, case), seed=seed))
+
+
+def _seed_of(seed: int, op: str, dtype: str) -> int:
+    digest = hashlib.sha256(f"vectors/{seed}/{op}/{dtype}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def _draw(strategy: st.SearchStrategy, count: int, seed: int) -> list[Case]:
+    """``count`` distinct examples, evenly spread over those Hypothesis generates from
+    ``seed``, the last one included (it starts from the simplest one, the smallest
+    geometry, which the named cases cover)."""
+    drawn: dict[str, Case] = {}
+
+    @hypothesis.seed(seed)
+    @hypothesis.settings(
+        hypothesis.settings.get_profile("default"),
+        max_examples=DRAWS_PER_CASE * count,
+        derandomize=False,
+        database=None,
+        deadline=None,
+        phases=[hypothesis.Phase.generate],
+        suppress_health_check=list(hypothesis.HealthCheck),
     )
+    @hypothesis.given(strategy)
+    def collect(case: Case) -> None:
+        drawn.setdefault(repr(case), case)
 
-
-def _draw_pool(rng: np.random.Generator) -> MaxPoolCase:
-    kernel = _pair(rng, 1, _SMALL.max_kernel)
-    return MaxPoolCase(
-        batch=_int(rng, *_SMALL.batch),
-        channels=_int(rng, *_SMALL.channels),
-        height=_int(rng, *_SMALL.side),
-        width=_int(rng, *_SMALL.side),
-        kernel_size=kernel,
-        stride=_pair(rng, 1, 4, off=None),
-        padding=(_int(rng, 0, kernel[0] // 2), _int(rng, 0, kernel[1] // 2)),
-        dilation=_pair(rng, 1, 3, off=(1, 1)),
-        ceil_mode=bool(rng.random() < 0.5),
-        values=POOL_VALUES[int(rng.integers(len(POOL_VALUES)))],
-        **_dtype_layout_seed(rng),
-    )
-
-
-def _int(rng: np.random.Generator, low: int, high: int) -> int:
-    return int(rng.integers(low, high + 1))
-
-
-def _pair(rng: np.random.Generator, low: int, high: int, off=False):
-    """A (height, width) pair; half the time ``off`` instead, when given."""
-    if off is not False and rng.random() < 0.5:
-        return off
-    return _int(rng, low, high), _int(rng, low, high)
-
-
-def _dtype_layout_seed(rng: np.random.Generator) -> dict:
-    return {
-        "dtype": ("float64", "float32")[int(rng.integers(2))],
-        "layout": LAYOUTS[int(rng.integers(len(LAYOUTS)))],
-        "seed": int(rng.integers(2**32)),
-    }
+    with draws_independent_of_loaded_modules():
+        collect()
+    if len(drawn) < count:
+        raise AssertionError(f"{count} distinct cases wanted, Hypothesis drew {len(drawn)}")
+    distinct = list(drawn.values())
+    step = len(distinct) // count
+    return distinct[len(distinct) - 1 - step * (count - 1) :: step][:count]

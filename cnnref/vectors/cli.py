@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..ops import FUNCTIONS
 from .corpus import DEFAULT_SWEEP, VectorsError, check_destination, iter_files, write_corpus
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -17,8 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "vectors",
         help="write golden vectors (.npy and a JSON manifest) for tests in any language",
         description=(
-            "Write a versioned corpus of conv2d, conv2d_backward, max_pool2d and "
-            "max_pool2d_backward cases into OUT_DIR: .npy inputs, expected outputs and "
+            f"Write a versioned corpus of {', '.join(FUNCTIONS)} cases, in float64, float32, "
+            "float16 and bfloat16, into OUT_DIR: .npy inputs, expected outputs and "
             "per element tolerances, and manifest.json describing each case (docs/vectors.md). "
             "Expected outputs are the reference's, cross-checked against PyTorch when it is "
             "installed.  Exit status: 0 written, 1 the reference disagrees with PyTorch, "
@@ -38,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=non_negative_int,
         default=DEFAULT_SWEEP,
         metavar="N",
-        help=f"seeded cases after the named ones (default: {DEFAULT_SWEEP})",
+        help=f"seeded cases of each op after the named ones (default: {DEFAULT_SWEEP})",
     )
     parser.add_argument(
         "--force", action="store_true", help="replace OUT_DIR if it holds an earlier corpus"

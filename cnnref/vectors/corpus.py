@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -26,18 +26,20 @@ import cnnref
 
 from ..checks.compare import FLOAT32_RTOL, FLOAT64_RTOL
 from .catalogue import NamedCase, named_cases, sweep
-from .expected import OpVector, torch_disagreements, torch_version, vectors_of
+from .expected import ACCUMULATION, OpVector, torch_disagreements, torch_version, vectors_of
 from .features import FEATURES
 
 FORMAT = "cnnref-vectors"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 DEFAULT_SWEEP = 16
 
 COMPARISON_RULE = (
     "an actual element a passes against expected e and tolerance t when: both are NaN; or e is "
-    "+inf or -inf and a == e; or both are finite and |a - e| <= t. Anything else fails (NaN "
-    "where a number is expected, a number where NaN is expected, inf where a number is expected)."
+    "+inf or -inf and a == e; or both are finite and |a - e| <= t; or (float16 and bfloat16 "
+    "outputs only, whose tolerance gives an 'overflow' threshold T) e is finite, a is the "
+    "infinity of e's sign and |e| + t >= T. Anything else fails (NaN where a number is "
+    "expected, a number where NaN is expected, inf where a number is expected)."
 )
 TOLERANCE_RULE = {
     "atol": (
@@ -47,8 +49,18 @@ TOLERANCE_RULE = {
     "scale": "the same op applied to absolute values (see each output's 'scale')",
     "rtol_float64": FLOAT64_RTOL,
     "rtol_float32": f"max({FLOAT32_RTOL}, 1e-5 * sqrt(terms)), terms = products summed per element",
-    "max_pool2d": "exact (atol 0): a maximum selects an element",
+    "half": (
+        "float16 and bfloat16 outputs assume the inputs taken exactly, products summed in "
+        f"{ACCUMULATION} and the result rounded once (to nearest even) to the format: rtol is "
+        "rtol_float32, and atol adds half an ulp of the format at |e| + rtol * scale + normwise "
+        "(docs/tolerances.md, 'Half precision'); 'overflow' is the format's overflow threshold "
+        "(max + half an ulp at max). A kernel that sums in the half format is not judged by "
+        "these tolerances"
+    ),
+    "max_pool2d": "exact in float64 and float32 (atol 0): a maximum selects an element",
 }
+# How a dtype NumPy cannot save is stored: dtype -> the .npy dtype of its raw bits.
+STORED_AS = {"bfloat16": "uint16"}
 LAYOUT_NOTE = (
     "Every .npy file is C-order (fortran_order False). A case's 'layout' is how cnnref hands "
     "the inputs to the function under test; the values are the same in every layout. An "
@@ -134,12 +146,15 @@ def _case_entry(
             expected.append({"name": output.name, "file": None})
             continue
         entry = {"name": output.name} | _file_entry(files, named.name, output.name, output.expected)
-        assert output.atol is not None  # there is a tolerance wherever there is an expected value
+        atol = output.atol
+        assert atol is not None  # there is a tolerance wherever there is an expected value
         entry["tolerance"] = {
-            "atol": _file_entry(files, named.name, f"{output.name}.atol", output.atol),
+            "atol": _file_entry(files, named.name, f"{output.name}.atol", atol),
             "rtol": output.rtol,
             "scale": output.scale,
         }
+        if output.overflow is not None:
+            entry["tolerance"] |= {"overflow": output.overflow, "accumulation": ACCUMULATION}
         expected.append(entry)
     return {
         "id": f"{named.name}/{op.op}",
@@ -153,7 +168,9 @@ def _case_entry(
         "call": f"{op.op}({call_arguments})",
         "inputs": [{"name": name} | input_entries.get(name, {"file": None}) for name in op.inputs],
         "expected": expected,
-        "case": {name: _json(value) for name, value in asdict(case).items()},
+        "case": {
+            name: _json(value) for name, value in asdict(cast(Any, case)).items()
+        },  # a dataclass
         "python": repr(case),
     }
 
@@ -162,10 +179,15 @@ def _file_entry(
     files: dict[str, bytes], case_name: str, name: str, array: np.ndarray, *, strides=False
 ) -> dict:
     path = f"{case_name}/{name}.npy"
-    entry: dict[str, Any] = {"file": path, "shape": list(array.shape), "dtype": str(array.dtype)}
+    dtype = array.dtype.name
+    entry: dict[str, Any] = {"file": path, "shape": list(array.shape), "dtype": dtype}
+    stored = array
+    if dtype in STORED_AS:  # its raw bits, under a dtype every .npy reader knows
+        entry["stored_as"] = STORED_AS[dtype]
+        stored = np.ascontiguousarray(array).view(STORED_AS[dtype])
     if path not in files:
         buffer = io.BytesIO()
-        np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+        np.save(buffer, np.ascontiguousarray(stored), allow_pickle=False)
         files[path] = buffer.getvalue()
     entry["sha256"] = hashlib.sha256(files[path]).hexdigest()
     if strides:  # inputs: how cnnref lays them out in memory

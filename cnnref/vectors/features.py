@@ -3,19 +3,32 @@
 The corpus labels every case with the features found here, from the arrays
 it actually holds, so a label never claims what a case does not contain
 (an "all -inf window" case holds such a window, whatever its seed).
+
+Any op's case gets the features of the fields it has (a case without
+``groups`` never has "groups"), so an op added to the registry is labelled
+without an edit here.  The window features (overlapping or unread inputs,
+windows over padding only, ceil_mode's last window) need an op whose output
+element (p, q) reads input rows ``p*stride + i*dilation - padding``: the ops in
+``WINDOWED``; the others are not labelled with them.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..ops.arguments import effective_kernel, pool_output_size
-from ..ops.conv2d.cases import ConvCase
-from ..ops.max_pool2d.cases import MaxPoolCase
+from ..strategies.cases import Case, magnitude
+from .expected import op_of
 
 FEATURES: dict[str, str] = {
     "float64": "float64 inputs",
     "float32": "float32 inputs",
+    "float16": "float16 inputs (IEEE binary16; expected outputs assume float32 sums)",
+    "bfloat16": "bfloat16 inputs (stored as their uint16 bits; expected outputs assume float32 sums)",
+    "near_overflow": "float16 inputs just below its overflow (65504): sums of a few overflow",
+    "subnormal": "float16 inputs among its subnormals",
     "batch": "more than one image (N > 1)",
     "channels": "more than one channel",
     "large_batch": "more than 32 images",
@@ -24,17 +37,17 @@ FEATURES: dict[str, str] = {
     "non_square_input": "height != width",
     "non_square_geometry": "different height and width in kernel_size, stride, padding or dilation",
     "stride": "an explicit stride other than 1",
-    "stride_none": "max_pool2d with stride=None (the stride is the kernel size)",
+    "stride_none": "a pool with stride=None (the stride is the kernel size)",
     "padding": "padding other than 0",
     "dilation": "dilation other than 1",
-    "groups": "conv2d with groups > 1",
-    "depthwise": "conv2d with groups equal to the input channels",
-    "bias": "conv2d with a bias b",
-    "no_bias": "conv2d with b=None (conv2d_backward returns db=None)",
+    "groups": "groups > 1",
+    "depthwise": "groups equal to the input channels",
+    "bias": "a bias b",
+    "no_bias": "b=None (the backward returns db=None)",
     "overlapping_windows": "stride below the dilated kernel: one input element feeds several outputs",
     "unused_input": "the stride skips the last rows or columns: their gradient is zero",
     "padding_only_window": "a conv2d output whose window reads only padding (it equals the bias)",
-    "ceil_mode": "max_pool2d with ceil_mode=True",
+    "ceil_mode": "a pool with ceil_mode=True",
     "ceil_mode_extra_window": "ceil_mode adds a last window that hangs over the input's end",
     "ceil_mode_last_window_rule": (
         "ceil_mode's rounding would add a window starting in the right padding; "
@@ -65,27 +78,36 @@ LAYOUT_FEATURES = {
 }
 
 
-def features_of(case: ConvCase | MaxPoolCase) -> frozenset[str]:
+# The ops whose output element (p, q) reads input rows p*stride + i*dilation - padding and
+# columns likewise: the window features are computed for these.
+WINDOWED = ("conv2d", "max_pool2d", "avg_pool2d")
+
+
+def features_of(case: Case) -> frozenset[str]:
     """Every feature ``case`` exercises (its arrays built from its seed)."""
-    found = _common(case)
-    if isinstance(case, ConvCase):
-        found |= _conv(case)
-    else:
-        found |= _pool(case)
+    found = _fields(case)
+    if op_of(case) in WINDOWED:
+        found |= _windows(case)
+        if hasattr(case, "values"):  # max pooling's value patterns
+            found |= {name for name, on in _window_values(case).items() if on}
     unknown = found - set(FEATURES)
     assert not unknown, f"undocumented features {unknown}"
     return frozenset(found)
 
 
-def _common(case: ConvCase | MaxPoolCase) -> set[str]:
-    channels = (
-        max(case.in_channels, case.out_channels) if isinstance(case, ConvCase) else case.channels
-    )
-    pairs = [case.kernel_size, case.padding, case.dilation]
-    if case.stride is not None:
-        pairs.append(case.stride)
+def _fields(case: Any) -> set[str]:
+    """The features read from the case's fields, for whichever of them it has."""
+    channels = getattr(case, "channels", None) or max(case.in_channels, case.out_channels)
+    pairs = [
+        getattr(case, name)
+        for name in ("kernel_size", "stride", "padding", "dilation", "output_padding")
+        if getattr(case, name, None) is not None
+    ]
+    groups = getattr(case, "groups", 1)
     flags = {
         case.dtype: True,
+        magnitude(case.dtype, case.seed).replace(" ", "_"): magnitude(case.dtype, case.seed)
+        != "normal",
         "batch": case.batch > 1,
         "channels": channels > 1,
         "large_batch": case.batch > 32,
@@ -93,36 +115,37 @@ def _common(case: ConvCase | MaxPoolCase) -> set[str]:
         "large_image": max(case.height, case.width) > 40,
         "non_square_input": case.height != case.width,
         "non_square_geometry": any(a != b for a, b in pairs),
-        "stride": case.stride is not None and case.stride != (1, 1),
-        "padding": case.padding != (0, 0),
-        "dilation": case.dilation != (1, 1),
+        "stride": getattr(case, "stride", None) not in (None, (1, 1)),
+        "stride_none": hasattr(case, "ceil_mode") and case.stride is None,
+        "padding": getattr(case, "padding", (0, 0)) != (0, 0),
+        "dilation": getattr(case, "dilation", (1, 1)) != (1, 1),
+        "groups": groups > 1,
+        "depthwise": groups > 1 and groups == case.in_channels,
+        "bias": getattr(case, "bias", False),
+        "no_bias": getattr(case, "bias", True) is False,
+        "ceil_mode": getattr(case, "ceil_mode", False),
         LAYOUT_FEATURES.get(case.layout, "contiguous"): case.layout != "contiguous",
     }
+    return {name for name, on in flags.items() if on}
+
+
+def _windows(case: Any) -> set[str]:
+    """The features of which inputs each output window reads."""
     axes = _axes(case)
-    flags["overlapping_windows"] = any(
-        len(reads[0]) > 1 and stride < effective_kernel(k, d)
-        for (reads, _), k, stride, d in zip(axes, case.kernel_size, _stride(case), case.dilation)
-    )
-    flags["unused_input"] = any(
-        len(np.unique(reads[ok])) < size for (reads, ok), size in zip(axes, _sides(case))
-    )
-    return {name for name, on in flags.items() if on}
-
-
-def _conv(case: ConvCase) -> set[str]:
     flags = {
-        "groups": case.groups > 1,
-        "depthwise": case.groups > 1 and case.groups == case.in_channels,
-        "bias": case.bias,
-        "no_bias": not case.bias,
-        "padding_only_window": any(not ok.any(axis=0).all() for _, ok in _axes(case)),
+        "overlapping_windows": any(
+            len(reads[0]) > 1 and stride < effective_kernel(k, d)
+            for (reads, _), k, stride, d in zip(
+                axes, case.kernel_size, _stride(case), _dilation(case)
+            )
+        ),
+        "unused_input": any(
+            len(np.unique(reads[ok])) < size for (reads, ok), size in zip(axes, _sides(case))
+        ),
     }
-    return {name for name, on in flags.items() if on}
-
-
-def _pool(case: MaxPoolCase) -> set[str]:
-    flags = {"stride_none": case.stride is None, "ceil_mode": case.ceil_mode}
-    if case.ceil_mode:
+    if hasattr(case, "bias"):  # an output that reads only padding is the bias alone
+        flags["padding_only_window"] = any(not ok.any(axis=0).all() for _, ok in axes)
+    if getattr(case, "ceil_mode", False):
         extra_window = rule_applied = False
         for size, out, k, s, p, d in _axis_arguments(case):
             rounded_up = (size + 2 * p - effective_kernel(k, d) + s - 1) // s + 1
@@ -130,11 +153,10 @@ def _pool(case: MaxPoolCase) -> set[str]:
             rule_applied |= rounded_up > out
         flags["ceil_mode_extra_window"] = extra_window
         flags["ceil_mode_last_window_rule"] = rule_applied
-    flags |= _window_values(case)
     return {name for name, on in flags.items() if on}
 
 
-def _window_values(case: MaxPoolCase) -> dict[str, bool]:
+def _window_values(case: Any) -> dict[str, bool]:
     """Features of the values each window reads (padding excluded)."""
     x, _ = case.arrays()
     (rows, row_ok), (cols, col_ok) = _axes(case)
@@ -169,15 +191,19 @@ def _window_values(case: MaxPoolCase) -> dict[str, bool]:
     }
 
 
-def _stride(case: ConvCase | MaxPoolCase) -> tuple[int, int]:
+def _stride(case: Any) -> tuple[int, int]:
     return case.kernel_size if case.stride is None else case.stride
 
 
-def _sides(case: ConvCase | MaxPoolCase) -> tuple[int, int]:
+def _dilation(case: Any) -> tuple[int, int]:
+    return getattr(case, "dilation", (1, 1))
+
+
+def _sides(case: Any) -> tuple[int, int]:
     return case.height, case.width
 
 
-def _axis_arguments(case: ConvCase | MaxPoolCase):
+def _axis_arguments(case: Any):
     """(size, out, kernel, stride, padding, dilation) along the height, then the width."""
     return zip(
         _sides(case),
@@ -185,11 +211,11 @@ def _axis_arguments(case: ConvCase | MaxPoolCase):
         case.kernel_size,
         _stride(case),
         case.padding,
-        case.dilation,
+        _dilation(case),
     )
 
 
-def _axes(case: ConvCase | MaxPoolCase) -> list[tuple[np.ndarray, np.ndarray]]:
+def _axes(case: Any) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per axis: ``reads[i, q]``, the input index tap i of window q reads, and whether it
     is in bounds (not padding)."""
     axes = []

@@ -203,7 +203,7 @@ def run_property(
         if chosen is not None:
             test = seed(chosen)(test)
         try:
-            with _draws_independent_of_loaded_modules():
+            with draws_independent_of_loaded_modules():
                 test()
         except (_Falsified, _Fatal, Flaky) as stop:
             return stop
@@ -400,7 +400,7 @@ def _hypothesis_settings(run: RunSettings, target: str, key: str, examples: int)
 
 
 @contextmanager
-def _draws_independent_of_loaded_modules() -> Iterator[None]:
+def draws_independent_of_loaded_modules() -> Iterator[None]:
     """Hypothesis mixes in constants read from the source of every local module imported so
     far, so a seeded search would draw other examples in a pytest session that had imported
     other test files than from the command line.  Within a property's search it gets none,

@@ -1,22 +1,45 @@
 //! The four kernels, with PyTorch CPU semantics: replace them with yours.
 //!
 //! Every array is NCHW in C order.  The kernels compute in f64; a result goes back in the
-//! inputs' dtype (float64 if any input is float64, else float32).
+//! inputs' dtype, rounded once to nearest even (float64 if any input is float64; float32
+//! for mixed formats; float16 and bfloat16 as themselves).
+
+/// The formats an array comes in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dtype {
+    Float64,
+    Float32,
+    Float16,
+    BFloat16,
+}
+
+impl Dtype {
+    /// The dtype of a result from inputs of dtypes `self` and `other` (NumPy's promotion).
+    pub fn promote(self, other: Dtype) -> Dtype {
+        if self == other {
+            self
+        } else if self == Dtype::Float64 || other == Dtype::Float64 {
+            Dtype::Float64
+        } else {
+            Dtype::Float32
+        }
+    }
+}
 
 /// An array: its shape, its elements in C order (as f64), and the dtype it came in.
 #[derive(Clone, Debug)]
 pub struct Tensor {
     pub shape: Vec<usize>,
     pub data: Vec<f64>,
-    pub float32: bool,
+    pub dtype: Dtype,
 }
 
 impl Tensor {
-    pub fn zeros(shape: &[usize], float32: bool) -> Tensor {
+    pub fn zeros(shape: &[usize], dtype: Dtype) -> Tensor {
         Tensor {
             shape: shape.to_vec(),
             data: vec![0.0; shape.iter().product()],
-            float32,
+            dtype,
         }
     }
 
@@ -163,8 +186,10 @@ pub fn conv2d(
     g: &ConvGeometry,
 ) -> Result<Tensor, String> {
     let [oh, ow] = conv_output(x, w, g)?;
-    let float32 = x.float32 && w.float32 && b.iter().all(|b| b.float32);
-    let mut y = Tensor::zeros(&[x.dim(0), w.dim(0), oh, ow], float32);
+    let dtype = b
+        .iter()
+        .fold(x.dtype.promote(w.dtype), |d, b| d.promote(b.dtype));
+    let mut y = Tensor::zeros(&[x.dim(0), w.dim(0), oh, ow], dtype);
     if let Some(b) = b {
         for (k, value) in y.data.iter_mut().enumerate() {
             *value = b.data[(k / (oh * ow)) % w.dim(0)];
@@ -189,12 +214,13 @@ pub fn conv2d_backward(
             dy.shape
         ));
     }
-    let float32 = dy.float32 && x.float32 && w.float32 && b.iter().all(|b| b.float32);
-    let mut dx = Tensor::zeros(&x.shape, float32);
-    let mut dw = Tensor::zeros(&w.shape, float32);
+    let inputs = dy.dtype.promote(x.dtype).promote(w.dtype);
+    let dtype = b.iter().fold(inputs, |d, b| d.promote(b.dtype));
+    let mut dx = Tensor::zeros(&x.shape, dtype);
+    let mut dw = Tensor::zeros(&w.shape, dtype);
     // db[o] = the sum of dy over batch, rows and columns.
     let db = b.map(|_| {
-        let mut db = Tensor::zeros(&[w.dim(0)], float32);
+        let mut db = Tensor::zeros(&[w.dim(0)], dtype);
         for (k, value) in dy.data.iter().enumerate() {
             db.data[(k / (oh * ow)) % w.dim(0)] += value;
         }
@@ -288,7 +314,7 @@ fn for_each_window(
 
 pub fn max_pool2d(x: &Tensor, g: &PoolGeometry) -> Result<Tensor, String> {
     let [oh, ow] = pool_output(x, g)?;
-    let mut y = Tensor::zeros(&[x.dim(0), x.dim(1), oh, ow], x.float32);
+    let mut y = Tensor::zeros(&[x.dim(0), x.dim(1), oh, ow], x.dtype);
     // The routed element itself: a -0.0/+0.0 tie keeps the first zero's sign.
     for_each_window(x, g, |out, winner| y.data[out] = x.data[winner])?;
     Ok(y)
@@ -303,7 +329,7 @@ pub fn max_pool2d_backward(dy: &Tensor, x: &Tensor, g: &PoolGeometry) -> Result<
             dy.shape
         ));
     }
-    let mut dx = Tensor::zeros(&x.shape, dy.float32 && x.float32);
+    let mut dx = Tensor::zeros(&x.shape, dy.dtype.promote(x.dtype));
     // Overlapping windows add up.
     for_each_window(x, g, |out, winner| dx.data[winner] += dy.data[out])?;
     Ok(dx)

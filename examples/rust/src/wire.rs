@@ -2,7 +2,8 @@
 //! header, then the raw C-order bytes of each array the header's `buffers` lists.
 //! A small JSON reader and writer, just enough for the headers.
 
-use crate::kernels::Tensor;
+use crate::half;
+use crate::kernels::{Dtype, Tensor};
 use std::io::{self, Read, Write};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -260,13 +261,47 @@ pub struct Frame {
 fn item_size(dtype: &str) -> Option<usize> {
     let size = match dtype {
         "|b1" | "|i1" | "|u1" => 1,
-        "<i2" | "<u2" | "<f2" => 2,
+        "<i2" | "<u2" | "<f2" | "bfloat16" => 2,
         "<i4" | "<u4" | "<f4" => 4,
         "<i8" | "<u8" | "<f8" | "<c8" => 8,
         "<c16" => 16,
         _ => return None,
     };
     Some(size)
+}
+
+/// The float formats this client takes, with their dtype strings (docs/protocol.md).
+const DTYPES: [(Dtype, &str); 4] = [
+    (Dtype::Float64, "<f8"),
+    (Dtype::Float32, "<f4"),
+    (Dtype::Float16, "<f2"),
+    (Dtype::BFloat16, "bfloat16"),
+];
+
+fn dtype_name(dtype: Dtype) -> &'static str {
+    DTYPES
+        .iter()
+        .find(|(d, _)| *d == dtype)
+        .map(|(_, name)| *name)
+        .unwrap()
+}
+
+/// One element's little-endian bytes, as f64.
+fn value_of(bytes: &[u8], dtype: Dtype) -> f64 {
+    match dtype {
+        Dtype::Float64 => f64::from_le_bytes(bytes.try_into().unwrap()),
+        Dtype::Float32 => f64::from(f32::from_le_bytes(bytes.try_into().unwrap())),
+        half => half::from_bits(u16::from_le_bytes(bytes.try_into().unwrap()), half),
+    }
+}
+
+/// One element rounded once to `dtype`, as little-endian bytes.
+fn push_value(bytes: &mut Vec<u8>, value: f64, dtype: Dtype) {
+    match dtype {
+        Dtype::Float64 => bytes.extend_from_slice(&value.to_le_bytes()),
+        Dtype::Float32 => bytes.extend_from_slice(&(value as f32).to_le_bytes()),
+        half => bytes.extend_from_slice(&half::to_bits(value, half).to_le_bytes()),
+    }
 }
 
 fn invalid(message: String) -> io::Error {
@@ -306,25 +341,15 @@ pub fn read_frame(input: &mut impl Read) -> io::Result<Option<Frame>> {
         let size = item_size(dtype).ok_or_else(|| invalid(format!("unknown dtype {dtype}")))?;
         let mut raw = vec![0u8; shape.iter().product::<usize>() * size];
         input.read_exact(&mut raw)?;
-        arrays.push(match dtype {
-            "<f8" => Some(Tensor {
-                shape,
-                data: raw
-                    .chunks_exact(8)
-                    .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
-                    .collect(),
-                float32: false,
-            }),
-            "<f4" => Some(Tensor {
-                shape,
-                data: raw
-                    .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()) as f64)
-                    .collect(),
-                float32: true,
-            }),
-            _ => None,
-        });
+        let float = DTYPES
+            .iter()
+            .find(|(_, name)| *name == dtype)
+            .map(|(d, _)| *d);
+        arrays.push(float.map(|dtype| Tensor {
+            shape,
+            data: raw.chunks_exact(size).map(|b| value_of(b, dtype)).collect(),
+            dtype,
+        }));
     }
     Ok(Some(Frame { header, arrays }))
 }
@@ -336,7 +361,7 @@ pub fn write_frame(output: &mut impl Write, header: Json, arrays: &[&Tensor]) ->
         _ => panic!("a frame header is a JSON object"),
     };
     let buffers = arrays.iter().map(|a| {
-        let dtype = if a.float32 { "<f4" } else { "<f8" };
+        let dtype = dtype_name(a.dtype);
         let shape = a.shape.iter().map(|&n| Json::Number(n as f64)).collect();
         Json::object([
             ("dtype", Json::Str(dtype.into())),
@@ -351,11 +376,7 @@ pub fn write_frame(output: &mut impl Write, header: Json, arrays: &[&Tensor]) ->
     for array in arrays {
         let mut bytes = Vec::with_capacity(array.data.len() * 8);
         for &value in &array.data {
-            if array.float32 {
-                bytes.extend_from_slice(&(value as f32).to_le_bytes());
-            } else {
-                bytes.extend_from_slice(&value.to_le_bytes());
-            }
+            push_value(&mut bytes, value, array.dtype);
         }
         output.write_all(&bytes)?;
     }
