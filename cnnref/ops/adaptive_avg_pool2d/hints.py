@@ -46,7 +46,7 @@ LARGEST_WINDOW = (
     "y matches dividing every window by ceil(n / O) * ceil(m / P), the largest window's area: "
     "each window divides by its own height and width"
 )
-NONE_RULE = "None in output_size keeps the input's side on that axis"
+NONE_RULE = "(None keeps the input's side on that axis)"
 SHARED_INPUTS_ONLY = (
     "only inputs that several windows read are wrong: each cell must ADD its share to the "
     "elements of its window (+=), not assign it"
@@ -95,9 +95,7 @@ def spread(
     return dx
 
 
-def window_variants(
-    case: AdaptivePoolCase, compute: Callable[[Rule], np.ndarray | None], output: str
-) -> list[Variant]:
+def window_variants(compute: Callable[[Rule], np.ndarray | None], output: str) -> list[Variant]:
     """``output`` ("y" or "dx") under each mistaken window rule."""
     return [
         (f"{output} matches this mistake: {description}", partial(compute, rule))
@@ -111,15 +109,16 @@ def shape_hints(case: AdaptivePoolCase, actual: np.ndarray) -> list[str]:
         return []
     given = [o for o in case.output_size if o is not None]
     mistakes: dict[str, tuple[tuple[int, ...], Callable[[], np.ndarray | None] | None]] = {
-        f"{NONE_RULE}, not the other side's size": (
-            (*case.y_shape[:2], *([given[0]] * 2 if given else [1, 1])),
-            None,
-        ),
-        f"{NONE_RULE}, not 1": (
+        f"None in output_size read as 1 {NONE_RULE}": (
             (*case.y_shape[:2], *(1 if o is None else o for o in case.output_size)),
             None,
         ),
     }
+    if given:  # one side None: read as the other side's size
+        mistakes[f"None in output_size read as the other side's size {NONE_RULE}"] = (
+            (*case.y_shape[:2], given[0], given[0]),
+            None,
+        )
     return shape_evidence(actual, expected_shape=case.y_shape, mistakes=mistakes)
 
 
@@ -138,7 +137,7 @@ def forward_hints(
     """Hints for a wrong adaptive_avg_pool2d output: a mistaken window rule."""
     (oh, ow), (height, width) = case.y_shape[2:], case.x_shape[2:]
     area = -(-height // oh) * -(-width // ow)
-    variants = window_variants(case, lambda rule: pooled(x, (oh, ow), rule, mean), "y")
+    variants = window_variants(lambda rule: pooled(x, (oh, ow), rule, mean), "y")
     variants.append(
         (LARGEST_WINDOW, lambda: pooled(x, (oh, ow), window, lambda b: b.sum(axis=-1) / area))
     )
@@ -157,8 +156,7 @@ def backward_hints(
     comparison,
 ) -> list[str]:
     """Hints for a wrong dx: a mistaken window rule, or overlaps assigned instead of added."""
-    pytorch: Rule = window
-    variants = window_variants(case, lambda rule: spread(dy, x.shape, rule), "dx")
+    variants = window_variants(lambda rule: spread(dy, x.shape, rule), "dx")
     regions = []
     shared = cells_per_input(case) > 1
     if shared.any() and not shared.all():
@@ -166,7 +164,7 @@ def backward_hints(
         variants.append(
             (
                 f"dx matches assigning: {SHARED_INPUTS_ONLY}",
-                lambda: spread(dy, x.shape, pytorch, True),
+                lambda: spread(dy, x.shape, window, True),
             )
         )
     return nonfinite_spread(expected, actual, dy, "dx", "dy") + explained(

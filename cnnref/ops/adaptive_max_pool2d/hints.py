@@ -98,7 +98,7 @@ def forward_hints(
 ) -> list[str]:
     """Hints for a wrong adaptive_max_pool2d output: a mistaken window rule, or NaN skipped."""
     out_size = case.y_shape[2:]
-    variants = window_variants(case, lambda rule: pooled(x, out_size, rule, _max_with_nan), "y")
+    variants = window_variants(lambda rule: pooled(x, out_size, rule, _max_with_nan), "y")
     if np.isnan(x).any():
         variants.append((NAN_SKIPPED, lambda: pooled(x, out_size, window, _nan_skipped)))
     return explained(case, comparison, actual, expected, 0.0, variants)
