@@ -16,6 +16,10 @@ import pytest
 from cnnref.verify import verify
 from tests.conftest import require
 
+pytestmark = (
+    pytest.mark.slow
+)  # each example loads its library (JAX, PyTorch) and verifies through it
+
 FAKES = Path(__file__).resolve().parent / "fake_libraries"
 PINNED = {"examples": 5, "seed": 0, "dtype": "float64"}  # as docs/adapters.md ran them
 

@@ -138,6 +138,7 @@ def test_a_class_is_graded_into_a_gradebook_and_resumes_without_regrading(tmp_pa
     assert graded == ["bug_db_mean"]
 
 
+@pytest.mark.slow
 def test_grading_into_a_gradebook_made_with_other_settings_is_refused(
     tmp_path: Path, capsys
 ) -> None:
@@ -165,6 +166,7 @@ def test_a_bad_weights_file_is_named_with_the_rule_it_breaks(tmp_path: Path, tex
         read_weights(path)
 
 
+@pytest.mark.slow
 def test_a_class_is_graded_on_a_local_two_worker_cluster(tmp_path: Path) -> None:
     """--scheduler: the same gradebook, the submissions shared out between two workers."""
     from distributed import LocalCluster

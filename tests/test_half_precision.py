@@ -41,6 +41,7 @@ def test_every_bug_is_pinned() -> None:
 
 
 @pytest.mark.parametrize("bug", sorted(BUGS))
+@pytest.mark.slow
 def test_a_default_run_catches_the_bug_and_names_it(bug: str) -> None:
     prop, phrase = CAUGHT[bug]
     failed = failed_first_at(caught(bug), prop, f"{bug} ({BUGS[bug][1]})")
@@ -62,6 +63,7 @@ VALUES = [
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 @pytest.mark.parametrize("kernel", ["im2col_float32", "direct_loop"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.slow
 def test_float32_accumulating_kernels_pass(kernel: str, dtype: str, seed: int) -> None:
     result = verify(
         f"{TARGET}:{kernel}", properties=VALUES, examples=25, seed=seed, dtype=dtype, isolate=False
@@ -72,6 +74,7 @@ def test_float32_accumulating_kernels_pass(kernel: str, dtype: str, seed: int) -
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.slow
 def test_pytorch_cpu_passes_under_its_declared_accumulation(torch_required, dtype, seed) -> None:
     properties = [p for p in VALUES if not p.startswith("avg_pool2d")]  # the adapter has none
     properties += ["conv2d_backward.matches_torch", "max_pool2d_backward.matches_torch"]
@@ -81,6 +84,7 @@ def test_pytorch_cpu_passes_under_its_declared_accumulation(torch_required, dtyp
     assert result.passed, result.explain()
 
 
+@pytest.mark.slow
 def test_pytorch_cpu_float16_backward_fails_one_rounding_by_name(torch_required) -> None:
     """Without its declaration, PyTorch CPU's float16 backward is judged as summing in
     float32, and it does not: its partial sums are rounded to float16."""

@@ -8,6 +8,8 @@ import pytest
 from cnnref.strategies import PoolCase
 from cnnref.verify import check_example, verify
 
+pytestmark = pytest.mark.slow  # each claim is a whole run
+
 BLIND = "tests.candidates.blind_spots"
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each case is a cnnref process
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

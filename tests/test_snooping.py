@@ -26,6 +26,8 @@ import pytest
 from cnnref.sandbox.confine import landlock_abi
 from tests.conftest import require
 
+pytestmark = pytest.mark.slow  # each attack is a fenced candidate process
+
 ROOT = Path(__file__).resolve().parents[1]
 CANDIDATES = ROOT / "tests" / "candidates"
 SECRET = "token-" + uuid.uuid4().hex

@@ -19,6 +19,8 @@ import pytest
 from cnnref.declarations import NOTHING_DECLARED, Conventions, Declarations, enforce, parse
 from cnnref.verify import verify
 
+pytestmark = pytest.mark.slow  # whole runs under --strict and --require
+
 ROOT = Path(__file__).resolve().parents[1]
 LIMITED = "tests.candidates.limited"
 CONV = ["conv2d.matches_reference"]

@@ -10,6 +10,8 @@ import pytest
 from cnnref.verify import select_properties, verify
 from cnnref.verify.last_failed import record_path
 
+pytestmark = pytest.mark.slow  # whole runs, twice each, through the CLI and the plugin
+
 ROOT = Path(__file__).resolve().parents[1]
 BUGGY = "from tests.candidates.catalogue import ties_last as chosen\n"
 FIXED = "from tests.candidates.catalogue import correct as chosen\n"

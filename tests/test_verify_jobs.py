@@ -14,6 +14,8 @@ from cnnref.report import report_dict
 from cnnref.verify import verify
 from cnnref.verify.options import default_jobs
 
+pytestmark = pytest.mark.slow  # whole runs with worker processes, serial and parallel
+
 ROOT = Path(__file__).resolve().parents[1]
 TIMINGS = {"created", "duration_seconds", "seconds", "time"}
 

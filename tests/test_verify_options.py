@@ -26,6 +26,7 @@ def test_every_run_option_is_a_cli_option_with_the_tables_default() -> None:
     assert set(run_options(parsed)) == {option.key for option in RUN_OPTIONS}
 
 
+@pytest.mark.slow
 def test_the_plugin_offers_each_plugin_option_and_its_ini_key(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--help")
     text = result.stdout.str()
@@ -37,6 +38,7 @@ def test_the_plugin_offers_each_plugin_option_and_its_ini_key(pytester: pytest.P
             assert flag not in text, option.name
 
 
+@pytest.mark.slow
 def test_an_ini_value_reads_as_the_command_line_reads_it(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\ncnnref_memory = 1G\ncnnref_timeout = 2.5\n")
     pytester.makeconftest(

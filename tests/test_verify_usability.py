@@ -25,6 +25,8 @@ from cnnref.verify.cli import ProgressPrinter
 from tests.conftest import require
 from tests.test_verify_cli import cnnref
 
+pytestmark = pytest.mark.slow  # most tests run cnnref in a process of its own
+
 ROOT = Path(__file__).resolve().parents[1]
 SCALED_DW = "tests.candidates.scaled_dw"
 NUMERIC_BACKWARD = [
