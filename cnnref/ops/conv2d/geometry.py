@@ -18,6 +18,7 @@ from ..arguments import (
     is_int,
     require_nonempty,
 )
+from ..calls import public_function
 
 W_LAYOUT = "(O, C/groups, kh, kw)"
 
@@ -75,46 +76,40 @@ class ConvGeometry:
 
 
 def check_conv2d_call(
-    x: object,
-    w: object,
-    b: object,
-    stride: object,
-    padding: object,
-    dilation: object,
-    groups: object,
+    x: object, w: object, b: object, **geometry: object
 ) -> tuple[ConvGeometry, np.ndarray, np.ndarray, np.ndarray | None]:
     """The checked geometry of a conv2d call, and x, w, b cast to their common dtype."""
-    geometry = ConvGeometry.from_args(stride, padding, dilation, groups)
+    checked = ConvGeometry.from_args(**geometry)
     x, w, b = _conv_operands(x, w, b)
-    geometry.output_shape(x.shape, w.shape)  # raises if x and w do not fit together
-    return geometry, x, w, b
+    checked.output_shape(x.shape, w.shape)  # raises if x and w do not fit together
+    return checked, x, w, b
 
 
 def check_conv2d_backward_call(
-    dy: object,
-    x: object,
-    w: object,
-    b: object,
-    stride: object,
-    padding: object,
-    dilation: object,
-    groups: object,
-) -> tuple[ConvGeometry, np.ndarray, np.ndarray, np.ndarray]:
-    """The checked geometry of a conv2d_backward call, and dy, x, w in their common dtype
-    (b's dtype counts too, though only its presence matters to the gradients)."""
-    geometry = ConvGeometry.from_args(stride, padding, dilation, groups)
+    dy: object, x: object, w: object, b: object, *, need_dx: object, **geometry: object
+) -> tuple[ConvGeometry, np.ndarray, np.ndarray, np.ndarray, bool, bool]:
+    """The checked geometry of a conv2d_backward call, dy, x, w in their common dtype
+    (b's dtype counts too), whether b is given (only its presence matters to the
+    gradients), and whether dx is wanted."""
+    checked = ConvGeometry.from_args(**geometry)
     x, w, b = _conv_operands(x, w, b)
     dy = as_float_array(dy, "dy", ndim=4, layout="(N, O, OH, OW)")
-    check_gradient_shape(dy, geometry.output_shape(x.shape, w.shape))
+    check_gradient_shape(dy, checked.output_shape(x.shape, w.shape))
     dtype = common_dtype(dy, x, w, b)
     dy, x, w = (a.astype(dtype, copy=False) for a in (dy, x, w))
-    return geometry, dy, x, w
+    check_need_dx(need_dx)
+    return checked, dy, x, w, b is not None, bool(need_dx)
 
 
 def check_need_dx(need_dx: object) -> None:
     """conv2d_backward's ``need_dx`` must be a bool."""
     if not isinstance(need_dx, (bool, np.bool_)):
         raise TypeError(f"need_dx must be a bool; got {need_dx!r}")
+
+
+# Both forms' public functions: the call read and checked, then the form's arithmetic.
+conv2d_call = public_function("conv2d", check_conv2d_call)
+conv2d_backward_call = public_function("conv2d_backward", check_conv2d_backward_call, need_dx=True)
 
 
 def _conv_operands(

@@ -26,6 +26,7 @@ from ..arguments import (
     is_int,
     require_nonempty,
 )
+from ..calls import public_function
 
 X_LAYOUT = "(N, C_in, H, W)"
 W_LAYOUT = "(C_in, C_out/groups, kh, kw)"
@@ -113,42 +114,35 @@ def transposed_output_size(
 
 
 def check_conv_transpose2d_call(
-    x: object,
-    w: object,
-    b: object,
-    stride: object,
-    padding: object,
-    output_padding: object,
-    groups: object,
-    dilation: object,
+    x: object, w: object, b: object, **geometry: object
 ) -> tuple[ConvTransposeGeometry, np.ndarray, np.ndarray, np.ndarray | None]:
     """The checked geometry of a conv_transpose2d call, and x, w, b cast to their common dtype."""
-    geometry = ConvTransposeGeometry.from_args(stride, padding, output_padding, groups, dilation)
-    x, w, b = _operands(x, w, b, geometry.groups)
-    geometry.output_shape(x.shape, w.shape)  # raises if x and w do not fit together
-    return geometry, x, w, b
+    checked = ConvTransposeGeometry.from_args(**geometry)
+    x, w, b = _operands(x, w, b, checked.groups)
+    checked.output_shape(x.shape, w.shape)  # raises if x and w do not fit together
+    return checked, x, w, b
 
 
 def check_conv_transpose2d_backward_call(
-    dy: object,
-    x: object,
-    w: object,
-    b: object,
-    stride: object,
-    padding: object,
-    output_padding: object,
-    groups: object,
-    dilation: object,
-) -> tuple[ConvTransposeGeometry, np.ndarray, np.ndarray, np.ndarray]:
-    """The checked geometry of a conv_transpose2d_backward call, and dy, x, w in their common
-    dtype (b's dtype counts too, though only its presence matters to the gradients)."""
-    geometry = ConvTransposeGeometry.from_args(stride, padding, output_padding, groups, dilation)
-    x, w, b = _operands(x, w, b, geometry.groups)
+    dy: object, x: object, w: object, b: object, **geometry: object
+) -> tuple[ConvTransposeGeometry, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """The checked geometry of a conv_transpose2d_backward call, dy, x, w in their common
+    dtype (b's dtype counts too), and whether b is given (only its presence matters to the
+    gradients)."""
+    checked = ConvTransposeGeometry.from_args(**geometry)
+    x, w, b = _operands(x, w, b, checked.groups)
     dy = as_float_array(dy, "dy", ndim=4, layout="(N, C_out, OH, OW)")
-    check_gradient_shape(dy, geometry.output_shape(x.shape, w.shape))
+    check_gradient_shape(dy, checked.output_shape(x.shape, w.shape))
     dtype = common_dtype(dy, x, w, b)
     dy, x, w = (a.astype(dtype, copy=False) for a in (dy, x, w))
-    return geometry, dy, x, w
+    return checked, dy, x, w, b is not None
+
+
+# Both forms' public functions: the call read and checked, then the form's arithmetic.
+conv_transpose2d_call = public_function("conv_transpose2d", check_conv_transpose2d_call)
+conv_transpose2d_backward_call = public_function(
+    "conv_transpose2d_backward", check_conv_transpose2d_backward_call
+)
 
 
 def _operands(
