@@ -23,6 +23,7 @@ from ..arguments import (
     pool_output_size,
     require_nonempty,
 )
+from ..calls import public_function
 
 _DY_LAYOUT = "(N, C, OH, OW)"
 
@@ -95,41 +96,27 @@ class AvgPoolGeometry:
         return (n, c, *sizes)
 
 
-def check_avg_pool2d_call(
-    x: object,
-    kernel_size: object,
-    stride: object,
-    padding: object,
-    ceil_mode: object,
-    count_include_pad: object,
-    divisor_override: object,
-) -> tuple[np.ndarray, AvgPoolGeometry]:
-    """x as a float array, and the checked geometry of an avg_pool2d call."""
-    geometry = AvgPoolGeometry.from_args(
-        kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
-    )
+def check_avg_pool2d_call(x: object, **geometry: object) -> tuple[AvgPoolGeometry, np.ndarray]:
+    """The checked geometry of an avg_pool2d call, and x as a float array."""
+    checked = AvgPoolGeometry.from_args(**geometry)
     x = as_float_array(x, "x", ndim=4, layout=X_LAYOUT)
     require_nonempty(x, "x", X_LAYOUT, batch=True)
-    geometry.output_shape(x.shape)  # raises if no window fits
-    return x, geometry
+    checked.output_shape(x.shape)  # raises if no window fits
+    return checked, x
 
 
 def check_avg_pool2d_backward_call(
-    dy: object,
-    x: object,
-    kernel_size: object,
-    stride: object,
-    padding: object,
-    ceil_mode: object,
-    count_include_pad: object,
-    divisor_override: object,
-) -> tuple[np.ndarray, np.ndarray, AvgPoolGeometry]:
-    """dy and x in their common dtype (that of dL/dX), and the checked geometry of an
-    avg_pool2d_backward call.  Only x's shape matters to the gradient."""
-    x, geometry = check_avg_pool2d_call(
-        x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
-    )
+    dy: object, x: object, **geometry: object
+) -> tuple[AvgPoolGeometry, np.ndarray, np.ndarray]:
+    """The checked geometry of an avg_pool2d_backward call, and dy and x in their common
+    dtype (that of dL/dX).  Only x's shape matters to the gradient."""
+    checked, x = check_avg_pool2d_call(x, **geometry)
     dy = as_float_array(dy, "dy", ndim=4, layout=_DY_LAYOUT)
-    check_gradient_shape(dy, geometry.output_shape(x.shape))
+    check_gradient_shape(dy, checked.output_shape(x.shape))
     dtype = common_dtype(dy, x)
-    return dy.astype(dtype, copy=False), x.astype(dtype, copy=False), geometry
+    return checked, dy.astype(dtype, copy=False), x.astype(dtype, copy=False)
+
+
+# Both forms' public functions: the call read and checked, then the form's arithmetic.
+avg_pool2d_call = public_function("avg_pool2d", check_avg_pool2d_call)
+avg_pool2d_backward_call = public_function("avg_pool2d_backward", check_avg_pool2d_backward_call)
