@@ -28,11 +28,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from .. import blocks
-from .geometry import (
-    AvgPoolGeometry,
-    avg_pool2d_backward_call,
-    avg_pool2d_call,
-)
+from .geometry import AvgPoolGeometry, avg_pool2d_backward_call, avg_pool2d_call
 
 
 @avg_pool2d_call

@@ -19,11 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .geometry import (
-    AvgPoolGeometry,
-    avg_pool2d_backward_call,
-    avg_pool2d_call,
-)
+from .geometry import AvgPoolGeometry, avg_pool2d_backward_call, avg_pool2d_call
 
 
 @avg_pool2d_call

@@ -37,11 +37,7 @@ from ..conv2d.fast import (
 )
 from ..conv2d.geometry import ConvGeometry
 from ..conv2d.im2col import channels_last
-from .geometry import (
-    ConvTransposeGeometry,
-    conv_transpose2d_backward_call,
-    conv_transpose2d_call,
-)
+from .geometry import ConvTransposeGeometry, conv_transpose2d_backward_call, conv_transpose2d_call
 
 
 @conv_transpose2d_call

@@ -28,11 +28,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .geometry import (
-    ConvTransposeGeometry,
-    conv_transpose2d_backward_call,
-    conv_transpose2d_call,
-)
+from .geometry import ConvTransposeGeometry, conv_transpose2d_backward_call, conv_transpose2d_call
 
 
 @conv_transpose2d_call

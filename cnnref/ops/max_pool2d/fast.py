@@ -30,12 +30,7 @@ import numpy as np
 from .. import blocks
 from ..arguments import effective_kernel
 from ..masking import keep_where
-from .geometry import (
-    PADDING_FILL,
-    PoolGeometry,
-    max_pool2d_backward_call,
-    max_pool2d_call,
-)
+from .geometry import PADDING_FILL, PoolGeometry, max_pool2d_backward_call, max_pool2d_call
 
 
 @max_pool2d_call

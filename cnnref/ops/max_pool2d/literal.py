@@ -20,11 +20,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .geometry import (
-    PoolGeometry,
-    max_pool2d_backward_call,
-    max_pool2d_call,
-)
+from .geometry import PoolGeometry, max_pool2d_backward_call, max_pool2d_call
 
 
 @max_pool2d_call
