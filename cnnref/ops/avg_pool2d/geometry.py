@@ -14,14 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..arguments import (
-    X_LAYOUT,
     Pair,
-    as_float_array,
+    as_input,
+    as_output_gradient,
     as_pair,
-    check_gradient_shape,
+    check_pool_padding,
     common_dtype,
     pool_output_size,
-    require_nonempty,
 )
 from ..calls import public_function
 
@@ -70,13 +69,8 @@ class AvgPoolGeometry:
             count_include_pad=bool(count_include_pad),
             divisor_override=None if divisor_override is None else int(divisor_override),
         )
-        # PyTorch's rule: padding <= kernel_size // 2 on each axis, so that every
-        # window reads at least one input element.
-        if any(p > k // 2 for k, p in zip(geometry.kernel_size, geometry.padding)):
-            raise ValueError(
-                f"padding must be at most half the kernel size (padding <= kernel_size // 2); "
-                f"got padding={padding!r} with kernel_size={kernel_size!r}"
-            )
+        # So that every window reads at least one input element.
+        check_pool_padding(geometry.kernel_size, geometry.padding, kernel_size, padding)
         return geometry
 
     def output_shape(self, x_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -99,8 +93,7 @@ class AvgPoolGeometry:
 def check_avg_pool2d_call(x: object, **geometry: object) -> tuple[AvgPoolGeometry, np.ndarray]:
     """The checked geometry of an avg_pool2d call, and x as a float array."""
     checked = AvgPoolGeometry.from_args(**geometry)
-    x = as_float_array(x, "x", ndim=4, layout=X_LAYOUT)
-    require_nonempty(x, "x", X_LAYOUT, batch=True)
+    x = as_input(x)
     checked.output_shape(x.shape)  # raises if no window fits
     return checked, x
 
@@ -111,8 +104,7 @@ def check_avg_pool2d_backward_call(
     """The checked geometry of an avg_pool2d_backward call, and dy and x in their common
     dtype (that of dL/dX).  Only x's shape matters to the gradient."""
     checked, x = check_avg_pool2d_call(x, **geometry)
-    dy = as_float_array(dy, "dy", ndim=4, layout=_DY_LAYOUT)
-    check_gradient_shape(dy, checked.output_shape(x.shape))
+    dy = as_output_gradient(dy, _DY_LAYOUT, lambda: checked.output_shape(x.shape))
     dtype = common_dtype(dy, x)
     return checked, dy.astype(dtype, copy=False), x.astype(dtype, copy=False)
 

@@ -129,14 +129,9 @@ def forward_hints(
     if border.any() and not border.all():
         regions.append((BORDER_WINDOWS_ONLY, border))
     spread = nonfinite_spread(expected, actual, x, "y", "x")
+    variants = divisor_variants(case, compute)
     return spread + explain_case(
-        case,
-        comparison,
-        actual,
-        expected,
-        scale,
-        variants=divisor_variants(case, compute),
-        regions=regions,
+        case, comparison, actual, expected, scale, variants=variants, regions=regions
     )
 
 

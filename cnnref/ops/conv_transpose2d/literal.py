@@ -45,10 +45,8 @@ def conv_transpose2d(
             y_padded[:, outputs, rows, cols] += np.einsum(
                 "nchw,co->nohw", x[:, inputs], w[inputs, :, ki, kj]
             )
-        y = np.ascontiguousarray(y_padded[:, :, ph : ph + height, pw : pw + width])
-        if b is not None:
-            y += b[:, None, None]
-    return y
+        cropped = y_padded[:, :, ph : ph + height, pw : pw + width]
+        return np.ascontiguousarray(cropped if b is None else cropped + b[:, None, None])
 
 
 @conv_transpose2d_backward_call

@@ -9,15 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..arguments import (
-    X_LAYOUT,
     Pair,
-    as_float_array,
+    as_input,
+    as_output_gradient,
     as_pair,
-    check_gradient_shape,
+    check_pool_padding,
     common_dtype,
     effective_kernel,
     pool_output_size,
-    require_nonempty,
 )
 from ..calls import public_function
 
@@ -51,13 +50,7 @@ class PoolGeometry:
             dilation=as_pair(dilation, "dilation", minimum=1),
             ceil_mode=bool(ceil_mode),
         )
-        # PyTorch CPU's rule bounds the padding by the kernel size, not by the
-        # dilated extent: padding <= kernel_size // 2 on each axis.
-        if any(p > k // 2 for k, p in zip(geometry.kernel_size, geometry.padding)):
-            raise ValueError(
-                f"padding must be at most half the kernel size (padding <= kernel_size // 2); "
-                f"got padding={padding!r} with kernel_size={kernel_size!r}"
-            )
+        check_pool_padding(geometry.kernel_size, geometry.padding, kernel_size, padding)
         return geometry
 
     def output_shape(self, x_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -175,18 +168,14 @@ def check_max_pool2d_backward_call(
     """The checked geometry of a max_pool2d_backward call, dy in the dtype of dL/dX (the
     common one), x in its own (x decides the routing), and the conventions the backward reads."""
     checked, x = _geometry_and_input(x, geometry)
-    dy = as_float_array(dy, "dy", ndim=4, layout="(N, C, OH, OW)")
-    check_gradient_shape(dy, checked.output_shape(x.shape))
+    dy = as_output_gradient(dy, "(N, C, OH, OW)", lambda: checked.output_shape(x.shape))
     chosen = {"ties": ties, "nan": nan, "pad_value": pad_value, "windows": windows}
     check_pool_conventions(checked, x.shape, **chosen)
     return checked, dy.astype(common_dtype(dy, x), copy=False), x, ties, nan, pad_value
 
 
 def _geometry_and_input(x: object, geometry: dict[str, object]) -> tuple[PoolGeometry, np.ndarray]:
-    checked = PoolGeometry.from_args(**geometry)
-    x = as_float_array(x, "x", ndim=4, layout=X_LAYOUT)
-    require_nonempty(x, "x", X_LAYOUT, batch=True)
-    return checked, x
+    return PoolGeometry.from_args(**geometry), as_input(x)
 
 
 # Both forms' public functions: the call read and checked, then the form's arithmetic; the

@@ -162,14 +162,9 @@ def backward_hints(
         ),
     ]
     spread = [] if dy is None else _nonfinite_dy_spread(case, x, dy, expected, actual)
+    regions = [] if spread else regions
     return spread + explain_case(
-        case,
-        comparison,
-        actual,
-        expected,
-        scale,
-        conventions=alternatives,
-        regions=[] if spread else regions,
+        case, comparison, actual, expected, scale, conventions=alternatives, regions=regions
     )
 
 
