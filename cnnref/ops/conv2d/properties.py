@@ -57,14 +57,28 @@ def backward_normwise(
     return {name: normwise_tolerance(case.dtype, s, length) for name, s in zip(GRADIENTS, scales)}
 
 
+FORWARD = (
+    "Y[n,o,p,q] = b[o] + sum_{c,i,j} X[n, g*C/G + c, p*s + i*d - pad, q*s + j*d - pad] W[o,c,i,j]"
+)
+BACKWARD = (
+    "dW = Xpad (*) dY (valid correlation, batch summed);  "
+    "dX = crop(pad(spread_s(dY)) (*) rot180(W^T));  db = sum_{n,p,q} dY"
+)
+
+
 class Conv2dSpec(ConvolutionSpec):
     op = "conv2d"
+    forward_formula = FORWARD
+    backward_formula = BACKWARD
     hints = hints
     scale = staticmethod(conv2d_scale)
     gradient_scales = staticmethod(conv2d_backward_scales)
 
     def summed_terms(self, case):
         return summed_terms(case)
+
+    def cases_for(self, standard):
+        return _cases(dy_values=DY_VALUES) if standard == "backward.contract" else _cases()
 
     def forward_normwise(self, case, operands64):
         return forward_normwise(case, *operands64[:2])
@@ -97,24 +111,9 @@ def _replace(case: ConvCase, **fields) -> ConvCase:
     return replace(case, **fields)
 
 
-FORWARD = (
-    "Y[n,o,p,q] = b[o] + sum_{c,i,j} X[n, g*C/G + c, p*s + i*d - pad, q*s + j*d - pad] W[o,c,i,j]"
-)
-BACKWARD = (
-    "dW = Xpad (*) dY (valid correlation, batch summed);  "
-    "dX = crop(pad(spread_s(dY)) (*) rot180(W^T));  db = sum_{n,p,q} dY"
-)
-
-
 # ---------------------------------------------------------------- conv2d
 
-standard.register(
-    SPEC,
-    "matches_reference",
-    summary="conv2d agrees with cnnref's reference element by element.",
-    formula=FORWARD,
-    cases=_cases(),
-)
+standard.register(SPEC, "matches_reference")
 
 
 @claim(
@@ -127,13 +126,7 @@ def forward_matches_scipy(candidate, case, evidence):
     standard.check_forward_matches(SPEC, candidate, case, evidence, scipy_oracle.conv2d_forward)
 
 
-standard.register(
-    SPEC,
-    "matches_torch",
-    summary="conv2d agrees with torch.nn.functional.conv2d.",
-    formula=FORWARD,
-    cases=_cases(),
-)
+standard.register(SPEC, "matches_torch")
 
 
 @claim(
@@ -164,48 +157,8 @@ def bias_is_added_per_channel(candidate: Candidate, case: ConvCase, evidence: Ev
     )
 
 
-standard.register(
-    SPEC,
-    "contract",
-    summary="conv2d returns a new ndarray of the right shape and dtype, finite, the same on every call, and leaves its inputs alone.",
-    formula="dtype(Y) = result_type(X, W, b)",
-    cases=_cases(),
-)
+standard.register(SPEC, "contract")
 
 # ---------------------------------------------------------------- conv2d_backward
 
-standard.register(
-    SPEC,
-    "backward.matches_reference",
-    summary="dx, dw and db agree with cnnref's reference element by element.",
-    formula=BACKWARD,
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "backward.finite_differences",
-    summary="dx and dw agree with central finite differences of the candidate's own conv2d (the reference's if it has none), on examples where that conv2d matches the reference: full Jacobians on small shapes, random sign projections on large ones.",
-    formula="<dL/dX, v> = d/dt <conv2d(X + t v, W), dY>",
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "backward.adjointness",
-    summary="The gradients are the adjoints of the forward: <conv2d(x, w), g> = <x, dX(g)> = <w, dW(g)>.",
-    formula="<conv2d(X, W), G> = <X, dX(G)> = <W, dW(G)>",
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "backward.matches_torch",
-    summary="dx, dw and db agree with PyTorch autograd.",
-    formula=BACKWARD,
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "backward.contract",
-    summary="conv2d_backward returns new arrays (db None without b) of the right shapes and dtype, finite for finite inputs, deterministic, zero for zero dy, and leaves its inputs alone (dy with NaN and inf included).",
-    formula="dtype = result_type(dY, X, W, b)",
-    cases=_cases(dy_values=DY_VALUES),
-)
+standard.register_each(SPEC, standard.BACKWARD_CHECKS)

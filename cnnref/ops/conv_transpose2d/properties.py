@@ -3,6 +3,8 @@ from ``SPEC`` (cnnref/checks/standard.py)."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ...checks import standard
 from ...checks.standard import ConvolutionSpec
 from ...strategies import DY_VALUES, SIZE_CLASSES
@@ -23,14 +25,33 @@ def summed_terms(case: ConvTransposeCase) -> dict[str, int]:
     }
 
 
+FORWARD = (
+    "Y = b + crop_p(Yp),  Yp[n, g*O'+o, i*s + ki*d, j*s + kj*d] += "
+    "X[n, g*C'+c, i, j] W[g*C'+c, o, ki, kj]  (output_padding extends the crop at the end)"
+)
+BACKWARD = (
+    "dX = conv2d(pad_p(dY), W) (unpadded, same stride, dilation, groups);  "
+    "dW[c, o, ki, kj] = sum_{n,i,j} X[n, c, i, j] pad_p(dY)[n, o, i*s + ki*d, j*s + kj*d];  "
+    "db = sum_{n,p,q} dY"
+)
+
+
 class ConvTranspose2dSpec(ConvolutionSpec):
     op = "conv_transpose2d"
+    forward_formula = FORWARD
+    backward_formula = BACKWARD
+    summaries: ClassVar[dict[str, str]] = {
+        "backward.finite_differences": "dx and dw agree with central finite differences of the candidate's own conv_transpose2d (the reference's if it has none), on examples where that forward matches the reference: full Jacobians on small shapes, random sign projections on large ones.",
+    }
     hints = hints
     scale = staticmethod(conv_transpose2d_scale)
     gradient_scales = staticmethod(conv_transpose2d_backward_scales)
 
     def summed_terms(self, case):
         return summed_terms(case)
+
+    def cases_for(self, standard):
+        return _cases(dy_values=DY_VALUES) if standard == "backward.contract" else _cases()
 
 
 SPEC = ConvTranspose2dSpec()
@@ -50,70 +71,5 @@ def _cases(dy_values=("finite",)):
     return cases
 
 
-FORWARD = (
-    "Y = b + crop_p(Yp),  Yp[n, g*O'+o, i*s + ki*d, j*s + kj*d] += "
-    "X[n, g*C'+c, i, j] W[g*C'+c, o, ki, kj]  (output_padding extends the crop at the end)"
-)
-BACKWARD = (
-    "dX = conv2d(pad_p(dY), W) (unpadded, same stride, dilation, groups);  "
-    "dW[c, o, ki, kj] = sum_{n,i,j} X[n, c, i, j] pad_p(dY)[n, o, i*s + ki*d, j*s + kj*d];  "
-    "db = sum_{n,p,q} dY"
-)
-
-
-standard.register(
-    SPEC,
-    "matches_reference",
-    summary="conv_transpose2d agrees with cnnref's reference element by element.",
-    formula=FORWARD,
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "matches_torch",
-    summary="conv_transpose2d agrees with torch.nn.functional.conv_transpose2d.",
-    formula=FORWARD,
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "contract",
-    summary="conv_transpose2d returns a new ndarray of the right shape and dtype, finite, the same on every call, and leaves its inputs alone.",
-    formula="dtype(Y) = result_type(X, W, b)",
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "backward.matches_reference",
-    summary="dx, dw and db agree with cnnref's reference element by element.",
-    formula=BACKWARD,
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "backward.finite_differences",
-    summary="dx and dw agree with central finite differences of the candidate's own conv_transpose2d (the reference's if it has none), on examples where that forward matches the reference: full Jacobians on small shapes, random sign projections on large ones.",
-    formula="<dL/dX, v> = d/dt <conv_transpose2d(X + t v, W), dY>",
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "backward.adjointness",
-    summary="The gradients are the adjoints of the forward: <conv_transpose2d(x, w), g> = <x, dX(g)> = <w, dW(g)>.",
-    formula="<conv_transpose2d(X, W), G> = <X, dX(G)> = <W, dW(G)>",
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "backward.matches_torch",
-    summary="dx, dw and db agree with PyTorch autograd.",
-    formula=BACKWARD,
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "backward.contract",
-    summary="conv_transpose2d_backward returns new arrays (db None without b) of the right shapes and dtype, finite for finite inputs, deterministic, zero for zero dy, and leaves its inputs alone (dy with NaN and inf included).",
-    formula="dtype = result_type(dY, X, W, b)",
-    cases=_cases(dy_values=DY_VALUES),
-)
+standard.register_each(SPEC, standard.FORWARD_CHECKS)
+standard.register_each(SPEC, standard.BACKWARD_CHECKS)
