@@ -28,6 +28,7 @@ from ..ops import op_operands
 from ..ops.arguments import common_dtype
 from ..oracles import finite_differences, torch_autograd
 from ..strategies.cases import Case
+from ..strategies.draws import SIZE_CLASSES, SizeClass
 from . import base, contract
 from .base import Candidate, Evidence, Falsified, Hints, claim, expect_array, type_name, unpack
 from .compare import as_float64, compare, rtol_for, summation_rtol
@@ -590,6 +591,30 @@ CHECKS: dict[str, tuple[str, Callable]] = {
     "backward.matches_torch": ("backward", partial(matches_torch, backward=True)),
     "backward.contract": ("backward", backward_contract),
 }
+
+
+def case_strategy(
+    strategy: Callable[..., Any],
+    *,
+    takes_windows: bool = True,
+    then: Callable[[Any], Any] | None = None,
+    **options: Any,
+) -> Callable[..., Any]:
+    """A property's ``cases``, ``cases(dtype, unsupported, windows, sizes)``: the examples of
+    ``strategy`` (an op's, as ``conv_cases``) drawn with ``options``, each passed through
+    ``then`` if given.  ``takes_windows=False``: the op has no windows convention."""
+
+    def cases(
+        dtype: str | None,
+        unsupported: frozenset[str],
+        windows: str = "partial",
+        sizes: Sequence[SizeClass] = SIZE_CLASSES,
+    ) -> Any:
+        convention = {"windows": windows} if takes_windows else {}
+        drawn = strategy(dtype=dtype, unsupported=unsupported, sizes=sizes, **convention, **options)
+        return drawn if then is None else drawn.map(then)
+
+    return cases
 
 
 def register(

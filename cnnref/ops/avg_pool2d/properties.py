@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from ...checks import contract, standard
 from ...checks.standard import FORWARD_CHECKS, OpSpec
-from ...strategies import DY_VALUES, SIZE_CLASSES
+from ...strategies import DY_VALUES
 from .cases import X_VALUES, AvgPoolCase, avg_pool_cases
 from .hints import backward_hints, forward_hints, shape_hints
 from .scales import avg_pool2d_backward_scale, avg_pool2d_scale
@@ -86,22 +86,7 @@ SPEC = AvgPool2dSpec()
 
 
 def _cases(dy_values=("finite",), x_values=("finite",)):
-    def cases(
-        dtype: str | None,
-        unsupported: frozenset[str],
-        windows: str = "partial",
-        sizes=SIZE_CLASSES,
-    ):
-        return avg_pool_cases(
-            dtype=dtype,
-            unsupported=unsupported,
-            windows=windows,
-            dy_values=dy_values,
-            sizes=sizes,
-            x_values=x_values,
-        )
-
-    return cases
+    return standard.case_strategy(avg_pool_cases, dy_values=dy_values, x_values=x_values)
 
 
 standard.register_each(SPEC, standard.FORWARD_CHECKS)

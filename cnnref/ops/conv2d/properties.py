@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 
@@ -11,7 +12,7 @@ from ...checks import standard
 from ...checks.base import Candidate, Evidence, claim
 from ...checks.compare import as_float64, compare, normwise_tolerance, rtol_for
 from ...checks.standard import ConvolutionSpec
-from ...strategies import DY_VALUES, SIZE_CLASSES
+from ...strategies import DY_VALUES
 from . import hints, scipy_oracle
 from .cases import ConvCase, conv_cases
 from .scales import (
@@ -91,18 +92,8 @@ SPEC = Conv2dSpec()
 
 
 def _cases(dy_values=("finite",), **fixed):
-    def cases(
-        dtype: str | None,
-        unsupported: frozenset[str],
-        windows: str = "partial",
-        sizes=SIZE_CLASSES,
-    ):
-        strategy = conv_cases(
-            dtype=dtype, unsupported=unsupported, dy_values=dy_values, sizes=sizes, windows=windows
-        )
-        return strategy.map(lambda case: _replace(case, **fixed)) if fixed else strategy
-
-    return cases
+    then = partial(_replace, **fixed) if fixed else None
+    return standard.case_strategy(conv_cases, then=then, dy_values=dy_values)
 
 
 def _replace(case: ConvCase, **fields) -> ConvCase:

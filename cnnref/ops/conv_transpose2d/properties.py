@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from ...checks import standard
 from ...checks.standard import ConvolutionSpec
-from ...strategies import DY_VALUES, SIZE_CLASSES
+from ...strategies import DY_VALUES
 from . import hints
 from .cases import ConvTransposeCase, conv_transpose_cases
 from .scales import conv_transpose2d_backward_scales, conv_transpose2d_scale
@@ -58,17 +58,8 @@ SPEC = ConvTranspose2dSpec()
 
 
 def _cases(dy_values=("finite",)):
-    def cases(
-        dtype: str | None,
-        unsupported: frozenset[str],
-        windows: str = "partial",  # a pooling convention: no conv_transpose2d geometry is left out
-        sizes=SIZE_CLASSES,
-    ):
-        return conv_transpose_cases(
-            dtype=dtype, unsupported=unsupported, dy_values=dy_values, sizes=sizes
-        )
-
-    return cases
+    # windows is a pooling convention: no conv_transpose2d geometry is left out.
+    return standard.case_strategy(conv_transpose_cases, takes_windows=False, dy_values=dy_values)
 
 
 standard.register_each(SPEC, standard.FORWARD_CHECKS)

@@ -16,7 +16,7 @@ from ...checks.compare import compare, rtol_for
 from ...checks.hints import where_gradient_went
 from ...checks.standard import FORWARD_CHECKS, OpSpec
 from ...declarations import NOTHING_DECLARED, PYTORCH_CONVENTIONS, Conventions
-from ...strategies import DY_VALUES, SIZE_CLASSES
+from ...strategies import DY_VALUES
 from ...strategies.layouts import with_layout
 from .cases import DISTINCT_SPACING, POOL_VALUES, MaxPoolCase, max_pool_cases
 from .hints import backward_hints, forward_hints, shape_hints
@@ -152,22 +152,7 @@ SPEC = MaxPool2dSpec()
 
 
 def _cases(values=POOL_VALUES, dy_values=("finite",)):
-    def cases(
-        dtype: str | None,
-        unsupported: frozenset[str],
-        windows: str = "partial",
-        sizes=SIZE_CLASSES,
-    ):
-        return max_pool_cases(
-            dtype=dtype,
-            unsupported=unsupported,
-            values=values,
-            windows=windows,
-            dy_values=dy_values,
-            sizes=sizes,
-        )
-
-    return cases
+    return standard.case_strategy(max_pool_cases, values=values, dy_values=dy_values)
 
 
 # ---------------------------------------------------------------- max_pool2d
