@@ -349,6 +349,20 @@ def _symbol(operand: str) -> str:
     return operand if operand == "b" else operand.upper()
 
 
+def convolution_summed_terms(case: Any, dw_pixels: int) -> dict[str, int]:
+    """How many products each output element of a convolution (x, w, b) sums, at most: sets
+    the float32 tolerance.  ``dw_pixels``: the pixels of one image each element of dw sums
+    over (dy's for conv2d, x's for conv_transpose2d, where x's pixels are the scattered ones)."""
+    kh, kw = case.kernel_size
+    oh, ow = case.y_shape[-2:]
+    return {
+        "y": case.in_channels // case.groups * kh * kw + 1,
+        "dx": case.out_channels // case.groups * kh * kw,
+        "dw": case.batch * dw_pixels,
+        "db": case.batch * oh * ow,
+    }
+
+
 def _shown(names: Sequence[str], arrays: dict) -> dict:
     return {name: arrays[name] for name in names}
 

@@ -15,14 +15,7 @@ from .scales import conv_transpose2d_backward_scales, conv_transpose2d_scale
 
 def summed_terms(case: ConvTransposeCase) -> dict[str, int]:
     """How many products each output element sums (at most): sets the float32 tolerance."""
-    kh, kw = case.kernel_size
-    oh, ow = case.y_shape[-2:]
-    return {
-        "y": case.in_channels // case.groups * kh * kw + 1,
-        "dx": case.out_channels // case.groups * kh * kw,
-        "dw": case.batch * case.height * case.width,
-        "db": case.batch * oh * ow,
-    }
+    return standard.convolution_summed_terms(case, dw_pixels=case.height * case.width)
 
 
 FORWARD = (
