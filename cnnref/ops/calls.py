@@ -64,7 +64,10 @@ def public_function(
 
     def decorate(compute: Callable[..., Result]) -> Callable[..., Result]:
         def call(*args: Any, **kwargs: Any) -> Result:
-            bound = signature.bind(*args, **kwargs)
+            try:
+                bound = signature.bind(*args, **kwargs)
+            except TypeError as error:  # named as Python names a call's mistakes
+                raise TypeError(f"{function}() {error}") from None
             bound.apply_defaults()
             return compute(*check(**bound.arguments))
 
