@@ -13,9 +13,13 @@ Two kinds of evidence:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any
 
 import numpy as np
 
+from ..ops.arguments import effective_kernel, pool_output_size
+from ..strategies.cases import Case
 from .compare import Comparison, compare
 from .precision_hints import half_precision_hints
 
@@ -56,6 +60,27 @@ def explain(
         )
     changed = value_change_hints(actual, expected)
     return found_convention + changed + found + rounding_hint(comparison, dtype)
+
+
+def explain_case(
+    case: Case,
+    comparison: Comparison,
+    actual: np.ndarray,
+    expected: np.ndarray,
+    scale: np.ndarray | float,
+    **found: Iterable,
+) -> list[str]:
+    """``explain`` for an op's example: its dtype and layout are the case's.  ``found`` is
+    ``explain``'s ``variants``, ``conventions`` and ``regions``."""
+    return explain(
+        comparison,
+        actual,
+        expected,
+        scale=scale,
+        dtype=case.dtype,
+        layout=case.layout,
+        **found,
+    )
 
 
 def where_gradient_went(actual: np.ndarray, expected: np.ndarray, *, name: str = "dx") -> list[str]:
@@ -276,3 +301,63 @@ def border_mask(shape: tuple[int, ...], widths: tuple[int, ...]) -> np.ndarray:
     rows[: widths[0]] = rows[height - widths[0] :] = True
     cols[: widths[1]] = cols[width - widths[1] :] = True
     return rows[:, None] | cols[None, :]
+
+
+LAST_WINDOW_RULE = (
+    "a last window that starts past the input: in ceil_mode PyTorch drops a window unless it "
+    "starts inside the input or its left padding ((out - 1) * stride < height + padding)"
+)
+
+
+def pool_shape_hints(op: str, case: Any, geometry: Any, actual: np.ndarray) -> list[str]:
+    """Which plausible mistake in the output-size rule of the pool ``op`` gives ``actual``'s
+    shape (see ``shape_evidence``: where several give it, only those whose values it has are
+    named).  ``geometry`` is the case's, checked: its kernel_size, stride, padding, and
+    dilation where the pool has one."""
+    dilation = getattr(geometry, "dilation", (1, 1))
+    axes = list(
+        zip(
+            (case.height, case.width),
+            geometry.kernel_size,
+            geometry.stride,
+            geometry.padding,
+            dilation,
+        )
+    )
+    x = case.arrays()[0]
+    pool = partial(reference_or_none, op, x)
+    flipped = "ceil_mode=False (floor)" if case.ceil_mode else "ceil_mode=True"
+    mistakes: dict[str, tuple[list[int], Callable[[], np.ndarray | None] | None]] = {
+        f"{flipped}: honour ceil_mode": (
+            [pool_output_size(n, k, s, p, d, not case.ceil_mode) for n, k, s, p, d in axes],
+            partial(pool, **(case.geometry | {"ceil_mode": not case.ceil_mode})),
+        ),
+    }
+    if case.ceil_mode:
+        mistakes[LAST_WINDOW_RULE] = (
+            [-(-(n + 2 * p - effective_kernel(k, d)) // s) + 1 for n, k, s, p, d in axes],
+            None,  # what a window that starts in the right padding holds is anyone's guess
+        )
+    if case.stride is None:
+        mistakes["stride 1: stride=None means stride = kernel_size"] = (
+            [pool_output_size(n, k, 1, p, d, case.ceil_mode) for n, k, _, p, d in axes],
+            partial(pool, **(case.geometry | {"stride": 1})),
+        )
+    return shape_evidence(
+        actual,
+        expected_shape=case.y_shape,
+        mistakes={
+            description: ((*case.y_shape[:2], *sizes), values)
+            for description, (sizes, values) in mistakes.items()
+        },
+    )
+
+
+def reference_or_none(function: str, *arrays: np.ndarray, **geometry: Any) -> Any:
+    """The reference's ``function`` of ``arrays``, or None where this geometry is invalid."""
+    from .. import reference  # the ops' forms, loaded when a hint needs them
+
+    try:
+        return getattr(reference, function)(*arrays, **geometry)
+    except ValueError:
+        return None

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from ..ops import op_operands
 from ..ops.arguments import common_dtype
 from ..oracles import finite_differences, torch_autograd
 from ..strategies.cases import Case
+from ..strategies.draws import SIZE_CLASSES, SizeClass
 from . import base, contract
 from .base import Candidate, Evidence, Falsified, Hints, claim, expect_array, type_name, unpack
 from .compare import as_float64, compare, rtol_for, summation_rtol
@@ -62,6 +63,67 @@ class OpSpec:
     def gradients(self) -> tuple[str, ...]:
         """What the backward returns, one per operand: ("dx", "dw", "db")."""
         return tuple(f"d{name}" for name in self.operands)
+
+    # ---- what its standard properties say, for the reports and the docs
+
+    forward_formula: str = ""  # the forward's maths
+    backward_formula: str = ""  # the backward's
+    backward_returns: str = "a new ndarray of x's shape and the right dtype"
+    # Where the op words a standard property its own way: standard name -> text.
+    summaries: ClassVar[dict[str, str]] = {}
+    formulas: ClassVar[dict[str, str]] = {}
+
+    def cases_for(self, standard: str) -> Callable:
+        """The ``cases`` of the op's standard property ``standard`` (a key of ``CHECKS``)."""
+        raise NotImplementedError
+
+    def summary(self, standard: str) -> str:
+        """What holds when the standard property ``standard`` passes, in one sentence."""
+        if standard in self.summaries:
+            return self.summaries[standard]
+        op, gradients = self.op, _listed(self.gradients)
+        stepped = _listed([f"d{name}" for name in self.differentiable])
+        one = len(self.differentiable) == 1
+        adjoint = "The gradient is the adjoint" if one else "The gradients are the adjoints"
+        adjoints = " = ".join(f"<{name}, d{name.upper()}(g)>" for name in self.differentiable)
+        return {
+            "matches_reference": f"{op} agrees with cnnref's reference element by element.",
+            "matches_torch": f"{op} agrees with torch.nn.functional.{op}.",
+            "contract": f"{op} returns a new ndarray of the right shape and dtype, finite, the "
+            "same on every call, and leaves its inputs alone.",
+            "backward.matches_reference": f"{gradients} {_agree(self.gradients)} with cnnref's "
+            "reference element by element.",
+            "backward.finite_differences": f"{stepped} {_agree(self.differentiable)} with central "
+            f"finite differences of the candidate's own {op} (the reference's if it has none), "
+            f"on examples where that {op} matches the reference: full Jacobians on small shapes, "
+            "random sign projections on large ones.",
+            "backward.adjointness": f"{adjoint} of the forward: "
+            f"<{op}({', '.join(self.differentiable)}), g> = {adjoints}.",
+            "backward.matches_torch": f"{gradients} {_agree(self.gradients)} with PyTorch autograd.",
+            "backward.contract": f"{self.backward} returns {self.backward_returns}, finite for "
+            f"{self.finite_backward_when}, deterministic, zero for zero dy, and leaves its inputs "
+            "alone (dy with NaN and inf included).",
+        }[standard]
+
+    def formula(self, standard: str) -> str:
+        """The maths the standard property ``standard`` checks."""
+        if standard in self.formulas:
+            return self.formulas[standard]
+        operands = ", ".join(_symbol(name) for name in self.operands)
+        stepped = [_symbol(name) for name in self.differentiable]
+        single = len(self.gradients) == 1
+        return {
+            "matches_reference": self.forward_formula,
+            "matches_torch": self.forward_formula,
+            "contract": "dtype(Y) = dtype(X)" if single else f"dtype(Y) = result_type({operands})",
+            "backward.matches_reference": self.backward_formula,
+            "backward.finite_differences": "<dL/dX, v> = d/dt "
+            f"<{self.op}({', '.join(['X + t v', *stepped[1:]])}), dY>",
+            "backward.adjointness": f"<{self.op}({', '.join(stepped)}), G> = "
+            + " = ".join(f"<{name}, d{name}(G)>" for name in stepped),
+            "backward.matches_torch": self.backward_formula,
+            "backward.contract": f"dtype{'(dX)' if single else ''} = result_type(dY, {operands})",
+        }[standard]
 
     # ---- what the op computes
 
@@ -252,6 +314,7 @@ class ConvolutionSpec(OpSpec):
     """
 
     differentiable = ("x", "w")
+    backward_returns = "new arrays (db None without b) of the right shapes and dtype"
     forward_shown = ("x", "w", "b")
     backward_shown = ("dy", "x", "w")
     fd_shown = ("x", "w", "dy")
@@ -270,6 +333,34 @@ class ConvolutionSpec(OpSpec):
         return partial(
             self.hints.backward_hints, case, name, x64, w64, dy64, expected, actual, scale
         )
+
+
+def _listed(names: Sequence[str]) -> str:
+    """("dx", "dw", "db") -> "dx, dw and db"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _agree(names: Sequence[str]) -> str:
+    return "agrees" if len(names) == 1 else "agree"
+
+
+def _symbol(operand: str) -> str:
+    """An operand as the formulas write it: the arrays in capitals, the bias vector b not."""
+    return operand if operand == "b" else operand.upper()
+
+
+def convolution_summed_terms(case: Any, dw_pixels: int) -> dict[str, int]:
+    """How many products each output element of a convolution (x, w, b) sums, at most: sets
+    the float32 tolerance.  ``dw_pixels``: the pixels of one image each element of dw sums
+    over (dy's for conv2d, x's for conv_transpose2d, where x's pixels are the scattered ones)."""
+    kh, kw = case.kernel_size
+    oh, ow = case.y_shape[-2:]
+    return {
+        "y": case.in_channels // case.groups * kh * kw + 1,
+        "dx": case.out_channels // case.groups * kh * kw,
+        "dw": case.batch * dw_pixels,
+        "db": case.batch * oh * ow,
+    }
 
 
 def _shown(names: Sequence[str], arrays: dict) -> dict:
@@ -516,16 +607,41 @@ CHECKS: dict[str, tuple[str, Callable]] = {
 }
 
 
+def case_strategy(
+    strategy: Callable[..., Any],
+    *,
+    takes_windows: bool = True,
+    then: Callable[[Any], Any] | None = None,
+    **options: Any,
+) -> Callable[..., Any]:
+    """A property's ``cases``, ``cases(dtype, unsupported, windows, sizes)``: the examples of
+    ``strategy`` (an op's, as ``conv_cases``) drawn with ``options``, each passed through
+    ``then`` if given.  ``takes_windows=False``: the op has no windows convention."""
+
+    def cases(
+        dtype: str | None,
+        unsupported: frozenset[str],
+        windows: str = "partial",
+        sizes: Sequence[SizeClass] = SIZE_CLASSES,
+    ) -> Any:
+        convention = {"windows": windows} if takes_windows else {}
+        drawn = strategy(dtype=dtype, unsupported=unsupported, sizes=sizes, **convention, **options)
+        return drawn if then is None else drawn.map(then)
+
+    return cases
+
+
 def register(
     spec: OpSpec,
     standard: str,
     *,
-    summary: str,
-    formula: str,
-    cases: Callable,
+    summary: str | None = None,
+    formula: str | None = None,
+    cases: Callable | None = None,
 ) -> None:
     """Register the standard property ``standard`` (a key of ``CHECKS``) for ``spec``'s op,
-    as ``<op>.<claim>`` or ``<op>_backward.<claim>``."""
+    as ``<op>.<claim>`` or ``<op>_backward.<claim>``; its summary, formula and cases are the
+    spec's unless given."""
     side, check = CHECKS[standard]
     function = spec.op if side == "forward" else spec.backward
     claim_name = standard.removeprefix("backward.")
@@ -533,9 +649,26 @@ def register(
     calls = (spec.op,) if claim_name in ("finite_differences", "adjointness") else ()
     claim(
         f"{function}.{claim_name}",
-        summary=summary,
-        formula=formula,
-        cases=cases,
+        summary=spec.summary(standard) if summary is None else summary,
+        formula=spec.formula(standard) if formula is None else formula,
+        cases=spec.cases_for(standard) if cases is None else cases,
         needs_torch=needs_torch,
         calls=calls,
     )(lambda candidate, case, evidence: check(spec, candidate, case, evidence))
+
+
+def register_each(spec: OpSpec, standards: Sequence[str]) -> None:
+    """``register`` each of ``standards`` in turn, as the spec words it."""
+    for standard in standards:
+        register(spec, standard)
+
+
+# The standard properties in the order an op registers them.
+FORWARD_CHECKS = ("matches_reference", "matches_torch", "contract")
+BACKWARD_CHECKS = (
+    "backward.matches_reference",
+    "backward.finite_differences",
+    "backward.adjointness",
+    "backward.matches_torch",
+    "backward.contract",
+)

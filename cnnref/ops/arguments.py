@@ -8,6 +8,7 @@ arithmetic runs.  The op's own checks are in its folder (``ops/<op>/geometry.py`
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from typing import TypeGuard
 
 import numpy as np
@@ -93,3 +94,64 @@ def pool_output_size(
     if ceil_mode and (out - 1) * stride >= size + padding:
         out -= 1
     return out
+
+
+def as_groups(groups: object) -> int:
+    """``groups`` of a convolution: an int, at least 1."""
+    if not is_int(groups):
+        raise TypeError(f"groups must be an int; got {groups!r}")
+    if groups < 1:
+        raise ValueError(f"groups must be >= 1; got {groups!r}")
+    return int(groups)
+
+
+# Each pair argument's least value.
+PAIR_MINIMUMS = {"kernel_size": 1, "stride": 1, "padding": 0, "output_padding": 0, "dilation": 1}
+
+
+def as_pairs(**given: object) -> dict[str, Pair]:
+    """Each of ``given``, an int or a pair, as a pair, checked in the order given."""
+    return {
+        name: as_pair(value, name, minimum=PAIR_MINIMUMS[name]) for name, value in given.items()
+    }
+
+
+def as_input(x: object, layout: str = X_LAYOUT) -> np.ndarray:
+    """``x`` of an op, a float array of 4 dimensions, empty at most along the batch."""
+    array = as_float_array(x, "x", ndim=4, layout=layout)
+    require_nonempty(array, "x", layout, batch=True)
+    return array
+
+
+def as_output_gradient(
+    dy: object, layout: str, forward_shape: Callable[[], tuple[int, ...]]
+) -> np.ndarray:
+    """``dy`` of a backward: a float array of 4 dimensions, then of the forward output's
+    shape, ``forward_shape()`` (which raises where the geometry gives no output)."""
+    array = as_float_array(dy, "dy", ndim=4, layout=layout)
+    check_gradient_shape(array, forward_shape())
+    return array
+
+
+def check_pool_padding(
+    kernel_size: Pair, padding: Pair, given_kernel_size: object, given_padding: object
+) -> None:
+    """PyTorch CPU's pooling rule: padding <= kernel_size // 2 on each axis (the kernel size,
+    not the dilated extent).  The message quotes the arguments as given."""
+    if any(p > k // 2 for k, p in zip(kernel_size, padding)):
+        raise ValueError(
+            f"padding must be at most half the kernel size (padding <= kernel_size // 2); "
+            f"got padding={given_padding!r} with kernel_size={given_kernel_size!r}"
+        )
+
+
+def as_input_and_weight(
+    x: object, w: object, x_layout: str, w_layout: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` and ``w`` of a convolution, float arrays of 4 dimensions; only x's batch may be
+    empty.  (Both dtypes and ranks are checked before either array's sizes.)"""
+    x_array = as_float_array(x, "x", ndim=4, layout=x_layout)
+    w_array = as_float_array(w, "w", ndim=4, layout=w_layout)
+    require_nonempty(x_array, "x", x_layout, batch=True)
+    require_nonempty(w_array, "w", w_layout, batch=False)
+    return x_array, w_array

@@ -20,6 +20,7 @@ class Signature:
     geometry: tuple[tuple[str, object], ...]  # (name, default), in positional order
     pairs: frozenset[str]  # geometry given as an int or an (h, w) pair
     gradients: tuple[str, ...]  # what the backward returns, in order
+    required: frozenset[str] = frozenset()  # geometry a caller must give (its default unused)
 
     def backward_operands(self) -> tuple[str, ...]:
         return ("dy", *self.operands)
@@ -45,6 +46,7 @@ SIGNATURES: dict[str, Signature] = {
         (("kernel_size", None), *_POOL_GEOMETRY),
         frozenset({"kernel_size", "stride", "padding", "dilation"}),
         ("dx",),
+        frozenset({"kernel_size"}),
     ),
     "conv_transpose2d": Signature(
         ("x", "w", "b"),
@@ -64,6 +66,7 @@ SIGNATURES: dict[str, Signature] = {
         ),
         frozenset({"kernel_size", "stride", "padding"}),
         ("dx",),
+        frozenset({"kernel_size"}),
     ),
     "adaptive_avg_pool2d": Signature(("x",), (("output_size", None),), frozenset(), ("dx",)),
     "adaptive_max_pool2d": Signature(("x",), (("output_size", None),), frozenset(), ("dx",)),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, replace
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -206,4 +207,81 @@ def common_coverage(case) -> dict[str, str]:
         "ints": ", ".join(case.as_int) or "none",
         "omitted": ", ".join(case.omitted) or "none",
         "dy": case.dy_values,
+    }
+
+
+# ---- parts of the ops' strategies, drawn in this order by each
+
+
+def convolution_geometry(
+    draw: st.DrawFn, size: SizeClass, off: frozenset[str], *, max_stride: int
+) -> tuple[int, Pair, Pair, Pair, Pair]:
+    """groups, kernel_size, stride, padding and dilation of a convolution.
+
+    Each feature is switched on half the time, then given a value: an even spread that
+    shrinks to "off" whenever the failure does not need it.
+    """
+    groups = optional(draw, "groups", off, 1, st.integers(2, 3))
+    kernel = draw(pairs(st.integers(1, size.max_kernel), off))
+    stride = optional(draw, "stride", off, (1, 1), pairs(st.integers(1, max_stride), off))
+    padding = optional(draw, "conv_padding", off, (0, 0), pairs(st.integers(0, 3), off))
+    dilation = optional(draw, "dilation", off, (1, 1), pairs(st.integers(1, 3), off))
+    return groups, kernel, stride, padding, dilation
+
+
+def convolution_case(
+    draw: st.DrawFn,
+    case_type: type,
+    size: SizeClass,
+    off: frozenset[str],
+    dtype: str | None,
+    allowed_dy: Collection[str],
+    sides: Pair,
+    groups: int,
+    geometry: dict[str, Any],
+):
+    """A ``case_type`` (a convolution's case) of ``sides``, ``groups`` and the pair arguments
+    ``geometry``: its sizes, its bias, and the fields every case draws last (``case_fields``)."""
+    return case_type(
+        batch=draw(st.integers(*size.batch)),
+        in_channels=groups * draw(st.integers(*size.channels)),
+        out_channels=groups * draw(st.integers(*size.channels)),
+        height=sides[0],
+        width=sides[1],
+        groups=groups,
+        bias=False if "bias" in off else draw(st.booleans()),
+        **geometry,
+        **case_fields(draw, dtype, allowed_dy, off),
+    )
+
+
+def pool_stride_and_ceil_mode(
+    draw: st.DrawFn, kernel: Pair, off: frozenset[str]
+) -> tuple[Pair | None, bool]:
+    """A pool's stride (None half the time: the kernel size) and ceil_mode."""
+    explicit_stride = st.just(kernel) if "stride" in off else pairs(st.integers(1, 4), off)
+    stride = optional(draw, "stride_none", off, None, explicit_stride, on_when_off=True)
+    ceil_mode = optional(draw, "ceil_mode", off, False, st.just(True))
+    return stride, ceil_mode
+
+
+def pool_sizes(draw: st.DrawFn, size: SizeClass, sides: Pair) -> dict[str, Any]:
+    """A pool case's batch and channels, drawn within ``size``, and its ``sides``."""
+    return {
+        "batch": draw(st.integers(*size.batch)),
+        "channels": draw(st.integers(*size.channels)),
+        "height": sides[0],
+        "width": sides[1],
+    }
+
+
+def case_fields(
+    draw: st.DrawFn, dtype: str | None, allowed_dy: Collection[str], off: frozenset[str]
+) -> dict[str, Any]:
+    """The fields every case draws last: dtype, layout, seed and what dy holds."""
+    return {
+        "dtype": draw(dtypes(dtype, off)),
+        "layout": draw(layouts(off)),
+        "seed": draw(st.integers(0, 2**32 - 1)),
+        "dy_values": draw(dy_values(allowed_dy, off)),
     }

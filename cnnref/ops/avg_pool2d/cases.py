@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
-from functools import cached_property, partial
-from typing import ClassVar, NamedTuple
+from functools import partial
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from hypothesis import strategies as st
@@ -14,14 +14,12 @@ from hypothesis import strategies as st
 from ...declarations import check_features
 from ...strategies import draws
 from ...strategies.cases import (
-    check_spelling,
     geometry_needed,
     normal_arrays,
-    sizes_reached,
-    spell,
     with_nonfinite,
 )
 from ...strategies.draws import SIZE_CLASSES, SizeClass
+from ...strategies.families import PoolingCase
 from ...strategies.layouts import with_layout
 from ..arguments import Pair
 from .geometry import AvgPoolGeometry
@@ -47,7 +45,7 @@ class AvgPoolArrays(NamedTuple):
 
 
 @dataclass(frozen=True)
-class AvgPoolCase:
+class AvgPoolCase(PoolingCase):
     """One avg_pool2d example."""
 
     batch: int
@@ -68,43 +66,16 @@ class AvgPoolCase:
     dy_values: str = "finite"
     x_values: str = "finite"
 
+    OP: ClassVar[str] = "avg_pool2d"
     DEFAULTS: ClassVar[dict] = AVG_POOL_DEFAULTS
+    GEOMETRY: ClassVar[type] = AvgPoolGeometry
 
     def __post_init__(self) -> None:
-        check_spelling(self)
+        super().__post_init__()
         if self.x_values not in X_VALUES:
             raise ValueError(
                 f"AvgPoolCase: x_values must be one of {X_VALUES}; got {self.x_values!r}"
             )
-
-    @property
-    def arguments(self) -> dict:
-        """Every argument a caller may spell: the geometry."""
-        return self.geometry
-
-    @property
-    def geometry(self) -> dict:
-        """Keyword arguments for avg_pool2d and avg_pool2d_backward."""
-        return {
-            "kernel_size": self.kernel_size,
-            "stride": self.stride,
-            "padding": self.padding,
-            "ceil_mode": self.ceil_mode,
-            "count_include_pad": self.count_include_pad,
-            "divisor_override": self.divisor_override,
-        }
-
-    def spell(self, *operands: np.ndarray) -> tuple[tuple, dict]:
-        """``(args, kwargs)`` of a call to avg_pool2d (x) or avg_pool2d_backward (dy, x)."""
-        return spell(operands, self.geometry, self.as_int, self.omitted)
-
-    @property
-    def x_shape(self) -> tuple[int, ...]:
-        return (self.batch, self.channels, self.height, self.width)
-
-    @cached_property  # the geometry's arithmetic, asked for at every candidate call
-    def y_shape(self) -> tuple[int, ...]:
-        return AvgPoolGeometry.from_args(**self.geometry).output_shape(self.x_shape)
 
     def arrays(self) -> AvgPoolArrays:
         rng = np.random.default_rng(self.seed)
@@ -124,9 +95,6 @@ class AvgPoolCase:
             "x": self.x_values,
             "channels": draws.bucket(self.channels, (1, 4, 16)),
         }
-
-    def sizes_reached(self) -> list[str]:
-        return sizes_reached(self.batch, self.channels, self.height, self.width)
 
     def settings_needed(self) -> list[str]:
         """The settings of a shrunk failing example that are away from their defaults."""
@@ -166,36 +134,31 @@ def avg_pool_cases(
     padding = (
         draw(draws.pool_padding(kernel, off).filter(lambda p: p != (0, 0))) if padded else (0, 0)
     )
-    explicit_stride = st.just(kernel) if "stride" in off else draws.pairs(st.integers(1, 4), off)
-    stride = draws.optional(draw, "stride_none", off, None, explicit_stride, on_when_off=True)
-    ceil_mode = draws.optional(draw, "ceil_mode", off, False, st.just(True))
+    stride, ceil_mode = draws.pool_stride_and_ceil_mode(draw, kernel, off)
     count_include_pad = draws.optional(draw, "count_include_pad", off, True, st.just(False))
     divisor_override = draws.optional(draw, "divisor_override", off, None, DIVISOR_OVERRIDES)
     exact = draws.windows_exact(windows)
-    sides = draws.sides_that_fit(
+    fitting = draws.sides_that_fit(
         size, kernel, padding, (1, 1), off, (stride or kernel) if exact else None
     )
     if ceil_mode and not exact and max(stride or kernel) > 1:
         # ceil_mode matters only where it adds a last window, partly past the padded input:
         # the window whose divisor count_include_pad and the overhang rule decide.
-        geometry = AvgPoolGeometry(kernel, stride or kernel, padding, ceil_mode=True)
-        sides = sides.filter(partial(_ceil_adds_a_window, geometry))
-    height, width = draw(sides)
+        checked = AvgPoolGeometry(kernel, stride or kernel, padding, ceil_mode=True)
+        fitting = fitting.filter(partial(_ceil_adds_a_window, checked))
+    sides = draw(fitting)
+    geometry: dict[str, Any] = {
+        "kernel_size": kernel,
+        "stride": stride,
+        "padding": padding,
+        "ceil_mode": ceil_mode,
+    }
     case = AvgPoolCase(
-        batch=draw(st.integers(*size.batch)),
-        channels=draw(st.integers(*size.channels)),
-        height=height,
-        width=width,
-        kernel_size=kernel,
-        stride=stride,
-        padding=padding,
-        ceil_mode=ceil_mode,
+        **draws.pool_sizes(draw, size, sides),
+        **geometry,
         count_include_pad=count_include_pad,
         divisor_override=divisor_override,
-        dtype=draw(draws.dtypes(dtype, off)),
-        layout=draw(draws.layouts(off)),
-        seed=draw(st.integers(0, 2**32 - 1)),
-        dy_values=draw(draws.dy_values(dy_values, off)),
+        **draws.case_fields(draw, dtype, dy_values, off),
         x_values="finite"
         if "nonfinite_x" in off or "nonfinite" not in x_values
         else draw(st.sampled_from(X_VALUES)),

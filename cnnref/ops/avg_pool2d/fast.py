@@ -28,27 +28,12 @@ from collections.abc import Iterator
 import numpy as np
 
 from .. import blocks
-from ..arguments import IntOrPair
-from .geometry import (
-    AvgPoolGeometry,
-    check_avg_pool2d_backward_call,
-    check_avg_pool2d_call,
-)
+from .geometry import AvgPoolGeometry, avg_pool2d_backward_call, avg_pool2d_call
 
 
-def avg_pool2d(
-    x: np.ndarray,
-    kernel_size: IntOrPair,
-    stride: IntOrPair | None = None,
-    padding: IntOrPair = 0,
-    ceil_mode: bool = False,
-    count_include_pad: bool = True,
-    divisor_override: int | None = None,
-) -> np.ndarray:
+@avg_pool2d_call
+def avg_pool2d(geometry: AvgPoolGeometry, x: np.ndarray) -> np.ndarray:
     """2-D average pooling as PyTorch CPU defines it, NCHW; ``stride=None`` means ``kernel_size``."""
-    x, geometry = check_avg_pool2d_call(
-        x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
-    )
     out_shape = geometry.output_shape(x.shape)
     widths = padding_widths(geometry, x.shape, out_shape)
     planes = x.reshape(-1, *x.shape[2:])  # (N*C, H, W); a copy only for odd layouts
@@ -72,21 +57,10 @@ def avg_pool2d(
     return total.reshape(out_shape)
 
 
-def avg_pool2d_backward(
-    dy: np.ndarray,
-    x: np.ndarray,
-    kernel_size: IntOrPair,
-    stride: IntOrPair | None = None,
-    padding: IntOrPair = 0,
-    ceil_mode: bool = False,
-    count_include_pad: bool = True,
-    divisor_override: int | None = None,
-) -> np.ndarray:
+@avg_pool2d_backward_call
+def avg_pool2d_backward(geometry: AvgPoolGeometry, dy: np.ndarray, x: np.ndarray) -> np.ndarray:
     """dL/dX for ``Y = avg_pool2d(x, ...)`` given ``dy = dL/dY``: each tap adds
     dY / divisor into the elements it read; what lands on padding is cropped away."""
-    dy, x, geometry = check_avg_pool2d_backward_call(
-        dy, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
-    )
     widths = padding_widths(geometry, x.shape, dy.shape)
     (top, _), (left, _) = widths[2:]
     height, width = x.shape[2:]

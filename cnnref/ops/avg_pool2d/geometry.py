@@ -14,15 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..arguments import (
-    X_LAYOUT,
     Pair,
-    as_float_array,
+    as_input,
+    as_output_gradient,
     as_pair,
-    check_gradient_shape,
+    check_pool_padding,
     common_dtype,
     pool_output_size,
-    require_nonempty,
 )
+from ..calls import public_function
 
 _DY_LAYOUT = "(N, C, OH, OW)"
 
@@ -69,13 +69,8 @@ class AvgPoolGeometry:
             count_include_pad=bool(count_include_pad),
             divisor_override=None if divisor_override is None else int(divisor_override),
         )
-        # PyTorch's rule: padding <= kernel_size // 2 on each axis, so that every
-        # window reads at least one input element.
-        if any(p > k // 2 for k, p in zip(geometry.kernel_size, geometry.padding)):
-            raise ValueError(
-                f"padding must be at most half the kernel size (padding <= kernel_size // 2); "
-                f"got padding={padding!r} with kernel_size={kernel_size!r}"
-            )
+        # So that every window reads at least one input element.
+        check_pool_padding(geometry.kernel_size, geometry.padding, kernel_size, padding)
         return geometry
 
     def output_shape(self, x_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -95,41 +90,25 @@ class AvgPoolGeometry:
         return (n, c, *sizes)
 
 
-def check_avg_pool2d_call(
-    x: object,
-    kernel_size: object,
-    stride: object,
-    padding: object,
-    ceil_mode: object,
-    count_include_pad: object,
-    divisor_override: object,
-) -> tuple[np.ndarray, AvgPoolGeometry]:
-    """x as a float array, and the checked geometry of an avg_pool2d call."""
-    geometry = AvgPoolGeometry.from_args(
-        kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
-    )
-    x = as_float_array(x, "x", ndim=4, layout=X_LAYOUT)
-    require_nonempty(x, "x", X_LAYOUT, batch=True)
-    geometry.output_shape(x.shape)  # raises if no window fits
-    return x, geometry
+def check_avg_pool2d_call(x: object, **geometry: object) -> tuple[AvgPoolGeometry, np.ndarray]:
+    """The checked geometry of an avg_pool2d call, and x as a float array."""
+    checked = AvgPoolGeometry.from_args(**geometry)
+    x = as_input(x)
+    checked.output_shape(x.shape)  # raises if no window fits
+    return checked, x
 
 
 def check_avg_pool2d_backward_call(
-    dy: object,
-    x: object,
-    kernel_size: object,
-    stride: object,
-    padding: object,
-    ceil_mode: object,
-    count_include_pad: object,
-    divisor_override: object,
-) -> tuple[np.ndarray, np.ndarray, AvgPoolGeometry]:
-    """dy and x in their common dtype (that of dL/dX), and the checked geometry of an
-    avg_pool2d_backward call.  Only x's shape matters to the gradient."""
-    x, geometry = check_avg_pool2d_call(
-        x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
-    )
-    dy = as_float_array(dy, "dy", ndim=4, layout=_DY_LAYOUT)
-    check_gradient_shape(dy, geometry.output_shape(x.shape))
+    dy: object, x: object, **geometry: object
+) -> tuple[AvgPoolGeometry, np.ndarray, np.ndarray]:
+    """The checked geometry of an avg_pool2d_backward call, and dy and x in their common
+    dtype (that of dL/dX).  Only x's shape matters to the gradient."""
+    checked, x = check_avg_pool2d_call(x, **geometry)
+    dy = as_output_gradient(dy, _DY_LAYOUT, lambda: checked.output_shape(x.shape))
     dtype = common_dtype(dy, x)
-    return dy.astype(dtype, copy=False), x.astype(dtype, copy=False), geometry
+    return checked, dy.astype(dtype, copy=False), x.astype(dtype, copy=False)
+
+
+# Both forms' public functions: the call read and checked, then the form's arithmetic.
+avg_pool2d_call = public_function("avg_pool2d", check_avg_pool2d_call)
+avg_pool2d_backward_call = public_function("avg_pool2d_backward", check_avg_pool2d_backward_call)

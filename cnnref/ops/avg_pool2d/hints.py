@@ -16,8 +16,13 @@ from typing import Any
 import numpy as np
 
 from ... import reference
-from ...checks.hints import Variant, either, explain, shape_evidence
-from ..arguments import pool_output_size
+from ...checks.hints import (
+    Variant,
+    either,
+    explain_case,
+    pool_shape_hints,
+    reference_or_none,
+)
 from .cases import AvgPoolCase
 from .geometry import AvgPoolGeometry
 
@@ -55,45 +60,11 @@ NONFINITE_SPREAD = (
     "a product with a 0/1 matrix spreads them (inf - inf and 0 * inf are NaN); sum each "
     "window's own elements"
 )
-LAST_WINDOW_RULE = (
-    "a last window that starts past the input: in ceil_mode PyTorch drops a window unless it "
-    "starts inside the input or its left padding ((out - 1) * stride < height + padding)"
-)
 
 
 def shape_hints(case: AvgPoolCase, actual: np.ndarray) -> list[str]:
-    """Which plausible mistake in the output-size rule gives ``actual``'s shape (see
-    hints.shape_evidence: where several give it, only those whose values it has are named)."""
-    geometry = AvgPoolGeometry.from_args(**case.geometry)
-    axes = list(
-        zip((case.height, case.width), geometry.kernel_size, geometry.stride, geometry.padding)
-    )
-    x, _ = case.arrays()
-    flipped = "ceil_mode=False (floor)" if case.ceil_mode else "ceil_mode=True"
-    mistakes: dict[str, tuple[list[int], Callable[[], np.ndarray | None] | None]] = {
-        f"{flipped}: honour ceil_mode": (
-            [pool_output_size(n, k, s, p, 1, not case.ceil_mode) for n, k, s, p in axes],
-            partial(_forward_or_none, x, case.geometry | {"ceil_mode": not case.ceil_mode}),
-        ),
-    }
-    if case.ceil_mode:
-        mistakes[LAST_WINDOW_RULE] = (
-            [-(-(n + 2 * p - k) // s) + 1 for n, k, s, p in axes],
-            None,  # what a window that reads only padding holds is anyone's guess
-        )
-    if case.stride is None:
-        mistakes["stride 1: stride=None means stride = kernel_size"] = (
-            [pool_output_size(n, k, 1, p, 1, case.ceil_mode) for n, k, _, p in axes],
-            partial(_forward_or_none, x, case.geometry | {"stride": 1}),
-        )
-    return shape_evidence(
-        actual,
-        expected_shape=case.y_shape,
-        mistakes={
-            description: ((*case.y_shape[:2], *sizes), values)
-            for description, (sizes, values) in mistakes.items()
-        },
-    )
+    """Which plausible mistake in the output-size rule gives ``actual``'s shape."""
+    return pool_shape_hints("avg_pool2d", case, AvgPoolGeometry.from_args(**case.geometry), actual)
 
 
 def divisor_variants(
@@ -151,22 +122,16 @@ def forward_hints(
     """Hints for a wrong avg_pool2d output: a mistaken divisor rule, else where the errors are."""
 
     def compute(**changes):
-        return _forward_or_none(x, case.geometry | changes)
+        return reference_or_none("avg_pool2d", x, **(case.geometry | changes))
 
     regions = []
     border = _border_windows(case)
     if border.any() and not border.all():
         regions.append((BORDER_WINDOWS_ONLY, border))
     spread = nonfinite_spread(expected, actual, x, "y", "x")
-    return spread + explain(
-        comparison,
-        actual=actual,
-        expected=expected,
-        scale=scale,
-        dtype=case.dtype,
-        layout=case.layout,
-        variants=divisor_variants(case, compute),
-        regions=regions,
+    variants = divisor_variants(case, compute)
+    return spread + explain_case(
+        case, comparison, actual, expected, scale, variants=variants, regions=regions
     )
 
 
@@ -193,15 +158,8 @@ def backward_hints(
     if shared.any() and not shared.all():
         regions.append((SHARED_INPUTS_ONLY, shared))
     spread = nonfinite_spread(expected, actual, dy, "dx", "dy")
-    return spread + explain(
-        comparison,
-        actual=actual,
-        expected=expected,
-        scale=scale,
-        dtype=case.dtype,
-        layout=case.layout,
-        variants=variants,
-        regions=regions,
+    return spread + explain_case(
+        case, comparison, actual, expected, scale, variants=variants, regions=regions
     )
 
 
@@ -231,11 +189,3 @@ def _border_windows(case: AvgPoolCase) -> np.ndarray:
     ones = np.ones((1, 1, case.height, case.width))
     inside = reference.avg_pool2d(ones, **(case.geometry | {"divisor_override": 1}))[0, 0]
     return inside < case.kernel_size[0] * case.kernel_size[1]
-
-
-def _forward_or_none(x: np.ndarray, geometry: dict) -> np.ndarray | None:
-    """The reference's output, or None where this geometry is invalid."""
-    try:
-        return reference.avg_pool2d(x, **geometry)
-    except ValueError:
-        return None

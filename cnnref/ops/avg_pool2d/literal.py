@@ -19,27 +19,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..arguments import IntOrPair
-from .geometry import (
-    AvgPoolGeometry,
-    check_avg_pool2d_backward_call,
-    check_avg_pool2d_call,
-)
+from .geometry import AvgPoolGeometry, avg_pool2d_backward_call, avg_pool2d_call
 
 
-def avg_pool2d(
-    x: np.ndarray,
-    kernel_size: IntOrPair,
-    stride: IntOrPair | None = None,
-    padding: IntOrPair = 0,
-    ceil_mode: bool = False,
-    count_include_pad: bool = True,
-    divisor_override: int | None = None,
-) -> np.ndarray:
-    """2-D average pooling as PyTorch CPU defines it, NCHW; ``stride=None`` means ``kernel_size``."""
-    x, geometry = check_avg_pool2d_call(
-        x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
-    )
+@avg_pool2d_call
+def avg_pool2d(geometry: AvgPoolGeometry, x: np.ndarray) -> np.ndarray:
+    """``cnnref.avg_pool2d`` in the literal form: each window's sum, element by element."""
     out_shape = geometry.output_shape(x.shape)
     y = np.empty(out_shape, dtype=x.dtype)
     for oy, ox in np.ndindex(*out_shape[2:]):
@@ -52,25 +37,14 @@ def avg_pool2d(
     return y
 
 
-def avg_pool2d_backward(
-    dy: np.ndarray,
-    x: np.ndarray,
-    kernel_size: IntOrPair,
-    stride: IntOrPair | None = None,
-    padding: IntOrPair = 0,
-    ceil_mode: bool = False,
-    count_include_pad: bool = True,
-    divisor_override: int | None = None,
-) -> np.ndarray:
+@avg_pool2d_backward_call
+def avg_pool2d_backward(geometry: AvgPoolGeometry, dy: np.ndarray, x: np.ndarray) -> np.ndarray:
     """dL/dX for ``Y = avg_pool2d(x, ...)`` given ``dy = dL/dY``.
 
     Y[oy, ox] is sum(x[u, v] over the window's elements inside x) / divisor,
     so dY[oy, ox] / divisor goes to each of those elements; where windows
     overlap, the contributions add up.  Padding receives nothing.
     """
-    dy, x, geometry = check_avg_pool2d_backward_call(
-        dy, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
-    )
     dx = np.zeros(x.shape, dtype=dy.dtype)
     for oy, ox in np.ndindex(*dy.shape[2:]):
         inside, divisor = window(geometry, x.shape[2:], oy, ox)

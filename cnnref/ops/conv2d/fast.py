@@ -18,57 +18,41 @@ from __future__ import annotations
 import numpy as np
 
 from .. import blocks
-from ..arguments import IntOrPair, Pair, effective_kernel
-from .geometry import ConvGeometry, check_conv2d_backward_call, check_conv2d_call, check_need_dx
+from ..arguments import Pair, effective_kernel
+from .geometry import ConvGeometry, conv2d_backward_call, conv2d_call
 from .im2col import add_columns, channels_last, output_size, patch_blocks, patch_bytes_per_image
 
 
+@conv2d_call
 def conv2d(
-    x: np.ndarray,
-    w: np.ndarray,
-    b: np.ndarray | None = None,
-    stride: IntOrPair = 1,
-    padding: IntOrPair = 0,
-    dilation: IntOrPair = 1,
-    groups: int = 1,
+    geometry: ConvGeometry, x: np.ndarray, w: np.ndarray, b: np.ndarray | None
 ) -> np.ndarray:
     """2-D convolution as PyTorch defines it: a cross-correlation, NCHW.
 
     ``x`` is (N, C, H, W), ``w`` is (O, C/groups, kh, kw), ``b`` is (O,) or None.
     Returns (N, O, OH, OW) with ``OH = (H + 2*padding - dilation*(kh-1) - 1) // stride + 1``.
     """
-    geometry, x, w, b = check_conv2d_call(x, w, b, stride, padding, dilation, groups)
     x_cl = padded_channels_last(x, geometry.padding)
     return correlate_channels_last(
         x_cl, w, geometry.stride, geometry.dilation, geometry.groups, bias=b
     )
 
 
+@conv2d_backward_call
 def conv2d_backward(
-    dy: np.ndarray,
-    x: np.ndarray,
-    w: np.ndarray,
-    b: np.ndarray | None = None,
-    stride: IntOrPair = 1,
-    padding: IntOrPair = 0,
-    dilation: IntOrPair = 1,
-    groups: int = 1,
-    *,
-    need_dx: bool = True,
+    geometry: ConvGeometry, dy: np.ndarray, x: np.ndarray, w: np.ndarray, bias: bool, need_dx: bool
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """Gradients ``(dx, dw, db)`` of a loss L given ``dy = dL/dY`` for ``Y = conv2d(x, w, b, ...)``.
 
     ``db`` is None when ``b`` is None; ``dx`` is None with ``need_dx=False``
     (a network's first layer, whose input needs no gradient: PyTorch skips it too).
     """
-    geometry, dy, x, w = check_conv2d_backward_call(dy, x, w, b, stride, padding, dilation, groups)
-    check_need_dx(need_dx)
     dy_rows = gradient_rows(dy, geometry.groups)
     # NaN and inf in dy propagate through the products, as in PyTorch: no warning.
     with np.errstate(invalid="ignore", over="ignore"):
         dx = input_gradient(dy, dy_rows, w, x.shape, geometry) if need_dx else None
         dw = weight_gradient(dy_rows, x, w.shape, geometry)
-        db = None if b is None else dy_rows.sum(axis=2).reshape(-1)
+        db = dy_rows.sum(axis=2).reshape(-1) if bias else None
     return dx, dw, db
 
 

@@ -10,14 +10,15 @@ from ..arguments import (
     X_LAYOUT,
     Pair,
     as_float_array,
-    as_pair,
-    check_gradient_shape,
+    as_groups,
+    as_input_and_weight,
+    as_output_gradient,
+    as_pairs,
     common_dtype,
     correlation_output_size,
     effective_kernel,
-    is_int,
-    require_nonempty,
 )
+from ..calls import public_function
 
 W_LAYOUT = "(O, C/groups, kh, kw)"
 
@@ -35,15 +36,9 @@ class ConvGeometry:
     def from_args(
         cls, stride: object = 1, padding: object = 0, dilation: object = 1, groups: object = 1
     ) -> ConvGeometry:
-        if not is_int(groups):
-            raise TypeError(f"groups must be an int; got {groups!r}")
-        if groups < 1:
-            raise ValueError(f"groups must be >= 1; got {groups!r}")
+        checked_groups = as_groups(groups)
         return cls(
-            stride=as_pair(stride, "stride", minimum=1),
-            padding=as_pair(padding, "padding", minimum=0),
-            dilation=as_pair(dilation, "dilation", minimum=1),
-            groups=int(groups),
+            **as_pairs(stride=stride, padding=padding, dilation=dilation), groups=checked_groups
         )
 
     def output_shape(self, x_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -75,40 +70,29 @@ class ConvGeometry:
 
 
 def check_conv2d_call(
-    x: object,
-    w: object,
-    b: object,
-    stride: object,
-    padding: object,
-    dilation: object,
-    groups: object,
+    x: object, w: object, b: object, **geometry: object
 ) -> tuple[ConvGeometry, np.ndarray, np.ndarray, np.ndarray | None]:
     """The checked geometry of a conv2d call, and x, w, b cast to their common dtype."""
-    geometry = ConvGeometry.from_args(stride, padding, dilation, groups)
+    checked = ConvGeometry.from_args(**geometry)
     x, w, b = _conv_operands(x, w, b)
-    geometry.output_shape(x.shape, w.shape)  # raises if x and w do not fit together
-    return geometry, x, w, b
+    checked.output_shape(x.shape, w.shape)  # raises if x and w do not fit together
+    return checked, x, w, b
 
 
 def check_conv2d_backward_call(
-    dy: object,
-    x: object,
-    w: object,
-    b: object,
-    stride: object,
-    padding: object,
-    dilation: object,
-    groups: object,
-) -> tuple[ConvGeometry, np.ndarray, np.ndarray, np.ndarray]:
-    """The checked geometry of a conv2d_backward call, and dy, x, w in their common dtype
-    (b's dtype counts too, though only its presence matters to the gradients)."""
-    geometry = ConvGeometry.from_args(stride, padding, dilation, groups)
+    dy: object, x: object, w: object, b: object, *, need_dx: object, **geometry: object
+) -> tuple[ConvGeometry, np.ndarray, np.ndarray, np.ndarray, bool, bool]:
+    """The checked geometry of a conv2d_backward call, dy, x, w in their common dtype
+    (b's dtype counts too), whether b is given (only its presence matters to the
+    gradients), and whether dx is wanted."""
+    checked = ConvGeometry.from_args(**geometry)
     x, w, b = _conv_operands(x, w, b)
-    dy = as_float_array(dy, "dy", ndim=4, layout="(N, O, OH, OW)")
-    check_gradient_shape(dy, geometry.output_shape(x.shape, w.shape))
+    shapes = (x.shape, w.shape)
+    dy = as_output_gradient(dy, "(N, O, OH, OW)", lambda: checked.output_shape(*shapes))
     dtype = common_dtype(dy, x, w, b)
     dy, x, w = (a.astype(dtype, copy=False) for a in (dy, x, w))
-    return geometry, dy, x, w
+    check_need_dx(need_dx)
+    return checked, dy, x, w, b is not None, bool(need_dx)
 
 
 def check_need_dx(need_dx: object) -> None:
@@ -117,14 +101,16 @@ def check_need_dx(need_dx: object) -> None:
         raise TypeError(f"need_dx must be a bool; got {need_dx!r}")
 
 
+# Both forms' public functions: the call read and checked, then the form's arithmetic.
+conv2d_call = public_function("conv2d", check_conv2d_call)
+conv2d_backward_call = public_function("conv2d_backward", check_conv2d_backward_call, need_dx=True)
+
+
 def _conv_operands(
     x: object, w: object, b: object
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Check dtypes and ranks, and cast x, w and b to their common dtype."""
-    x = as_float_array(x, "x", ndim=4, layout=X_LAYOUT)
-    w = as_float_array(w, "w", ndim=4, layout=W_LAYOUT)
-    require_nonempty(x, "x", X_LAYOUT, batch=True)
-    require_nonempty(w, "w", W_LAYOUT, batch=False)
+    x, w = as_input_and_weight(x, w, X_LAYOUT, W_LAYOUT)
     if b is not None:
         b = as_float_array(b, "b", ndim=1, layout="(O,)")
         if b.shape[0] != w.shape[0]:

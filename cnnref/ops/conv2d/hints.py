@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ... import reference
-from ...checks.hints import border_mask, explain, shape_evidence
+from ...checks.hints import border_mask, explain_case, shape_evidence
 from ..arguments import effective_kernel
 from .cases import ConvCase
 
@@ -122,15 +122,8 @@ def forward_hints(case: ConvCase, x, w, b, expected, actual, scale, comparison) 
     touching = _windows_touching_padding(case)
     if touching.any() and not touching.all():
         regions.append((PADDING_ONLY, touching))
-    return explain(
-        comparison,
-        actual=actual,
-        expected=expected,
-        scale=scale,
-        dtype=case.dtype,
-        layout=case.layout,
-        variants=variants,
-        regions=regions,
+    return explain_case(
+        case, comparison, actual, expected, scale, variants=variants, regions=regions
     )
 
 
@@ -172,15 +165,8 @@ def backward_hints(
             )
     if name == "db":
         variants.append((DB_MEAN, lambda: expected / (dy.size // dy.shape[1])))
-    return explain(
-        comparison,
-        actual=actual,
-        expected=expected,
-        scale=scale,
-        dtype=case.dtype,
-        layout=case.layout,
-        variants=variants,
-        regions=regions,
+    return explain_case(
+        case, comparison, actual, expected, scale, variants=variants, regions=regions
     )
 
 

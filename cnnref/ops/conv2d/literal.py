@@ -23,21 +23,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..arguments import IntOrPair, Pair, correlation_output_size
-from .geometry import ConvGeometry, check_conv2d_backward_call, check_conv2d_call, check_need_dx
+from ..arguments import Pair, correlation_output_size
+from .geometry import ConvGeometry, conv2d_backward_call, conv2d_call
 
 
+@conv2d_call
 def conv2d(
-    x: np.ndarray,
-    w: np.ndarray,
-    b: np.ndarray | None = None,
-    stride: IntOrPair = 1,
-    padding: IntOrPair = 0,
-    dilation: IntOrPair = 1,
-    groups: int = 1,
+    geometry: ConvGeometry, x: np.ndarray, w: np.ndarray, b: np.ndarray | None
 ) -> np.ndarray:
     """``cnnref.conv2d`` in the literal form: one correlation of the padded input with w."""
-    geometry, x, w, b = check_conv2d_call(x, w, b, stride, padding, dilation, groups)
     y = correlate(
         pad(x, geometry.padding),
         w,
@@ -50,24 +44,14 @@ def conv2d(
     return y
 
 
+@conv2d_backward_call
 def conv2d_backward(
-    dy: np.ndarray,
-    x: np.ndarray,
-    w: np.ndarray,
-    b: np.ndarray | None = None,
-    stride: IntOrPair = 1,
-    padding: IntOrPair = 0,
-    dilation: IntOrPair = 1,
-    groups: int = 1,
-    *,
-    need_dx: bool = True,
+    geometry: ConvGeometry, dy: np.ndarray, x: np.ndarray, w: np.ndarray, bias: bool, need_dx: bool
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """``cnnref.conv2d_backward`` in the literal form: dx and dw are correlations too."""
-    geometry, dy, x, w = check_conv2d_backward_call(dy, x, w, b, stride, padding, dilation, groups)
-    check_need_dx(need_dx)
     dx = input_gradient(dy, w, x.shape, geometry) if need_dx else None
     dw = weight_gradient(dy, x, w.shape, geometry)
-    db = None if b is None else dy.sum(axis=(0, 2, 3))
+    db = dy.sum(axis=(0, 2, 3)) if bias else None
     return dx, dw, db
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 
@@ -11,7 +12,7 @@ from ...checks import standard
 from ...checks.base import Candidate, Evidence, claim
 from ...checks.compare import as_float64, compare, normwise_tolerance, rtol_for
 from ...checks.standard import ConvolutionSpec
-from ...strategies import DY_VALUES, SIZE_CLASSES
+from ...strategies import DY_VALUES
 from . import hints, scipy_oracle
 from .cases import ConvCase, conv_cases
 from .scales import (
@@ -26,14 +27,8 @@ GRADIENTS = ("dx", "dw", "db")  # backward_normwise's keys
 
 def summed_terms(case: ConvCase) -> dict[str, int]:
     """How many products each output element sums: sets the float32 tolerance."""
-    kh, kw = case.kernel_size
     oh, ow = case.y_shape[-2:]
-    return {
-        "y": case.in_channels // case.groups * kh * kw + 1,
-        "dx": case.out_channels // case.groups * kh * kw,
-        "dw": case.batch * oh * ow,
-        "db": case.batch * oh * ow,
-    }
+    return standard.convolution_summed_terms(case, dw_pixels=oh * ow)
 
 
 def _transform_length(case: ConvCase) -> int:
@@ -57,14 +52,28 @@ def backward_normwise(
     return {name: normwise_tolerance(case.dtype, s, length) for name, s in zip(GRADIENTS, scales)}
 
 
+FORWARD = (
+    "Y[n,o,p,q] = b[o] + sum_{c,i,j} X[n, g*C/G + c, p*s + i*d - pad, q*s + j*d - pad] W[o,c,i,j]"
+)
+BACKWARD = (
+    "dW = Xpad (*) dY (valid correlation, batch summed);  "
+    "dX = crop(pad(spread_s(dY)) (*) rot180(W^T));  db = sum_{n,p,q} dY"
+)
+
+
 class Conv2dSpec(ConvolutionSpec):
     op = "conv2d"
+    forward_formula = FORWARD
+    backward_formula = BACKWARD
     hints = hints
     scale = staticmethod(conv2d_scale)
     gradient_scales = staticmethod(conv2d_backward_scales)
 
     def summed_terms(self, case):
         return summed_terms(case)
+
+    def cases_for(self, standard):
+        return _cases(dy_values=DY_VALUES) if standard == "backward.contract" else _cases()
 
     def forward_normwise(self, case, operands64):
         return forward_normwise(case, *operands64[:2])
@@ -77,18 +86,8 @@ SPEC = Conv2dSpec()
 
 
 def _cases(dy_values=("finite",), **fixed):
-    def cases(
-        dtype: str | None,
-        unsupported: frozenset[str],
-        windows: str = "partial",
-        sizes=SIZE_CLASSES,
-    ):
-        strategy = conv_cases(
-            dtype=dtype, unsupported=unsupported, dy_values=dy_values, sizes=sizes, windows=windows
-        )
-        return strategy.map(lambda case: _replace(case, **fixed)) if fixed else strategy
-
-    return cases
+    then = partial(_replace, **fixed) if fixed else None
+    return standard.case_strategy(conv_cases, then=then, dy_values=dy_values)
 
 
 def _replace(case: ConvCase, **fields) -> ConvCase:
@@ -97,24 +96,9 @@ def _replace(case: ConvCase, **fields) -> ConvCase:
     return replace(case, **fields)
 
 
-FORWARD = (
-    "Y[n,o,p,q] = b[o] + sum_{c,i,j} X[n, g*C/G + c, p*s + i*d - pad, q*s + j*d - pad] W[o,c,i,j]"
-)
-BACKWARD = (
-    "dW = Xpad (*) dY (valid correlation, batch summed);  "
-    "dX = crop(pad(spread_s(dY)) (*) rot180(W^T));  db = sum_{n,p,q} dY"
-)
-
-
 # ---------------------------------------------------------------- conv2d
 
-standard.register(
-    SPEC,
-    "matches_reference",
-    summary="conv2d agrees with cnnref's reference element by element.",
-    formula=FORWARD,
-    cases=_cases(),
-)
+standard.register(SPEC, "matches_reference")
 
 
 @claim(
@@ -127,13 +111,7 @@ def forward_matches_scipy(candidate, case, evidence):
     standard.check_forward_matches(SPEC, candidate, case, evidence, scipy_oracle.conv2d_forward)
 
 
-standard.register(
-    SPEC,
-    "matches_torch",
-    summary="conv2d agrees with torch.nn.functional.conv2d.",
-    formula=FORWARD,
-    cases=_cases(),
-)
+standard.register(SPEC, "matches_torch")
 
 
 @claim(
@@ -164,48 +142,8 @@ def bias_is_added_per_channel(candidate: Candidate, case: ConvCase, evidence: Ev
     )
 
 
-standard.register(
-    SPEC,
-    "contract",
-    summary="conv2d returns a new ndarray of the right shape and dtype, finite, the same on every call, and leaves its inputs alone.",
-    formula="dtype(Y) = result_type(X, W, b)",
-    cases=_cases(),
-)
+standard.register(SPEC, "contract")
 
 # ---------------------------------------------------------------- conv2d_backward
 
-standard.register(
-    SPEC,
-    "backward.matches_reference",
-    summary="dx, dw and db agree with cnnref's reference element by element.",
-    formula=BACKWARD,
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "backward.finite_differences",
-    summary="dx and dw agree with central finite differences of the candidate's own conv2d (the reference's if it has none), on examples where that conv2d matches the reference: full Jacobians on small shapes, random sign projections on large ones.",
-    formula="<dL/dX, v> = d/dt <conv2d(X + t v, W), dY>",
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "backward.adjointness",
-    summary="The gradients are the adjoints of the forward: <conv2d(x, w), g> = <x, dX(g)> = <w, dW(g)>.",
-    formula="<conv2d(X, W), G> = <X, dX(G)> = <W, dW(G)>",
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "backward.matches_torch",
-    summary="dx, dw and db agree with PyTorch autograd.",
-    formula=BACKWARD,
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "backward.contract",
-    summary="conv2d_backward returns new arrays (db None without b) of the right shapes and dtype, finite for finite inputs, deterministic, zero for zero dy, and leaves its inputs alone (dy with NaN and inf included).",
-    formula="dtype = result_type(dY, X, W, b)",
-    cases=_cases(dy_values=DY_VALUES),
-)
+standard.register_each(SPEC, standard.BACKWARD_CHECKS)

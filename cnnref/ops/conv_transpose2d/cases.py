@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import ClassVar, NamedTuple
 
 import numpy as np
@@ -14,16 +13,8 @@ from hypothesis import strategies as st
 
 from ...declarations import check_features
 from ...strategies import draws
-from ...strategies.cases import (
-    check_spelling,
-    geometry_needed,
-    normal_arrays,
-    sizes_reached,
-    spell,
-    with_nonfinite,
-)
 from ...strategies.draws import SIZE_CLASSES, SizeClass
-from ...strategies.layouts import with_layout
+from ...strategies.families import ConvolutionCase
 from ..arguments import Pair, effective_kernel
 from .geometry import ConvTransposeGeometry
 
@@ -46,7 +37,7 @@ class ConvTransposeArrays(NamedTuple):
 
 
 @dataclass(frozen=True)
-class ConvTransposeCase:
+class ConvTransposeCase(ConvolutionCase):
     """One conv_transpose2d example; w is (in_channels, out_channels/groups, kh, kw)."""
 
     batch: int
@@ -68,75 +59,15 @@ class ConvTransposeCase:
     omitted: tuple[str, ...] = ()  # arguments left out ("b" included)
     dy_values: str = "finite"
 
-    # What leaving out each optional argument means (``omitted`` may name these).
+    OP: ClassVar[str] = "conv_transpose2d"
     DEFAULTS: ClassVar[dict] = CONV_TRANSPOSE_DEFAULTS
-
-    def __post_init__(self) -> None:
-        check_spelling(self)
-
-    @property
-    def arguments(self) -> dict:
-        """Every argument a caller may spell: the geometry, and ``b`` (None without a bias)."""
-        return self.geometry | {"b": "given" if self.bias else None}
-
-    @property
-    def geometry(self) -> dict:
-        """Keyword arguments for conv_transpose2d and conv_transpose2d_backward."""
-        return {
-            "stride": self.stride,
-            "padding": self.padding,
-            "output_padding": self.output_padding,
-            "groups": self.groups,
-            "dilation": self.dilation,
-        }
-
-    def spell(self, *operands: np.ndarray | None) -> tuple[tuple, dict]:
-        """``(args, kwargs)`` of a call to conv_transpose2d (x, w, b) or its backward (dy, x, w, b)."""
-        return spell(operands, self.geometry, self.as_int, self.omitted)
-
-    @property
-    def x_shape(self) -> tuple[int, ...]:
-        return (self.batch, self.in_channels, self.height, self.width)
+    GEOMETRY: ClassVar[type] = ConvTransposeGeometry
+    ARRAYS: ClassVar[type] = ConvTransposeArrays
+    OWN_COVERAGE: ClassVar[tuple[str, ...]] = ("output_padding",)
 
     @property
     def w_shape(self) -> tuple[int, ...]:
         return (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
-
-    @cached_property  # the geometry's arithmetic, asked for at every candidate call
-    def y_shape(self) -> tuple[int, ...]:
-        return ConvTransposeGeometry(**self.geometry).output_shape(self.x_shape, self.w_shape)
-
-    def arrays(self) -> ConvTransposeArrays:
-        rng = np.random.default_rng(self.seed)
-        shapes = (self.x_shape, self.w_shape, self.y_shape)
-        x, w, dy = (
-            with_layout(a, self.layout) for a in normal_arrays(rng, shapes, self.dtype, self.seed)
-        )
-        b = rng.standard_normal(self.out_channels).astype(self.dtype) if self.bias else None
-        if self.dy_values == "nonfinite":
-            dy = with_layout(with_nonfinite(dy, rng), self.layout)
-        return ConvTransposeArrays(x, w, b, dy)
-
-    def coverage(self) -> dict[str, str]:
-        """What this case exercises, for Hypothesis events and the report's coverage tables."""
-        return draws.common_coverage(self) | {
-            "output_padding": str(self.output_padding),
-            "groups": str(self.groups),
-            "channels": draws.bucket(max(self.in_channels, self.out_channels), (1, 4, 16)),
-            "bias": str(self.bias),
-        }
-
-    def sizes_reached(self) -> list[str]:
-        channels = max(self.in_channels, self.out_channels)
-        return sizes_reached(self.batch, channels, self.height, self.width)
-
-    def settings_needed(self) -> list[str]:
-        """The settings of a shrunk failing example that are away from their defaults."""
-        needed = geometry_needed(
-            self,
-            {"stride": (1, 1), "padding": (0, 0), "output_padding": (0, 0), "dilation": (1, 1)},
-        )
-        return needed + ([f"groups={self.groups}"] if self.groups > 1 else [])
 
 
 @st.composite
@@ -157,36 +88,22 @@ def conv_transpose_cases(
     """
     off = check_features(unsupported)
     size = draw(st.sampled_from(sizes))
-    # Each feature is switched on half the time, then given a value: an even spread that
-    # shrinks to "off" whenever the failure does not need it.
-    groups = draws.optional(draw, "groups", off, 1, st.integers(2, 3))
-    kernel = draw(draws.pairs(st.integers(1, size.max_kernel), off))
-    stride = draws.optional(draw, "stride", off, (1, 1), draws.pairs(st.integers(1, 3), off))
-    padding = draws.optional(draw, "conv_padding", off, (0, 0), draws.pairs(st.integers(0, 3), off))
-    dilation = draws.optional(draw, "dilation", off, (1, 1), draws.pairs(st.integers(1, 3), off))
+    groups, kernel, stride, padding, dilation = draws.convolution_geometry(
+        draw, size, off, max_stride=3
+    )
     output_padding = draws.optional(
         draw, "output_padding", off, (0, 0), output_paddings(stride, dilation, off)
     )
-    height, width = draw(
-        sides_with_output(size, kernel, stride, padding, output_padding, dilation, off)
-    )
-    case = ConvTransposeCase(
-        batch=draw(st.integers(*size.batch)),
-        in_channels=groups * draw(st.integers(*size.channels)),
-        out_channels=groups * draw(st.integers(*size.channels)),
-        height=height,
-        width=width,
-        kernel_size=kernel,
-        stride=stride,
-        padding=padding,
-        output_padding=output_padding,
-        dilation=dilation,
-        groups=groups,
-        bias=False if "bias" in off else draw(st.booleans()),
-        dtype=draw(draws.dtypes(dtype, off)),
-        layout=draw(draws.layouts(off)),
-        seed=draw(st.integers(0, 2**32 - 1)),
-        dy_values=draw(draws.dy_values(dy_values, off)),
+    sides = draw(sides_with_output(size, kernel, stride, padding, output_padding, dilation, off))
+    geometry = {
+        "kernel_size": kernel,
+        "stride": stride,
+        "padding": padding,
+        "output_padding": output_padding,
+        "dilation": dilation,
+    }
+    case = draws.convolution_case(
+        draw, ConvTransposeCase, size, off, dtype, dy_values, sides, groups, geometry
     )
     return draw(draws.spelled(case, off))
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..arguments import IntOrPair, effective_kernel
+from ..arguments import effective_kernel
 from ..conv2d.fast import (
     correlate_channels_last,
     gradient_rows,
@@ -37,22 +37,12 @@ from ..conv2d.fast import (
 )
 from ..conv2d.geometry import ConvGeometry
 from ..conv2d.im2col import channels_last
-from .geometry import (
-    ConvTransposeGeometry,
-    check_conv_transpose2d_backward_call,
-    check_conv_transpose2d_call,
-)
+from .geometry import ConvTransposeGeometry, conv_transpose2d_backward_call, conv_transpose2d_call
 
 
+@conv_transpose2d_call
 def conv_transpose2d(
-    x: np.ndarray,
-    w: np.ndarray,
-    b: np.ndarray | None = None,
-    stride: IntOrPair = 1,
-    padding: IntOrPair = 0,
-    output_padding: IntOrPair = 0,
-    groups: int = 1,
-    dilation: IntOrPair = 1,
+    geometry: ConvTransposeGeometry, x: np.ndarray, w: np.ndarray, b: np.ndarray | None
 ) -> np.ndarray:
     """Transposed 2-D convolution as PyTorch defines it, NCHW.
 
@@ -60,9 +50,6 @@ def conv_transpose2d(
     Returns (N, C_out, OH, OW) with
     ``OH = (H - 1)*stride - 2*padding + dilation*(kh - 1) + output_padding + 1``.
     """
-    geometry, x, w, b = check_conv_transpose2d_call(
-        x, w, b, stride, padding, output_padding, groups, dilation
-    )
     n, out_channels, height, width = geometry.output_shape(x.shape, w.shape)
     reach, unpadded = scatter_reach(x.shape, w.shape, geometry), as_unpadded_conv2d(geometry)
     with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf propagate, as in PyTorch
@@ -79,25 +66,15 @@ def conv_transpose2d(
     return y
 
 
+@conv_transpose2d_backward_call
 def conv_transpose2d_backward(
-    dy: np.ndarray,
-    x: np.ndarray,
-    w: np.ndarray,
-    b: np.ndarray | None = None,
-    stride: IntOrPair = 1,
-    padding: IntOrPair = 0,
-    output_padding: IntOrPair = 0,
-    groups: int = 1,
-    dilation: IntOrPair = 1,
+    geometry: ConvTransposeGeometry, dy: np.ndarray, x: np.ndarray, w: np.ndarray, bias: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Gradients ``(dx, dw, db)`` of a loss L given ``dy = dL/dY`` for
     ``Y = conv_transpose2d(x, w, b, ...)``.
 
     ``db`` is None when ``b`` is None.
     """
-    geometry, dy, x, w = check_conv_transpose2d_backward_call(
-        dy, x, w, b, stride, padding, output_padding, groups, dilation
-    )
     conv = as_unpadded_conv2d(geometry)
     dy_padded = padded_to_reach(dy, scatter_reach(x.shape, w.shape, geometry), geometry.padding)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -109,7 +86,7 @@ def conv_transpose2d_backward(
             conv.groups,
         )
         dw = weight_gradient(gradient_rows(x, conv.groups), dy_padded, w.shape, conv)
-        db = None if b is None else dy.sum(axis=(0, 2, 3))
+        db = dy.sum(axis=(0, 2, 3)) if bias else None
     return dx, dw, db
 
 

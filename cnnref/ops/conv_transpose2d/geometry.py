@@ -19,13 +19,14 @@ import numpy as np
 from ..arguments import (
     Pair,
     as_float_array,
-    as_pair,
-    check_gradient_shape,
+    as_groups,
+    as_input_and_weight,
+    as_output_gradient,
+    as_pairs,
     common_dtype,
     effective_kernel,
-    is_int,
-    require_nonempty,
 )
+from ..calls import public_function
 
 X_LAYOUT = "(N, C_in, H, W)"
 W_LAYOUT = "(C_in, C_out/groups, kh, kw)"
@@ -50,17 +51,11 @@ class ConvTransposeGeometry:
         groups: object = 1,
         dilation: object = 1,
     ) -> ConvTransposeGeometry:
-        if not is_int(groups):
-            raise TypeError(f"groups must be an int; got {groups!r}")
-        if groups < 1:
-            raise ValueError(f"groups must be >= 1; got {groups!r}")
-        geometry = cls(
-            stride=as_pair(stride, "stride", minimum=1),
-            padding=as_pair(padding, "padding", minimum=0),
-            output_padding=as_pair(output_padding, "output_padding", minimum=0),
-            dilation=as_pair(dilation, "dilation", minimum=1),
-            groups=int(groups),
+        checked_groups = as_groups(groups)
+        pairs = as_pairs(
+            stride=stride, padding=padding, output_padding=output_padding, dilation=dilation
         )
+        geometry = cls(**pairs, groups=checked_groups)
         # PyTorch's rule, per axis: output_padding < stride or output_padding < dilation.
         for axis, op, s, d in zip(
             ("height", "width"), geometry.output_padding, geometry.stride, geometry.dilation
@@ -113,52 +108,42 @@ def transposed_output_size(
 
 
 def check_conv_transpose2d_call(
-    x: object,
-    w: object,
-    b: object,
-    stride: object,
-    padding: object,
-    output_padding: object,
-    groups: object,
-    dilation: object,
+    x: object, w: object, b: object, **geometry: object
 ) -> tuple[ConvTransposeGeometry, np.ndarray, np.ndarray, np.ndarray | None]:
     """The checked geometry of a conv_transpose2d call, and x, w, b cast to their common dtype."""
-    geometry = ConvTransposeGeometry.from_args(stride, padding, output_padding, groups, dilation)
-    x, w, b = _operands(x, w, b, geometry.groups)
-    geometry.output_shape(x.shape, w.shape)  # raises if x and w do not fit together
-    return geometry, x, w, b
+    checked = ConvTransposeGeometry.from_args(**geometry)
+    x, w, b = _operands(x, w, b, checked.groups)
+    checked.output_shape(x.shape, w.shape)  # raises if x and w do not fit together
+    return checked, x, w, b
 
 
 def check_conv_transpose2d_backward_call(
-    dy: object,
-    x: object,
-    w: object,
-    b: object,
-    stride: object,
-    padding: object,
-    output_padding: object,
-    groups: object,
-    dilation: object,
-) -> tuple[ConvTransposeGeometry, np.ndarray, np.ndarray, np.ndarray]:
-    """The checked geometry of a conv_transpose2d_backward call, and dy, x, w in their common
-    dtype (b's dtype counts too, though only its presence matters to the gradients)."""
-    geometry = ConvTransposeGeometry.from_args(stride, padding, output_padding, groups, dilation)
-    x, w, b = _operands(x, w, b, geometry.groups)
-    dy = as_float_array(dy, "dy", ndim=4, layout="(N, C_out, OH, OW)")
-    check_gradient_shape(dy, geometry.output_shape(x.shape, w.shape))
+    dy: object, x: object, w: object, b: object, **geometry: object
+) -> tuple[ConvTransposeGeometry, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """The checked geometry of a conv_transpose2d_backward call, dy, x, w in their common
+    dtype (b's dtype counts too), and whether b is given (only its presence matters to the
+    gradients)."""
+    checked = ConvTransposeGeometry.from_args(**geometry)
+    x, w, b = _operands(x, w, b, checked.groups)
+    shapes = (x.shape, w.shape)
+    dy = as_output_gradient(dy, "(N, C_out, OH, OW)", lambda: checked.output_shape(*shapes))
     dtype = common_dtype(dy, x, w, b)
     dy, x, w = (a.astype(dtype, copy=False) for a in (dy, x, w))
-    return geometry, dy, x, w
+    return checked, dy, x, w, b is not None
+
+
+# Both forms' public functions: the call read and checked, then the form's arithmetic.
+conv_transpose2d_call = public_function("conv_transpose2d", check_conv_transpose2d_call)
+conv_transpose2d_backward_call = public_function(
+    "conv_transpose2d_backward", check_conv_transpose2d_backward_call
+)
 
 
 def _operands(
     x: object, w: object, b: object, groups: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Check dtypes, ranks and b's length, and cast x, w and b to their common dtype."""
-    x = as_float_array(x, "x", ndim=4, layout=X_LAYOUT)
-    w = as_float_array(w, "w", ndim=4, layout=W_LAYOUT)
-    require_nonempty(x, "x", X_LAYOUT, batch=True)
-    require_nonempty(w, "w", W_LAYOUT, batch=False)
+    x, w = as_input_and_weight(x, w, X_LAYOUT, W_LAYOUT)
     if b is not None:
         b = as_float_array(b, "b", ndim=1, layout="(C_out,)")
         out_channels = groups * w.shape[1]

@@ -12,7 +12,7 @@ from functools import partial
 import numpy as np
 
 from ... import reference
-from ...checks.hints import explain, shape_evidence
+from ...checks.hints import explain_case, shape_evidence
 from ..arguments import effective_kernel
 from .cases import ConvTransposeCase
 
@@ -146,15 +146,7 @@ def forward_hints(
         variants.append((OUTPUT_PADDING_AS_ZEROS, partial(_output_padding_zeroed, case, x, w, b)))
     if any(case.padding):
         variants.append((CROPPED_FROM_END, _mistaken_outputs(case, x, w, b)[CROPPED_FROM_END][1]))
-    return explain(
-        comparison,
-        actual=actual,
-        expected=expected,
-        scale=scale,
-        dtype=case.dtype,
-        layout=case.layout,
-        variants=variants,
-    )
+    return explain_case(case, comparison, actual, expected, scale, variants=variants)
 
 
 def backward_hints(
@@ -176,15 +168,7 @@ def backward_hints(
     if name in ("dx", "dw") and any(case.padding):
         index = GRADIENT_INDEX[name]
         variants.append((DY_AT_ORIGIN, lambda: _gradients_of_dy_at_origin(case, x, w, dy)[index]))
-    return explain(
-        comparison,
-        actual=actual,
-        expected=expected,
-        scale=scale,
-        dtype=case.dtype,
-        layout=case.layout,
-        variants=variants,
-    )
+    return explain_case(case, comparison, actual, expected, scale, variants=variants)
 
 
 GRADIENT_INDEX = {"dx": 0, "dw": 1}

@@ -28,33 +28,15 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..arguments import IntOrPair
-from .geometry import (
-    ConvTransposeGeometry,
-    check_conv_transpose2d_backward_call,
-    check_conv_transpose2d_call,
-)
+from .geometry import ConvTransposeGeometry, conv_transpose2d_backward_call, conv_transpose2d_call
 
 
+@conv_transpose2d_call
 def conv_transpose2d(
-    x: np.ndarray,
-    w: np.ndarray,
-    b: np.ndarray | None = None,
-    stride: IntOrPair = 1,
-    padding: IntOrPair = 0,
-    output_padding: IntOrPair = 0,
-    groups: int = 1,
-    dilation: IntOrPair = 1,
+    geometry: ConvTransposeGeometry, x: np.ndarray, w: np.ndarray, b: np.ndarray | None
 ) -> np.ndarray:
-    """Transposed 2-D convolution as PyTorch defines it, NCHW, by scattering each tap.
-
-    ``x`` is (N, C_in, H, W), ``w`` is (C_in, C_out/groups, kh, kw), ``b`` is (C_out,) or None.
-    Returns (N, C_out, OH, OW) with
-    ``OH = (H - 1)*stride - 2*padding + dilation*(kh - 1) + output_padding + 1``.
-    """
-    geometry, x, w, b = check_conv_transpose2d_call(
-        x, w, b, stride, padding, output_padding, groups, dilation
-    )
+    """``cnnref.conv_transpose2d`` in the literal form: each tap of w scatters x onto the
+    padded output, which is then cropped."""
     n, out_channels, height, width = geometry.output_shape(x.shape, w.shape)
     (ph, pw) = geometry.padding
     y_padded = np.zeros((n, out_channels, height + 2 * ph, width + 2 * pw), dtype=x.dtype)
@@ -63,31 +45,16 @@ def conv_transpose2d(
             y_padded[:, outputs, rows, cols] += np.einsum(
                 "nchw,co->nohw", x[:, inputs], w[inputs, :, ki, kj]
             )
-        y = np.ascontiguousarray(y_padded[:, :, ph : ph + height, pw : pw + width])
-        if b is not None:
-            y += b[:, None, None]
-    return y
+        cropped = y_padded[:, :, ph : ph + height, pw : pw + width]
+        return np.ascontiguousarray(cropped if b is None else cropped + b[:, None, None])
 
 
+@conv_transpose2d_backward_call
 def conv_transpose2d_backward(
-    dy: np.ndarray,
-    x: np.ndarray,
-    w: np.ndarray,
-    b: np.ndarray | None = None,
-    stride: IntOrPair = 1,
-    padding: IntOrPair = 0,
-    output_padding: IntOrPair = 0,
-    groups: int = 1,
-    dilation: IntOrPair = 1,
+    geometry: ConvTransposeGeometry, dy: np.ndarray, x: np.ndarray, w: np.ndarray, bias: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Gradients ``(dx, dw, db)`` of a loss L given ``dy = dL/dY`` for
-    ``Y = conv_transpose2d(x, w, b, ...)``, by gathering dY from every landing.
-
-    ``db`` is None when ``b`` is None.
-    """
-    geometry, dy, x, w = check_conv_transpose2d_backward_call(
-        dy, x, w, b, stride, padding, output_padding, groups, dilation
-    )
+    """``cnnref.conv_transpose2d_backward`` in the literal form: each landing of the forward
+    gathers dY back, into dL/dX and dL/dW."""
     (ph, pw), (height, width) = geometry.padding, dy.shape[2:]
     dy_padded = np.zeros((*dy.shape[:2], height + 2 * ph, width + 2 * pw), dtype=dy.dtype)
     dy_padded[:, :, ph : ph + height, pw : pw + width] = dy
@@ -98,7 +65,7 @@ def conv_transpose2d_backward(
             landed = dy_padded[:, outputs, rows, cols]  # (N, O', H, W): where each X[i, j] went
             dx[:, inputs] += np.einsum("nohw,co->nchw", landed, w[inputs, :, ki, kj])
             dw[inputs, :, ki, kj] += np.einsum("nchw,nohw->co", x[:, inputs], landed)
-        db = None if b is None else dy.sum(axis=(0, 2, 3))
+        db = dy.sum(axis=(0, 2, 3)) if bias else None
     return dx, dw, db
 
 

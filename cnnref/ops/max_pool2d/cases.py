@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import ClassVar, NamedTuple
 
 import numpy as np
@@ -16,13 +15,11 @@ from ...declarations import check_features
 from ...strategies import draws
 from ...strategies.cases import (
     at_magnitude,
-    check_spelling,
     geometry_needed,
-    sizes_reached,
-    spell,
     with_nonfinite,
 )
 from ...strategies.draws import SIZE_CLASSES, SizeClass
+from ...strategies.families import PoolingCase
 from ...strategies.layouts import with_layout
 from ..arguments import Pair
 from .geometry import PoolGeometry
@@ -40,7 +37,7 @@ class PoolArrays(NamedTuple):
 
 
 @dataclass(frozen=True)
-class MaxPoolCase:
+class MaxPoolCase(PoolingCase):
     """One max_pool2d example; ``values`` says what the input holds (see ``POOL_VALUES``)."""
 
     batch: int
@@ -60,38 +57,9 @@ class MaxPoolCase:
     omitted: tuple[str, ...] = ()  # arguments left out
     dy_values: str = "finite"
 
+    OP: ClassVar[str] = "max_pool2d"
     DEFAULTS: ClassVar[dict] = POOL_DEFAULTS
-
-    def __post_init__(self) -> None:
-        check_spelling(self)
-
-    @property
-    def arguments(self) -> dict:
-        """Every argument a caller may spell: the geometry."""
-        return self.geometry
-
-    @property
-    def geometry(self) -> dict:
-        """Keyword arguments for max_pool2d and max_pool2d_backward."""
-        return {
-            "kernel_size": self.kernel_size,
-            "stride": self.stride,
-            "padding": self.padding,
-            "dilation": self.dilation,
-            "ceil_mode": self.ceil_mode,
-        }
-
-    def spell(self, *operands: np.ndarray) -> tuple[tuple, dict]:
-        """``(args, kwargs)`` of a call to max_pool2d (x) or max_pool2d_backward (dy, x)."""
-        return spell(operands, self.geometry, self.as_int, self.omitted)
-
-    @property
-    def x_shape(self) -> tuple[int, ...]:
-        return (self.batch, self.channels, self.height, self.width)
-
-    @cached_property  # the geometry's arithmetic, asked for at every candidate call
-    def y_shape(self) -> tuple[int, ...]:
-        return PoolGeometry.from_args(**self.geometry).output_shape(self.x_shape)
+    GEOMETRY: ClassVar[type] = PoolGeometry
 
     def arrays(self) -> PoolArrays:
         rng = np.random.default_rng(self.seed)
@@ -109,9 +77,6 @@ class MaxPoolCase:
             "channels": draws.bucket(self.channels, (1, 4, 16)),
             "values": self.values,
         }
-
-    def sizes_reached(self) -> list[str]:
-        return sizes_reached(self.batch, self.channels, self.height, self.width)
 
     def settings_needed(self) -> list[str]:
         """The settings of a shrunk failing example that are away from their defaults."""
@@ -168,34 +133,24 @@ def max_pool_cases(
     kernel = draw(draws.pairs(st.integers(1, size.max_kernel), off))
     dilation = draws.optional(draw, "dilation", off, (1, 1), draws.pairs(st.integers(1, 3), off))
     padding = draws.optional(draw, "pool_padding", off, (0, 0), draws.pool_padding(kernel, off))
-    explicit_stride = st.just(kernel) if "stride" in off else draws.pairs(st.integers(1, 4), off)
-    stride = draws.optional(draw, "stride_none", off, None, explicit_stride, on_when_off=True)
-    ceil_mode = draws.optional(draw, "ceil_mode", off, False, st.just(True))
+    stride, ceil_mode = draws.pool_stride_and_ceil_mode(draw, kernel, off)
     exact = draws.windows_exact(windows)
-    height, width = draw(
+    sides = draw(
         draws.sides_that_fit(
             size, kernel, padding, dilation, off, (stride or kernel) if exact else None
         )
     )
     # Rarely (dilation > 1 over a side of one or two pixels) a window reads only padding,
     # which PyTorch leaves undefined and the reference rejects.
-    geometry = PoolGeometry(kernel, stride or kernel, padding, dilation, ceil_mode)
-    assume(_every_window_reads_input(geometry, (height, width)))
+    checked = PoolGeometry(kernel, stride or kernel, padding, dilation, ceil_mode)
+    assume(_every_window_reads_input(checked, sides))
+    geometry = {"kernel_size": kernel, "stride": stride, "padding": padding, "dilation": dilation}
     case = MaxPoolCase(
-        batch=draw(st.integers(*size.batch)),
-        channels=draw(st.integers(*size.channels)),
-        height=height,
-        width=width,
-        kernel_size=kernel,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
+        **draws.pool_sizes(draw, size, sides),
+        **geometry,
         ceil_mode=ceil_mode,
         values=draw(st.sampled_from(allowed_values)),
-        dtype=draw(draws.dtypes(dtype, off)),
-        layout=draw(draws.layouts(off)),
-        seed=draw(st.integers(0, 2**32 - 1)),
-        dy_values=draw(draws.dy_values(dy_values, off)),
+        **draws.case_fields(draw, dtype, dy_values, off),
     )
     return draw(draws.spelled(case, off))
 

@@ -28,37 +28,19 @@ from collections.abc import Iterator
 import numpy as np
 
 from .. import blocks
-from ..arguments import IntOrPair, effective_kernel
+from ..arguments import effective_kernel
 from ..masking import keep_where
-from .geometry import (
-    PADDING_FILL,
-    PoolGeometry,
-    check_max_pool2d_backward_call,
-    check_max_pool2d_call,
-    check_pool_conventions,
-)
+from .geometry import PADDING_FILL, PoolGeometry, max_pool2d_backward_call, max_pool2d_call
 
 
-def max_pool2d(
-    x: np.ndarray,
-    kernel_size: IntOrPair,
-    stride: IntOrPair | None = None,
-    padding: IntOrPair = 0,
-    dilation: IntOrPair = 1,
-    ceil_mode: bool = False,
-    *,
-    nan: str = "propagate",
-    pad_value: str = "-inf",
-    windows: str = "partial",
-) -> np.ndarray:
+@max_pool2d_call
+def max_pool2d(geometry: PoolGeometry, x: np.ndarray, nan: str, pad_value: str) -> np.ndarray:
     """2-D max pooling as PyTorch defines it, NCHW; ``stride=None`` means ``kernel_size``.
 
     The keyword options select the other conventions a candidate may declare
     (``nan="ignore"``, ``pad_value="zeros"``, ``windows="exact"``; see
     ``cnnref.declarations``); the defaults are PyTorch's.
     """
-    geometry, x = check_max_pool2d_call(x, kernel_size, stride, padding, dilation, ceil_mode)
-    check_pool_conventions(geometry, x.shape, nan=nan, pad_value=pad_value, windows=windows)
     ignore_nan = nan == "ignore"
     out_shape = geometry.output_shape(x.shape)
     maximum = np.empty(out_shape, dtype=x.dtype)
@@ -88,19 +70,9 @@ def max_pool2d(
     return maximum
 
 
+@max_pool2d_backward_call
 def max_pool2d_backward(
-    dy: np.ndarray,
-    x: np.ndarray,
-    kernel_size: IntOrPair,
-    stride: IntOrPair | None = None,
-    padding: IntOrPair = 0,
-    dilation: IntOrPair = 1,
-    ceil_mode: bool = False,
-    *,
-    ties: str = "first",
-    nan: str = "propagate",
-    pad_value: str = "-inf",
-    windows: str = "partial",
+    geometry: PoolGeometry, dy: np.ndarray, x: np.ndarray, ties: str, nan: str, pad_value: str
 ) -> np.ndarray:
     """dL/dX for ``Y = max_pool2d(x, ...)`` given ``dy = dL/dY``.
 
@@ -108,19 +80,14 @@ def max_pool2d_backward(
     ``ties="split"``, an equal share to each of its maxima); where windows
     overlap, the contributions accumulate.
     """
-    geometry, dy, x, dtype = check_max_pool2d_backward_call(
-        dy, x, kernel_size, stride, padding, dilation, ceil_mode
-    )
-    check_pool_conventions(
-        geometry, x.shape, ties=ties, nan=nan, pad_value=pad_value, windows=windows
-    )
+    dtype = dy.dtype  # that of dL/dX
     ignore_nan = nan == "ignore"
     (top, bottom), (left, right) = geometry.window_padding(x.shape, dy.shape)[2:]
     height, width = x.shape[2:]
     padded_size = (top + height + bottom, left + width + right)
     dx = np.empty(x.shape, dtype)
     dx_channels = dx.reshape(-1, height, width)
-    dy_channels = dy.astype(dtype, copy=False).reshape(-1, *dy.shape[2:])
+    dy_channels = dy.reshape(-1, *dy.shape[2:])
     scatter = _place_routed if _windows_disjoint(geometry, dy.shape) else _add_routed
     # Unread taps hold NaN where NaN is ignored: each block then finds its own first taps.
     read = None if ignore_nan else taps_read(geometry, x.shape, dy.shape, pad_value)

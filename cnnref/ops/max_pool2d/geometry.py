@@ -9,16 +9,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..arguments import (
-    X_LAYOUT,
     Pair,
-    as_float_array,
+    as_input,
+    as_output_gradient,
     as_pair,
-    check_gradient_shape,
+    check_pool_padding,
     common_dtype,
     effective_kernel,
     pool_output_size,
-    require_nonempty,
 )
+from ..calls import public_function
 
 
 @dataclass(frozen=True)
@@ -50,13 +50,7 @@ class PoolGeometry:
             dilation=as_pair(dilation, "dilation", minimum=1),
             ceil_mode=bool(ceil_mode),
         )
-        # PyTorch CPU's rule bounds the padding by the kernel size, not by the
-        # dilated extent: padding <= kernel_size // 2 on each axis.
-        if any(p > k // 2 for k, p in zip(geometry.kernel_size, geometry.padding)):
-            raise ValueError(
-                f"padding must be at most half the kernel size (padding <= kernel_size // 2); "
-                f"got padding={padding!r} with kernel_size={kernel_size!r}"
-            )
+        check_pool_padding(geometry.kernel_size, geometry.padding, kernel_size, padding)
         return geometry
 
     def output_shape(self, x_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -160,32 +154,40 @@ def check_pool_conventions(geometry: PoolGeometry, x_shape: tuple[int, ...], **c
 
 
 def check_max_pool2d_call(
-    x: object,
-    kernel_size: object,
-    stride: object,
-    padding: object,
-    dilation: object,
-    ceil_mode: object,
-) -> tuple[PoolGeometry, np.ndarray]:
-    """The checked geometry of a max_pool2d call, and x."""
-    geometry = PoolGeometry.from_args(kernel_size, stride, padding, dilation, ceil_mode)
-    x = as_float_array(x, "x", ndim=4, layout=X_LAYOUT)
-    require_nonempty(x, "x", X_LAYOUT, batch=True)
-    return geometry, x
+    x: object, *, nan: str, pad_value: str, windows: str, **geometry: object
+) -> tuple[PoolGeometry, np.ndarray, str, str]:
+    """The checked geometry of a max_pool2d call, x, and the conventions the forward reads."""
+    checked, x = _geometry_and_input(x, geometry)
+    check_pool_conventions(checked, x.shape, nan=nan, pad_value=pad_value, windows=windows)
+    return checked, x, nan, pad_value
 
 
 def check_max_pool2d_backward_call(
-    dy: object,
-    x: object,
-    kernel_size: object,
-    stride: object,
-    padding: object,
-    dilation: object,
-    ceil_mode: object,
-) -> tuple[PoolGeometry, np.ndarray, np.ndarray, np.dtype]:
-    """The checked geometry of a max_pool2d_backward call, dy and x (each in its own
-    dtype: x decides the routing), and the dtype of dL/dX."""
-    geometry, x = check_max_pool2d_call(x, kernel_size, stride, padding, dilation, ceil_mode)
-    dy = as_float_array(dy, "dy", ndim=4, layout="(N, C, OH, OW)")
-    check_gradient_shape(dy, geometry.output_shape(x.shape))
-    return geometry, dy, x, common_dtype(dy, x)
+    dy: object, x: object, *, ties: str, nan: str, pad_value: str, windows: str, **geometry: object
+) -> tuple[PoolGeometry, np.ndarray, np.ndarray, str, str, str]:
+    """The checked geometry of a max_pool2d_backward call, dy in the dtype of dL/dX (the
+    common one), x in its own (x decides the routing), and the conventions the backward reads."""
+    checked, x = _geometry_and_input(x, geometry)
+    dy = as_output_gradient(dy, "(N, C, OH, OW)", lambda: checked.output_shape(x.shape))
+    chosen = {"ties": ties, "nan": nan, "pad_value": pad_value, "windows": windows}
+    check_pool_conventions(checked, x.shape, **chosen)
+    return checked, dy.astype(common_dtype(dy, x), copy=False), x, ties, nan, pad_value
+
+
+def _geometry_and_input(x: object, geometry: dict[str, object]) -> tuple[PoolGeometry, np.ndarray]:
+    return PoolGeometry.from_args(**geometry), as_input(x)
+
+
+# Both forms' public functions: the call read and checked, then the form's arithmetic; the
+# keyword-only options are the conventions, PyTorch's by default.
+max_pool2d_call = public_function(
+    "max_pool2d", check_max_pool2d_call, nan="propagate", pad_value="-inf", windows="partial"
+)
+max_pool2d_backward_call = public_function(
+    "max_pool2d_backward",
+    check_max_pool2d_backward_call,
+    ties="first",
+    nan="propagate",
+    pad_value="-inf",
+    windows="partial",
+)

@@ -2,75 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 
 import numpy as np
 
 from ... import reference
-from ...checks.hints import Variant, explain, shape_evidence
+from ...checks.hints import Variant, explain_case, pool_shape_hints
 from ...checks.suggestions import Suggestion, declaring
 from ...declarations import CONVENTIONS, PYTORCH, Conventions
-from ..arguments import effective_kernel, pool_output_size
 from .cases import PoolCase
 from .geometry import PoolGeometry
 from .windows import count_over_inputs, each_window, spread_to_inputs, window_counts
 
 
 def shape_hints(case: PoolCase, actual: np.ndarray) -> list[str]:
-    """Which plausible mistake in the output-size rule gives ``actual``'s shape (see
-    hints.shape_evidence: where several give it, only those whose values it has are named)."""
-    geometry = PoolGeometry.from_args(**case.geometry)
-    axes = list(_axes(case, geometry))
-    x, _ = case.arrays()
-    flipped = "ceil_mode=False (floor)" if case.ceil_mode else "ceil_mode=True"
-    mistakes: dict[str, tuple[list[int], Callable[[], np.ndarray | None] | None]] = {
-        f"{flipped}: honour ceil_mode": (
-            [pool_output_size(n, k, s, p, d, not case.ceil_mode) for n, k, s, p, d in axes],
-            partial(_pool_or_none, x, case.geometry | {"ceil_mode": not case.ceil_mode}),
-        ),
-    }
-    if case.ceil_mode:
-        mistakes[LAST_WINDOW_RULE] = (
-            [-(-(n + 2 * p - effective_kernel(k, d)) // s) + 1 for n, k, s, p, d in axes],
-            None,  # what a window that starts in the right padding holds is anyone's guess
-        )
-    if case.stride is None:
-        mistakes["stride 1: stride=None means stride = kernel_size"] = (
-            [pool_output_size(n, k, 1, p, d, case.ceil_mode) for n, k, _, p, d in axes],
-            partial(_pool_or_none, x, case.geometry | {"stride": 1}),
-        )
-    return shape_evidence(
-        actual,
-        expected_shape=case.y_shape,
-        mistakes={
-            description: ((*case.y_shape[:2], *sizes), values)
-            for description, (sizes, values) in mistakes.items()
-        },
-    )
-
-
-LAST_WINDOW_RULE = (
-    "a last window that starts past the input: in ceil_mode PyTorch drops a window unless it "
-    "starts inside the input or its left padding ((out - 1) * stride < height + padding)"
-)
-
-
-def _pool_or_none(x: np.ndarray, geometry: dict) -> np.ndarray | None:
-    try:
-        return reference.max_pool2d(x, **geometry)
-    except ValueError:
-        return None
-
-
-def _axes(case: PoolCase, geometry: PoolGeometry):
-    return zip(
-        (case.height, case.width),
-        geometry.kernel_size,
-        geometry.stride,
-        geometry.padding,
-        geometry.dilation,
-    )
+    """Which plausible mistake in the output-size rule gives ``actual``'s shape."""
+    return pool_shape_hints("max_pool2d", case, PoolGeometry.from_args(**case.geometry), actual)
 
 
 ZERO_PADDING = Suggestion(
@@ -165,15 +112,8 @@ def forward_hints(
         alternatives = []
     else:
         variants, alternatives = [], other_conventions(case, x, conventions, "max_pool2d")
-    return explain(
-        comparison,
-        actual=actual,
-        expected=expected,
-        scale=0.0,
-        dtype=case.dtype,
-        layout=case.layout,
-        variants=variants,
-        conventions=alternatives,
+    return explain_case(
+        case, comparison, actual, expected, 0.0, variants=variants, conventions=alternatives
     )
 
 
@@ -222,15 +162,9 @@ def backward_hints(
         ),
     ]
     spread = [] if dy is None else _nonfinite_dy_spread(case, x, dy, expected, actual)
-    return spread + explain(
-        comparison,
-        actual=actual,
-        expected=expected,
-        scale=scale,
-        dtype=case.dtype,
-        layout=case.layout,
-        conventions=alternatives,
-        regions=[] if spread else regions,
+    regions = [] if spread else regions
+    return spread + explain_case(
+        case, comparison, actual, expected, scale, conventions=alternatives, regions=regions
     )
 
 

@@ -20,51 +20,23 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..arguments import IntOrPair
-from .geometry import (
-    PoolGeometry,
-    check_max_pool2d_backward_call,
-    check_max_pool2d_call,
-    check_pool_conventions,
-)
+from .geometry import PoolGeometry, max_pool2d_backward_call, max_pool2d_call
 
 
-def max_pool2d(
-    x: np.ndarray,
-    kernel_size: IntOrPair,
-    stride: IntOrPair | None = None,
-    padding: IntOrPair = 0,
-    dilation: IntOrPair = 1,
-    ceil_mode: bool = False,
-    *,
-    nan: str = "propagate",
-    pad_value: str = "-inf",
-    windows: str = "partial",
-) -> np.ndarray:
+@max_pool2d_call
+def max_pool2d(geometry: PoolGeometry, x: np.ndarray, nan: str, pad_value: str) -> np.ndarray:
     """``cnnref.max_pool2d`` in the literal form: each window's maximum, tap by tap.
 
     The keyword options are the conventions a candidate may declare
     (``cnnref.declarations``); the defaults are PyTorch's.
     """
-    geometry, x = check_max_pool2d_call(x, kernel_size, stride, padding, dilation, ceil_mode)
-    check_pool_conventions(geometry, x.shape, nan=nan, pad_value=pad_value, windows=windows)
     maximum, _ = route(x, geometry, ties="first", nan=nan, pad_value=pad_value)
     return maximum
 
 
+@max_pool2d_backward_call
 def max_pool2d_backward(
-    dy: np.ndarray,
-    x: np.ndarray,
-    kernel_size: IntOrPair,
-    stride: IntOrPair | None = None,
-    padding: IntOrPair = 0,
-    dilation: IntOrPair = 1,
-    ceil_mode: bool = False,
-    *,
-    ties: str = "first",
-    nan: str = "propagate",
-    pad_value: str = "-inf",
-    windows: str = "partial",
+    geometry: PoolGeometry, dy: np.ndarray, x: np.ndarray, ties: str, nan: str, pad_value: str
 ) -> np.ndarray:
     """``cnnref.max_pool2d_backward`` in the literal form.
 
@@ -72,15 +44,10 @@ def max_pool2d_backward(
     (one, unless ``ties="split"``) and adds each share there; where windows
     overlap, the contributions accumulate.  Shares routed to padding are dropped.
     """
-    geometry, dy, x, dtype = check_max_pool2d_backward_call(
-        dy, x, kernel_size, stride, padding, dilation, ceil_mode
-    )
-    check_pool_conventions(
-        geometry, x.shape, ties=ties, nan=nan, pad_value=pad_value, windows=windows
-    )
+    dtype = dy.dtype  # that of dL/dX
     _, routed = route(x, geometry, ties=ties, nan=nan, pad_value=pad_value)
     with np.errstate(divide="ignore", invalid="ignore"):  # windows routing nowhere share nothing
-        share = dy.astype(dtype) / routed.sum(axis=0).astype(dtype)
+        share = dy / routed.sum(axis=0).astype(dtype)
 
     widths = _window_padding(geometry, x.shape, dy.shape)
     dx_padded = np.zeros([n + before + after for n, (before, after) in zip(x.shape, widths)], dtype)

@@ -5,6 +5,7 @@ conservation and support, max pooling's own."""
 from __future__ import annotations
 
 from functools import partial
+from typing import ClassVar
 
 import numpy as np
 
@@ -13,9 +14,9 @@ from ...checks import standard
 from ...checks.base import Candidate, Evidence, Falsified, NotChecked, claim
 from ...checks.compare import compare, rtol_for
 from ...checks.hints import where_gradient_went
-from ...checks.standard import OpSpec
+from ...checks.standard import FORWARD_CHECKS, OpSpec
 from ...declarations import NOTHING_DECLARED, PYTORCH_CONVENTIONS, Conventions
-from ...strategies import DY_VALUES, SIZE_CLASSES
+from ...strategies import DY_VALUES
 from ...strategies.layouts import with_layout
 from .cases import DISTINCT_SPACING, POOL_VALUES, MaxPoolCase, max_pool_cases
 from .hints import backward_hints, forward_hints, shape_hints
@@ -54,10 +55,23 @@ def summed_terms(case: MaxPoolCase) -> dict[str, int]:
     return {"y": windows, "dx": windows}
 
 
+FORWARD = "Y[n,c,p,q] = max over in-bounds (i,j) of X[n, c, p*s + i*d - pad, q*s + j*d - pad]"
+BACKWARD = "dX[u,v] = sum of dY over the windows that route to (u,v): first strict maximum, last NaN, first in-bounds if all -inf"
+
+
 class MaxPool2dSpec(OpSpec):
     """A maximum selects an element: y must be exact, NaN included."""
 
     op = "max_pool2d"
+    forward_formula = FORWARD
+    backward_formula = BACKWARD
+    summaries: ClassVar[dict[str, str]] = {
+        "matches_reference": "max_pool2d agrees exactly with cnnref's reference, NaN and -inf included.",
+        "matches_torch": "max_pool2d agrees exactly with torch.nn.functional.max_pool2d.",
+        "contract": "max_pool2d returns a new ndarray of the right shape and dtype, NaN only where a window holds NaN, the same on every call, and leaves its input alone.",
+        "backward.matches_reference": "dx agrees with cnnref's reference: ties, NaN and -inf routed as PyTorch does, overlaps accumulated.",
+        "backward.finite_differences": "On tie-free inputs dx agrees with central finite differences of the candidate's own max_pool2d (the reference's if it has none), on examples where that max_pool2d matches the reference.",
+    }
     fd_step = FD_STEP
     finite_backward_when = "a finite dy"
 
@@ -80,6 +94,11 @@ class MaxPool2dSpec(OpSpec):
 
     def summed_terms(self, case):
         return summed_terms(case)
+
+    def cases_for(self, standard):
+        if standard == "backward.finite_differences":
+            return _cases(values=("distinct",))
+        return _cases() if standard in FORWARD_CHECKS else _cases(dy_values=DY_VALUES)
 
     def rtol(self, case, output):
         return 0.0 if output == "y" else super().rtol(case, output)
@@ -133,65 +152,17 @@ SPEC = MaxPool2dSpec()
 
 
 def _cases(values=POOL_VALUES, dy_values=("finite",)):
-    def cases(
-        dtype: str | None,
-        unsupported: frozenset[str],
-        windows: str = "partial",
-        sizes=SIZE_CLASSES,
-    ):
-        return max_pool_cases(
-            dtype=dtype,
-            unsupported=unsupported,
-            values=values,
-            windows=windows,
-            dy_values=dy_values,
-            sizes=sizes,
-        )
-
-    return cases
-
-
-FORWARD = "Y[n,c,p,q] = max over in-bounds (i,j) of X[n, c, p*s + i*d - pad, q*s + j*d - pad]"
-BACKWARD = "dX[u,v] = sum of dY over the windows that route to (u,v): first strict maximum, last NaN, first in-bounds if all -inf"
+    return standard.case_strategy(max_pool_cases, values=values, dy_values=dy_values)
 
 
 # ---------------------------------------------------------------- max_pool2d
 
-standard.register(
-    SPEC,
-    "matches_reference",
-    summary="max_pool2d agrees exactly with cnnref's reference, NaN and -inf included.",
-    formula=FORWARD,
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "matches_torch",
-    summary="max_pool2d agrees exactly with torch.nn.functional.max_pool2d.",
-    formula=FORWARD,
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "contract",
-    summary="max_pool2d returns a new ndarray of the right shape and dtype, NaN only where a window holds NaN, the same on every call, and leaves its input alone.",
-    formula="dtype(Y) = dtype(X)",
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "backward.matches_reference",
-    summary="dx agrees with cnnref's reference: ties, NaN and -inf routed as PyTorch does, overlaps accumulated.",
-    formula=BACKWARD,
-    cases=_cases(dy_values=DY_VALUES),
-)
-standard.register(
-    SPEC,
-    "backward.finite_differences",
-    summary="On tie-free inputs dx agrees with central finite differences of the candidate's own max_pool2d (the reference's if it has none), on examples where that max_pool2d matches the reference.",
-    formula="<dL/dX, v> = d/dt <max_pool2d(X + t v), dY>",
-    cases=_cases(values=("distinct",)),
-)
+standard.register_each(SPEC, standard.FORWARD_CHECKS)
+
+# ---------------------------------------------------------------- max_pool2d_backward
+
+standard.register(SPEC, "backward.matches_reference")
+standard.register(SPEC, "backward.finite_differences")
 
 
 @claim(
@@ -243,17 +214,5 @@ def backward_conservation_and_support(
         )
 
 
-standard.register(
-    SPEC,
-    "backward.matches_torch",
-    summary="dx agrees with PyTorch autograd.",
-    formula=BACKWARD,
-    cases=_cases(dy_values=DY_VALUES),
-)
-standard.register(
-    SPEC,
-    "backward.contract",
-    summary="max_pool2d_backward returns a new ndarray of x's shape and the right dtype, finite for a finite dy, deterministic, zero for zero dy, and leaves its inputs alone (dy with NaN and inf included).",
-    formula="dtype(dX) = result_type(dY, X)",
-    cases=_cases(dy_values=DY_VALUES),
-)
+standard.register(SPEC, "backward.matches_torch")
+standard.register(SPEC, "backward.contract")
