@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
-from functools import cached_property
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
 import numpy as np
@@ -21,13 +20,11 @@ from hypothesis import strategies as st
 from ...declarations import check_features
 from ...strategies import draws
 from ...strategies.cases import (
-    check_spelling,
     normal_arrays,
-    sizes_reached,
-    spell,
     with_nonfinite,
 )
 from ...strategies.draws import SIZE_CLASSES, SizeClass
+from ...strategies.families import PoolingCase
 from ...strategies.layouts import with_layout
 from .geometry import AdaptiveGeometry, OutputSize
 
@@ -41,7 +38,7 @@ class AdaptivePoolArrays(NamedTuple):
 
 
 @dataclass(frozen=True)
-class AdaptivePoolCase:
+class AdaptivePoolCase(PoolingCase):
     """What an adaptive pool's example is: an input's shape and an output size."""
 
     batch: int
@@ -57,31 +54,11 @@ class AdaptivePoolCase:
     dy_values: str = "finite"
 
     DEFAULTS: ClassVar[dict] = {}  # output_size has no default
+    GEOMETRY: ClassVar[type] = AdaptiveGeometry
 
-    def __post_init__(self) -> None:
-        check_spelling(self)
-
-    @property
-    def arguments(self) -> dict:
-        """Every argument a caller may spell: the geometry."""
-        return self.geometry
-
-    @property
-    def geometry(self) -> dict:
-        """Keyword arguments for the forward and the backward."""
-        return {"output_size": self.output_size}
-
-    def spell(self, *operands: np.ndarray) -> tuple[tuple, dict]:
-        """``(args, kwargs)`` of a call to the forward (x) or the backward (dy, x)."""
-        return spell(operands, self.geometry, self.as_int, self.omitted)
-
-    @property
-    def x_shape(self) -> tuple[int, ...]:
-        return (self.batch, self.channels, self.height, self.width)
-
-    @cached_property  # asked for at every candidate call
-    def y_shape(self) -> tuple[int, ...]:
-        return AdaptiveGeometry.from_args(self.output_size).output_shape(self.x_shape)
+    def arrays(self) -> AdaptivePoolArrays:
+        """x and dy: each adaptive pool draws its own x, then ``finish_arrays``."""
+        raise NotImplementedError
 
     def finish_arrays(self, x: np.ndarray, rng: np.random.Generator) -> AdaptivePoolArrays:
         """x and a dy drawn after it (NaN and inf put in last), each in the case's layout."""
@@ -103,9 +80,6 @@ class AdaptivePoolCase:
             "ints": ", ".join(self.as_int) or "none",
             "dy": self.dy_values,
         }
-
-    def sizes_reached(self) -> list[str]:
-        return sizes_reached(self.batch, self.channels, self.height, self.width)
 
     def settings_needed(self) -> list[str]:
         """The settings of a shrunk failing example that are away from the simplest."""
@@ -133,6 +107,8 @@ class AdaptiveAvgPoolCase(AdaptivePoolCase):
     """One adaptive_avg_pool2d example."""
 
     x_values: str = "finite"
+
+    OP: ClassVar[str] = "adaptive_avg_pool2d"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -182,10 +158,7 @@ def adaptive_fields(
         "height": height,
         "width": width,
         "output_size": tuple(None if keep else side for keep, side in zip(keeps, sides)),
-        "dtype": draw(draws.dtypes(dtype, off)),
-        "layout": draw(draws.layouts(off)),
-        "seed": draw(st.integers(0, 2**32 - 1)),
-        "dy_values": draw(draws.dy_values(dy_values, off)),
+        **draws.case_fields(draw, dtype, dy_values, off),
     }
 
 

@@ -15,7 +15,7 @@ from functools import partial
 
 import numpy as np
 
-from ...checks.hints import Variant, explain, shape_evidence
+from ...checks.hints import Variant, explain_case, shape_evidence
 from ..avg_pool2d.hints import nonfinite_spread
 from .cases import AdaptivePoolCase
 from .literal import window
@@ -141,8 +141,8 @@ def forward_hints(
     variants.append(
         (LARGEST_WINDOW, lambda: pooled(x, (oh, ow), window, lambda b: b.sum(axis=-1) / area))
     )
-    return nonfinite_spread(expected, actual, x, "y", "x") + explained(
-        case, comparison, actual, expected, scale, variants
+    return nonfinite_spread(expected, actual, x, "y", "x") + explain_case(
+        case, comparison, actual, expected, scale, variants=variants
     )
 
 
@@ -167,30 +167,8 @@ def backward_hints(
                 lambda: spread(dy, x.shape, window, True),
             )
         )
-    return nonfinite_spread(expected, actual, dy, "dx", "dy") + explained(
-        case, comparison, actual, expected, scale, variants, regions
-    )
-
-
-def explained(
-    case: AdaptivePoolCase,
-    comparison,
-    actual: np.ndarray,
-    expected: np.ndarray,
-    scale,
-    variants: list[Variant],
-    regions: list[tuple[str, np.ndarray]] | None = None,
-) -> list[str]:
-    """``checks.hints.explain`` for an adaptive pool's case."""
-    return explain(
-        comparison,
-        actual=actual,
-        expected=expected,
-        scale=scale,
-        dtype=case.dtype,
-        layout=case.layout,
-        variants=variants,
-        regions=regions or [],
+    return nonfinite_spread(expected, actual, dy, "dx", "dy") + explain_case(
+        case, comparison, actual, expected, scale, variants=variants, regions=regions
     )
 
 

@@ -10,10 +10,11 @@ differences are exact for any step, and the backward is the forward's adjoint.
 from __future__ import annotations
 
 from functools import partial
+from typing import ClassVar
 
 from ...checks import contract, standard
-from ...checks.standard import OpSpec
-from ...strategies import DY_VALUES, SIZE_CLASSES
+from ...checks.standard import FORWARD_CHECKS, OpSpec
+from ...strategies import DY_VALUES
 from .cases import X_VALUES, AdaptivePoolCase, adaptive_avg_pool_cases
 from .hints import backward_hints, forward_hints, shape_hints
 from .scales import adaptive_avg_pool2d_backward_scale, adaptive_avg_pool2d_scale
@@ -34,14 +35,37 @@ def summed_terms(case: AdaptivePoolCase) -> dict[str, int]:
     return {"y": window + 2, "dx": cells + 2}
 
 
+WINDOWS = "cell i of O over a side n reads floor(i*n/O) <= u < ceil((i+1)*n/O)"
+FORWARD = (
+    "Y[n,c,p,q] = sum of X[n,c,u,v] over the window (u,v) of cell (p,q) / kh(p) / kw(q);  "
+    + WINDOWS
+)
+BACKWARD = "dX[u,v] = sum over the cells (p,q) whose window holds (u,v) of dY[p,q] / kh(p) / kw(q)"
+
+
 class AdaptiveAvgPool2dSpec(OpSpec):
     op = "adaptive_avg_pool2d"
+    forward_formula = FORWARD
+    backward_formula = BACKWARD
+    summaries: ClassVar[dict[str, str]] = {
+        "matches_reference": "adaptive_avg_pool2d agrees with cnnref's reference element by element: windows of varying size that overlap unevenly, upsampling and None in output_size included, and NaN and inf in x reach only the windows that hold them.",
+        "matches_torch": "adaptive_avg_pool2d agrees with torch.nn.functional.adaptive_avg_pool2d, NaN and inf included.",
+        "contract": "adaptive_avg_pool2d returns a new ndarray of the right shape and dtype, finite for finite inputs, the same on every call, and leaves its input alone (x with NaN and inf included).",
+        "backward.matches_reference": "dx agrees with cnnref's reference: each cell's dY / kh / kw added to every element of its window, overlaps accumulated (NaN and inf in dy reach only those).",
+    }
     finite_backward_when = "a finite dy"
     scale = staticmethod(adaptive_avg_pool2d_scale)
     gradient_scales = staticmethod(adaptive_avg_pool2d_backward_scale)
 
     def summed_terms(self, case):
         return summed_terms(case)
+
+    def cases_for(self, standard):
+        if standard in FORWARD_CHECKS:
+            return _cases(x_values=X_VALUES)
+        if standard in ("backward.finite_differences", "backward.adjointness"):
+            return _cases()
+        return _cases(dy_values=DY_VALUES)
 
     def shape_hints(self, case, wrong):
         return shape_hints(case, wrong)
@@ -63,81 +87,10 @@ SPEC = AdaptiveAvgPool2dSpec()
 
 
 def _cases(dy_values=("finite",), x_values=("finite",)):
-    def cases(
-        dtype: str | None,
-        unsupported: frozenset[str],
-        windows: str = "partial",
-        sizes=SIZE_CLASSES,
-    ):
-        return adaptive_avg_pool_cases(
-            dtype=dtype,
-            unsupported=unsupported,
-            dy_values=dy_values,
-            sizes=sizes,
-            x_values=x_values,
-        )
-
-    return cases
+    return standard.case_strategy(
+        adaptive_avg_pool_cases, takes_windows=False, dy_values=dy_values, x_values=x_values
+    )
 
 
-WINDOWS = "cell i of O over a side n reads floor(i*n/O) <= u < ceil((i+1)*n/O)"
-FORWARD = f"Y[n,c,p,q] = sum of X[n,c,u,v] over the window (u,v) of cell (p,q) / kh(p) / kw(q);  {WINDOWS}"
-BACKWARD = "dX[u,v] = sum over the cells (p,q) whose window holds (u,v) of dY[p,q] / kh(p) / kw(q)"
-
-
-standard.register(
-    SPEC,
-    "matches_reference",
-    summary="adaptive_avg_pool2d agrees with cnnref's reference element by element: windows of varying size that overlap unevenly, upsampling and None in output_size included, and NaN and inf in x reach only the windows that hold them.",
-    formula=FORWARD,
-    cases=_cases(x_values=X_VALUES),
-)
-standard.register(
-    SPEC,
-    "matches_torch",
-    summary="adaptive_avg_pool2d agrees with torch.nn.functional.adaptive_avg_pool2d, NaN and inf included.",
-    formula=FORWARD,
-    cases=_cases(x_values=X_VALUES),
-)
-standard.register(
-    SPEC,
-    "contract",
-    summary="adaptive_avg_pool2d returns a new ndarray of the right shape and dtype, finite for finite inputs, the same on every call, and leaves its input alone (x with NaN and inf included).",
-    formula="dtype(Y) = dtype(X)",
-    cases=_cases(x_values=X_VALUES),
-)
-standard.register(
-    SPEC,
-    "backward.matches_reference",
-    summary="dx agrees with cnnref's reference: each cell's dY / kh / kw added to every element of its window, overlaps accumulated (NaN and inf in dy reach only those).",
-    formula=BACKWARD,
-    cases=_cases(dy_values=DY_VALUES),
-)
-standard.register(
-    SPEC,
-    "backward.finite_differences",
-    summary="dx agrees with central finite differences of the candidate's own adaptive_avg_pool2d (the reference's if it has none), on examples where that adaptive_avg_pool2d matches the reference: full Jacobians on small shapes, random sign projections on large ones.",
-    formula="<dL/dX, v> = d/dt <adaptive_avg_pool2d(X + t v), dY>",
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "backward.adjointness",
-    summary="The gradient is the adjoint of the forward: <adaptive_avg_pool2d(x), g> = <x, dX(g)>.",
-    formula="<adaptive_avg_pool2d(X), G> = <X, dX(G)>",
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "backward.matches_torch",
-    summary="dx agrees with PyTorch autograd.",
-    formula=BACKWARD,
-    cases=_cases(dy_values=DY_VALUES),
-)
-standard.register(
-    SPEC,
-    "backward.contract",
-    summary="adaptive_avg_pool2d_backward returns a new ndarray of x's shape and the right dtype, finite for a finite dy, deterministic, zero for zero dy, and leaves its inputs alone (dy with NaN and inf included).",
-    formula="dtype(dX) = result_type(dY, X)",
-    cases=_cases(dy_values=DY_VALUES),
-)
+standard.register_each(SPEC, standard.FORWARD_CHECKS)
+standard.register_each(SPEC, standard.BACKWARD_CHECKS)

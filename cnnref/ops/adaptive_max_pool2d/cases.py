@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from hypothesis import strategies as st
@@ -30,6 +31,8 @@ class AdaptiveMaxPoolCase(AdaptivePoolCase):
     """One adaptive_max_pool2d example; ``values`` as max_pool2d's (``POOL_VALUES``)."""
 
     values: str = "distinct"
+
+    OP: ClassVar[str] = "adaptive_max_pool2d"
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -15,11 +15,10 @@ from functools import partial
 
 import numpy as np
 
-from ...checks.hints import Variant
+from ...checks.hints import Variant, explain_case
 from ..adaptive_avg_pool2d.cases import AdaptivePoolCase
 from ..adaptive_avg_pool2d.hints import (
     cells_per_input,
-    explained,
     pooled,
     shape_hints,
     window_variants,
@@ -101,7 +100,7 @@ def forward_hints(
     variants = window_variants(lambda rule: pooled(x, out_size, rule, _max_with_nan), "y")
     if np.isnan(x).any():
         variants.append((NAN_SKIPPED, lambda: pooled(x, out_size, window, _nan_skipped)))
-    return explained(case, comparison, actual, expected, 0.0, variants)
+    return explain_case(case, comparison, actual, expected, 0.0, variants=variants)
 
 
 def backward_hints(
@@ -122,4 +121,6 @@ def backward_hints(
     shared = cells_per_input(case) > 1
     if shared.any() and not shared.all():
         regions.append((SHARED_MAXIMA_ONLY, shared))
-    return explained(case, comparison, actual, expected, scale, variants, regions)
+    return explain_case(
+        case, comparison, actual, expected, scale, variants=variants, regions=regions
+    )

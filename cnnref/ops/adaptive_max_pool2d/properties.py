@@ -6,6 +6,7 @@ windows included."""
 from __future__ import annotations
 
 from functools import partial
+from typing import ClassVar
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from ...checks.base import Candidate, Evidence, Falsified, claim
 from ...checks.compare import compare, rtol_for, unit_roundoff
 from ...checks.hints import where_gradient_went
 from ...checks.standard import OpSpec
-from ...strategies import DY_VALUES, SIZE_CLASSES
+from ...strategies import DY_VALUES
 from ..adaptive_avg_pool2d.cases import AdaptivePoolCase
 from ..adaptive_avg_pool2d.literal import window
 from ..adaptive_avg_pool2d.properties import longest_window
@@ -32,16 +33,35 @@ def summed_terms(case: AdaptivePoolCase) -> dict[str, int]:
     return {"y": 1, "dx": cells}
 
 
+WINDOWS = "cell i of O over a side n reads floor(i*n/O) <= u < ceil((i+1)*n/O)"
+FORWARD = f"Y[n,c,p,q] = max of X[n,c,u,v] over the window of cell (p,q);  {WINDOWS}"
+BACKWARD = "dX[u,v] = sum of dY over the cells whose window selects (u,v): its last NaN, else its first maximum"
+
+
 class AdaptiveMaxPool2dSpec(OpSpec):
     """A maximum selects an element: y must be exact, NaN and the sign of zero included."""
 
     op = "adaptive_max_pool2d"
+    forward_formula = FORWARD
+    backward_formula = BACKWARD
+    summaries: ClassVar[dict[str, str]] = {
+        "matches_reference": "adaptive_max_pool2d agrees exactly with cnnref's reference, NaN, -inf and the sign of zero included, over windows of varying size that overlap unevenly.",
+        "matches_torch": "adaptive_max_pool2d agrees exactly with torch.nn.functional.adaptive_max_pool2d.",
+        "contract": "adaptive_max_pool2d returns a new ndarray of the right shape and dtype, NaN only where a window holds NaN, the same on every call, and leaves its input alone.",
+        "backward.matches_reference": "dx agrees with cnnref's reference: ties, NaN and -inf routed as PyTorch does, and the dY of overlapping windows that select one element added up.",
+        "backward.finite_differences": "On tie-free inputs dx agrees with central finite differences of the candidate's own adaptive_max_pool2d (the reference's if it has none), on examples where that adaptive_max_pool2d matches the reference.",
+    }
     # Far below the gap between distinct inputs, so no maximum moves, and a power of two.
     fd_step = DISTINCT_SPACING / 8
     finite_backward_when = "a finite dy"
 
     def summed_terms(self, case):
         return summed_terms(case)
+
+    def cases_for(self, standard):
+        if standard == "backward.finite_differences":
+            return _cases(values=("distinct",))
+        return _cases(dy_values=DY_VALUES if standard.startswith("backward.") else ("finite",))
 
     def rtol(self, case, output):
         return 0.0 if output == "y" else super().rtol(case, output)
@@ -87,59 +107,13 @@ SPEC = AdaptiveMaxPool2dSpec()
 
 
 def _cases(values=POOL_VALUES, dy_values=("finite",)):
-    def cases(
-        dtype: str | None,
-        unsupported: frozenset[str],
-        windows: str = "partial",
-        sizes=SIZE_CLASSES,
-    ):
-        return adaptive_max_pool_cases(
-            dtype=dtype, unsupported=unsupported, values=values, dy_values=dy_values, sizes=sizes
-        )
-
-    return cases
+    return standard.case_strategy(
+        adaptive_max_pool_cases, takes_windows=False, values=values, dy_values=dy_values
+    )
 
 
-WINDOWS = "cell i of O over a side n reads floor(i*n/O) <= u < ceil((i+1)*n/O)"
-FORWARD = f"Y[n,c,p,q] = max of X[n,c,u,v] over the window of cell (p,q);  {WINDOWS}"
-BACKWARD = "dX[u,v] = sum of dY over the cells whose window selects (u,v): its last NaN, else its first maximum"
-
-
-standard.register(
-    SPEC,
-    "matches_reference",
-    summary="adaptive_max_pool2d agrees exactly with cnnref's reference, NaN, -inf and the sign of zero included, over windows of varying size that overlap unevenly.",
-    formula=FORWARD,
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "matches_torch",
-    summary="adaptive_max_pool2d agrees exactly with torch.nn.functional.adaptive_max_pool2d.",
-    formula=FORWARD,
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "contract",
-    summary="adaptive_max_pool2d returns a new ndarray of the right shape and dtype, NaN only where a window holds NaN, the same on every call, and leaves its input alone.",
-    formula="dtype(Y) = dtype(X)",
-    cases=_cases(),
-)
-standard.register(
-    SPEC,
-    "backward.matches_reference",
-    summary="dx agrees with cnnref's reference: ties, NaN and -inf routed as PyTorch does, and the dY of overlapping windows that select one element added up.",
-    formula=BACKWARD,
-    cases=_cases(dy_values=DY_VALUES),
-)
-standard.register(
-    SPEC,
-    "backward.finite_differences",
-    summary="On tie-free inputs dx agrees with central finite differences of the candidate's own adaptive_max_pool2d (the reference's if it has none), on examples where that adaptive_max_pool2d matches the reference.",
-    formula="<dL/dX, v> = d/dt <adaptive_max_pool2d(X + t v), dY>",
-    cases=_cases(values=("distinct",)),
-)
+standard.register_each(SPEC, standard.FORWARD_CHECKS)
+standard.register_each(SPEC, ("backward.matches_reference", "backward.finite_differences"))
 
 
 @claim(
@@ -195,17 +169,4 @@ def window_maxima(x: np.ndarray, out_size: tuple[int, ...]) -> np.ndarray:
     return found
 
 
-standard.register(
-    SPEC,
-    "backward.matches_torch",
-    summary="dx agrees with PyTorch autograd.",
-    formula=BACKWARD,
-    cases=_cases(dy_values=DY_VALUES),
-)
-standard.register(
-    SPEC,
-    "backward.contract",
-    summary="adaptive_max_pool2d_backward returns a new ndarray of x's shape and the right dtype, finite for a finite dy, deterministic, zero for zero dy, and leaves its inputs alone (dy with NaN and inf included).",
-    formula="dtype(dX) = result_type(dY, X)",
-    cases=_cases(dy_values=DY_VALUES),
-)
+standard.register_each(SPEC, ("backward.matches_torch", "backward.contract"))
