@@ -68,8 +68,12 @@ SIGNATURES: dict[str, Signature] = {
         ("dx",),
         frozenset({"kernel_size"}),
     ),
-    "adaptive_avg_pool2d": Signature(("x",), (("output_size", None),), frozenset(), ("dx",)),
-    "adaptive_max_pool2d": Signature(("x",), (("output_size", None),), frozenset(), ("dx",)),
+    "adaptive_avg_pool2d": Signature(
+        ("x",), (("output_size", None),), frozenset(), ("dx",), frozenset({"output_size"})
+    ),
+    "adaptive_max_pool2d": Signature(
+        ("x",), (("output_size", None),), frozenset(), ("dx",), frozenset({"output_size"})
+    ),
 }
 if set(SIGNATURES) != set(OPS):  # an op added to the registry needs its signature here
     raise ImportError(f"cnnref.ops.signatures covers {sorted(SIGNATURES)}, OPS {sorted(OPS)}")

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .geometry import OutputSize, check_adaptive_backward_call, check_adaptive_call
+from .geometry import AdaptiveGeometry, adaptive_avg_pool2d_backward_call, adaptive_avg_pool2d_call
 
 
-def adaptive_avg_pool2d(x: np.ndarray, output_size: int | OutputSize) -> np.ndarray:
+@adaptive_avg_pool2d_call
+def adaptive_avg_pool2d(geometry: AdaptiveGeometry, x: np.ndarray) -> np.ndarray:
     """2-D adaptive average pooling as PyTorch CPU defines it, NCHW."""
-    x, geometry = check_adaptive_call(x, output_size)
     out_shape = geometry.output_shape(x.shape)
     if 0 in out_shape[2:]:
         return np.empty(out_shape, dtype=x.dtype)
@@ -44,12 +44,12 @@ def adaptive_avg_pool2d(x: np.ndarray, output_size: int | OutputSize) -> np.ndar
         return total / row_length.astype(x.dtype)[:, None] / col_length.astype(x.dtype)[None, :]
 
 
+@adaptive_avg_pool2d_backward_call
 def adaptive_avg_pool2d_backward(
-    dy: np.ndarray, x: np.ndarray, output_size: int | OutputSize
+    geometry: AdaptiveGeometry, dy: np.ndarray, x: np.ndarray
 ) -> np.ndarray:
     """dL/dX for ``Y = adaptive_avg_pool2d(x, output_size)`` given ``dy = dL/dY``: each element
     adds the shares dY / height / width of the cells that read it."""
-    dy, x, _ = check_adaptive_backward_call(dy, x, output_size)
     dtype = np.result_type(dy, x)
     dx = np.zeros(x.shape, dtype=dtype)
     (row_start, row_length), (col_start, col_length) = (

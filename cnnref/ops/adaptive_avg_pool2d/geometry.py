@@ -13,13 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..arguments import (
-    X_LAYOUT,
-    as_float_array,
-    check_gradient_shape,
-    is_int,
-    require_nonempty,
-)
+from ..arguments import as_input, as_output_gradient, is_int, require_nonempty
+from ..calls import public_function
 
 _DY_LAYOUT = "(N, C, OH, OW)"
 OutputSize = tuple[int | None, int | None]
@@ -55,21 +50,24 @@ class AdaptiveGeometry:
         return (n, c, *sizes)
 
 
-def check_adaptive_call(x: object, output_size: object) -> tuple[np.ndarray, AdaptiveGeometry]:
-    """x as a float array, and the checked geometry of an adaptive pooling call."""
-    geometry = AdaptiveGeometry.from_args(output_size)
-    x = as_float_array(x, "x", ndim=4, layout=X_LAYOUT)
-    require_nonempty(x, "x", X_LAYOUT, batch=True)
-    return x, geometry
+def check_adaptive_call(x: object, output_size: object) -> tuple[AdaptiveGeometry, np.ndarray]:
+    """The checked geometry of an adaptive pooling call, and x as a float array."""
+    return AdaptiveGeometry.from_args(output_size), as_input(x)
 
 
 def check_adaptive_backward_call(
     dy: object, x: object, output_size: object
-) -> tuple[np.ndarray, np.ndarray, AdaptiveGeometry]:
-    """dy and x (each in its own dtype; dL/dX is in their common one), and the checked geometry
-    of an adaptive pooling backward call."""
-    x, geometry = check_adaptive_call(x, output_size)
-    dy = as_float_array(dy, "dy", ndim=4, layout=_DY_LAYOUT)
-    check_gradient_shape(dy, geometry.output_shape(x.shape))
+) -> tuple[AdaptiveGeometry, np.ndarray, np.ndarray]:
+    """The checked geometry of an adaptive pooling backward call, and dy and x (each in its
+    own dtype; dL/dX is in their common one)."""
+    geometry, x = check_adaptive_call(x, output_size)
+    dy = as_output_gradient(dy, _DY_LAYOUT, lambda: geometry.output_shape(x.shape))
     require_nonempty(dy, "dy", _DY_LAYOUT, batch=True)  # PyTorch's backward takes no empty side
-    return dy, x, geometry
+    return geometry, dy, x
+
+
+# Both forms' public functions: the call read and checked, then the form's arithmetic.
+adaptive_avg_pool2d_call = public_function("adaptive_avg_pool2d", check_adaptive_call)
+adaptive_avg_pool2d_backward_call = public_function(
+    "adaptive_avg_pool2d_backward", check_adaptive_backward_call
+)

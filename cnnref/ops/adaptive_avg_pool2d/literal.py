@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .geometry import OutputSize, check_adaptive_backward_call, check_adaptive_call
+from .geometry import AdaptiveGeometry, adaptive_avg_pool2d_backward_call, adaptive_avg_pool2d_call
 
 
-def adaptive_avg_pool2d(x: np.ndarray, output_size: int | OutputSize) -> np.ndarray:
+@adaptive_avg_pool2d_call
+def adaptive_avg_pool2d(geometry: AdaptiveGeometry, x: np.ndarray) -> np.ndarray:
     """2-D adaptive average pooling as PyTorch CPU defines it, NCHW."""
-    x, geometry = check_adaptive_call(x, output_size)
     out_shape = geometry.output_shape(x.shape)
     y = np.empty(out_shape, dtype=x.dtype)
     for oy, ox in np.ndindex(*out_shape[2:]):
@@ -36,8 +36,9 @@ def adaptive_avg_pool2d(x: np.ndarray, output_size: int | OutputSize) -> np.ndar
     return y
 
 
+@adaptive_avg_pool2d_backward_call
 def adaptive_avg_pool2d_backward(
-    dy: np.ndarray, x: np.ndarray, output_size: int | OutputSize
+    geometry: AdaptiveGeometry, dy: np.ndarray, x: np.ndarray
 ) -> np.ndarray:
     """dL/dX for ``Y = adaptive_avg_pool2d(x, output_size)`` given ``dy = dL/dY``.
 
@@ -45,7 +46,6 @@ def adaptive_avg_pool2d_backward(
     and width, so dY[oy, ox] / height / width goes to each of them; where
     windows overlap, the contributions add up, cell by cell in row-major order.
     """
-    dy, x, _ = check_adaptive_backward_call(dy, x, output_size)
     dtype = np.result_type(dy, x)
     dx = np.zeros(x.shape, dtype=dtype)
     for oy, ox in np.ndindex(*dy.shape[2:]):

@@ -18,25 +18,25 @@ from __future__ import annotations
 import numpy as np
 
 from ..adaptive_avg_pool2d.fast import grid, window_bounds
-from .geometry import OutputSize, check_adaptive_backward_call, check_adaptive_call
+from .geometry import AdaptiveGeometry, adaptive_max_pool2d_backward_call, adaptive_max_pool2d_call
 
 
+@adaptive_max_pool2d_call
 def adaptive_max_pool2d(
-    x: np.ndarray, output_size: int | OutputSize, *, return_indices: bool = False
+    geometry: AdaptiveGeometry, x: np.ndarray, return_indices: bool
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """2-D adaptive max pooling as PyTorch CPU defines it, NCHW; with ``return_indices``,
     also each maximum's index in its (H, W) plane (int64)."""
-    x, geometry = check_adaptive_call(x, output_size)
     y, indices = scan(x, geometry.output_shape(x.shape))
     return (y, indices) if return_indices else y
 
 
+@adaptive_max_pool2d_backward_call
 def adaptive_max_pool2d_backward(
-    dy: np.ndarray, x: np.ndarray, output_size: int | OutputSize
+    geometry: AdaptiveGeometry, dy: np.ndarray, x: np.ndarray
 ) -> np.ndarray:
     """dL/dX for ``Y = adaptive_max_pool2d(x, output_size)`` given ``dy = dL/dY``: each cell's dY
     added at the element it selected."""
-    dy, x, _ = check_adaptive_backward_call(dy, x, output_size)
     dtype = np.result_type(dy, x)
     _, indices = scan(x, dy.shape)
     planes = np.arange(x.shape[0] * x.shape[1]).reshape(*x.shape[:2], 1, 1)
