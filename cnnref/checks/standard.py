@@ -335,6 +335,51 @@ class ConvolutionSpec(OpSpec):
         )
 
 
+class AveragePoolSpec(OpSpec):
+    """A pool that averages its windows (avg_pool2d, adaptive_avg_pool2d): one operand x, and
+    linear in it.
+
+    ``hints`` is its hints module: ``shape_hints(case, wrong)``, ``forward_hints(case, x,
+    expected, actual, scale)`` and ``backward_hints(case, x, dy, expected, actual, scale)``.
+    ``draw(dy_values, x_values)`` is its case strategy; the forward's checks draw x from
+    ``x_values``, the backward's reference check dy from ``dy_values`` (NaN and inf included),
+    finite differences and adjointness finite values only.
+    """
+
+    finite_backward_when = "a finite dy"
+    hints: Any
+    x_values: tuple[str, ...]
+    dy_values: tuple[str, ...]
+
+    def draw(self, dy_values: tuple[str, ...], x_values: tuple[str, ...]) -> Callable:
+        raise NotImplementedError
+
+    def cases_for(self, standard: str) -> Callable:
+        finite = ("finite",)
+        if standard in FORWARD_CHECKS:
+            return self.draw(finite, self.x_values)
+        if standard in ("backward.finite_differences", "backward.adjointness"):
+            return self.draw(finite, finite)
+        return self.draw(self.dy_values, finite)
+
+    def shape_hints(self, case: Case, wrong: np.ndarray) -> list[str]:
+        return self.hints.shape_hints(case, wrong)
+
+    def forward_hints(self, case, operands64, expected, actual, scale, conventions) -> Hints:
+        (x,) = operands64
+        return partial(self.hints.forward_hints, case, x, expected, actual, scale)
+
+    def backward_hints(
+        self, case, name, dy64, operands64, expected, actual, scale, conventions
+    ) -> Hints:
+        (x,) = operands64
+        return partial(self.hints.backward_hints, case, x, dy64, expected, actual, scale)
+
+    def check_forward_output(self, candidate, case, operands, y) -> None:
+        if case.x_values == "finite":
+            contract.require_finite([y], self.op, "finite inputs")
+
+
 def _listed(names: Sequence[str]) -> str:
     """("dx", "dw", "db") -> "dx, dw and db"."""
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

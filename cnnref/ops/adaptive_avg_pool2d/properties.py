@@ -9,14 +9,13 @@ differences are exact for any step, and the backward is the forward's adjoint.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import ClassVar
 
-from ...checks import contract, standard
-from ...checks.standard import FORWARD_CHECKS, OpSpec
+from ...checks import standard
+from ...checks.standard import AveragePoolSpec
 from ...strategies import DY_VALUES
+from . import hints
 from .cases import X_VALUES, AdaptivePoolCase, adaptive_avg_pool_cases
-from .hints import backward_hints, forward_hints, shape_hints
 from .scales import adaptive_avg_pool2d_backward_scale, adaptive_avg_pool2d_scale
 
 
@@ -43,7 +42,7 @@ FORWARD = (
 BACKWARD = "dX[u,v] = sum over the cells (p,q) whose window holds (u,v) of dY[p,q] / kh(p) / kw(q)"
 
 
-class AdaptiveAvgPool2dSpec(OpSpec):
+class AdaptiveAvgPool2dSpec(AveragePoolSpec):
     op = "adaptive_avg_pool2d"
     forward_formula = FORWARD
     backward_formula = BACKWARD
@@ -53,43 +52,23 @@ class AdaptiveAvgPool2dSpec(OpSpec):
         "contract": "adaptive_avg_pool2d returns a new ndarray of the right shape and dtype, finite for finite inputs, the same on every call, and leaves its input alone (x with NaN and inf included).",
         "backward.matches_reference": "dx agrees with cnnref's reference: each cell's dY / kh / kw added to every element of its window, overlaps accumulated (NaN and inf in dy reach only those).",
     }
-    finite_backward_when = "a finite dy"
     scale = staticmethod(adaptive_avg_pool2d_scale)
     gradient_scales = staticmethod(adaptive_avg_pool2d_backward_scale)
+
+    hints = hints
+    x_values = X_VALUES
+    dy_values = DY_VALUES
 
     def summed_terms(self, case):
         return summed_terms(case)
 
-    def cases_for(self, standard):
-        if standard in FORWARD_CHECKS:
-            return _cases(x_values=X_VALUES)
-        if standard in ("backward.finite_differences", "backward.adjointness"):
-            return _cases()
-        return _cases(dy_values=DY_VALUES)
-
-    def shape_hints(self, case, wrong):
-        return shape_hints(case, wrong)
-
-    def forward_hints(self, case, operands64, expected, actual, scale, conventions):
-        (x,) = operands64
-        return partial(forward_hints, case, x, expected, actual, scale)
-
-    def backward_hints(self, case, name, dy64, operands64, expected, actual, scale, conventions):
-        (x,) = operands64
-        return partial(backward_hints, case, x, dy64, expected, actual, scale)
-
-    def check_forward_output(self, candidate, case, operands, y):
-        if case.x_values == "finite":
-            contract.require_finite([y], self.op, "finite inputs")
+    def draw(self, dy_values, x_values):
+        return standard.case_strategy(
+            adaptive_avg_pool_cases, takes_windows=False, dy_values=dy_values, x_values=x_values
+        )
 
 
 SPEC = AdaptiveAvgPool2dSpec()
-
-
-def _cases(dy_values=("finite",), x_values=("finite",)):
-    return standard.case_strategy(
-        adaptive_avg_pool_cases, takes_windows=False, dy_values=dy_values, x_values=x_values
-    )
 
 
 standard.register_each(SPEC, standard.FORWARD_CHECKS)
