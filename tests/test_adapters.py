@@ -341,10 +341,12 @@ def test_all_four_ops_go_through_the_torch_adapter(torch_required) -> None:
     _all_passed(result, properties)
 
 
-def test_torch_module_builds_transposed_convs_and_average_pools(torch_required) -> None:
+def test_torch_module_builds_transposed_convs_average_and_adaptive_pools(torch_required) -> None:
     properties = [
         "conv_transpose2d_backward.matches_reference",
         "avg_pool2d_backward.matches_reference",
+        "adaptive_avg_pool2d_backward.matches_reference",
+        "adaptive_max_pool2d_backward.matches_reference",
     ]
     result = verify("tests.candidates.adapted:torch_modules", properties=properties, **PINNED)
     _all_passed(result, properties)

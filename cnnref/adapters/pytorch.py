@@ -88,7 +88,8 @@ def torch_module(
     ``conv2d`` and ``conv_transpose2d`` are made as ``nn.Conv2d(in_channels,
     out_channels, kernel_size, stride=, ..., bias=)`` and
     ``nn.ConvTranspose2d`` are, ``max_pool2d`` and ``avg_pool2d`` as
-    ``nn.MaxPool2d(kernel_size, stride=, ...)`` and ``nn.AvgPool2d``: a
+    ``nn.MaxPool2d(kernel_size, stride=, ...)`` and ``nn.AvgPool2d``, the adaptive pools as
+    ``nn.AdaptiveAvgPool2d(output_size)`` and ``nn.AdaptiveMaxPool2d``: a
     module per call, cnnref's ``w`` and ``b`` in place of its ``parameters``
     (``torch.func.functional_call``).
 
@@ -112,19 +113,21 @@ def torch_module(
         return forward
 
     def pooling(make: Callable[..., Any]) -> Callable[..., Any]:
-        return lambda x, kernel_size, **geometry: make(kernel_size, **geometry)(x)
+        # kernel_size (output_size for the adaptive pools) and the rest, as the layer takes them
+        return lambda x, *size, **geometry: make(*size, **geometry)(x)
 
-    builders = {
+    convolutions = {
         "conv2d": lambda make: convolution(make, False),
         "conv_transpose2d": lambda make: convolution(make, True),
-        "max_pool2d": pooling,
-        "avg_pool2d": pooling,
     }
     return torch_forward(
         device=device,
         unsupported=unsupported,
         conventions=conventions,
-        **cast(dict[str, Any], {op: make and builders[op](make) for op, make in classes.items()}),
+        **cast(
+            dict[str, Any],
+            {op: make and convolutions.get(op, pooling)(make) for op, make in classes.items()},
+        ),
     )
 
 

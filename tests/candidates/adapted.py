@@ -20,6 +20,8 @@ torch_modules = torch_module(
     max_pool2d=nn.MaxPool2d,
     conv_transpose2d=nn.ConvTranspose2d,
     avg_pool2d=nn.AvgPool2d,
+    adaptive_avg_pool2d=nn.AdaptiveAvgPool2d,
+    adaptive_max_pool2d=nn.AdaptiveMaxPool2d,
 )
 
 
