@@ -351,6 +351,18 @@ class AveragePoolSpec(OpSpec):
     x_values: tuple[str, ...]
     dy_values: tuple[str, ...]
 
+    def summary(self, standard: str) -> str:
+        op = self.op
+        worded = {
+            "matches_torch": f"{op} agrees with torch.nn.functional.{op}, NaN and inf included.",
+            "contract": f"{op} returns a new ndarray of the right shape and dtype, finite for "
+            "finite inputs, the same on every call, and leaves its input alone (x with NaN and "
+            "inf included).",
+        }
+        if standard in worded and standard not in self.summaries:
+            return worded[standard]
+        return super().summary(standard)
+
     def draw(self, dy_values: tuple[str, ...], x_values: tuple[str, ...]) -> Callable:
         raise NotImplementedError
 
@@ -378,6 +390,58 @@ class AveragePoolSpec(OpSpec):
     def check_forward_output(self, candidate, case, operands, y) -> None:
         if case.x_values == "finite":
             contract.require_finite([y], self.op, "finite inputs")
+
+
+class MaxPoolSpec(OpSpec):
+    """A pool that selects its window's maximum (max_pool2d, adaptive_max_pool2d): y is exact,
+    NaN and the sign of zero included, and an element of dx adds up the dY of the windows that
+    select it.
+
+    ``hints`` is its hints module (``shape_hints(case, wrong)`` among them);
+    ``reference_y(case, x, conventions)`` is the forward the candidate's must equal.
+    """
+
+    finite_backward_when = "a finite dy"
+    hints: Any
+
+    def reference_y(self, case: Case, x: np.ndarray, conventions: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def summary(self, standard: str) -> str:
+        op = self.op
+        worded = {
+            "matches_torch": f"{op} agrees exactly with torch.nn.functional.{op}.",
+            "contract": f"{op} returns a new ndarray of the right shape and dtype, NaN only "
+            "where a window holds NaN, the same on every call, and leaves its input alone.",
+        }
+        if standard in worded and standard not in self.summaries:
+            return worded[standard]
+        return super().summary(standard)
+
+    def rtol(self, case: Case, output: str) -> float:
+        return 0.0 if output == "y" else super().rtol(case, output)
+
+    def forward_scale(self, case, operands64, conventions) -> float:
+        return 0.0
+
+    def fd_magnitude(self, case, operands64, dy64, stepped, conventions) -> float:
+        y = self.reference_y(case, operands64[0], conventions)
+        return float(np.sum(np.abs(dy64) * (np.abs(y) + 1)))
+
+    def scale_text(self, output: str, operands: Sequence[str]) -> str:
+        # dx's scale routes |dy| by x itself, as the backward does.
+        return "exact" if output == "y" else f"{self.backward}(|dy|, x)"
+
+    def shape_hints(self, case: Case, wrong: np.ndarray) -> list[str]:
+        return self.hints.shape_hints(case, wrong)
+
+    def check_forward_output(self, candidate, case, operands, y) -> None:
+        (x,) = operands
+        conventions = self.conventions(candidate, self.op)
+        stray = np.isnan(y) & ~np.isnan(self.reference_y(case, x, conventions))
+        if stray.any():
+            index = [int(i) for i in np.argwhere(stray)[0]]
+            raise Falsified(f"{self.op} returned NaN at {index}, whose window holds no NaN")
 
 
 def _listed(names: Sequence[str]) -> str:

@@ -48,8 +48,6 @@ class AdaptiveAvgPool2dSpec(AveragePoolSpec):
     backward_formula = BACKWARD
     summaries: ClassVar[dict[str, str]] = {
         "matches_reference": "adaptive_avg_pool2d agrees with cnnref's reference element by element: windows of varying size that overlap unevenly, upsampling and None in output_size included, and NaN and inf in x reach only the windows that hold them.",
-        "matches_torch": "adaptive_avg_pool2d agrees with torch.nn.functional.adaptive_avg_pool2d, NaN and inf included.",
-        "contract": "adaptive_avg_pool2d returns a new ndarray of the right shape and dtype, finite for finite inputs, the same on every call, and leaves its input alone (x with NaN and inf included).",
         "backward.matches_reference": "dx agrees with cnnref's reference: each cell's dY / kh / kw added to every element of its window, overlaps accumulated (NaN and inf in dy reach only those).",
     }
     scale = staticmethod(adaptive_avg_pool2d_scale)

@@ -15,14 +15,15 @@ from ...checks import standard
 from ...checks.base import Candidate, Evidence, Falsified, claim
 from ...checks.compare import compare, rtol_for, unit_roundoff
 from ...checks.hints import where_gradient_went
-from ...checks.standard import OpSpec
+from ...checks.standard import MaxPoolSpec
 from ...strategies import DY_VALUES
 from ..adaptive_avg_pool2d.cases import AdaptivePoolCase
 from ..adaptive_avg_pool2d.literal import window
 from ..adaptive_avg_pool2d.properties import longest_window
 from ..max_pool2d.cases import DISTINCT_SPACING, POOL_VALUES
+from . import hints
 from .cases import AdaptiveMaxPoolCase, adaptive_max_pool_cases
-from .hints import backward_hints, forward_hints, shape_hints
+from .hints import backward_hints, forward_hints
 from .scales import adaptive_max_pool2d_backward_scale
 
 
@@ -38,7 +39,7 @@ FORWARD = f"Y[n,c,p,q] = max of X[n,c,u,v] over the window of cell (p,q);  {WIND
 BACKWARD = "dX[u,v] = sum of dY over the cells whose window selects (u,v): its last NaN, else its first maximum"
 
 
-class AdaptiveMaxPool2dSpec(OpSpec):
+class AdaptiveMaxPool2dSpec(MaxPoolSpec):
     """A maximum selects an element: y must be exact, NaN and the sign of zero included."""
 
     op = "adaptive_max_pool2d"
@@ -46,14 +47,12 @@ class AdaptiveMaxPool2dSpec(OpSpec):
     backward_formula = BACKWARD
     summaries: ClassVar[dict[str, str]] = {
         "matches_reference": "adaptive_max_pool2d agrees exactly with cnnref's reference, NaN, -inf and the sign of zero included, over windows of varying size that overlap unevenly.",
-        "matches_torch": "adaptive_max_pool2d agrees exactly with torch.nn.functional.adaptive_max_pool2d.",
-        "contract": "adaptive_max_pool2d returns a new ndarray of the right shape and dtype, NaN only where a window holds NaN, the same on every call, and leaves its input alone.",
         "backward.matches_reference": "dx agrees with cnnref's reference: ties, NaN and -inf routed as PyTorch does, and the dY of overlapping windows that select one element added up.",
         "backward.finite_differences": "On tie-free inputs dx agrees with central finite differences of the candidate's own adaptive_max_pool2d (the reference's if it has none), on examples where that adaptive_max_pool2d matches the reference.",
     }
     # Far below the gap between distinct inputs, so no maximum moves, and a power of two.
     fd_step = DISTINCT_SPACING / 8
-    finite_backward_when = "a finite dy"
+    hints = hints
 
     def summed_terms(self, case):
         return summed_terms(case)
@@ -63,26 +62,9 @@ class AdaptiveMaxPool2dSpec(OpSpec):
             return _cases(values=("distinct",))
         return _cases(dy_values=DY_VALUES if standard.startswith("backward.") else ("finite",))
 
-    def rtol(self, case, output):
-        return 0.0 if output == "y" else super().rtol(case, output)
-
-    def forward_scale(self, case, operands64, conventions):
-        return 0.0
-
     def backward_scales(self, case, dy64, operands64, conventions):
         (x,) = operands64
         return (adaptive_max_pool2d_backward_scale(dy64, x, **case.geometry),)
-
-    def fd_magnitude(self, case, operands64, dy64, stepped, conventions):
-        y = reference.adaptive_max_pool2d(operands64[0], **case.geometry)
-        return float(np.sum(np.abs(dy64) * (np.abs(y) + 1)))
-
-    def scale_text(self, output, operands):
-        # dx's scale routes |dy| by x itself, as the backward does.
-        return "exact" if output == "y" else "adaptive_max_pool2d_backward(|dy|, x)"
-
-    def shape_hints(self, case, wrong):
-        return shape_hints(case, wrong)
 
     def forward_hints(self, case, operands64, expected, actual, scale, conventions):
         (x,) = operands64
@@ -92,15 +74,8 @@ class AdaptiveMaxPool2dSpec(OpSpec):
         (x,) = operands64
         return partial(backward_hints, case, x, dy64, expected, actual, scale)
 
-    def check_forward_output(self, candidate, case, operands, y):
-        """NaN only where a window holds NaN."""
-        (x,) = operands
-        stray = np.isnan(y) & ~np.isnan(reference.adaptive_max_pool2d(x, **case.geometry))
-        if stray.any():
-            index = [int(i) for i in np.argwhere(stray)[0]]
-            raise Falsified(
-                f"adaptive_max_pool2d returned NaN at {index}, whose window holds no NaN"
-            )
+    def reference_y(self, case, x, conventions):
+        return reference.adaptive_max_pool2d(x, **case.geometry)
 
 
 SPEC = AdaptiveMaxPool2dSpec()

@@ -43,8 +43,6 @@ class AvgPool2dSpec(AveragePoolSpec):
     backward_formula = BACKWARD
     summaries: ClassVar[dict[str, str]] = {
         "matches_reference": "avg_pool2d agrees with cnnref's reference element by element: padding, ceil_mode's last window, count_include_pad and divisor_override included, and NaN and inf in x reach only the windows that hold them.",
-        "matches_torch": "avg_pool2d agrees with torch.nn.functional.avg_pool2d, NaN and inf included.",
-        "contract": "avg_pool2d returns a new ndarray of the right shape and dtype, finite for finite inputs, the same on every call, and leaves its input alone (x with NaN and inf included).",
         "backward.matches_reference": "dx agrees with cnnref's reference: each window's dY / divisor added to every element it read (NaN and inf in dy reach only those).",
     }
     formulas: ClassVar[dict[str, str]] = {

@@ -14,12 +14,13 @@ from ...checks import standard
 from ...checks.base import Candidate, Evidence, Falsified, NotChecked, claim
 from ...checks.compare import compare, rtol_for
 from ...checks.hints import where_gradient_went
-from ...checks.standard import FORWARD_CHECKS, OpSpec
+from ...checks.standard import FORWARD_CHECKS, MaxPoolSpec
 from ...declarations import NOTHING_DECLARED, PYTORCH_CONVENTIONS, Conventions
 from ...strategies import DY_VALUES
 from ...strategies.layouts import with_layout
+from . import hints
 from .cases import DISTINCT_SPACING, POOL_VALUES, MaxPoolCase, max_pool_cases
-from .hints import backward_hints, forward_hints, shape_hints
+from .hints import backward_hints, forward_hints
 from .scales import max_pool2d_backward_scale
 from .windows import maxima_positions, share_kept
 
@@ -59,7 +60,7 @@ FORWARD = "Y[n,c,p,q] = max over in-bounds (i,j) of X[n, c, p*s + i*d - pad, q*s
 BACKWARD = "dX[u,v] = sum of dY over the windows that route to (u,v): first strict maximum, last NaN, first in-bounds if all -inf"
 
 
-class MaxPool2dSpec(OpSpec):
+class MaxPool2dSpec(MaxPoolSpec):
     """A maximum selects an element: y must be exact, NaN included."""
 
     op = "max_pool2d"
@@ -67,13 +68,11 @@ class MaxPool2dSpec(OpSpec):
     backward_formula = BACKWARD
     summaries: ClassVar[dict[str, str]] = {
         "matches_reference": "max_pool2d agrees exactly with cnnref's reference, NaN and -inf included.",
-        "matches_torch": "max_pool2d agrees exactly with torch.nn.functional.max_pool2d.",
-        "contract": "max_pool2d returns a new ndarray of the right shape and dtype, NaN only where a window holds NaN, the same on every call, and leaves its input alone.",
         "backward.matches_reference": "dx agrees with cnnref's reference: ties, NaN and -inf routed as PyTorch does, overlaps accumulated.",
         "backward.finite_differences": "On tie-free inputs dx agrees with central finite differences of the candidate's own max_pool2d (the reference's if it has none), on examples where that max_pool2d matches the reference.",
     }
     fd_step = FD_STEP
-    finite_backward_when = "a finite dy"
+    hints = hints
 
     def conventions(self, candidate, function):
         return conventions_of(candidate, function)
@@ -100,12 +99,6 @@ class MaxPool2dSpec(OpSpec):
             return _cases(values=("distinct",))
         return _cases() if standard in FORWARD_CHECKS else _cases(dy_values=DY_VALUES)
 
-    def rtol(self, case, output):
-        return 0.0 if output == "y" else super().rtol(case, output)
-
-    def forward_scale(self, case, operands64, conventions):
-        return 0.0
-
     def backward_scales(self, case, dy64, operands64, conventions):
         options = conventions.reference_options("max_pool2d_backward")
         (x,) = operands64
@@ -119,17 +112,6 @@ class MaxPool2dSpec(OpSpec):
             x = with_layout(x + x.dtype.type(DISTINCT_SPACING / 2), case.layout)
         return [x, dy]
 
-    def fd_magnitude(self, case, operands64, dy64, stepped, conventions):
-        y = reference_forward(operands64[0], case, conventions)
-        return float(np.sum(np.abs(dy64) * (np.abs(y) + 1)))
-
-    def scale_text(self, output, operands):
-        # dx's scale routes |dy| by x itself, as the backward does.
-        return "exact" if output == "y" else "max_pool2d_backward(|dy|, x)"
-
-    def shape_hints(self, case, wrong):
-        return shape_hints(case, wrong)
-
     def forward_hints(self, case, operands64, expected, actual, scale, conventions):
         (x,) = operands64
         return partial(forward_hints, case, x, expected, actual, conventions)
@@ -138,14 +120,8 @@ class MaxPool2dSpec(OpSpec):
         (x,) = operands64
         return partial(backward_hints, case, x, expected, actual, scale, conventions, dy=dy64)
 
-    def check_forward_output(self, candidate, case, operands, y):
-        """NaN only where a window holds NaN."""
-        (x,) = operands
-        nan_windows = np.isnan(reference_forward(x, case, conventions_of(candidate, self.op)))
-        stray = np.isnan(y) & ~nan_windows
-        if stray.any():
-            index = tuple(int(i) for i in np.argwhere(stray)[0])
-            raise Falsified(f"max_pool2d returned NaN at {list(index)}, whose window holds no NaN")
+    def reference_y(self, case, x, conventions):
+        return reference_forward(x, case, conventions)
 
 
 SPEC = MaxPool2dSpec()
