@@ -13,20 +13,22 @@ and ``name_backward``.  The folder holds everything particular to the op:
 * its oracles' own parts: any independent implementation besides PyTorch
   (``scipy_oracle.py``), the magnitudes its tolerances scale with (``scales.py``);
 * ``derivation.html``: its maths, for the report;
-* ``__init__.py``: its operands, and the features a candidate may declare it lacks.
+* ``__init__.py``: its call (``SIGNATURE``: operands, geometry and defaults), and the
+  features a candidate may declare it lacks.
 
 What the ops share (argument rules in ``arguments.py``, comparison and
 tolerances, finite differences, the runner, the sandbox, the reports) lives
 outside the ops' folders.  Everything that lists ops or functions (the
 public functions, the CLI's choices, the report's enumerations, the
 declarable features) reads this module.  It loads no op's code until asked
-(``form``, ``op_features``, ``op_operands``), so that the candidate's lean process may read it
-too.  Adding an op is adding its folder and its line in ``OPS``.
+(``form``, ``op_features``, ``op_operands``, ``op_signature``), so that the candidate's
+lean process may read it too.  Adding an op is adding its folder and its line in ``OPS``.
 """
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 
 OPS: dict[str, str] = {  # op -> its group: the short name that selects both of its functions
     "conv2d": "conv",
@@ -59,9 +61,33 @@ def form(function: str, kind: str = "fast"):
 
 def op_operands(op: str) -> tuple[str, ...]:
     """The arrays ``op``'s forward takes, in order (``("x", "w", "b")``)."""
-    return importlib.import_module(f"{__name__}.{op}").OPERANDS
+    return op_signature(op).operands
 
 
 def op_features(op: str) -> dict[str, str]:
     """The features only ``op`` has (name -> what declaring it unsupported turns off)."""
     return importlib.import_module(f"{__name__}.{op}").FEATURES
+
+
+@dataclass(frozen=True)
+class Signature:
+    """``op(*operands, **geometry)`` and ``op_backward(dy, *operands, **geometry)``."""
+
+    operands: tuple[str, ...]  # arrays; an operand named "b" may be None
+    geometry: tuple[tuple[str, object], ...]  # (name, default), in positional order
+    pairs: frozenset[str]  # geometry given as an int or an (h, w) pair
+    gradients: tuple[str, ...]  # what the backward returns, in order
+    required: frozenset[str] = frozenset()  # geometry a caller must give (its default unused)
+
+    def backward_operands(self) -> tuple[str, ...]:
+        return ("dy", *self.operands)
+
+    def argument_names(self, function: str) -> tuple[str, ...]:
+        """The names of ``function``'s positional arguments, arrays first."""
+        arrays = self.backward_operands() if function.endswith("_backward") else self.operands
+        return (*arrays, *(name for name, _ in self.geometry))
+
+
+def op_signature(op: str) -> Signature:
+    """``op``'s call as a caller writes it (its folder's ``SIGNATURE``)."""
+    return importlib.import_module(f"{__name__}.{op}").SIGNATURE

@@ -6,6 +6,8 @@ from ``floor(i * H / O)`` to ``ceil((i + 1) * H / O)`` (exclusive): windows
 of varying size that may overlap.
 """
 
+from .. import Signature
+
 # Features a candidate may declare it lacks that only the adaptive pools have (the rest are in
 # cnnref.declarations): name -> what declaring it unsupported turns off.
 FEATURES = {
@@ -15,5 +17,13 @@ FEATURES = {
     "nonfinite_x": "NaN and +-inf in x",
 }
 
-# The forward's arrays in the order it takes them (the backward takes dy first).
-OPERANDS = ("x",)
+# The call as a caller writes it: the forward's arrays in order (the backward takes dy
+# first; an operand b may be None), the geometry with its defaults in positional order,
+# and what the backward returns.
+SIGNATURE = Signature(
+    operands=("x",),
+    geometry=(("output_size", None),),
+    pairs=frozenset(),
+    gradients=("dx",),
+    required=frozenset({"output_size"}),
+)

@@ -6,6 +6,8 @@ and each routes dL/dY to one element, as max_pool2d's do: the first maximum,
 or the last NaN.
 """
 
+from .. import Signature
+
 # Features a candidate may declare it lacks that only this op has (the rest are in
 # cnnref.declarations): name -> what declaring it unsupported turns off.  "nan" and "inf"
 # mean what they mean for max_pool2d, the output size's features what they mean for
@@ -18,5 +20,13 @@ FEATURES = {
     "inf": "-inf in max pooling inputs",
 }
 
-# The forward's arrays in the order it takes them (the backward takes dy first).
-OPERANDS = ("x",)
+# The call as a caller writes it: the forward's arrays in order (the backward takes dy
+# first; an operand b may be None), the geometry with its defaults in positional order,
+# and what the backward returns.
+SIGNATURE = Signature(
+    operands=("x",),
+    geometry=(("output_size", None),),
+    pairs=frozenset(),
+    gradients=("dx",),
+    required=frozenset({"output_size"}),
+)

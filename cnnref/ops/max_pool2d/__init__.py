@@ -1,5 +1,7 @@
 """max_pool2d: 2-D max pooling, as torch.nn.functional.max_pool2d, and its gradient."""
 
+from .. import Signature
+
 # Features a candidate may declare it lacks that only this op has (the rest are in
 # cnnref.declarations): name -> what declaring it unsupported turns off.
 FEATURES = {
@@ -10,5 +12,19 @@ FEATURES = {
     "inf": "-inf in max_pool2d inputs",
 }
 
-# The forward's arrays in the order it takes them (the backward takes dy first).
-OPERANDS = ("x",)
+# The call as a caller writes it: the forward's arrays in order (the backward takes dy
+# first; an operand b may be None), the geometry with its defaults in positional order,
+# and what the backward returns.
+SIGNATURE = Signature(
+    operands=("x",),
+    geometry=(
+        ("kernel_size", None),
+        ("stride", None),
+        ("padding", 0),
+        ("dilation", 1),
+        ("ceil_mode", False),
+    ),
+    pairs=frozenset({"kernel_size", "stride", "padding", "dilation"}),
+    gradients=("dx",),
+    required=frozenset({"kernel_size"}),
+)
