@@ -755,7 +755,13 @@ def register(
     function = spec.op if side == "forward" else spec.backward
     claim_name = standard.removeprefix("backward.")
     needs_torch = claim_name == "matches_torch"
-    calls = (spec.op,) if claim_name in ("finite_differences", "adjointness") else ()
+    # The backward's checks that call the candidate's forward too: finite differences and
+    # adjointness evaluate it, the contract interleaves it between backward calls.
+    calls = (
+        (spec.op,)
+        if claim_name in ("finite_differences", "adjointness", "contract") and side == "backward"
+        else ()
+    )
     claim(
         f"{function}.{claim_name}",
         summary=spec.summary(standard) if summary is None else summary,
