@@ -1,7 +1,7 @@
 """The implementation under test, as the properties see it: ``has`` and ``call``.
 
 A candidate is named ``package.module`` or ``package.module:attr`` and
-exposes any of the four functions, with cnnref's signatures; or it is a
+exposes any of cnnref's functions, with their signatures; or it is a
 ``Command``, a program in any language that answers the same requests
 (docs/protocol.md) and always runs isolated.  It may list features it does
 not support in ``CNNREF_UNSUPPORTED`` (never drawn) and the pooling

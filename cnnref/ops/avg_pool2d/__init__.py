@@ -11,7 +11,7 @@ FEATURES = {
     "stride_none": "stride=None (the stride is the kernel size)",
     "count_include_pad": "count_include_pad=False (windows divide by the elements inside x)",
     "divisor_override": "divisor_override other than None",
-    "nonfinite_x": "NaN and +-inf in avg_pool2d's x",
+    "nonfinite_x": "NaN and +-inf in x",
 }
 
 # The call as a caller writes it: the forward's arrays in order (the backward takes dy

@@ -8,8 +8,8 @@ FEATURES = {
     "pool_padding": "padding other than 0 in max_pool2d",
     "ceil_mode": "ceil_mode=True",
     "stride_none": "stride=None (the stride is the kernel size)",
-    "nan": "NaN in max_pool2d inputs",
-    "inf": "-inf in max_pool2d inputs",
+    "nan": "NaN in max pooling inputs",
+    "inf": "-inf in max pooling inputs",
 }
 
 # The call as a caller writes it: the forward's arrays in order (the backward takes dy
