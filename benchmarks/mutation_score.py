@@ -30,7 +30,7 @@
 4. Report.  The kill rate (killed / non-equivalent with a verdict), every survivor with its
    mutation and the function it touched, and counts by mutation operator.
 
-Measured, never asserted.  ``tests/test_mutation_score.py`` tests the generator and the
+Measured, never asserted.  ``tests/checks/test_mutation_score.py`` tests the generator and the
 equivalence filter only.
 """
 

@@ -4,7 +4,7 @@ Each op's folder declares its own (``SIGNATURE`` in its ``__init__.py``); this
 is the table of them.  The adapters (in the candidate's process) and the
 contract's messages read it; it imports no op's code, so the candidate's lean
 process may too.  A test holds it to the reference's own signatures
-(tests/test_adapters.py).
+(tests/adapters/test_adapters.py).
 """
 
 from __future__ import annotations

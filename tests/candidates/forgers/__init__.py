@@ -2,7 +2,7 @@
 
 Each module is a ``--impl`` target whose ``conv2d`` is wrong (a true
 convolution, the kernel rotated) and which also attacks the verifier: its
-process, its pipe, its memory, its report.  ``tests/test_integrity.py`` runs
+process, its pipe, its memory, its report.  ``tests/sandbox/test_integrity.py`` runs
 each through ``cnnref verify`` and requires exit 1, an honest report, no code
 run in the verifier, and no process left behind.  The attacks read the test's
 marker paths from environment variables, so that a successful attack leaves

@@ -1,0 +1,46 @@
+"""A report for every run: a candidate that cannot be loaded still gets its JSON and HTML
+reports, saying why, so that a grader's pipeline finds a result for every submission."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow  # each case is a cnnref process
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("source", "extra", "reason"),
+    [
+        ("raise RuntimeError('half-finished homework')\n", [], "half-finished homework"),
+        ("import torch\n", ["--forbid", "torch"], "importing 'torch' is forbidden"),
+        ("x = 1\n", [], "exposes none of"),
+    ],
+)
+def test_a_candidate_that_cannot_be_loaded_gets_a_report_with_the_reason(
+    tmp_path: Path, source: str, extra: list[str], reason: str
+) -> None:
+    (tmp_path / "homework.py").write_text(source)
+    report, page = tmp_path / "report.json", tmp_path / "report.html"
+    command = [sys.executable, "-m", "cnnref", "verify", "--impl", "homework", *extra]
+    run = subprocess.run(
+        [*command, "--json", str(report), "--report", str(page)],
+        cwd=tmp_path,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert reason in run.stderr and "Traceback" not in run.stderr
+    written = json.loads(report.read_text())
+    assert written["passed"] is False and written["properties"] == []
+    assert reason in written["settings"]["load_error"]
+    assert "not loaded: " in page.read_text()
