@@ -1,25 +1,21 @@
-"""Evidence of strength for the adaptive pools: cnnref verify catches every bug of the student
-candidate's catalogue (tests/candidates/adaptive_pool2d_student.py), names it, and passes the
-student without bugs.
+"""The adaptive pools' bug catalogue (tests/candidates/adaptive_pool2d_student.py): where each
+bug is pinned, and what only this catalogue checks (its reproduction, the student without
+bugs).
 
-Each bug runs once, as a user runs it: every property of its op in order, default examples,
-seed 0, stopping at the first failure.  That run must fail at the property pinned to catch the
-bug, with hints that name it (every hint that fires is checked) and its reproduction.  The
-candidate runs in this process (``isolate=False``) to keep the file fast;
-test_verify_catalogue covers isolation.
+Each bug's default run of its op, and the checks every catalogue shares, are in
+test_catalogues.py; there a hint must name each of these bugs.  The candidate runs in this
+process (``isolate=False``) to keep them fast; the conv2d and max_pool2d catalogue covers
+isolation.
 """
 
 from __future__ import annotations
-
-import functools
 
 import pytest
 
 from cnnref.checks import PROPERTIES
 from cnnref.ops import GROUPS
-from cnnref.verify import VerificationResult
 from tests.candidates.adaptive_pool2d_student import BUGS
-from tests.support.catalogue import NEUTRAL, failed_first_at, quietly
+from tests.support.catalogue import Catalogue, default_run, quietly
 
 pytestmark = pytest.mark.slow  # a whole verification per catalogued bug
 
@@ -64,15 +60,17 @@ CAUGHT = {
 }
 
 
-@functools.cache
-def caught(bug: str) -> VerificationResult:
-    """The bug's default run of its op (cached: two tests read it)."""
-    group, _ = BUGS[bug]
-    return quietly(candidate=f"{STUDENT}:{bug}", ops=[group], exitfirst=True)
-
-
-# Both tests of a bug on one xdist worker, so that its run is made once.
-EACH_BUG = [pytest.param(bug, marks=pytest.mark.xdist_group(f"adaptive:{bug}")) for bug in BUGS]
+CATALOGUE = Catalogue(
+    name="adaptive_pool2d",
+    module=STUDENT,
+    bugs={bug: what for bug, (_, what) in BUGS.items()},
+    caught=CAUGHT,
+    cases=("Adaptive",),
+    whole_op=True,
+    isolate=False,
+    named_by_a_hint=True,
+    falsified=True,
+)
 
 
 def test_every_bug_is_pinned_to_a_property_of_its_op() -> None:
@@ -82,31 +80,8 @@ def test_every_bug_is_pinned_to_a_property_of_its_op() -> None:
         assert prop in {p.name for p in PROPERTIES if p.function in GROUPS[group]}, bug
 
 
-@pytest.mark.parametrize("bug", EACH_BUG)
-def test_a_default_run_of_the_op_fails_the_bug_at_its_pinned_property(bug: str) -> None:
-    failed_first_at(caught(bug), CAUGHT[bug][0], f"{bug} ({BUGS[bug][1]})")
-
-
-@pytest.mark.parametrize("bug", EACH_BUG)
-def test_the_pinned_property_names_the_bug(bug: str) -> None:
-    prop, phrases = CAUGHT[bug]
-    outcome = failed_first_at(caught(bug), prop, f"{bug} ({BUGS[bug][1]})")
-    failure, text = outcome.failure, outcome.explain()
-    assert failure.kind == "falsified" and failure.case.startswith("Adaptive"), text
-    assert any(phrase in hint for hint in failure.hints for phrase in phrases), (
-        f"{bug}: expected a hint with one of {phrases} in\n{text}"
-    )
-    for hint in failure.hints:
-        assert any(phrase in hint for phrase in (*phrases, *NEUTRAL)), (
-            f"{bug} ({BUGS[bug][1]}) got a hint that describes another bug: {hint!r}\n{text}"
-        )
-    assert failure.reproduce_command.startswith(
-        f"cnnref verify --impl {STUDENT}:{bug} --property {prop}"
-    )
-
-
 def test_the_printed_reproduction_reproduces_the_failure() -> None:
-    failure = caught("ties_last").properties[-1].failure
+    failure = default_run(CATALOGUE, "ties_last").properties[-1].failure
     with pytest.raises(
         AssertionError, match=r"adaptive_max_pool2d_backward.matches_reference \(falsified\)"
     ):

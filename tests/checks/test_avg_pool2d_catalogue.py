@@ -1,18 +1,14 @@
-"""Evidence of strength for avg_pool2d: cnnref verify catches every bug of the student
-candidate's catalogue, names it, and passes the student without bugs.
+"""avg_pool2d's bug catalogue (tests/candidates/avg_pool2d_student.py): where each bug is
+pinned, and what only this catalogue checks (its reproduction, the student without bugs, a
+summed-area table's NaN).
 
-Each bug runs once, as a user runs it: every property of the op in order, default
-examples, seed 0, stopping at the first failure.  That run must fail at the property
-pinned to catch the bug, with an explanation and hints that name it (every hint that fires
-is checked) and its reproduction.  Each property draws from its own seed (the run's and
-its name), so the pinned property's verdict is the one it gives when run alone.  The
-candidate runs in this process (``isolate=False``) to keep the file fast;
-test_verify_catalogue covers isolation.
+Each bug's default run of the op (both functions), and the checks every catalogue shares, are
+in test_catalogues.py; the candidate runs in this process (``isolate=False``) to keep them
+fast, and the conv2d and max_pool2d catalogue covers isolation.
 """
 
 from __future__ import annotations
 
-import functools
 from types import SimpleNamespace
 
 import numpy as np
@@ -20,9 +16,9 @@ import pytest
 
 from cnnref.checks import PROPERTIES
 from cnnref.ops import GROUPS
-from cnnref.verify import VerificationResult, declare
+from cnnref.verify import declare
 from tests.candidates.avg_pool2d_student import BUGS
-from tests.support.catalogue import NEUTRAL, failed_first_at, quietly
+from tests.support.catalogue import Catalogue, default_run, quietly
 
 pytestmark = pytest.mark.slow  # a whole verification per catalogued bug
 
@@ -64,14 +60,16 @@ CAUGHT = {
 }
 
 
-@functools.cache
-def caught(bug: str) -> VerificationResult:
-    """The bug's default run of the op (cached: two tests read it)."""
-    return quietly(candidate=f"{STUDENT}:{bug}", ops=["avg_pool"], exitfirst=True)
-
-
-# Both tests of a bug on one xdist worker, so that its run is made once.
-EACH_BUG = [pytest.param(bug, marks=pytest.mark.xdist_group(f"avg_pool2d:{bug}")) for bug in BUGS]
+CATALOGUE = Catalogue(
+    name="avg_pool2d",
+    module=STUDENT,
+    bugs=BUGS,
+    caught=CAUGHT,
+    cases=("AvgPoolCase(",),
+    whole_op=True,
+    isolate=False,
+    falsified=True,
+)
 
 
 def test_every_bug_is_pinned_to_a_property_of_the_op() -> None:
@@ -82,29 +80,8 @@ def test_every_bug_is_pinned_to_a_property_of_the_op() -> None:
         assert prop in names, f"{bug} is pinned to {prop}"
 
 
-@pytest.mark.parametrize("bug", EACH_BUG)
-def test_a_default_run_of_the_op_fails_the_bug_at_its_pinned_property(bug: str) -> None:
-    failed_first_at(caught(bug), CAUGHT[bug][0], f"{bug} ({BUGS[bug]})")
-
-
-@pytest.mark.parametrize("bug", EACH_BUG)
-def test_the_pinned_property_names_the_bug(bug: str) -> None:
-    prop, phrases = CAUGHT[bug]
-    outcome = failed_first_at(caught(bug), prop, f"{bug} ({BUGS[bug]})")
-    failure, text = outcome.failure, outcome.explain()
-    assert failure.kind == "falsified" and failure.case.startswith("AvgPoolCase("), text
-    assert any(phrase in text for phrase in phrases), f"{bug}: expected one of {phrases} in\n{text}"
-    for hint in failure.hints:
-        assert any(phrase in hint for phrase in (*phrases, *NEUTRAL)), (
-            f"{bug} ({BUGS[bug]}) got a hint that describes another bug: {hint!r}\n{text}"
-        )
-    assert failure.reproduce_command.startswith(
-        f"cnnref verify --impl {STUDENT}:{bug} --property {prop}"
-    )
-
-
 def test_the_printed_reproduction_reproduces_the_failure() -> None:
-    failure = caught("count_include_pad_ignored").properties[-1].failure
+    failure = default_run(CATALOGUE, "count_include_pad_ignored").properties[-1].failure
     with pytest.raises(
         AssertionError, match=r"avg_pool2d.matches_reference \(falsified\)"
     ) as raised:

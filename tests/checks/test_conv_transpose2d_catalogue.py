@@ -1,25 +1,22 @@
-"""conv_transpose2d's bug catalogue: cnnref verify catches every bug of the student candidate
-(tests/candidates/conv_transpose2d_student.py), names it, and passes the student as written.
+"""conv_transpose2d's bug catalogue (tests/candidates/conv_transpose2d_student.py): where
+each bug is pinned, and what only this catalogue checks (the weight layout's hint, the
+student as written).
 
-Each bug runs once, as a user runs it: every property of the function the bug breaks, default
-examples, seed 0, stopping at the first failure (`--ops FUNCTION -x`), in this process
-(``isolate=False``, for speed; test_verify_catalogue covers isolation).  That run must fail
-first at the property pinned to catch the bug, whose explanation must name the bug, and every
-hint that fired must describe it.
+Each bug's default run of its function, and the checks every catalogue shares, are in
+test_catalogues.py; the candidate runs in this process (``isolate=False``, for speed; the
+conv2d and max_pool2d catalogue covers isolation).
 """
 
 from __future__ import annotations
-
-import functools
 
 import pytest
 
 from cnnref.checks import PROPERTIES
 from cnnref.ops.conv_transpose2d import hints
 from cnnref.strategies import ConvTransposeCase
-from cnnref.verify import VerificationResult, check_example, select_properties, verify
+from cnnref.verify import check_example, select_properties, verify
 from tests.candidates.conv_transpose2d_student import BUGS
-from tests.support.catalogue import NEUTRAL, failed_first_at
+from tests.support.catalogue import Catalogue
 
 pytestmark = pytest.mark.slow  # a whole verification per catalogued bug
 
@@ -54,17 +51,14 @@ CAUGHT = {
 }
 
 
-@functools.cache
-def caught(bug: str) -> VerificationResult:
-    """The bug's default run of its function (cached: two tests read it)."""
-    function = CAUGHT[bug][0].split(".")[0]
-    return verify(f"{STUDENT}:{bug}", ops=[function], exitfirst=True, seed=0, isolate=False)
-
-
-# Both tests of a bug on one xdist worker, so that its run is made once.
-EACH_BUG = [
-    pytest.param(bug, marks=pytest.mark.xdist_group(f"conv_transpose2d:{bug}")) for bug in BUGS
-]
+CATALOGUE = Catalogue(
+    name="conv_transpose2d",
+    module=STUDENT,
+    bugs=BUGS,
+    caught={bug: (prop, [hint]) for bug, (prop, hint) in CAUGHT.items()},
+    cases=("ConvTransposeCase(",),
+    isolate=False,
+)
 
 
 def test_every_bug_is_pinned_to_one_of_the_ops_properties() -> None:
@@ -72,27 +66,6 @@ def test_every_bug_is_pinned_to_one_of_the_ops_properties() -> None:
     names = {prop.name for prop in PROPERTIES}
     for bug, (prop, _) in CAUGHT.items():
         assert prop in names and prop.startswith("conv_transpose2d"), f"{bug} is pinned to {prop}"
-
-
-@pytest.mark.parametrize("bug", EACH_BUG)
-def test_a_default_run_fails_the_bug_first_at_its_pinned_property(bug: str) -> None:
-    failed_first_at(caught(bug), CAUGHT[bug][0], f"{bug} ({BUGS[bug]})")
-
-
-@pytest.mark.parametrize("bug", EACH_BUG)
-def test_the_pinned_property_names_the_bug(bug: str) -> None:
-    prop, hint = CAUGHT[bug]
-    outcome = failed_first_at(caught(bug), prop, f"{bug} ({BUGS[bug]})")
-    failure, text = outcome.failure, outcome.explain()
-    assert failure.case.startswith("ConvTransposeCase("), text
-    assert hint in text, f"{bug}: expected the hint {hint!r} in\n{text}"
-    for fired in failure.hints:
-        assert hint in fired or any(phrase in fired for phrase in NEUTRAL), (
-            f"{bug} ({BUGS[bug]}) got a hint that describes another bug: {fired!r}\n{text}"
-        )
-    assert failure.reproduce_command.startswith(
-        f"cnnref verify --impl {STUDENT}:{bug} --property {prop}"
-    )
 
 
 def test_the_weight_layout_hint_also_reads_the_values() -> None:

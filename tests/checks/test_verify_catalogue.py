@@ -1,16 +1,16 @@
-"""Evidence of strength: cnnref verify catches every catalogued bug, names it, and passes correct code.
+"""The catalogue of conv2d and max_pool2d bugs (tests/candidates/catalogue.py): where each is
+pinned, and what only this catalogue checks (the contract's own words, reproductions, correct
+and misbehaving candidates).
 
-Each bug runs once, as a user runs it: every property of the function the bug breaks, in
-order, default examples, seed 0, stopping at the first failure (`--ops FUNCTION -x`).  That
-run must fail first at the property pinned to catch the bug, and its explanation, every hint
-that fired (a hint that fires on a bug it does not describe is a defect) and its reproduction
-are checked there.  Each property draws from its own seed (the run's and its name), so the
-pinned property's verdict is the one it gives when run alone.
+Each bug's default run, and the checks every catalogue shares, are in test_catalogues.py: a
+run of every property of the function the bug breaks, default examples, seed 0, stopping at
+the first failure (`--ops FUNCTION -x`), in the candidate's own process.  Each property draws
+from its own seed (the run's and its name), so the pinned property's verdict is the one it
+gives when run alone.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 
 import pytest
@@ -18,13 +18,13 @@ import pytest
 from cnnref.checks import PROPERTIES
 from cnnref.ops import GROUPS
 from cnnref.strategies import ConvCase, PoolCase
-from cnnref.verify import VerificationResult, check_example, select_properties, verify
+from cnnref.verify import check_example, select_properties, verify
 from tests.candidates.catalogue import BUGS, MISBEHAVING
-from tests.support.catalogue import NEUTRAL, failed_first_at
+from tests.support.catalogue import Catalogue, default_run
 
 pytestmark = pytest.mark.slow  # a whole verification per catalogued bug
 
-CATALOGUE = "tests.candidates.catalogue"
+CANDIDATES = "tests.candidates.catalogue"
 STUDENT_OPS = ["conv", "pool"]  # what the catalogue's candidates implement
 
 # bug -> (the property pinned to catch it, phrases that describe it: the explanation must
@@ -105,15 +105,14 @@ CAUGHT = {
 SEEDS = {"neginf_to_tap_zero": 2}
 
 
-@functools.cache
-def caught(bug: str) -> VerificationResult:
-    """The bug's default run of its function (cached: several tests read it)."""
-    function = CAUGHT[bug][0].split(".")[0]
-    return verify(f"{CATALOGUE}:{bug}", ops=[function], exitfirst=True, seed=SEEDS.get(bug, 0))
-
-
-# Both tests of a bug on one xdist worker, so that its run is made once.
-EACH_BUG = [pytest.param(bug, marks=pytest.mark.xdist_group(f"catalogue:{bug}")) for bug in BUGS]
+CATALOGUE = Catalogue(
+    name="conv_and_max_pool",
+    module=CANDIDATES,
+    bugs={bug: what for bug, (_, what) in BUGS.items()},
+    caught=CAUGHT,
+    cases=("ConvCase(", "MaxPoolCase("),
+    seeds=SEEDS,
+)
 
 
 def test_the_catalogue_holds_realistic_bugs_each_pinned_to_a_property() -> None:
@@ -124,27 +123,6 @@ def test_the_catalogue_holds_realistic_bugs_each_pinned_to_a_property() -> None:
     for bug, (prop, _) in CAUGHT.items():
         op = {"conv": "conv2d", "pool": "max_pool2d"}[BUGS[bug][0]]
         assert prop in names and prop.startswith(op), f"{bug} is pinned to {prop}"
-
-
-@pytest.mark.parametrize("bug", EACH_BUG)
-def test_a_default_run_fails_the_bug_first_at_its_pinned_property(bug: str) -> None:
-    failed_first_at(caught(bug), CAUGHT[bug][0], f"{bug} ({BUGS[bug][1]})")
-
-
-@pytest.mark.parametrize("bug", EACH_BUG)
-def test_the_pinned_property_names_the_bug(bug: str) -> None:
-    prop, phrases = CAUGHT[bug]
-    outcome = failed_first_at(caught(bug), prop, f"{bug} ({BUGS[bug][1]})")
-    failure, text = outcome.failure, outcome.explain()
-    assert failure.case.startswith(("ConvCase(", "MaxPoolCase(")), text
-    assert any(phrase in text for phrase in phrases), f"{bug}: expected one of {phrases} in\n{text}"
-    for hint in failure.hints:
-        assert any(phrase in hint for phrase in (*phrases, *NEUTRAL)), (
-            f"{bug} ({BUGS[bug][1]}) got a hint that describes another bug: {hint!r}\n{text}"
-        )
-    assert failure.reproduce_command.startswith(
-        f"cnnref verify --impl {CATALOGUE}:{bug} --property {prop}"
-    )
 
 
 @pytest.mark.parametrize(
@@ -178,11 +156,11 @@ def test_the_pinned_property_names_the_bug(bug: str) -> None:
 )
 def test_the_contract_names_bugs_matches_reference_fails_first(bug, prop, case, words) -> None:
     with pytest.raises(AssertionError, match=words):
-        check_example(f"{CATALOGUE}:{bug}", prop, case)
+        check_example(f"{CANDIDATES}:{bug}", prop, case)
 
 
 def test_the_printed_reproduction_reproduces_the_failure() -> None:
-    failure = caught("ties_last").properties[-1].failure
+    failure = default_run(CATALOGUE, "ties_last").properties[-1].failure
     assert failure.case.startswith("MaxPoolCase(") and "values=" in failure.case
     with pytest.raises(
         AssertionError, match=r"max_pool2d_backward.matches_reference \(falsified\)"
@@ -192,7 +170,7 @@ def test_the_printed_reproduction_reproduces_the_failure() -> None:
 
 
 def test_a_shrunk_example_is_small() -> None:
-    failure = caught("flip_kernel").properties[-1].failure
+    failure = default_run(CATALOGUE, "flip_kernel").properties[-1].failure
     fields = failure.case_fields
     assert fields["batch"] == 1 and fields["in_channels"] == 1 and fields["out_channels"] == 1, (
         failure.case
@@ -222,7 +200,7 @@ def test_check_example_passes_quietly_on_a_correct_candidate() -> None:
     ("target", "examples", "ops"),
     [
         *(("cnnref", 25, [group]) for group in GROUPS),
-        *((f"{CATALOGUE}:correct", 100, [group]) for group in STUDENT_OPS),
+        *((f"{CANDIDATES}:correct", 100, [group]) for group in STUDENT_OPS),
         ("tests.candidates.loops", 25, STUDENT_OPS),
         ("tests.candidates.torch_backed", 25, STUDENT_OPS),
     ],
@@ -253,7 +231,7 @@ def test_a_misbehaving_candidate_fails_with_a_clear_message_and_the_run_finishes
     candidate, kind, message
 ) -> None:
     op, _ = MISBEHAVING[candidate]
-    result = verify(f"{CATALOGUE}:{candidate}", ops=[op], examples=10, timeout=1.0)
+    result = verify(f"{CANDIDATES}:{candidate}", ops=[op], examples=10, timeout=1.0)
     failed = [p for p in result.properties if not p.passed]
     assert failed, f"{candidate} passed"
     assert {p.failure.kind for p in failed} == {kind}, [(p.name, p.failure.kind) for p in failed]
@@ -271,7 +249,7 @@ def test_a_candidate_that_dies_in_every_call_is_failed_at_once_on_every_property
 ) -> None:
     """A full default run: a property ends on its first crash, without shrinking through more;
     the later properties that call a function that crashed are not run, and say why."""
-    result = verify(f"{CATALOGUE}:{candidate}", ops=STUDENT_OPS)
+    result = verify(f"{CANDIDATES}:{candidate}", ops=STUDENT_OPS)
     assert len(result.properties) == len(select_properties(STUDENT_OPS))
     crashed = set()
     for prop in result.properties:
