@@ -6,7 +6,7 @@ and each routes dL/dY to one element, as max_pool2d's do: the first maximum,
 or the last NaN.
 """
 
-from .. import Signature
+from ..adaptive_avg_pool2d import SIGNATURE as ADAPTIVE_AVG_POOL2D_SIGNATURE
 
 # Features a candidate may declare it lacks that only this op has (the rest are in
 # cnnref.declarations): name -> what declaring it unsupported turns off.  "nan" and "inf"
@@ -20,13 +20,5 @@ FEATURES = {
     "inf": "-inf in max pooling inputs",
 }
 
-# The call as a caller writes it: the forward's arrays in order (the backward takes dy
-# first; an operand b may be None), the geometry with its defaults in positional order,
-# and what the backward returns.
-SIGNATURE = Signature(
-    operands=("x",),
-    geometry=(("output_size", None),),
-    pairs=frozenset(),
-    gradients=("dx",),
-    required=frozenset({"output_size"}),
-)
+# Its call is adaptive_avg_pool2d's: x, and output_size (required).
+SIGNATURE = ADAPTIVE_AVG_POOL2D_SIGNATURE
