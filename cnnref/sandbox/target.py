@@ -110,8 +110,9 @@ def _fence_hint(error: BaseException) -> str:
         return ""
     folder = os.path.dirname(os.path.abspath(str(error.filename)))
     return (
-        f". The candidate may read only its own module or package and the Python installation:"
-        f" make its files one package (a folder with __init__.py), or let it read this folder"
+        f". The fence lets a candidate read only its own module or package and the Python"
+        f" installation; if it needs this file, make its files one package (a folder with"
+        f" __init__.py), or let it read this folder"
         f" with --allow-read {folder} (--cnnref-allow-read in pytest)"
     )
 
