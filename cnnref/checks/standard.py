@@ -27,7 +27,7 @@ from .. import reference
 from ..ops import op_operands
 from ..ops.arguments import common_dtype
 from ..oracles import finite_differences, torch_autograd
-from ..strategies.cases import Case
+from ..strategies.cases import DY_VALUES, Case
 from ..strategies.draws import SIZE_CLASSES, SizeClass
 from . import base, contract
 from .base import Candidate, Evidence, Falsified, Hints, claim, expect_array, type_name, unpack
@@ -341,15 +341,17 @@ class AveragePoolSpec(OpSpec):
 
     ``hints`` is its hints module: ``shape_hints(case, wrong)``, ``forward_hints(case, x,
     expected, actual, scale)`` and ``backward_hints(case, x, dy, expected, actual, scale)``.
-    ``draw(dy_values, x_values)`` is its case strategy; the forward's checks draw x from
-    ``x_values``, the backward's reference check dy from ``dy_values`` (NaN and inf included),
-    finite differences and adjointness finite values only.
+    ``strategy`` draws its cases (``takes_windows``: it has the windows convention); the
+    forward's checks draw x from ``x_values``, the backward's reference check dy from
+    ``dy_values`` (NaN and inf included), finite differences and adjointness finite values only.
     """
 
     finite_backward_when = "a finite dy"
     hints: Any
+    strategy: Callable[..., Any]
+    takes_windows: bool = True
     x_values: tuple[str, ...]
-    dy_values: tuple[str, ...]
+    dy_values: tuple[str, ...] = DY_VALUES
 
     def summary(self, standard: str) -> str:
         op = self.op
@@ -364,7 +366,12 @@ class AveragePoolSpec(OpSpec):
         return super().summary(standard)
 
     def draw(self, dy_values: tuple[str, ...], x_values: tuple[str, ...]) -> Callable:
-        raise NotImplementedError
+        return case_strategy(
+            self.strategy,
+            takes_windows=self.takes_windows,
+            dy_values=dy_values,
+            x_values=x_values,
+        )
 
     def cases_for(self, standard: str) -> Callable:
         finite = ("finite",)

@@ -13,7 +13,6 @@ from typing import ClassVar
 
 from ...checks import standard
 from ...checks.standard import AveragePoolSpec
-from ...strategies import DY_VALUES
 from . import hints
 from .cases import X_VALUES, AdaptivePoolCase, adaptive_avg_pool_cases
 from .scales import adaptive_avg_pool2d_backward_scale, adaptive_avg_pool2d_scale
@@ -54,16 +53,12 @@ class AdaptiveAvgPool2dSpec(AveragePoolSpec):
     gradient_scales = staticmethod(adaptive_avg_pool2d_backward_scale)
 
     hints = hints
+    strategy = staticmethod(adaptive_avg_pool_cases)
+    takes_windows = False
     x_values = X_VALUES
-    dy_values = DY_VALUES
 
     def summed_terms(self, case):
         return summed_terms(case)
-
-    def draw(self, dy_values, x_values):
-        return standard.case_strategy(
-            adaptive_avg_pool_cases, takes_windows=False, dy_values=dy_values, x_values=x_values
-        )
 
 
 SPEC = AdaptiveAvgPool2dSpec()

@@ -13,7 +13,6 @@ from typing import ClassVar
 
 from ...checks import standard
 from ...checks.standard import AveragePoolSpec
-from ...strategies import DY_VALUES
 from . import hints
 from .cases import X_VALUES, AvgPoolCase, avg_pool_cases
 from .scales import avg_pool2d_backward_scale, avg_pool2d_scale
@@ -53,14 +52,11 @@ class AvgPool2dSpec(AveragePoolSpec):
     gradient_scales = staticmethod(avg_pool2d_backward_scale)
 
     hints = hints
+    strategy = staticmethod(avg_pool_cases)
     x_values = X_VALUES
-    dy_values = DY_VALUES
 
     def summed_terms(self, case):
         return summed_terms(case)
-
-    def draw(self, dy_values, x_values):
-        return standard.case_strategy(avg_pool_cases, dy_values=dy_values, x_values=x_values)
 
 
 SPEC = AvgPool2dSpec()
