@@ -6,8 +6,12 @@ from typing import TYPE_CHECKING
 
 from .ops import FUNCTIONS
 
-if TYPE_CHECKING:  # what __getattr__ below returns, named for type checkers and editors
+# What __getattr__ below returns, named for type checkers and editors, which read imports
+# rather than the registry: the block that follows is written from the registry by
+# scripts/derived.py (adding an op is its folder and its line in cnnref.ops.OPS).
+if TYPE_CHECKING:
     from .ops.threads import get_threads, set_threads
+if TYPE_CHECKING:  # written by scripts/derived.py from the registry
     from .reference import (
         adaptive_avg_pool2d,
         adaptive_avg_pool2d_backward,

@@ -15,7 +15,9 @@ from .cases import DY_VALUES
 from .draws import SIZE_CLASSES, SizeClass
 from .layouts import LAYOUTS, with_layout
 
-if TYPE_CHECKING:  # what __getattr__ below finds in the ops' folders, named for type checkers
+# What __getattr__ below finds in the ops' folders, named for type checkers and editors, which
+# read imports rather than the registry: written from it by scripts/derived.py.
+if TYPE_CHECKING:  # written by scripts/derived.py from the registry
     from ..ops.adaptive_avg_pool2d.cases import (
         AdaptiveAvgPoolCase,
         AdaptivePoolArrays,
