@@ -167,3 +167,33 @@ def test_an_op_is_its_folder_and_its_line_in_the_registry(tmp_path: Path):
     checked = _run([sys.executable, "-m", "mypy", *cache], copy)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout.startswith("Success: no issues found"), checked.stdout
+
+    # What mypy makes of the names: each remaining one precisely, the removed one not at all.
+    (copy / "uses.py").write_text(USES)
+    revealed = _run([sys.executable, "-m", "mypy", *cache, "uses.py"], copy).stdout
+    said = [line.split(":", 2) for line in revealed.splitlines() if line.startswith("uses.py:")]
+    lines = {int(number): what for _, number, what in said}
+    for number, expected in enumerate(USES_READ_AS, start=1):
+        assert expected in lines.get(number, ""), (number, expected, revealed)
+
+
+# A user's code, line by line, and what mypy must say of each line (USES_READ_AS).
+USES = """import cnnref, cnnref.strategies
+reveal_type(cnnref.conv2d)
+reveal_type(cnnref.reference.avg_pool2d_backward)
+reveal_type(cnnref.strategies.ConvCase)
+reveal_type(cnnref.strategies.adaptive_avg_pool_cases)
+cnnref.adaptive_max_pool2d
+cnnref.strategies.AdaptiveMaxPoolCase
+cnnref.ConvCase
+"""
+USES_READ_AS = (
+    "",
+    "-> numpy.ndarray[",
+    "-> numpy.ndarray[",
+    "-> cnnref.ops.conv2d.cases.ConvCase",
+    "-> hypothesis.strategies._internal.strategies.SearchStrategy[cnnref.ops.adaptive_avg_pool2d",
+    'Module has no attribute "adaptive_max_pool2d"',
+    'Module has no attribute "AdaptiveMaxPoolCase"',
+    'Module has no attribute "ConvCase"',
+)
