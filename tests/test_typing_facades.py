@@ -172,9 +172,9 @@ def test_an_op_is_its_folder_and_its_line_in_the_registry(tmp_path: Path):
     (copy / "uses.py").write_text(USES)
     revealed = _run([sys.executable, "-m", "mypy", *cache, "uses.py"], copy).stdout
     said = [line.split(":", 2) for line in revealed.splitlines() if line.startswith("uses.py:")]
-    lines = {int(number): what for _, number, what in said}
+    verdicts = {int(number): what for _, number, what in said}
     for number, expected in enumerate(USES_READ_AS, start=1):
-        assert expected in lines.get(number, ""), (number, expected, revealed)
+        assert expected in verdicts.get(number, ""), (number, expected, revealed)
 
 
 # A user's code, line by line, and what mypy must say of each line (USES_READ_AS).
