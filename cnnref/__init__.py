@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 from .ops import FUNCTIONS
 
 # What __getattr__ below returns, named for type checkers and editors, which read imports
-# rather than the registry: the block that follows is written from the registry by
-# scripts/derived.py (adding an op is its folder and its line in cnnref.ops.OPS).
+# rather than the registry (adding an op is its folder and its line in cnnref.ops.OPS).
 if TYPE_CHECKING:
     from .ops.threads import get_threads, set_threads
 if TYPE_CHECKING:  # written by scripts/derived.py from the registry

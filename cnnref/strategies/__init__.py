@@ -16,7 +16,7 @@ from .draws import SIZE_CLASSES, SizeClass
 from .layouts import LAYOUTS, with_layout
 
 # What __getattr__ below finds in the ops' folders, named for type checkers and editors, which
-# read imports rather than the registry: written from it by scripts/derived.py.
+# read imports rather than the registry.
 if TYPE_CHECKING:  # written by scripts/derived.py from the registry
     from ..ops.adaptive_avg_pool2d.cases import (
         AdaptiveAvgPoolCase,
