@@ -6,8 +6,11 @@ from typing import TYPE_CHECKING
 
 from .ops import FUNCTIONS
 
-if TYPE_CHECKING:  # what __getattr__ below returns, named for type checkers and editors
+# What __getattr__ below returns, named for type checkers and editors, which read imports
+# rather than the registry (adding an op is its folder and its line in cnnref.ops.OPS).
+if TYPE_CHECKING:
     from .ops.threads import get_threads, set_threads
+if TYPE_CHECKING:  # written by scripts/derived.py from the registry
     from .reference import (
         adaptive_avg_pool2d,
         adaptive_avg_pool2d_backward,
@@ -29,18 +32,21 @@ THREAD_SETTINGS = ("get_threads", "set_threads")
 __all__ = ["__version__", *FUNCTIONS, *THREAD_SETTINGS]
 
 
-def __getattr__(name: str):
-    # The reference loads on first use, so that the lean process that runs a
-    # candidate (cnnref.sandbox.child) imports none of cnnref's judgement.
-    if name in FUNCTIONS:
-        from . import reference
+# Hidden from type checkers, which then know exactly the names above and reject any other.
+if not TYPE_CHECKING:
 
-        return getattr(reference, name)
-    if name in THREAD_SETTINGS:
-        from .ops import threads
+    def __getattr__(name: str):
+        # The reference loads on first use, so that the lean process that runs a
+        # candidate (cnnref.sandbox.child) imports none of cnnref's judgement.
+        if name in FUNCTIONS:
+            from . import reference
 
-        return getattr(threads, name)
-    raise AttributeError(f"module 'cnnref' has no attribute {name!r}")
+            return getattr(reference, name)
+        if name in THREAD_SETTINGS:
+            from .ops import threads
+
+            return getattr(threads, name)
+        raise AttributeError(f"module 'cnnref' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

@@ -22,7 +22,9 @@ outside the ops' folders.  Everything that lists ops or functions (the
 public functions, the CLI's choices, the report's enumerations, the
 declarable features) reads this module.  It loads no op's code until asked
 (``form``, ``op_features``, ``op_operands``, ``op_signature``), so that the candidate's
-lean process may read it too.  Adding an op is adding its folder and its line in ``OPS``.
+lean process may read it too.  Adding an op is adding its folder and its line in ``OPS``;
+``scripts/derived.py`` then rewrites what is written from this list rather than read from it
+(the names type checkers see, the committed report).
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 from ..ops import FUNCTIONS, form
 from ..precision import through_float32
 
-if TYPE_CHECKING:  # what the registry binds below, named for type checkers and editors
+# What the registry binds below, named for type checkers and editors, which read imports
+# rather than the registry.
+if TYPE_CHECKING:  # written by scripts/derived.py from the registry
     from ..ops.adaptive_avg_pool2d.fast import adaptive_avg_pool2d, adaptive_avg_pool2d_backward
     from ..ops.adaptive_max_pool2d.fast import adaptive_max_pool2d, adaptive_max_pool2d_backward
     from ..ops.avg_pool2d.fast import avg_pool2d, avg_pool2d_backward

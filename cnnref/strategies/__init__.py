@@ -15,7 +15,9 @@ from .cases import DY_VALUES
 from .draws import SIZE_CLASSES, SizeClass
 from .layouts import LAYOUTS, with_layout
 
-if TYPE_CHECKING:  # what __getattr__ below finds in the ops' folders, named for type checkers
+# What __getattr__ below finds in the ops' folders, named for type checkers and editors, which
+# read imports rather than the registry.
+if TYPE_CHECKING:  # written by scripts/derived.py from the registry
     from ..ops.adaptive_avg_pool2d.cases import (
         AdaptiveAvgPoolCase,
         AdaptivePoolArrays,
@@ -42,14 +44,17 @@ if TYPE_CHECKING:  # what __getattr__ below finds in the ops' folders, named for
     )
 
 
-def __getattr__(name: str):
-    modules = [importlib.import_module(f"cnnref.ops.{op}.cases") for op in OPS]
-    found = [cases for cases in modules if name in cases.__all__]
-    if len(found) > 1:  # two ops may not export one name: say so rather than pick one
-        raise ImportError(f"{name!r} is exported by {[m.__name__ for m in found]}")
-    if found:
-        return getattr(found[0], name)
-    raise AttributeError(f"module 'cnnref.strategies' has no attribute {name!r}")
+# Hidden from type checkers, which then know exactly the names above and reject any other.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str):
+        modules = [importlib.import_module(f"cnnref.ops.{op}.cases") for op in OPS]
+        found = [cases for cases in modules if name in cases.__all__]
+        if len(found) > 1:  # two ops may not export one name: say so rather than pick one
+            raise ImportError(f"{name!r} is exported by {[m.__name__ for m in found]}")
+        if found:
+            return getattr(found[0], name)
+        raise AttributeError(f"module 'cnnref.strategies' has no attribute {name!r}")
 
 
 __all__ = ["DTYPES", "DY_VALUES", "FEATURES", "LAYOUTS", "SIZE_CLASSES", "SizeClass", "with_layout"]
