@@ -51,11 +51,16 @@ SERIAL_GROUPS = ("wheel", "report", "vectors")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Start the serial groups first (the wheel's is about 30 s in a row): collected last,
-    they left one worker running them alone at the end of the run."""
+    """The longest work first, so that the many short tests fill the workers' ends: the serial
+    groups (the wheel's is about 30 s in a row), then the other ``slow`` tests, then the rest.
+    xdist hands tests out in this order; collected in place, a slow test could leave one worker
+    running it alone at the end of the run."""
 
     def serial(item: pytest.Item) -> bool:
         marker = item.get_closest_marker("xdist_group")
         return marker is not None and marker.args[0] in SERIAL_GROUPS
 
-    items.sort(key=lambda item: not serial(item))
+    def slow(item: pytest.Item) -> bool:
+        return item.get_closest_marker("slow") is not None
+
+    items.sort(key=lambda item: (not serial(item), not slow(item)))
