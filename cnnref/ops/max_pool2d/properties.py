@@ -16,8 +16,9 @@ from ...checks.hints import where_gradient_went
 from ...checks.standard import MaxPoolSpec
 from ...declarations import NOTHING_DECLARED, PYTORCH_CONVENTIONS, Conventions
 from ...strategies.layouts import with_layout
+from ...strategies.pooling import DISTINCT_SPACING, POOL_VALUES
 from . import hints
-from .cases import DISTINCT_SPACING, POOL_VALUES, MaxPoolCase, max_pool_cases
+from .cases import MaxPoolCase, max_pool_cases
 from .hints import backward_hints, forward_hints
 from .scales import max_pool2d_backward_scale
 from .windows import maxima_positions, share_kept
