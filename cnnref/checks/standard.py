@@ -33,6 +33,7 @@ from ..strategies.pooling import DISTINCT_SPACING, POOL_VALUES, X_VALUES
 from . import base, contract
 from .base import Candidate, Evidence, Falsified, Hints, claim, expect_array, type_name, unpack
 from .compare import as_float64, compare, rtol_for, summation_rtol
+from .hints import pool_backward_hints
 
 
 class OpSpec:
@@ -352,8 +353,8 @@ class AveragePoolSpec(OpSpec):
     linear in it.
 
     ``hints`` is its hints module: ``shape_hints(case, wrong)``, ``forward_hints(case, x,
-    expected, actual, scale)`` and ``backward_hints(case, x, dy, expected, actual, scale)``.
-    The forward's checks draw x from ``X_VALUES`` (NaN and inf included), the backward's
+    expected, actual, scale)``, and for ``pool_backward_hints`` ``backward_variants(case, x,
+    dy)``, ``reads_per_input(case)`` and ``SHARED_INPUTS_ONLY``.  The forward's checks draw x from ``X_VALUES`` (NaN and inf included), the backward's
     reference check dy from ``DY_VALUES``, finite differences and adjointness finite values
     only.  Its summaries name what its reference check covers (``reference_covers``) and how
     its backward spreads each dY (``gradient_spread``).
@@ -400,7 +401,17 @@ class AveragePoolSpec(OpSpec):
         self, case, name, dy64, operands64, expected, actual, scale, conventions
     ) -> Hints:
         (x,) = operands64
-        return partial(self.hints.backward_hints, case, x, dy64, expected, actual, scale)
+        return partial(
+            pool_backward_hints,
+            case,
+            dy64,
+            expected,
+            actual,
+            scale,
+            variants=partial(self.hints.backward_variants, case, x, dy64),
+            reads=partial(self.hints.reads_per_input, case),
+            shared_only=self.hints.SHARED_INPUTS_ONLY,
+        )
 
     def check_forward_output(self, candidate, case, operands, y) -> None:
         if case.x_values == "finite":

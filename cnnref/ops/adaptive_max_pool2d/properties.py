@@ -13,14 +13,14 @@ from ... import reference
 from ...checks import standard
 from ...checks.base import Candidate, Evidence, Falsified, claim
 from ...checks.compare import compare, rtol_for, unit_roundoff
-from ...checks.hints import where_gradient_went
+from ...checks.hints import pool_backward_hints, where_gradient_went
 from ...checks.standard import MaxPoolSpec
 from ..adaptive_avg_pool2d.cases import AdaptivePoolCase
 from ..adaptive_avg_pool2d.literal import window
 from ..adaptive_avg_pool2d.properties import longest_window
 from . import hints
 from .cases import AdaptiveMaxPoolCase, adaptive_max_pool_cases
-from .hints import backward_hints, forward_hints
+from .hints import SHARED_MAXIMA_ONLY, forward_hints
 from .scales import adaptive_max_pool2d_backward_scale
 
 
@@ -62,7 +62,18 @@ class AdaptiveMaxPool2dSpec(MaxPoolSpec):
 
     def backward_hints(self, case, name, dy64, operands64, expected, actual, scale, conventions):
         (x,) = operands64
-        return partial(backward_hints, case, x, dy64, expected, actual, scale)
+        return partial(
+            pool_backward_hints,
+            case,
+            dy64,
+            expected,
+            actual,
+            scale,
+            variants=partial(hints.backward_variants, case, x, dy64),
+            reads=partial(hints.reads_per_input, case),
+            shared_only=SHARED_MAXIMA_ONLY,
+            sums=False,
+        )
 
     def reference_y(self, case, x, conventions):
         return reference.adaptive_max_pool2d(x, **case.geometry)
