@@ -384,25 +384,26 @@ def nonfinite_spread(
 
 
 def pool_backward_hints(
+    hints: Any,
     case: Case,
+    x: np.ndarray,
     dy: np.ndarray,
     expected: np.ndarray,
     actual: np.ndarray,
     scale: np.ndarray | float,
     comparison: Comparison,
     *,
-    variants: Callable[[], list[Variant]],
-    reads: Callable[[], np.ndarray],
-    shared_only: str,
     sums: bool = True,
 ) -> list[str]:
-    """Hints for a pool's wrong dx: the ``variants`` (the op's mistakes, built now), and
-    ``shared_only`` where the errors sit only at inputs that several windows read
-    (``reads()``: how many windows read each input element).  ``sums``: dx sums dy's
-    elements, so NaN and inf of dy may spread (``nonfinite_spread``)."""
-    shared = reads() > 1
-    regions = [(shared_only, shared)] if shared.any() and not shared.all() else []
+    """Hints for a pool's wrong dx, from its ``hints`` module: the mistakes it may match
+    (``hints.backward_variants(case, x, dy)``), and ``hints.SHARED_INPUTS_ONLY`` where the
+    errors sit only at inputs that several windows read (``hints.reads_per_input(case)``: how
+    many windows read each).  ``sums``: dx sums dy, so NaN and inf of dy may spread
+    (``nonfinite_spread``)."""
+    shared = hints.reads_per_input(case) > 1
+    regions = [(hints.SHARED_INPUTS_ONLY, shared)] if shared.any() and not shared.all() else []
     spread = nonfinite_spread(expected, actual, dy, "dx", "dy") if sums else []
+    variants = hints.backward_variants(case, x, dy)
     return spread + explain_case(
-        case, comparison, actual, expected, scale, variants=variants(), regions=regions
+        case, comparison, actual, expected, scale, variants=variants, regions=regions
     )

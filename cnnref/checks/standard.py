@@ -353,8 +353,7 @@ class AveragePoolSpec(OpSpec):
     linear in it.
 
     ``hints`` is its hints module: ``shape_hints(case, wrong)``, ``forward_hints(case, x,
-    expected, actual, scale)``, and for ``pool_backward_hints`` ``backward_variants(case, x,
-    dy)``, ``reads_per_input(case)`` and ``SHARED_INPUTS_ONLY``.  The forward's checks draw x from ``X_VALUES`` (NaN and inf included), the backward's
+    expected, actual, scale)``, and what ``pool_backward_hints`` reads.  The forward's checks draw x from ``X_VALUES`` (NaN and inf included), the backward's
     reference check dy from ``DY_VALUES``, finite differences and adjointness finite values
     only.  Its summaries name what its reference check covers (``reference_covers``) and how
     its backward spreads each dY (``gradient_spread``).
@@ -401,17 +400,7 @@ class AveragePoolSpec(OpSpec):
         self, case, name, dy64, operands64, expected, actual, scale, conventions
     ) -> Hints:
         (x,) = operands64
-        return partial(
-            pool_backward_hints,
-            case,
-            dy64,
-            expected,
-            actual,
-            scale,
-            variants=partial(self.hints.backward_variants, case, x, dy64),
-            reads=partial(self.hints.reads_per_input, case),
-            shared_only=self.hints.SHARED_INPUTS_ONLY,
-        )
+        return partial(pool_backward_hints, self.hints, case, x, dy64, expected, actual, scale)
 
     def check_forward_output(self, candidate, case, operands, y) -> None:
         if case.x_values == "finite":

@@ -25,7 +25,13 @@ from ..adaptive_avg_pool2d.hints import (
 )
 from ..adaptive_avg_pool2d.literal import window
 
-__all__ = ["backward_variants", "forward_hints", "reads_per_input", "shape_hints"]
+__all__ = [
+    "SHARED_INPUTS_ONLY",
+    "backward_variants",
+    "forward_hints",
+    "reads_per_input",
+    "shape_hints",
+]
 
 NAN_SKIPPED = (
     "y matches skipping NaN (np.nanmax): PyTorch's maximum of a window that holds NaN is NaN"
@@ -48,7 +54,7 @@ ASSIGNED = (
     "overlapping windows select the same element, the contributions must add up (a fancy "
     "index `dx[idx] += dy` keeps one of them; use np.add.at)"
 )
-SHARED_MAXIMA_ONLY = (
+SHARED_INPUTS_ONLY = (
     "only elements that several windows select are wrong: each window must ADD its dY there"
 )
 

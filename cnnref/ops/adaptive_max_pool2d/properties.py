@@ -20,7 +20,7 @@ from ..adaptive_avg_pool2d.literal import window
 from ..adaptive_avg_pool2d.properties import longest_window
 from . import hints
 from .cases import AdaptiveMaxPoolCase, adaptive_max_pool_cases
-from .hints import SHARED_MAXIMA_ONLY, forward_hints
+from .hints import forward_hints
 from .scales import adaptive_max_pool2d_backward_scale
 
 
@@ -63,16 +63,7 @@ class AdaptiveMaxPool2dSpec(MaxPoolSpec):
     def backward_hints(self, case, name, dy64, operands64, expected, actual, scale, conventions):
         (x,) = operands64
         return partial(
-            pool_backward_hints,
-            case,
-            dy64,
-            expected,
-            actual,
-            scale,
-            variants=partial(hints.backward_variants, case, x, dy64),
-            reads=partial(hints.reads_per_input, case),
-            shared_only=SHARED_MAXIMA_ONLY,
-            sums=False,
+            pool_backward_hints, hints, case, x, dy64, expected, actual, scale, sums=False
         )
 
     def reference_y(self, case, x, conventions):
