@@ -46,7 +46,7 @@ def allowed_pool_values(values: Collection[str], off: frozenset[str]) -> list[st
     ]
 
 
-def x_values(draw: st.DrawFn, allowed: Collection[str], off: frozenset[str]) -> str:
+def draw_x_values(draw: st.DrawFn, allowed: Collection[str], off: frozenset[str]) -> str:
     """An averaging pool's ``x_values``: "finite", or either where NaN and inf in x are asked
     for (``allowed``) and not turned off."""
     if "nonfinite_x" in off or "nonfinite" not in allowed:

@@ -26,8 +26,7 @@ from ...strategies.cases import (
 from ...strategies.draws import SIZE_CLASSES, SizeClass
 from ...strategies.families import PoolingCase
 from ...strategies.layouts import with_layout
-from ...strategies.pooling import X_VALUES
-from ...strategies.pooling import x_values as draw_x_values
+from ...strategies.pooling import X_VALUES, draw_x_values
 from .geometry import AdaptiveGeometry, OutputSize
 
 

@@ -21,8 +21,7 @@ from ...strategies.cases import (
 from ...strategies.draws import SIZE_CLASSES, SizeClass
 from ...strategies.families import WindowPoolCase
 from ...strategies.layouts import with_layout
-from ...strategies.pooling import X_VALUES
-from ...strategies.pooling import x_values as draw_x_values
+from ...strategies.pooling import X_VALUES, draw_x_values
 from ..arguments import Pair
 from .geometry import AvgPoolGeometry
 
