@@ -353,10 +353,11 @@ class AveragePoolSpec(OpSpec):
     linear in it.
 
     ``hints`` is its hints module: ``shape_hints(case, wrong)``, ``forward_hints(case, x,
-    expected, actual, scale)``, and what ``pool_backward_hints`` reads.  The forward's checks draw x from ``X_VALUES`` (NaN and inf included), the backward's
-    reference check dy from ``DY_VALUES``, finite differences and adjointness finite values
-    only.  Its summaries name what its reference check covers (``reference_covers``) and how
-    its backward spreads each dY (``gradient_spread``).
+    expected, actual, scale)``, and what ``pool_backward_hints`` reads.  The forward's checks
+    draw x from ``X_VALUES`` (NaN and inf included), the backward's reference check dy from
+    ``DY_VALUES``, finite differences and adjointness finite values only.  Its summaries name
+    what its reference check covers (``reference_covers``) and how its backward spreads each
+    dY (``gradient_spread``).
     """
 
     finite_backward_when = "a finite dy"
