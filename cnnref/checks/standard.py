@@ -87,10 +87,18 @@ class OpSpec:
         """The ``cases`` of the op's standard property ``standard`` (a key of ``CHECKS``)."""
         raise NotImplementedError
 
+    def family_summaries(self) -> dict[str, str]:
+        """The standard properties the op's family words its own way: standard name -> text."""
+        return {}
+
     def summary(self, standard: str) -> str:
-        """What holds when the standard property ``standard`` passes, in one sentence."""
+        """What holds when the standard property ``standard`` passes, in one sentence: the
+        op's own words, else its family's, else every op's."""
         if standard in self.summaries:
             return self.summaries[standard]
+        worded = self.family_summaries()
+        if standard in worded:
+            return worded[standard]
         op, gradients = self.op, _listed(self.gradients)
         stepped = _listed([f"d{name}" for name in self.differentiable])
         one = len(self.differentiable) == 1
@@ -365,9 +373,9 @@ class AveragePoolSpec(OpSpec):
     reference_covers: str
     gradient_spread: str
 
-    def summary(self, standard: str) -> str:
+    def family_summaries(self) -> dict[str, str]:
         op = self.op
-        worded = {
+        return {
             "matches_reference": f"{op} agrees with cnnref's reference element by element: "
             f"{self.reference_covers} included, and NaN and inf in x reach only the windows "
             "that hold them.",
@@ -378,9 +386,6 @@ class AveragePoolSpec(OpSpec):
             "backward.matches_reference": "dx agrees with cnnref's reference: "
             f"{self.gradient_spread} (NaN and inf in dy reach only those).",
         }
-        if standard in worded and standard not in self.summaries:
-            return worded[standard]
-        return super().summary(standard)
 
     def cases_for(self, standard: str) -> Callable:
         finite = ("finite",)
@@ -431,9 +436,9 @@ class MaxPoolSpec(OpSpec):
     def reference_y(self, case: Case, x: np.ndarray, conventions: Any) -> np.ndarray:
         raise NotImplementedError
 
-    def summary(self, standard: str) -> str:
+    def family_summaries(self) -> dict[str, str]:
         op = self.op
-        worded = {
+        return {
             "matches_reference": f"{op} agrees exactly with cnnref's reference, "
             f"{self.reference_covers}.",
             "matches_torch": f"{op} agrees exactly with torch.nn.functional.{op}.",
@@ -445,9 +450,6 @@ class MaxPoolSpec(OpSpec):
             f"differences of the candidate's own {op} (the reference's if it has none), on "
             f"examples where that {op} matches the reference.",
         }
-        if standard in worded and standard not in self.summaries:
-            return worded[standard]
-        return super().summary(standard)
 
     def cases_for(self, standard: str) -> Callable:
         finite = ("finite",)
