@@ -361,3 +361,49 @@ def reference_or_none(function: str, *arrays: np.ndarray, **geometry: Any) -> An
         return getattr(reference, function)(*arrays, **geometry)
     except ValueError:
         return None
+
+
+# A sum's NaN and inf reaching outputs they are no term of: the averaging pools' hint.
+NONFINITE_SPREAD = (
+    "{name} is NaN or inf where every term it sums is finite: the NaN and inf of {source} reach "
+    "elements they do not belong to, as a running sum (an integral image: S[end] - S[start]) or "
+    "a product with a 0/1 matrix spreads them (inf - inf and 0 * inf are NaN); sum each "
+    "window's own elements"
+)
+
+
+def nonfinite_spread(
+    expected: np.ndarray, actual: np.ndarray, source: np.ndarray, name: str, source_name: str
+) -> list[str]:
+    """NONFINITE_SPREAD when ``source`` holds NaN or inf and the result has some where the
+    reference's is finite (NaN or inf of its own making needs no such cause)."""
+    if np.isfinite(source).all():
+        return []
+    stray = ~np.isfinite(np.asarray(actual, dtype=np.float64)) & np.isfinite(expected)
+    return [NONFINITE_SPREAD.format(name=name, source=source_name)] if stray.any() else []
+
+
+def pool_backward_hints(
+    hints: Any,
+    case: Case,
+    x: np.ndarray,
+    dy: np.ndarray,
+    expected: np.ndarray,
+    actual: np.ndarray,
+    scale: np.ndarray | float,
+    comparison: Comparison,
+    *,
+    sums: bool = True,
+) -> list[str]:
+    """Hints for a pool's wrong dx, from its ``hints`` module: the mistakes it may match
+    (``hints.backward_variants(case, x, dy)``), and ``hints.SHARED_INPUTS_ONLY`` where the
+    errors sit only at inputs that several windows read (``hints.reads_per_input(case)``: how
+    many windows read each).  ``sums``: dx sums dy, so NaN and inf of dy may spread
+    (``nonfinite_spread``)."""
+    shared = hints.reads_per_input(case) > 1
+    regions = [(hints.SHARED_INPUTS_ONLY, shared)] if shared.any() and not shared.all() else []
+    spread = nonfinite_spread(expected, actual, dy, "dx", "dy") if sums else []
+    variants = hints.backward_variants(case, x, dy)
+    return spread + explain_case(
+        case, comparison, actual, expected, scale, variants=variants, regions=regions
+    )

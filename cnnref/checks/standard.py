@@ -29,9 +29,11 @@ from ..ops.arguments import common_dtype
 from ..oracles import finite_differences, torch_autograd
 from ..strategies.cases import DY_VALUES, Case
 from ..strategies.draws import SIZE_CLASSES, SizeClass
+from ..strategies.pooling import DISTINCT_SPACING, POOL_VALUES, X_VALUES
 from . import base, contract
 from .base import Candidate, Evidence, Falsified, Hints, claim, expect_array, type_name, unpack
 from .compare import as_float64, compare, rtol_for, summation_rtol
+from .hints import pool_backward_hints
 
 
 class OpSpec:
@@ -73,14 +75,30 @@ class OpSpec:
     summaries: ClassVar[dict[str, str]] = {}
     formulas: ClassVar[dict[str, str]] = {}
 
+    # The op's case strategy (its cases.py), and whether it takes the windows convention.
+    strategy: Callable[..., Any]
+    takes_windows: bool = True
+
+    def draw(self, **options: Any) -> Callable:
+        """A property's ``cases``: the op's strategy drawn with ``options`` (``case_strategy``)."""
+        return case_strategy(self.strategy, takes_windows=self.takes_windows, **options)
+
     def cases_for(self, standard: str) -> Callable:
         """The ``cases`` of the op's standard property ``standard`` (a key of ``CHECKS``)."""
         raise NotImplementedError
 
+    def family_summaries(self) -> dict[str, str]:
+        """The standard properties the op's family words its own way: standard name -> text."""
+        return {}
+
     def summary(self, standard: str) -> str:
-        """What holds when the standard property ``standard`` passes, in one sentence."""
+        """What holds when the standard property ``standard`` passes, in one sentence: the
+        op's own words, else its family's, else every op's."""
         if standard in self.summaries:
             return self.summaries[standard]
+        worded = self.family_summaries()
+        if standard in worded:
+            return worded[standard]
         op, gradients = self.op, _listed(self.gradients)
         stepped = _listed([f"d{name}" for name in self.differentiable])
         one = len(self.differentiable) == 1
@@ -152,10 +170,9 @@ class OpSpec:
 
     # ---- tolerances
 
-    def summed_terms(self, case: Case) -> dict[str, int]:
-        """How many terms each element of ``y`` and of each gradient sums: sets the float32
-        tolerance."""
-        raise NotImplementedError
+    # How many terms each element of ``y`` and of each gradient sums (its properties.py):
+    # sets the float32 tolerance.
+    summed_terms: Callable[[Any], dict[str, int]]
 
     def rtol(self, case: Case, output: str) -> float:
         return rtol_for(case.dtype, self.summed_terms(case)[output])
@@ -320,6 +337,10 @@ class ConvolutionSpec(OpSpec):
     fd_shown = ("x", "w", "dy")
     hints: Any
 
+    def cases_for(self, standard: str) -> Callable:
+        # The contract also draws dy with NaN and inf; the other checks finite dy only.
+        return self.draw(dy_values=DY_VALUES if standard == "backward.contract" else ("finite",))
+
     def shape_hints(self, case: Case, wrong: np.ndarray) -> list[str]:
         return self.hints.shape_hints(case, wrong)
 
@@ -340,46 +361,39 @@ class AveragePoolSpec(OpSpec):
     linear in it.
 
     ``hints`` is its hints module: ``shape_hints(case, wrong)``, ``forward_hints(case, x,
-    expected, actual, scale)`` and ``backward_hints(case, x, dy, expected, actual, scale)``.
-    ``strategy`` draws its cases (``takes_windows``: it has the windows convention); the
-    forward's checks draw x from ``x_values``, the backward's reference check dy from
-    ``dy_values`` (NaN and inf included), finite differences and adjointness finite values only.
+    expected, actual, scale)``, and what ``pool_backward_hints`` reads.  The forward's checks
+    draw x from ``X_VALUES`` (NaN and inf included), the backward's reference check dy from
+    ``DY_VALUES``, finite differences and adjointness finite values only.  Its summaries name
+    what its reference check covers (``reference_covers``) and how its backward spreads each
+    dY (``gradient_spread``).
     """
 
     finite_backward_when = "a finite dy"
     hints: Any
-    strategy: Callable[..., Any]
-    takes_windows: bool = True
-    x_values: tuple[str, ...]
-    dy_values: tuple[str, ...] = DY_VALUES
+    reference_covers: str
+    gradient_spread: str
 
-    def summary(self, standard: str) -> str:
+    def family_summaries(self) -> dict[str, str]:
         op = self.op
-        worded = {
+        return {
+            "matches_reference": f"{op} agrees with cnnref's reference element by element: "
+            f"{self.reference_covers} included, and NaN and inf in x reach only the windows "
+            "that hold them.",
             "matches_torch": f"{op} agrees with torch.nn.functional.{op}, NaN and inf included.",
             "contract": f"{op} returns a new ndarray of the right shape and dtype, finite for "
             "finite inputs, the same on every call, and leaves its input alone (x with NaN and "
             "inf included).",
+            "backward.matches_reference": "dx agrees with cnnref's reference: "
+            f"{self.gradient_spread} (NaN and inf in dy reach only those).",
         }
-        if standard in worded and standard not in self.summaries:
-            return worded[standard]
-        return super().summary(standard)
-
-    def draw(self, dy_values: tuple[str, ...], x_values: tuple[str, ...]) -> Callable:
-        return case_strategy(
-            self.strategy,
-            takes_windows=self.takes_windows,
-            dy_values=dy_values,
-            x_values=x_values,
-        )
 
     def cases_for(self, standard: str) -> Callable:
         finite = ("finite",)
         if standard in FORWARD_CHECKS:
-            return self.draw(finite, self.x_values)
+            return self.draw(dy_values=finite, x_values=X_VALUES)
         if standard in ("backward.finite_differences", "backward.adjointness"):
-            return self.draw(finite, finite)
-        return self.draw(self.dy_values, finite)
+            return self.draw(dy_values=finite, x_values=finite)
+        return self.draw(dy_values=DY_VALUES, x_values=finite)
 
     def shape_hints(self, case: Case, wrong: np.ndarray) -> list[str]:
         return self.hints.shape_hints(case, wrong)
@@ -392,7 +406,7 @@ class AveragePoolSpec(OpSpec):
         self, case, name, dy64, operands64, expected, actual, scale, conventions
     ) -> Hints:
         (x,) = operands64
-        return partial(self.hints.backward_hints, case, x, dy64, expected, actual, scale)
+        return partial(pool_backward_hints, self.hints, case, x, dy64, expected, actual, scale)
 
     def check_forward_output(self, candidate, case, operands, y) -> None:
         if case.x_values == "finite":
@@ -405,25 +419,44 @@ class MaxPoolSpec(OpSpec):
     select it.
 
     ``hints`` is its hints module (``shape_hints(case, wrong)`` among them);
-    ``reference_y(case, x, conventions)`` is the forward the candidate's must equal.
+    ``reference_y(case, x, conventions)`` is the forward the candidate's must equal.  Its
+    cases draw x's values from ``POOL_VALUES`` (tie-free ones for finite differences).  Its
+    summaries name what its reference check covers (``reference_covers``) and how the dY of
+    overlapping windows combine (``overlaps``).
     """
 
     finite_backward_when = "a finite dy"
+    # Far below the gap between distinct inputs, so no maximum moves, and a power of two, so
+    # x +- step is exact in float32 and float64.
+    fd_step = DISTINCT_SPACING / 8
     hints: Any
+    reference_covers: str
+    overlaps: str
 
     def reference_y(self, case: Case, x: np.ndarray, conventions: Any) -> np.ndarray:
         raise NotImplementedError
 
-    def summary(self, standard: str) -> str:
+    def family_summaries(self) -> dict[str, str]:
         op = self.op
-        worded = {
+        return {
+            "matches_reference": f"{op} agrees exactly with cnnref's reference, "
+            f"{self.reference_covers}.",
             "matches_torch": f"{op} agrees exactly with torch.nn.functional.{op}.",
             "contract": f"{op} returns a new ndarray of the right shape and dtype, NaN only "
             "where a window holds NaN, the same on every call, and leaves its input alone.",
+            "backward.matches_reference": "dx agrees with cnnref's reference: ties, NaN and -inf "
+            f"routed as PyTorch does, {self.overlaps}.",
+            "backward.finite_differences": "On tie-free inputs dx agrees with central finite "
+            f"differences of the candidate's own {op} (the reference's if it has none), on "
+            f"examples where that {op} matches the reference.",
         }
-        if standard in worded and standard not in self.summaries:
-            return worded[standard]
-        return super().summary(standard)
+
+    def cases_for(self, standard: str) -> Callable:
+        finite = ("finite",)
+        if standard == "backward.finite_differences":
+            return self.draw(values=("distinct",), dy_values=finite)
+        dy_values = finite if standard in FORWARD_CHECKS else DY_VALUES
+        return self.draw(values=POOL_VALUES, dy_values=dy_values)
 
     def rtol(self, case: Case, output: str) -> float:
         return 0.0 if output == "y" else super().rtol(case, output)
@@ -783,6 +816,12 @@ def register_each(spec: OpSpec, standards: Sequence[str]) -> None:
     """``register`` each of ``standards`` in turn, as the spec words it."""
     for standard in standards:
         register(spec, standard)
+
+
+def register_all(spec: OpSpec) -> None:
+    """``register`` every standard property, the forward's then the backward's, as the spec
+    words them: an op with no properties of its own between them."""
+    register_each(spec, (*FORWARD_CHECKS, *BACKWARD_CHECKS))
 
 
 # The standard properties in the order an op registers them.

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable
-from typing import TypeGuard
+from dataclasses import dataclass
+from typing import TypeGuard, TypeVar
 
 import numpy as np
 
@@ -96,6 +97,12 @@ def pool_output_size(
     return out
 
 
+def require_bool(value: object, name: str) -> None:
+    """A flag (ceil_mode, need_dx, ...) must be a bool, Python's or NumPy's."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool; got {value!r}")
+
+
 def as_groups(groups: object) -> int:
     """``groups`` of a convolution: an int, at least 1."""
     if not is_int(groups):
@@ -133,6 +140,16 @@ def as_output_gradient(
     return array
 
 
+def pool_window(kernel: Pair, stride: object, padding: object) -> dict[str, Pair]:
+    """A pool's window as pairs: ``kernel`` (checked already), the stride (None: the kernel
+    size) and the padding, checked in that order."""
+    return {
+        "kernel_size": kernel,
+        "stride": kernel if stride is None else as_pair(stride, "stride", minimum=1),
+        "padding": as_pair(padding, "padding", minimum=0),
+    }
+
+
 def check_pool_padding(
     kernel_size: Pair, padding: Pair, given_kernel_size: object, given_padding: object
 ) -> None:
@@ -155,3 +172,66 @@ def as_input_and_weight(
     require_nonempty(x_array, "x", x_layout, batch=True)
     require_nonempty(w_array, "w", w_layout, batch=False)
     return x_array, w_array
+
+
+@dataclass(frozen=True)
+class ConvolutionGeometry:
+    """The arguments both convolutions' geometries begin with, checked: stride and padding.
+    Each op's geometry adds its own, ``groups`` among them."""
+
+    stride: Pair = (1, 1)
+    padding: Pair = (0, 0)
+
+    @classmethod
+    def checked(cls: type[SomeGeometry], groups: object, **pairs: object) -> SomeGeometry:
+        """The geometry of ``groups`` and the pair arguments ``pairs``, checked: groups first,
+        then each pair in the order given."""
+        checked_groups = as_groups(groups)
+        return cls(**as_pairs(**pairs), groups=checked_groups)  # type: ignore[call-arg]
+
+
+SomeGeometry = TypeVar("SomeGeometry", bound=ConvolutionGeometry)
+
+
+def as_bias(b: object, layout: str, out_channels: int, counted: str = "") -> np.ndarray | None:
+    """A convolution's optional bias: None, or a float vector of one entry per output channel
+    (``out_channels``; ``counted`` says how that number is read off w, where it is not w's
+    first axis)."""
+    if b is None:
+        return None
+    bias = as_float_array(b, "b", ndim=1, layout=layout)
+    if bias.shape[0] != out_channels:
+        raise ValueError(
+            f"b must have one entry per output channel, shape ({out_channels},){counted}; "
+            f"got {bias.shape}"
+        )
+    return bias
+
+
+def in_common_dtype(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """x, w and b (None stays None) cast to their common dtype."""
+    dtype = common_dtype(x, w, b)
+    cast = None if b is None else b.astype(dtype, copy=False)
+    return x.astype(dtype, copy=False), w.astype(dtype, copy=False), cast
+
+
+def convolution_gradient(
+    dy: object,
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    layout: str,
+    output_shape: Callable[[tuple[int, ...], tuple[int, ...]], tuple[int, ...]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``dy`` of a convolution's backward, of the shape ``output_shape(x.shape, w.shape)``,
+    and dy, x and w in their common dtype (b's dtype counts too)."""
+    shapes = (x.shape, w.shape)
+    dy_array = as_output_gradient(dy, layout, lambda: output_shape(*shapes))
+    dtype = common_dtype(dy_array, x, w, b)
+    return (
+        dy_array.astype(dtype, copy=False),
+        x.astype(dtype, copy=False),
+        w.astype(dtype, copy=False),
+    )

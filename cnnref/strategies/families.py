@@ -1,20 +1,26 @@
-"""What the ops' cases compute alike from their fields, by family: every case
-(``OpCase``), the convolutions' (``ConvolutionCase``: x, w and an optional bias b) and
-the poolings' (``PoolingCase``: x alone).
+"""What the ops' cases have and compute alike, by family: every case (``OpCase``), the
+convolutions' (``ConvolutionCase``: x, w and an optional bias b) and the poolings'
+(``PoolingCase``: x alone; ``WindowPoolCase``: a kernel's windows, ``stride`` apart).
 
 An op's case is a frozen dataclass that subclasses its family and names its op
-(``OP``, whose signature orders the geometry), what leaving out each optional argument
-means (``DEFAULTS``) and its geometry's checked type (``GEOMETRY``); the fields
-are its own (``ops/<op>/cases.py``).
+(``OP``, whose signature orders the geometry and gives what leaving out each optional
+argument means, ``DEFAULTS``) and its geometry's checked type (``GEOMETRY``).  Its
+fields are its family's leading ones, then its own (``ops/<op>/cases.py``), then the
+keyword-only fields every case has (``OpCase``): in that order a caller writes them, and
+so its ``repr`` shows them, a line of Python that reproduces the case.  Each case's
+dataclass passes ``repr=False`` so that this ``repr`` stays.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
+from ..ops import Signature
+from ..ops.arguments import Pair
 from ..ops.signatures import SIGNATURES
 from . import draws
 from .cases import (
@@ -28,26 +34,58 @@ from .cases import (
 from .layouts import with_layout
 
 
+def defaults_of(signature: Signature) -> dict:
+    """What leaving out each optional argument means, from ``signature``: ``b`` None (no
+    bias), and each optional geometry argument at its default, a pair as (h, w)."""
+    bias = {"b": None} if "b" in signature.operands else {}
+    return bias | {
+        name: (default, default) if name in signature.pairs and default is not None else default
+        for name, default in signature.geometry
+        if name not in signature.required
+    }
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
 class OpCase:
-    """The methods every op's case shares."""
+    """The methods every op's case shares, and the fields it has: how its example is drawn
+    and spelled, keyword-only and shown last."""
 
     OP: ClassVar[str]
-    DEFAULTS: ClassVar[dict]  # what leaving out each optional argument means
+    DEFAULTS: ClassVar[dict]  # what leaving out each optional argument means (from OP's signature)
     GEOMETRY: ClassVar[Any]  # the op's checked geometry type (ops/<op>/geometry.py)
+    # Fields that take one of a few values: name -> those values (checked on construction).
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {}
 
-    # The fields every case has (the dataclass declares them).
-    batch: int
-    height: int
-    width: int
-    dtype: str
-    layout: str
-    seed: int
-    as_int: tuple[str, ...]
-    omitted: tuple[str, ...]
-    dy_values: str
+    dtype: str = "float64"
+    layout: str = "contiguous"
+    seed: int = 0
+    as_int: tuple[str, ...] = ()  # arguments passed as a plain int
+    omitted: tuple[str, ...] = ()  # arguments left out (a convolution's bias "b" among them)
+    dy_values: str = "finite"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "OP" in vars(cls):
+            cls.DEFAULTS = defaults_of(SIGNATURES[cls.OP])
 
     def __post_init__(self) -> None:
         check_spelling(self)
+        for name, allowed in self.CHOICES.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(
+                    f"{type(self).__name__}: {name} must be one of {allowed}; got {value!r}"
+                )
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.field_names())
+        return f"{type(self).__qualname__}({shown})"
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        """The fields in the order a caller writes them: positional ones, then keyword-only."""
+        ordered = fields(cls)
+        return [f.name for f in ordered if not f.kw_only] + [f.name for f in ordered if f.kw_only]
 
     @property
     def arguments(self) -> dict:
@@ -64,15 +102,25 @@ class OpCase:
         return spell(operands, self.geometry, self.as_int, self.omitted)
 
 
-class ConvolutionCase(OpCase):
-    """A case of conv2d or conv_transpose2d: x, w, an optional bias b (``bias``), and dy."""
+class ConvolutionArrays(NamedTuple):
+    x: np.ndarray
+    w: np.ndarray
+    b: np.ndarray | None
+    dy: np.ndarray
 
-    ARRAYS: ClassVar[Any]  # the NamedTuple of x, w, b and dy
+
+class ConvolutionCase(OpCase):
+    """A case of conv2d or conv_transpose2d: x, w, an optional bias b (``bias``), and dy.
+    Its fields begin with ``ConvolutionShape``'s."""
+
     # Pair arguments shown in the coverage tables besides stride, padding and dilation.
     OWN_COVERAGE: ClassVar[tuple[str, ...]] = ()
 
+    batch: int
     in_channels: int
     out_channels: int
+    height: int
+    width: int
     groups: int
     bias: bool
 
@@ -102,7 +150,7 @@ class ConvolutionCase(OpCase):
         b = rng.standard_normal(self.out_channels).astype(self.dtype) if self.bias else None
         if self.dy_values == "nonfinite":
             dy = with_layout(with_nonfinite(dy, rng), self.layout)
-        return self.ARRAYS(x, w, b, dy)
+        return ConvolutionArrays(x, w, b, dy)
 
     def coverage(self) -> dict[str, str]:
         """What this case exercises, for Hypothesis events and the report's coverage tables."""
@@ -124,10 +172,29 @@ class ConvolutionCase(OpCase):
         return needed + ([f"groups={self.groups}"] if self.groups > 1 else [])
 
 
+@dataclass(frozen=True, repr=False)
+class ConvolutionShape(ConvolutionCase):
+    """The fields both convolutions' cases begin with: the input's and the kernel's shapes,
+    then the stride and padding."""
+
+    batch: int
+    in_channels: int
+    out_channels: int
+    height: int
+    width: int
+    kernel_size: Pair
+    stride: Pair = (1, 1)
+    padding: Pair = (0, 0)
+
+
+@dataclass(frozen=True, repr=False)
 class PoolingCase(OpCase):
     """A case of a pool: x and dy."""
 
+    batch: int
     channels: int
+    height: int
+    width: int
 
     @property
     def x_shape(self) -> tuple[int, ...]:
@@ -139,3 +206,13 @@ class PoolingCase(OpCase):
 
     def sizes_reached(self) -> list[str]:
         return sizes_reached(self.batch, self.channels, self.height, self.width)
+
+
+@dataclass(frozen=True, repr=False)
+class WindowPoolCase(PoolingCase):
+    """A case of a pool of a kernel's windows (max_pool2d, avg_pool2d): its fields begin with
+    the kernel size, the stride (None: the kernel size) and the padding."""
+
+    kernel_size: Pair
+    stride: Pair | None = None
+    padding: Pair = (0, 0)

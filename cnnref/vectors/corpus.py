@@ -16,9 +16,8 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -168,9 +167,8 @@ def _case_entry(
         "call": f"{op.op}({call_arguments})",
         "inputs": [{"name": name} | input_entries.get(name, {"file": None}) for name in op.inputs],
         "expected": expected,
-        "case": {
-            name: _json(value) for name, value in asdict(cast(Any, case)).items()
-        },  # a dataclass
+        # The case's fields in the order its repr writes them.
+        "case": {name: _json(getattr(case, name)) for name in case.field_names()},
         "python": repr(case),
     }
 

@@ -8,7 +8,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cnnref
-from cnnref.ops.max_pool2d.cases import DISTINCT_SPACING
 from cnnref.strategies import (
     DTYPES,
     DY_VALUES,
@@ -21,6 +20,7 @@ from cnnref.strategies import (
     pool_cases,
     with_layout,
 )
+from cnnref.strategies.pooling import DISTINCT_SPACING
 
 pytestmark = pytest.mark.slow  # draws thousands of Hypothesis examples
 

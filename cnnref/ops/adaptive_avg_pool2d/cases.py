@@ -11,7 +11,7 @@ None, which keeps the input's side.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
 import numpy as np
@@ -26,10 +26,8 @@ from ...strategies.cases import (
 from ...strategies.draws import SIZE_CLASSES, SizeClass
 from ...strategies.families import PoolingCase
 from ...strategies.layouts import with_layout
+from ...strategies.pooling import X_VALUES, draw_x_values
 from .geometry import AdaptiveGeometry, OutputSize
-
-# What x holds: finite normals, or normals with NaN, inf and -inf among them.
-X_VALUES = ("finite", "nonfinite")
 
 
 class AdaptivePoolArrays(NamedTuple):
@@ -37,23 +35,12 @@ class AdaptivePoolArrays(NamedTuple):
     dy: np.ndarray
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class AdaptivePoolCase(PoolingCase):
     """What an adaptive pool's example is: an input's shape and an output size."""
 
-    batch: int
-    channels: int
-    height: int
-    width: int
     output_size: OutputSize
-    dtype: str = "float64"
-    layout: str = "contiguous"
-    seed: int = 0
-    as_int: tuple[str, ...] = ()  # arguments passed as a plain int
-    omitted: tuple[str, ...] = ()  # arguments left out
-    dy_values: str = "finite"
 
-    DEFAULTS: ClassVar[dict] = {}  # output_size has no default
     GEOMETRY: ClassVar[type] = AdaptiveGeometry
 
     def arrays(self) -> AdaptivePoolArrays:
@@ -102,20 +89,14 @@ def _side_kind(out: int, size: int) -> str:
     return "divides" if size % out == 0 else "overlapping"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class AdaptiveAvgPoolCase(AdaptivePoolCase):
-    """One adaptive_avg_pool2d example."""
+    """One adaptive_avg_pool2d example; ``x_values`` says what x holds (see ``X_VALUES``)."""
 
-    x_values: str = "finite"
+    x_values: str = field(default="finite", kw_only=True)
 
     OP: ClassVar[str] = "adaptive_avg_pool2d"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.x_values not in X_VALUES:
-            raise ValueError(
-                f"AdaptiveAvgPoolCase: x_values must be one of {X_VALUES}; got {self.x_values!r}"
-            )
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"x_values": X_VALUES}
 
     def arrays(self) -> AdaptivePoolArrays:
         rng = np.random.default_rng(self.seed)
@@ -185,9 +166,7 @@ def adaptive_avg_pool_cases(
     off = check_features(unsupported)
     case = AdaptiveAvgPoolCase(
         **adaptive_fields(draw, off, dtype, dy_values, sizes),
-        x_values="finite"
-        if "nonfinite_x" in off or "nonfinite" not in x_values
-        else draw(st.sampled_from(X_VALUES)),
+        x_values=draw_x_values(draw, x_values, off),
     )
     return draw(spelled(case, off))
 

@@ -32,15 +32,8 @@ def adaptive_avg_pool2d(geometry: AdaptiveGeometry, x: np.ndarray) -> np.ndarray
     (row_start, row_length), (col_start, col_length) = (
         window_bounds(out, size) for out, size in zip(out_shape[2:], x.shape[2:])
     )
-    zero = x.dtype.type(0)
-    total = np.zeros(out_shape, dtype=x.dtype)
     with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN propagate, silently
-        for i in range(row_length.max()):
-            for j in range(col_length.max()):
-                rows = np.minimum(row_start + i, x.shape[2] - 1)
-                cols = np.minimum(col_start + j, x.shape[3] - 1)
-                inside = (i < row_length)[:, None] & (j < col_length)[None, :]
-                total += np.where(inside, grid(x, rows, cols), zero)
+        total = run_sums(x, row_start, row_length, col_start, col_length)
         return total / row_length.astype(x.dtype)[:, None] / col_length.astype(x.dtype)[None, :]
 
 
@@ -51,11 +44,9 @@ def adaptive_avg_pool2d_backward(
     """dL/dX for ``Y = adaptive_avg_pool2d(x, output_size)`` given ``dy = dL/dY``: each element
     adds the shares dY / height / width of the cells that read it."""
     dtype = np.result_type(dy, x)
-    dx = np.zeros(x.shape, dtype=dtype)
     (row_start, row_length), (col_start, col_length) = (
         window_bounds(out, size) for out, size in zip(dy.shape[2:], x.shape[2:])
     )
-    zero = dtype.type(0)
     with np.errstate(over="ignore", invalid="ignore"):
         share = dy.astype(dtype) / row_length.astype(dtype)[:, None]
         share /= col_length.astype(dtype)[None, :]
@@ -66,13 +57,24 @@ def adaptive_avg_pool2d_backward(
                 (col_start, col_length, x.shape[3]),
             )
         )
-        for a in range(row_cells.max()):
-            for b in range(col_cells.max()):
-                rows = np.minimum(row_first + a, dy.shape[2] - 1)
-                cols = np.minimum(col_first + b, dy.shape[3] - 1)
-                reads = (a < row_cells)[:, None] & (b < col_cells)[None, :]
-                dx += np.where(reads, grid(share, rows, cols), zero)
-    return dx
+        return run_sums(share, row_first, row_cells, col_first, col_cells)
+
+
+def run_sums(
+    a: np.ndarray, row_first: np.ndarray, rows: np.ndarray, col_first: np.ndarray, cols: np.ndarray
+) -> np.ndarray:
+    """For each (p, q), the sum of ``a[:, :, row_first[p] + i, col_first[q] + j]`` over
+    ``i < rows[p]`` and ``j < cols[q]``: a run of rows by a run of columns, added tap by tap in
+    row-major order from +0, a tap past a run's end adding +0."""
+    zero = a.dtype.type(0)
+    total = np.zeros((*a.shape[:2], row_first.size, col_first.size), dtype=a.dtype)
+    for i in range(rows.max()):
+        for j in range(cols.max()):
+            taken_rows = np.minimum(row_first + i, a.shape[2] - 1)
+            taken_cols = np.minimum(col_first + j, a.shape[3] - 1)
+            inside = (i < rows)[:, None] & (j < cols)[None, :]
+            total += np.where(inside, grid(a, taken_rows, taken_cols), zero)
+    return total
 
 
 def grid(a: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

@@ -15,8 +15,7 @@ from functools import partial
 
 import numpy as np
 
-from ...checks.hints import Variant, explain_case, shape_evidence
-from ..avg_pool2d.hints import nonfinite_spread
+from ...checks.hints import Variant, explain_case, nonfinite_spread, shape_evidence
 from .cases import AdaptivePoolCase
 from .literal import window
 
@@ -146,33 +145,22 @@ def forward_hints(
     )
 
 
-def backward_hints(
-    case: AdaptivePoolCase,
-    x: np.ndarray,
-    dy: np.ndarray,
-    expected: np.ndarray,
-    actual: np.ndarray,
-    scale,
-    comparison,
-) -> list[str]:
-    """Hints for a wrong dx: a mistaken window rule, or overlaps assigned instead of added."""
+def backward_variants(case: AdaptivePoolCase, x: np.ndarray, dy: np.ndarray) -> list[Variant]:
+    """What a wrong dx may match: a mistaken window rule, or overlaps assigned instead of
+    added (where some inputs, not all, are read by several cells)."""
     variants = window_variants(lambda rule: spread(dy, x.shape, rule), "dx")
-    regions = []
-    shared = cells_per_input(case) > 1
+    shared = reads_per_input(case) > 1
     if shared.any() and not shared.all():
-        regions.append((SHARED_INPUTS_ONLY, shared))
         variants.append(
             (
                 f"dx matches assigning: {SHARED_INPUTS_ONLY}",
                 lambda: spread(dy, x.shape, window, True),
             )
         )
-    return nonfinite_spread(expected, actual, dy, "dx", "dy") + explain_case(
-        case, comparison, actual, expected, scale, variants=variants, regions=regions
-    )
+    return variants
 
 
-def cells_per_input(case: AdaptivePoolCase) -> np.ndarray:
+def reads_per_input(case: AdaptivePoolCase) -> np.ndarray:
     """(H, W): how many cells read each input element."""
     (oh, ow), (height, width) = case.y_shape[2:], case.x_shape[2:]
     rows, cols = np.zeros(height, dtype=int), np.zeros(width, dtype=int)

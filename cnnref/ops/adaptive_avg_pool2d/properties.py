@@ -9,12 +9,10 @@ differences are exact for any step, and the backward is the forward's adjoint.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from ...checks import standard
 from ...checks.standard import AveragePoolSpec
 from . import hints
-from .cases import X_VALUES, AdaptivePoolCase, adaptive_avg_pool_cases
+from .cases import AdaptivePoolCase, adaptive_avg_pool_cases
 from .scales import adaptive_avg_pool2d_backward_scale, adaptive_avg_pool2d_scale
 
 
@@ -45,24 +43,20 @@ class AdaptiveAvgPool2dSpec(AveragePoolSpec):
     op = "adaptive_avg_pool2d"
     forward_formula = FORWARD
     backward_formula = BACKWARD
-    summaries: ClassVar[dict[str, str]] = {
-        "matches_reference": "adaptive_avg_pool2d agrees with cnnref's reference element by element: windows of varying size that overlap unevenly, upsampling and None in output_size included, and NaN and inf in x reach only the windows that hold them.",
-        "backward.matches_reference": "dx agrees with cnnref's reference: each cell's dY / kh / kw added to every element of its window, overlaps accumulated (NaN and inf in dy reach only those).",
-    }
+    reference_covers = (
+        "windows of varying size that overlap unevenly, upsampling and None in output_size"
+    )
+    gradient_spread = (
+        "each cell's dY / kh / kw added to every element of its window, overlaps accumulated"
+    )
     scale = staticmethod(adaptive_avg_pool2d_scale)
     gradient_scales = staticmethod(adaptive_avg_pool2d_backward_scale)
 
+    summed_terms = staticmethod(summed_terms)
     hints = hints
     strategy = staticmethod(adaptive_avg_pool_cases)
     takes_windows = False
-    x_values = X_VALUES
-
-    def summed_terms(self, case):
-        return summed_terms(case)
 
 
 SPEC = AdaptiveAvgPool2dSpec()
-
-
-standard.register_each(SPEC, standard.FORWARD_CHECKS)
-standard.register_each(SPEC, standard.BACKWARD_CHECKS)
+standard.register_all(SPEC)

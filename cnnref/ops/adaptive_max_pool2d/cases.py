@@ -8,7 +8,7 @@ and -inf, so that overlapping windows share tied maxima.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -17,29 +17,23 @@ from hypothesis import strategies as st
 from ...declarations import check_features
 from ...strategies.cases import at_magnitude
 from ...strategies.draws import SIZE_CLASSES, SizeClass
+from ...strategies.pooling import POOL_VALUES, allowed_pool_values, pool_values
 from ..adaptive_avg_pool2d.cases import (
     AdaptivePoolArrays,
     AdaptivePoolCase,
     adaptive_fields,
     spelled,
 )
-from ..max_pool2d.cases import POOL_VALUES, pool_values
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class AdaptiveMaxPoolCase(AdaptivePoolCase):
     """One adaptive_max_pool2d example; ``values`` as max_pool2d's (``POOL_VALUES``)."""
 
-    values: str = "distinct"
+    values: str = field(default="distinct", kw_only=True)
 
     OP: ClassVar[str] = "adaptive_max_pool2d"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.values not in POOL_VALUES:
-            raise ValueError(
-                f"AdaptiveMaxPoolCase: values must be one of {POOL_VALUES}; got {self.values!r}"
-            )
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"values": POOL_VALUES}
 
     def arrays(self) -> AdaptivePoolArrays:
         rng = np.random.default_rng(self.seed)
@@ -67,11 +61,7 @@ def adaptive_max_pool_cases(
     """Valid adaptive_max_pool2d examples; ``values=("distinct",)`` gives tie-free inputs, and
     ``dtype``, ``dy_values`` and ``sizes`` are as for ``conv_cases``."""
     off = check_features(unsupported)
-    allowed = [
-        v
-        for v in POOL_VALUES
-        if v in values and not ((v == "nan" and "nan" in off) or (v == "neginf" and "inf" in off))
-    ]
+    allowed = allowed_pool_values(values, off)
     fields = adaptive_fields(draw, off, dtype, dy_values, sizes)
     case = AdaptiveMaxPoolCase(**fields, values=draw(st.sampled_from(allowed)))
     return draw(spelled(case, off))

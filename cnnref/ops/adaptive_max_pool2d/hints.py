@@ -18,14 +18,20 @@ import numpy as np
 from ...checks.hints import Variant, explain_case
 from ..adaptive_avg_pool2d.cases import AdaptivePoolCase
 from ..adaptive_avg_pool2d.hints import (
-    cells_per_input,
     pooled,
+    reads_per_input,
     shape_hints,
     window_variants,
 )
 from ..adaptive_avg_pool2d.literal import window
 
-__all__ = ["backward_hints", "forward_hints", "shape_hints"]
+__all__ = [
+    "SHARED_INPUTS_ONLY",
+    "backward_variants",
+    "forward_hints",
+    "reads_per_input",
+    "shape_hints",
+]
 
 NAN_SKIPPED = (
     "y matches skipping NaN (np.nanmax): PyTorch's maximum of a window that holds NaN is NaN"
@@ -48,7 +54,7 @@ ASSIGNED = (
     "overlapping windows select the same element, the contributions must add up (a fancy "
     "index `dx[idx] += dy` keeps one of them; use np.add.at)"
 )
-SHARED_MAXIMA_ONLY = (
+SHARED_INPUTS_ONLY = (
     "only elements that several windows select are wrong: each window must ADD its dY there"
 )
 
@@ -103,24 +109,11 @@ def forward_hints(
     return explain_case(case, comparison, actual, expected, 0.0, variants=variants)
 
 
-def backward_hints(
-    case: AdaptivePoolCase,
-    x: np.ndarray,
-    dy: np.ndarray,
-    expected: np.ndarray,
-    actual: np.ndarray,
-    scale,
-    comparison,
-) -> list[str]:
-    """Hints for a wrong dx: a routing rule other than PyTorch's, or overlaps written over."""
+def backward_variants(case: AdaptivePoolCase, x: np.ndarray, dy: np.ndarray) -> list[Variant]:
+    """What a wrong dx may match: a routing rule other than PyTorch's, or overlaps written
+    over."""
     variants: list[Variant] = [
         (description, partial(routed, x, dy, routing)) for description, routing in ROUTINGS.items()
     ]
     variants.append((ASSIGNED, partial(routed, x, dy, _pytorch, True)))
-    regions = []
-    shared = cells_per_input(case) > 1
-    if shared.any() and not shared.all():
-        regions.append((SHARED_MAXIMA_ONLY, shared))
-    return explain_case(
-        case, comparison, actual, expected, scale, variants=variants, regions=regions
-    )
+    return variants

@@ -6,7 +6,6 @@ windows included."""
 from __future__ import annotations
 
 from functools import partial
-from typing import ClassVar
 
 import numpy as np
 
@@ -14,16 +13,14 @@ from ... import reference
 from ...checks import standard
 from ...checks.base import Candidate, Evidence, Falsified, claim
 from ...checks.compare import compare, rtol_for, unit_roundoff
-from ...checks.hints import where_gradient_went
+from ...checks.hints import pool_backward_hints, where_gradient_went
 from ...checks.standard import MaxPoolSpec
-from ...strategies import DY_VALUES
 from ..adaptive_avg_pool2d.cases import AdaptivePoolCase
 from ..adaptive_avg_pool2d.literal import window
 from ..adaptive_avg_pool2d.properties import longest_window
-from ..max_pool2d.cases import DISTINCT_SPACING, POOL_VALUES
 from . import hints
 from .cases import AdaptiveMaxPoolCase, adaptive_max_pool_cases
-from .hints import backward_hints, forward_hints
+from .hints import forward_hints
 from .scales import adaptive_max_pool2d_backward_scale
 
 
@@ -45,22 +42,15 @@ class AdaptiveMaxPool2dSpec(MaxPoolSpec):
     op = "adaptive_max_pool2d"
     forward_formula = FORWARD
     backward_formula = BACKWARD
-    summaries: ClassVar[dict[str, str]] = {
-        "matches_reference": "adaptive_max_pool2d agrees exactly with cnnref's reference, NaN, -inf and the sign of zero included, over windows of varying size that overlap unevenly.",
-        "backward.matches_reference": "dx agrees with cnnref's reference: ties, NaN and -inf routed as PyTorch does, and the dY of overlapping windows that select one element added up.",
-        "backward.finite_differences": "On tie-free inputs dx agrees with central finite differences of the candidate's own adaptive_max_pool2d (the reference's if it has none), on examples where that adaptive_max_pool2d matches the reference.",
-    }
-    # Far below the gap between distinct inputs, so no maximum moves, and a power of two.
-    fd_step = DISTINCT_SPACING / 8
+    reference_covers = (
+        "NaN, -inf and the sign of zero included, over windows of varying size that overlap "
+        "unevenly"
+    )
+    overlaps = "and the dY of overlapping windows that select one element added up"
+    summed_terms = staticmethod(summed_terms)
     hints = hints
-
-    def summed_terms(self, case):
-        return summed_terms(case)
-
-    def cases_for(self, standard):
-        if standard == "backward.finite_differences":
-            return _cases(values=("distinct",))
-        return _cases(dy_values=DY_VALUES if standard.startswith("backward.") else ("finite",))
+    strategy = staticmethod(adaptive_max_pool_cases)
+    takes_windows = False
 
     def backward_scales(self, case, dy64, operands64, conventions):
         (x,) = operands64
@@ -72,20 +62,15 @@ class AdaptiveMaxPool2dSpec(MaxPoolSpec):
 
     def backward_hints(self, case, name, dy64, operands64, expected, actual, scale, conventions):
         (x,) = operands64
-        return partial(backward_hints, case, x, dy64, expected, actual, scale)
+        return partial(
+            pool_backward_hints, hints, case, x, dy64, expected, actual, scale, sums=False
+        )
 
     def reference_y(self, case, x, conventions):
         return reference.adaptive_max_pool2d(x, **case.geometry)
 
 
 SPEC = AdaptiveMaxPool2dSpec()
-
-
-def _cases(values=POOL_VALUES, dy_values=("finite",)):
-    return standard.case_strategy(
-        adaptive_max_pool_cases, takes_windows=False, values=values, dy_values=dy_values
-    )
-
 
 standard.register_each(SPEC, standard.FORWARD_CHECKS)
 standard.register_each(SPEC, ("backward.matches_reference", "backward.finite_differences"))
@@ -95,7 +80,7 @@ standard.register_each(SPEC, ("backward.matches_reference", "backward.finite_dif
     "adaptive_max_pool2d_backward.routing",
     summary="The gradient is conserved (sum dx = sum dy) and reaches only elements that are the maximum (or a NaN) of a window holding them, ties across overlapping windows included.",
     formula="sum dX = sum dY;  dX[u,v] != 0  =>  X[u,v] = max of a window holding (u,v)",
-    cases=_cases(values=("ties", "nan", "neginf")),
+    cases=SPEC.draw(values=("ties", "nan", "neginf"), dy_values=("finite",)),
     calls=("adaptive_max_pool2d",),
 )
 def backward_routing(candidate: Candidate, case: AdaptiveMaxPoolCase, evidence: Evidence) -> None:

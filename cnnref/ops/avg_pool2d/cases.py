@@ -4,7 +4,7 @@ strategy that draws them valid by construction (see ``cnnref.strategies`` for wh
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, ClassVar, NamedTuple
 
@@ -19,22 +19,12 @@ from ...strategies.cases import (
     with_nonfinite,
 )
 from ...strategies.draws import SIZE_CLASSES, SizeClass
-from ...strategies.families import PoolingCase
+from ...strategies.families import WindowPoolCase
 from ...strategies.layouts import with_layout
+from ...strategies.pooling import X_VALUES, draw_x_values
 from ..arguments import Pair
 from .geometry import AvgPoolGeometry
 
-# What leaving each optional argument out means, as PyTorch defines it.
-AVG_POOL_DEFAULTS = {
-    "stride": None,
-    "padding": (0, 0),
-    "ceil_mode": False,
-    "count_include_pad": True,
-    "divisor_override": None,
-}
-# What x holds: finite normals, or normals with NaN, inf and -inf among them (they must
-# reach the outputs of the windows that hold them, and only those).
-X_VALUES = ("finite", "nonfinite")
 # divisor_override values, simplest first: PyTorch takes any nonzero int, negative included.
 DIVISOR_OVERRIDES = st.integers(1, 12) | st.integers(-4, -1)
 
@@ -44,38 +34,18 @@ class AvgPoolArrays(NamedTuple):
     dy: np.ndarray
 
 
-@dataclass(frozen=True)
-class AvgPoolCase(PoolingCase):
-    """One avg_pool2d example."""
+@dataclass(frozen=True, repr=False)
+class AvgPoolCase(WindowPoolCase):
+    """One avg_pool2d example; ``x_values`` says what x holds (see ``X_VALUES``)."""
 
-    batch: int
-    channels: int
-    height: int
-    width: int
-    kernel_size: Pair
-    stride: Pair | None = None
-    padding: Pair = (0, 0)
     ceil_mode: bool = False
     count_include_pad: bool = True
     divisor_override: int | None = None
-    dtype: str = "float64"
-    layout: str = "contiguous"
-    seed: int = 0
-    as_int: tuple[str, ...] = ()  # arguments passed as a plain int
-    omitted: tuple[str, ...] = ()  # arguments left out
-    dy_values: str = "finite"
-    x_values: str = "finite"
+    x_values: str = field(default="finite", kw_only=True)
 
     OP: ClassVar[str] = "avg_pool2d"
-    DEFAULTS: ClassVar[dict] = AVG_POOL_DEFAULTS
     GEOMETRY: ClassVar[type] = AvgPoolGeometry
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.x_values not in X_VALUES:
-            raise ValueError(
-                f"AvgPoolCase: x_values must be one of {X_VALUES}; got {self.x_values!r}"
-            )
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"x_values": X_VALUES}
 
     def arrays(self) -> AvgPoolArrays:
         rng = np.random.default_rng(self.seed)
@@ -159,9 +129,7 @@ def avg_pool_cases(
         count_include_pad=count_include_pad,
         divisor_override=divisor_override,
         **draws.case_fields(draw, dtype, dy_values, off),
-        x_values="finite"
-        if "nonfinite_x" in off or "nonfinite" not in x_values
-        else draw(st.sampled_from(X_VALUES)),
+        x_values=draw_x_values(draw, x_values, off),
     )
     return draw(draws.spelled(case, off))
 
@@ -171,6 +139,9 @@ def _ceil_adds_a_window(geometry: AvgPoolGeometry, sides: Pair) -> bool:
     shape = (1, 1, *sides)
     return geometry.output_shape(shape) != floor.output_shape(shape)
 
+
+# What leaving each optional argument out means, as PyTorch defines it.
+AVG_POOL_DEFAULTS = AvgPoolCase.DEFAULTS
 
 __all__ = [
     "AVG_POOL_DEFAULTS",

@@ -21,6 +21,8 @@ from ..arguments import (
     check_pool_padding,
     common_dtype,
     pool_output_size,
+    pool_window,
+    require_bool,
 )
 from ..calls import public_function
 
@@ -49,9 +51,8 @@ class AvgPoolGeometry:
         divisor_override: object = None,
     ) -> AvgPoolGeometry:
         kernel = as_pair(kernel_size, "kernel_size", minimum=1)
-        for name, flag in (("ceil_mode", ceil_mode), ("count_include_pad", count_include_pad)):
-            if not isinstance(flag, (bool, np.bool_)):
-                raise TypeError(f"{name} must be a bool; got {flag!r}")
+        require_bool(ceil_mode, "ceil_mode")
+        require_bool(count_include_pad, "count_include_pad")
         if divisor_override is not None:
             if not isinstance(divisor_override, numbers.Integral) or isinstance(
                 divisor_override, (bool, np.bool_)
@@ -62,9 +63,7 @@ class AvgPoolGeometry:
             if divisor_override == 0:
                 raise ValueError("divisor_override must be nonzero (or None); got 0")
         geometry = cls(
-            kernel_size=kernel,
-            stride=kernel if stride is None else as_pair(stride, "stride", minimum=1),
-            padding=as_pair(padding, "padding", minimum=0),
+            **pool_window(kernel, stride, padding),
             ceil_mode=bool(ceil_mode),
             count_include_pad=bool(count_include_pad),
             divisor_override=None if divisor_override is None else int(divisor_override),

@@ -20,6 +20,7 @@ from ...checks.hints import (
     Variant,
     either,
     explain_case,
+    nonfinite_spread,
     pool_shape_hints,
     reference_or_none,
 )
@@ -53,12 +54,6 @@ BORDER_WINDOWS_ONLY = (
 SHARED_INPUTS_ONLY = (
     "only inputs that several windows read are wrong: each window must ADD its share "
     "dY / divisor (+=), not assign it"
-)
-NONFINITE_SPREAD = (
-    "{name} is NaN or inf where every term it sums is finite: the NaN and inf of {source} reach "
-    "elements they do not belong to, as a running sum (an integral image: S[end] - S[start]) or "
-    "a product with a 0/1 matrix spreads them (inf - inf and 0 * inf are NaN); sum each "
-    "window's own elements"
 )
 
 
@@ -135,16 +130,9 @@ def forward_hints(
     )
 
 
-def backward_hints(
-    case: AvgPoolCase,
-    x: np.ndarray,
-    dy: np.ndarray,
-    expected: np.ndarray,
-    actual: np.ndarray,
-    scale,
-    comparison,
-) -> list[str]:
-    """Hints for a wrong dx: the same divisor mistakes, or overlaps assigned instead of added."""
+def backward_variants(case: AvgPoolCase, x: np.ndarray, dy: np.ndarray) -> list[Variant]:
+    """What a wrong dx may match: the same divisor mistakes (``pool_backward_hints`` adds
+    overlaps assigned instead of added, ``SHARED_INPUTS_ONLY``)."""
 
     def compute(**changes):
         try:
@@ -152,29 +140,10 @@ def backward_hints(
         except ValueError:
             return None
 
-    variants = divisor_variants(case, compute, output="dx")
-    regions = []
-    shared = windows_per_input(case) > 1
-    if shared.any() and not shared.all():
-        regions.append((SHARED_INPUTS_ONLY, shared))
-    spread = nonfinite_spread(expected, actual, dy, "dx", "dy")
-    return spread + explain_case(
-        case, comparison, actual, expected, scale, variants=variants, regions=regions
-    )
+    return divisor_variants(case, compute, output="dx")
 
 
-def nonfinite_spread(
-    expected: np.ndarray, actual: np.ndarray, source: np.ndarray, name: str, source_name: str
-) -> list[str]:
-    """NONFINITE_SPREAD when ``source`` holds NaN or inf and the result has some where the
-    reference's is finite (NaN or inf of its own making needs no such cause)."""
-    if np.isfinite(source).all():
-        return []
-    stray = ~np.isfinite(np.asarray(actual, dtype=np.float64)) & np.isfinite(expected)
-    return [NONFINITE_SPREAD.format(name=name, source=source_name)] if stray.any() else []
-
-
-def windows_per_input(case: AvgPoolCase) -> np.ndarray:
+def reads_per_input(case: AvgPoolCase) -> np.ndarray:
     """(H, W): how many windows read each input element (the backward of all-ones dy, each
     window's divisor 1)."""
     ones = np.ones((1, 1, *case.y_shape[2:]))

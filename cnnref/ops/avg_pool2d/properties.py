@@ -14,7 +14,7 @@ from typing import ClassVar
 from ...checks import standard
 from ...checks.standard import AveragePoolSpec
 from . import hints
-from .cases import X_VALUES, AvgPoolCase, avg_pool_cases
+from .cases import AvgPoolCase, avg_pool_cases
 from .scales import avg_pool2d_backward_scale, avg_pool2d_scale
 
 
@@ -40,10 +40,8 @@ class AvgPool2dSpec(AveragePoolSpec):
     op = "avg_pool2d"
     forward_formula = FORWARD
     backward_formula = BACKWARD
-    summaries: ClassVar[dict[str, str]] = {
-        "matches_reference": "avg_pool2d agrees with cnnref's reference element by element: padding, ceil_mode's last window, count_include_pad and divisor_override included, and NaN and inf in x reach only the windows that hold them.",
-        "backward.matches_reference": "dx agrees with cnnref's reference: each window's dY / divisor added to every element it read (NaN and inf in dy reach only those).",
-    }
+    reference_covers = "padding, ceil_mode's last window, count_include_pad and divisor_override"
+    gradient_spread = "each window's dY / divisor added to every element it read"
     formulas: ClassVar[dict[str, str]] = {
         "matches_reference": f"{FORWARD};  {DIVISORS}",
         "backward.matches_reference": f"{BACKWARD};  {DIVISORS}",
@@ -51,16 +49,10 @@ class AvgPool2dSpec(AveragePoolSpec):
     scale = staticmethod(avg_pool2d_scale)
     gradient_scales = staticmethod(avg_pool2d_backward_scale)
 
+    summed_terms = staticmethod(summed_terms)
     hints = hints
     strategy = staticmethod(avg_pool_cases)
-    x_values = X_VALUES
-
-    def summed_terms(self, case):
-        return summed_terms(case)
 
 
 SPEC = AvgPool2dSpec()
-
-
-standard.register_each(SPEC, standard.FORWARD_CHECKS)
-standard.register_each(SPEC, standard.BACKWARD_CHECKS)
+standard.register_all(SPEC)

@@ -5,55 +5,30 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
-import numpy as np
 from hypothesis import strategies as st
 
 from ...declarations import check_features
 from ...strategies import draws
 from ...strategies.draws import SIZE_CLASSES, SizeClass
-from ...strategies.families import ConvolutionCase
+from ...strategies.families import ConvolutionArrays, ConvolutionShape
 from ..arguments import Pair
 from .geometry import ConvGeometry
 
-# What leaving each optional argument out means, as PyTorch defines it ("b": no bias).
-CONV_DEFAULTS = {"b": None, "stride": (1, 1), "padding": (0, 0), "dilation": (1, 1), "groups": 1}
+ConvArrays = ConvolutionArrays
 
 
-class ConvArrays(NamedTuple):
-    x: np.ndarray
-    w: np.ndarray
-    b: np.ndarray | None
-    dy: np.ndarray
-
-
-@dataclass(frozen=True)
-class ConvCase(ConvolutionCase):
+@dataclass(frozen=True, repr=False)
+class ConvCase(ConvolutionShape):
     """One conv2d example."""
 
-    batch: int
-    in_channels: int
-    out_channels: int
-    height: int
-    width: int
-    kernel_size: Pair
-    stride: Pair = (1, 1)
-    padding: Pair = (0, 0)
     dilation: Pair = (1, 1)
     groups: int = 1
     bias: bool = True
-    dtype: str = "float64"
-    layout: str = "contiguous"
-    seed: int = 0
-    as_int: tuple[str, ...] = ()  # arguments passed as a plain int
-    omitted: tuple[str, ...] = ()  # arguments left out ("b" included)
-    dy_values: str = "finite"
 
     OP: ClassVar[str] = "conv2d"
-    DEFAULTS: ClassVar[dict] = CONV_DEFAULTS
     GEOMETRY: ClassVar[type] = ConvGeometry
-    ARRAYS: ClassVar[type] = ConvArrays
 
     @property
     def w_shape(self) -> tuple[int, ...]:
@@ -93,5 +68,8 @@ def conv_cases(
     )
     return draw(draws.spelled(case, off))
 
+
+# What leaving each optional argument out means, as PyTorch defines it ("b": no bias).
+CONV_DEFAULTS = ConvCase.DEFAULTS
 
 __all__ = ["CONV_DEFAULTS", "ConvArrays", "ConvCase", "conv_cases"]

@@ -8,15 +8,15 @@ import numpy as np
 
 from ..arguments import (
     X_LAYOUT,
+    ConvolutionGeometry,
     Pair,
-    as_float_array,
-    as_groups,
+    as_bias,
     as_input_and_weight,
-    as_output_gradient,
-    as_pairs,
-    common_dtype,
+    convolution_gradient,
     correlation_output_size,
     effective_kernel,
+    in_common_dtype,
+    require_bool,
 )
 from ..calls import public_function
 
@@ -24,11 +24,9 @@ W_LAYOUT = "(O, C/groups, kh, kw)"
 
 
 @dataclass(frozen=True)
-class ConvGeometry:
+class ConvGeometry(ConvolutionGeometry):
     """Stride, padding, dilation and groups of a conv2d call, checked."""
 
-    stride: Pair = (1, 1)
-    padding: Pair = (0, 0)
     dilation: Pair = (1, 1)
     groups: int = 1
 
@@ -36,10 +34,7 @@ class ConvGeometry:
     def from_args(
         cls, stride: object = 1, padding: object = 0, dilation: object = 1, groups: object = 1
     ) -> ConvGeometry:
-        checked_groups = as_groups(groups)
-        return cls(
-            **as_pairs(stride=stride, padding=padding, dilation=dilation), groups=checked_groups
-        )
+        return cls.checked(groups, stride=stride, padding=padding, dilation=dilation)
 
     def output_shape(self, x_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Shape of ``conv2d(x, w)``; raises ValueError if x and w do not fit together."""
@@ -87,18 +82,9 @@ def check_conv2d_backward_call(
     gradients), and whether dx is wanted."""
     checked = ConvGeometry.from_args(**geometry)
     x, w, b = _conv_operands(x, w, b)
-    shapes = (x.shape, w.shape)
-    dy = as_output_gradient(dy, "(N, O, OH, OW)", lambda: checked.output_shape(*shapes))
-    dtype = common_dtype(dy, x, w, b)
-    dy, x, w = (a.astype(dtype, copy=False) for a in (dy, x, w))
-    check_need_dx(need_dx)
+    dy, x, w = convolution_gradient(dy, x, w, b, "(N, O, OH, OW)", checked.output_shape)
+    require_bool(need_dx, "need_dx")
     return checked, dy, x, w, b is not None, bool(need_dx)
-
-
-def check_need_dx(need_dx: object) -> None:
-    """conv2d_backward's ``need_dx`` must be a bool."""
-    if not isinstance(need_dx, (bool, np.bool_)):
-        raise TypeError(f"need_dx must be a bool; got {need_dx!r}")
 
 
 # Both forms' public functions: the call read and checked, then the form's arithmetic.
@@ -111,12 +97,4 @@ def _conv_operands(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Check dtypes and ranks, and cast x, w and b to their common dtype."""
     x, w = as_input_and_weight(x, w, X_LAYOUT, W_LAYOUT)
-    if b is not None:
-        b = as_float_array(b, "b", ndim=1, layout="(O,)")
-        if b.shape[0] != w.shape[0]:
-            raise ValueError(
-                f"b must have one entry per output channel, shape ({w.shape[0]},); got {b.shape}"
-            )
-    dtype = common_dtype(x, w, b)
-    cast = None if b is None else b.astype(dtype, copy=False)
-    return x.astype(dtype, copy=False), w.astype(dtype, copy=False), cast
+    return in_common_dtype(x, w, as_bias(b, "(O,)", w.shape[0]))

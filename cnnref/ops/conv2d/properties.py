@@ -12,7 +12,6 @@ from ...checks import standard
 from ...checks.base import Candidate, Evidence, claim
 from ...checks.compare import as_float64, compare, normwise_tolerance, rtol_for
 from ...checks.standard import ConvolutionSpec
-from ...strategies import DY_VALUES
 from . import hints, scipy_oracle
 from .cases import ConvCase, conv_cases
 from .scales import (
@@ -68,12 +67,8 @@ class Conv2dSpec(ConvolutionSpec):
     hints = hints
     scale = staticmethod(conv2d_scale)
     gradient_scales = staticmethod(conv2d_backward_scales)
-
-    def summed_terms(self, case):
-        return summed_terms(case)
-
-    def cases_for(self, standard):
-        return _cases(dy_values=DY_VALUES) if standard == "backward.contract" else _cases()
+    summed_terms = staticmethod(summed_terms)
+    strategy = staticmethod(conv_cases)
 
     def forward_normwise(self, case, operands64):
         return forward_normwise(case, *operands64[:2])
@@ -85,9 +80,9 @@ class Conv2dSpec(ConvolutionSpec):
 SPEC = Conv2dSpec()
 
 
-def _cases(dy_values=("finite",), **fixed):
-    then = partial(_replace, **fixed) if fixed else None
-    return standard.case_strategy(conv_cases, then=then, dy_values=dy_values)
+def _cases(**fixed):
+    """The cases of conv2d's own properties: finite dy, with ``fixed`` fields."""
+    return SPEC.draw(then=partial(_replace, **fixed) if fixed else None, dy_values=("finite",))
 
 
 def _replace(case: ConvCase, **fields) -> ConvCase:

@@ -6,63 +6,31 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
-import numpy as np
 from hypothesis import strategies as st
 
 from ...declarations import check_features
 from ...strategies import draws
 from ...strategies.draws import SIZE_CLASSES, SizeClass
-from ...strategies.families import ConvolutionCase
+from ...strategies.families import ConvolutionArrays, ConvolutionShape
 from ..arguments import Pair, effective_kernel
 from .geometry import ConvTransposeGeometry
 
-# What leaving each optional argument out means, as PyTorch defines it ("b": no bias).
-CONV_TRANSPOSE_DEFAULTS = {
-    "b": None,
-    "stride": (1, 1),
-    "padding": (0, 0),
-    "output_padding": (0, 0),
-    "groups": 1,
-    "dilation": (1, 1),
-}
+ConvTransposeArrays = ConvolutionArrays
 
 
-class ConvTransposeArrays(NamedTuple):
-    x: np.ndarray
-    w: np.ndarray
-    b: np.ndarray | None
-    dy: np.ndarray
-
-
-@dataclass(frozen=True)
-class ConvTransposeCase(ConvolutionCase):
+@dataclass(frozen=True, repr=False)
+class ConvTransposeCase(ConvolutionShape):
     """One conv_transpose2d example; w is (in_channels, out_channels/groups, kh, kw)."""
 
-    batch: int
-    in_channels: int
-    out_channels: int
-    height: int
-    width: int
-    kernel_size: Pair
-    stride: Pair = (1, 1)
-    padding: Pair = (0, 0)
     output_padding: Pair = (0, 0)
     dilation: Pair = (1, 1)
     groups: int = 1
     bias: bool = True
-    dtype: str = "float64"
-    layout: str = "contiguous"
-    seed: int = 0
-    as_int: tuple[str, ...] = ()  # arguments passed as a plain int
-    omitted: tuple[str, ...] = ()  # arguments left out ("b" included)
-    dy_values: str = "finite"
 
     OP: ClassVar[str] = "conv_transpose2d"
-    DEFAULTS: ClassVar[dict] = CONV_TRANSPOSE_DEFAULTS
     GEOMETRY: ClassVar[type] = ConvTransposeGeometry
-    ARRAYS: ClassVar[type] = ConvTransposeArrays
     OWN_COVERAGE: ClassVar[tuple[str, ...]] = ("output_padding",)
 
     @property
@@ -142,6 +110,9 @@ def sides_with_output(
         return st.integers(low, max(low, size.side[1])).map(lambda side: (side, side))
     return st.tuples(*(st.integers(low, max(low, size.side[1])) for low in smallest))
 
+
+# What leaving each optional argument out means, as PyTorch defines it ("b": no bias).
+CONV_TRANSPOSE_DEFAULTS = ConvTransposeCase.DEFAULTS
 
 __all__ = [
     "CONV_TRANSPOSE_DEFAULTS",

@@ -17,14 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..arguments import (
+    ConvolutionGeometry,
     Pair,
-    as_float_array,
-    as_groups,
+    as_bias,
     as_input_and_weight,
-    as_output_gradient,
-    as_pairs,
-    common_dtype,
+    convolution_gradient,
     effective_kernel,
+    in_common_dtype,
 )
 from ..calls import public_function
 
@@ -33,11 +32,9 @@ W_LAYOUT = "(C_in, C_out/groups, kh, kw)"
 
 
 @dataclass(frozen=True)
-class ConvTransposeGeometry:
+class ConvTransposeGeometry(ConvolutionGeometry):
     """Stride, padding, output_padding, dilation and groups of a conv_transpose2d call, checked."""
 
-    stride: Pair = (1, 1)
-    padding: Pair = (0, 0)
     output_padding: Pair = (0, 0)
     dilation: Pair = (1, 1)
     groups: int = 1
@@ -51,11 +48,9 @@ class ConvTransposeGeometry:
         groups: object = 1,
         dilation: object = 1,
     ) -> ConvTransposeGeometry:
-        checked_groups = as_groups(groups)
-        pairs = as_pairs(
-            stride=stride, padding=padding, output_padding=output_padding, dilation=dilation
+        geometry = cls.checked(
+            groups, stride=stride, padding=padding, output_padding=output_padding, dilation=dilation
         )
-        geometry = cls(**pairs, groups=checked_groups)
         # PyTorch's rule, per axis: output_padding < stride or output_padding < dilation.
         for axis, op, s, d in zip(
             ("height", "width"), geometry.output_padding, geometry.stride, geometry.dilation
@@ -125,10 +120,7 @@ def check_conv_transpose2d_backward_call(
     gradients)."""
     checked = ConvTransposeGeometry.from_args(**geometry)
     x, w, b = _operands(x, w, b, checked.groups)
-    shapes = (x.shape, w.shape)
-    dy = as_output_gradient(dy, "(N, C_out, OH, OW)", lambda: checked.output_shape(*shapes))
-    dtype = common_dtype(dy, x, w, b)
-    dy, x, w = (a.astype(dtype, copy=False) for a in (dy, x, w))
+    dy, x, w = convolution_gradient(dy, x, w, b, "(N, C_out, OH, OW)", checked.output_shape)
     return checked, dy, x, w, b is not None
 
 
@@ -144,14 +136,5 @@ def _operands(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Check dtypes, ranks and b's length, and cast x, w and b to their common dtype."""
     x, w = as_input_and_weight(x, w, X_LAYOUT, W_LAYOUT)
-    if b is not None:
-        b = as_float_array(b, "b", ndim=1, layout="(C_out,)")
-        out_channels = groups * w.shape[1]
-        if b.shape[0] != out_channels:
-            raise ValueError(
-                f"b must have one entry per output channel, shape ({out_channels},) = "
-                f"groups*w.shape[1]; got {b.shape}"
-            )
-    dtype = common_dtype(x, w, b)
-    cast = None if b is None else b.astype(dtype, copy=False)
-    return x.astype(dtype, copy=False), w.astype(dtype, copy=False), cast
+    bias = as_bias(b, "(C_out,)", groups * w.shape[1], " = groups*w.shape[1]")
+    return in_common_dtype(x, w, bias)

@@ -7,7 +7,6 @@ from typing import ClassVar
 
 from ...checks import standard
 from ...checks.standard import ConvolutionSpec
-from ...strategies import DY_VALUES
 from . import hints
 from .cases import ConvTransposeCase, conv_transpose_cases
 from .scales import conv_transpose2d_backward_scales, conv_transpose2d_scale
@@ -39,21 +38,11 @@ class ConvTranspose2dSpec(ConvolutionSpec):
     hints = hints
     scale = staticmethod(conv_transpose2d_scale)
     gradient_scales = staticmethod(conv_transpose2d_backward_scales)
-
-    def summed_terms(self, case):
-        return summed_terms(case)
-
-    def cases_for(self, standard):
-        return _cases(dy_values=DY_VALUES) if standard == "backward.contract" else _cases()
+    summed_terms = staticmethod(summed_terms)
+    strategy = staticmethod(conv_transpose_cases)
+    # windows is a pooling convention: no conv_transpose2d geometry is left out.
+    takes_windows = False
 
 
 SPEC = ConvTranspose2dSpec()
-
-
-def _cases(dy_values=("finite",)):
-    # windows is a pooling convention: no conv_transpose2d geometry is left out.
-    return standard.case_strategy(conv_transpose_cases, takes_windows=False, dy_values=dy_values)
-
-
-standard.register_each(SPEC, standard.FORWARD_CHECKS)
-standard.register_each(SPEC, standard.BACKWARD_CHECKS)
+standard.register_all(SPEC)

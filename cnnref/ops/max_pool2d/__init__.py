@@ -1,30 +1,16 @@
 """max_pool2d: 2-D max pooling, as torch.nn.functional.max_pool2d, and its gradient."""
 
-from .. import Signature
+from ..pooling import window_features, window_pool_signature
 
 # Features a candidate may declare it lacks that only this op has (the rest are in
 # cnnref.declarations): name -> what declaring it unsupported turns off.
-FEATURES = {
-    "pool_padding": "padding other than 0 in max_pool2d",
-    "ceil_mode": "ceil_mode=True",
-    "stride_none": "stride=None (the stride is the kernel size)",
+FEATURES = window_features("max_pool2d") | {
     "nan": "NaN in max pooling inputs",
     "inf": "-inf in max pooling inputs",
 }
 
-# The call as a caller writes it: the forward's arrays in order (the backward takes dy
-# first; an operand b may be None), the geometry with its defaults in positional order,
-# and what the backward returns.
-SIGNATURE = Signature(
-    operands=("x",),
-    geometry=(
-        ("kernel_size", None),
-        ("stride", None),
-        ("padding", 0),
-        ("dilation", 1),
-        ("ceil_mode", False),
-    ),
-    pairs=frozenset({"kernel_size", "stride", "padding", "dilation"}),
-    gradients=("dx",),
-    required=frozenset({"kernel_size"}),
+# The call as a caller writes it: x, the window's geometry with its defaults in positional
+# order (dilation an int or a pair); the backward takes dy first and returns dx.
+SIGNATURE = window_pool_signature(
+    ("dilation", 1), ("ceil_mode", False), pairs=frozenset({"dilation"})
 )

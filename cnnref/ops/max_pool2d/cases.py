@@ -19,16 +19,15 @@ from ...strategies.cases import (
     with_nonfinite,
 )
 from ...strategies.draws import SIZE_CLASSES, SizeClass
-from ...strategies.families import PoolingCase
+from ...strategies.families import WindowPoolCase
 from ...strategies.layouts import with_layout
+from ...strategies.pooling import (
+    POOL_VALUES,
+    allowed_pool_values,
+    pool_values,
+)
 from ..arguments import Pair
 from .geometry import PoolGeometry
-
-# Pool values, simplest first (Hypothesis shrinks towards the first).
-POOL_VALUES = ("distinct", "ties", "nan", "neginf")
-POOL_DEFAULTS = {"stride": None, "padding": (0, 0), "dilation": (1, 1), "ceil_mode": False}
-# Tie-free pool inputs sit on a grid of this spacing: far above the finite-difference step.
-DISTINCT_SPACING = 1 / 8
 
 
 class PoolArrays(NamedTuple):
@@ -36,29 +35,15 @@ class PoolArrays(NamedTuple):
     dy: np.ndarray
 
 
-@dataclass(frozen=True)
-class MaxPoolCase(PoolingCase):
+@dataclass(frozen=True, repr=False)
+class MaxPoolCase(WindowPoolCase):
     """One max_pool2d example; ``values`` says what the input holds (see ``POOL_VALUES``)."""
 
-    batch: int
-    channels: int
-    height: int
-    width: int
-    kernel_size: Pair
-    stride: Pair | None = None
-    padding: Pair = (0, 0)
     dilation: Pair = (1, 1)
     ceil_mode: bool = False
     values: str = "distinct"
-    dtype: str = "float64"
-    layout: str = "contiguous"
-    seed: int = 0
-    as_int: tuple[str, ...] = ()  # arguments passed as a plain int
-    omitted: tuple[str, ...] = ()  # arguments left out
-    dy_values: str = "finite"
 
     OP: ClassVar[str] = "max_pool2d"
-    DEFAULTS: ClassVar[dict] = POOL_DEFAULTS
     GEOMETRY: ClassVar[type] = PoolGeometry
 
     def arrays(self) -> PoolArrays:
@@ -85,25 +70,6 @@ class MaxPoolCase(PoolingCase):
         return needed + ([f"values={self.values!r}"] if self.values != "distinct" else [])
 
 
-def pool_values(kind: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """Pool inputs: tie-free on a coarse grid, or rich in ties, NaN and -inf."""
-    size = int(np.prod(shape))
-    if kind == "distinct":
-        # Distinct multiples of 1/8: exact in float32, and no two within a finite-difference step.
-        return ((rng.permutation(size) - size // 2) * DISTINCT_SPACING).reshape(shape)
-    x = rng.integers(-2, 3, shape).astype(np.float64)  # five values: ties everywhere
-    if kind == "ties":
-        return x
-    if kind == "nan":
-        x[rng.random(shape) < 0.15] = np.nan
-        return x
-    if kind == "neginf":
-        # Dense enough that whole windows are -inf.
-        x[rng.random(shape) < 0.8] = -np.inf
-        return x
-    raise ValueError(f"values must be one of {POOL_VALUES}; got {kind!r}")
-
-
 @st.composite
 def max_pool_cases(
     draw: st.DrawFn,
@@ -124,11 +90,7 @@ def max_pool_cases(
     declare that convention.  ``sizes`` as for ``conv_cases``.
     """
     off = check_features(unsupported)
-    allowed_values = [
-        v
-        for v in POOL_VALUES
-        if v in values and not ((v == "nan" and "nan" in off) or (v == "neginf" and "inf" in off))
-    ]
+    allowed_values = allowed_pool_values(values, off)
     size = draw(st.sampled_from(sizes))
     kernel = draw(draws.pairs(st.integers(1, size.max_kernel), off))
     dilation = draws.optional(draw, "dilation", off, (1, 1), draws.pairs(st.integers(1, 3), off))
@@ -166,6 +128,8 @@ def _every_window_reads_input(geometry: PoolGeometry, sides: Pair) -> bool:
 # Former names, still importable (in them "pool" alone means max pooling).
 PoolCase = MaxPoolCase
 pool_cases = max_pool_cases
+# What leaving each optional argument out means, as PyTorch defines it.
+POOL_DEFAULTS = MaxPoolCase.DEFAULTS
 
 __all__ = [
     "POOL_DEFAULTS",

@@ -17,6 +17,8 @@ from ..arguments import (
     common_dtype,
     effective_kernel,
     pool_output_size,
+    pool_window,
+    require_bool,
 )
 from ..calls import public_function
 
@@ -41,12 +43,9 @@ class PoolGeometry:
         ceil_mode: object = False,
     ) -> PoolGeometry:
         kernel = as_pair(kernel_size, "kernel_size", minimum=1)
-        if not isinstance(ceil_mode, (bool, np.bool_)):
-            raise TypeError(f"ceil_mode must be a bool; got {ceil_mode!r}")
+        require_bool(ceil_mode, "ceil_mode")
         geometry = cls(
-            kernel_size=kernel,
-            stride=kernel if stride is None else as_pair(stride, "stride", minimum=1),
-            padding=as_pair(padding, "padding", minimum=0),
+            **pool_window(kernel, stride, padding),
             dilation=as_pair(dilation, "dilation", minimum=1),
             ceil_mode=bool(ceil_mode),
         )

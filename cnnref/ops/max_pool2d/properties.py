@@ -5,7 +5,6 @@ conservation and support, max pooling's own."""
 from __future__ import annotations
 
 from functools import partial
-from typing import ClassVar
 
 import numpy as np
 
@@ -14,19 +13,15 @@ from ...checks import standard
 from ...checks.base import Candidate, Evidence, Falsified, NotChecked, claim
 from ...checks.compare import compare, rtol_for
 from ...checks.hints import where_gradient_went
-from ...checks.standard import FORWARD_CHECKS, MaxPoolSpec
+from ...checks.standard import MaxPoolSpec
 from ...declarations import NOTHING_DECLARED, PYTORCH_CONVENTIONS, Conventions
-from ...strategies import DY_VALUES
 from ...strategies.layouts import with_layout
+from ...strategies.pooling import DISTINCT_SPACING, POOL_VALUES
 from . import hints
-from .cases import DISTINCT_SPACING, POOL_VALUES, MaxPoolCase, max_pool_cases
+from .cases import MaxPoolCase, max_pool_cases
 from .hints import backward_hints, forward_hints
 from .scales import max_pool2d_backward_scale
 from .windows import maxima_positions, share_kept
-
-# Finite-difference step: far below the gap between distinct inputs, so no argmax moves,
-# and a power of two, so x +- step is exact in float32 and float64.
-FD_STEP = DISTINCT_SPACING / 8
 
 
 def conventions_of(candidate: Candidate, function: str) -> Conventions:
@@ -66,13 +61,11 @@ class MaxPool2dSpec(MaxPoolSpec):
     op = "max_pool2d"
     forward_formula = FORWARD
     backward_formula = BACKWARD
-    summaries: ClassVar[dict[str, str]] = {
-        "matches_reference": "max_pool2d agrees exactly with cnnref's reference, NaN and -inf included.",
-        "backward.matches_reference": "dx agrees with cnnref's reference: ties, NaN and -inf routed as PyTorch does, overlaps accumulated.",
-        "backward.finite_differences": "On tie-free inputs dx agrees with central finite differences of the candidate's own max_pool2d (the reference's if it has none), on examples where that max_pool2d matches the reference.",
-    }
-    fd_step = FD_STEP
+    reference_covers = "NaN and -inf included"
+    overlaps = "overlaps accumulated"
+    summed_terms = staticmethod(summed_terms)
     hints = hints
+    strategy = staticmethod(max_pool_cases)
 
     def conventions(self, candidate, function):
         return conventions_of(candidate, function)
@@ -90,14 +83,6 @@ class MaxPool2dSpec(MaxPoolSpec):
     def reference_backward(self, case, conventions):
         options = conventions.reference_options("max_pool2d_backward")
         return lambda dy, x, **geometry: reference.max_pool2d_backward(dy, x, **geometry, **options)
-
-    def summed_terms(self, case):
-        return summed_terms(case)
-
-    def cases_for(self, standard):
-        if standard == "backward.finite_differences":
-            return _cases(values=("distinct",))
-        return _cases() if standard in FORWARD_CHECKS else _cases(dy_values=DY_VALUES)
 
     def backward_scales(self, case, dy64, operands64, conventions):
         options = conventions.reference_options("max_pool2d_backward")
@@ -126,11 +111,6 @@ class MaxPool2dSpec(MaxPoolSpec):
 
 SPEC = MaxPool2dSpec()
 
-
-def _cases(values=POOL_VALUES, dy_values=("finite",)):
-    return standard.case_strategy(max_pool_cases, values=values, dy_values=dy_values)
-
-
 # ---------------------------------------------------------------- max_pool2d
 
 standard.register_each(SPEC, standard.FORWARD_CHECKS)
@@ -145,7 +125,7 @@ standard.register(SPEC, "backward.finite_differences")
     "max_pool2d_backward.conservation_and_support",
     summary="The gradient is conserved (sum dx = sum dy) and flows only to elements that are the maximum of a window containing them.",
     formula="sum dX = sum dY;  dX[u,v] != 0  =>  X[u,v] = max of a window containing (u,v)",
-    cases=_cases(),
+    cases=SPEC.draw(values=POOL_VALUES, dy_values=("finite",)),
     calls=("max_pool2d",),
 )
 def backward_conservation_and_support(
