@@ -63,12 +63,15 @@ if TYPE_CHECKING:  # what __getattr__ below returns, typed for type checkers and
     PROPERTIES: tuple[Property, ...]
 
 
-def __getattr__(name: str):
-    # PROPERTIES is built on first use, not at import: an op's property module may be
-    # imported first, and register only after this package has loaded.
-    if name == "PROPERTIES":
-        return all_properties()
-    raise AttributeError(f"module 'cnnref.checks' has no attribute {name!r}")
+# Hidden from type checkers, which then know exactly the names above and reject any other.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str):
+        # PROPERTIES is built on first use, not at import: an op's property module may be
+        # imported first, and register only after this package has loaded.
+        if name == "PROPERTIES":
+            return all_properties()
+        raise AttributeError(f"module 'cnnref.checks' has no attribute {name!r}")
 
 
 __all__ = [
