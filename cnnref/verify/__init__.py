@@ -20,6 +20,7 @@ from ..checks.suggestions import confirmed
 from ..declarations import Conventions, Declarations, canonical_features, declare, enforce
 from ..declarations import read as read_declarations
 from ..ops import GROUPS
+from ..options import default_jobs
 from ..results import Failure, Kind, PropertyResult, Status, VerificationResult
 from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, Limits
 from ..strategies.cases import Case
@@ -38,7 +39,6 @@ from .evaluate import evaluate
 from .failures import example_failed
 from .last_failed import failed_last_time, reorder
 from .last_failed import record as record_failed
-from .options import default_jobs
 from .runner import (
     DEFAULT_EXAMPLES,
     DEFAULT_TIMEOUT,

@@ -27,12 +27,12 @@ from .. import declarations
 from ..checks import FUNCTIONS, CandidateRaised, Falsified
 from ..declarations import NOTHING_DECLARED, Declarations
 from ..ops.signatures import argument_names
+from ..options import DEFAULT_CANDIDATE
 from ..sandbox.child import signatures_problem
 from ..sandbox.process import CandidateProcess, CandidateProcessFailed, Limits, RemoteRaised
 from ..sandbox.signatures import expected_calls
 from ..sandbox.target import CandidateLoadError, Command, import_target, target_of
 from ..sandbox.wire import shared_memory
-from .options import DEFAULT_CANDIDATE
 
 
 @dataclass

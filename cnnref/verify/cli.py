@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from ..cli import report_file
 from ..ops import FUNCTIONS, OPS
-from ..sandbox import options as fence_options
-from .options import (
+from ..options import (
     DEFAULT_CANDIDATE,
     DEFAULT_EXAMPLES,
     RUN_OPTIONS,
     SELECTION_OPTIONS,
     run_options,
 )
+from ..sandbox import options as fence_options
 
 if TYPE_CHECKING:
     from ..checks import Property

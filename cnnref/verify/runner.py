@@ -33,6 +33,7 @@ from ..checks import Property
 from ..checks.contract import STATE_HINT
 from ..checks.suggestions import confirmed, feature_suggestions
 from ..declarations import NOTHING_DECLARED, WITH_CONVENTIONS, Conventions, Declarations
+from ..options import DEFAULT_EXAMPLES
 from ..oracles.torch_autograd import torch_available
 from ..results import FATAL, Kind, PropertyResult, Status, Worst
 from ..sandbox.process import DEFAULT_TIMEOUT
@@ -42,7 +43,6 @@ from ..strategies.cases import Case
 from .candidate import IsolatedCandidate, LoadedCandidate
 from .evaluate import Outcome, evaluate
 from .failures import FLAKY, NO_SMALLER, failure_of, input_elements
-from .options import DEFAULT_EXAMPLES
 
 # A case's values come from its seed, so they change completely as Hypothesis shrinks the
 # geometry: the failure can vanish at every smaller size, and shrinking stops at a large

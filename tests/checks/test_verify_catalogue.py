@@ -16,7 +16,7 @@ import re
 import pytest
 
 from cnnref.checks import PROPERTIES
-from cnnref.ops import GROUPS
+from cnnref.ops import GROUPS, OPS
 from cnnref.strategies import ConvCase, PoolCase
 from cnnref.verify import check_example, select_properties, verify
 from tests.candidates.catalogue import BUGS, MISBEHAVING
@@ -199,7 +199,7 @@ def test_check_example_passes_quietly_on_a_correct_candidate() -> None:
 @pytest.mark.parametrize(
     ("target", "examples", "ops"),
     [
-        *(("cnnref", 25, [group]) for group in GROUPS),
+        *(("cnnref", 25, [group]) for group in OPS.values()),
         *((f"{CANDIDATES}:correct", 100, [group]) for group in STUDENT_OPS),
         ("tests.candidates.loops", 25, STUDENT_OPS),
         ("tests.candidates.torch_backed", 25, STUDENT_OPS),

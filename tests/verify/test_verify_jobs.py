@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from cnnref.options import default_jobs
 from cnnref.report import report_dict
 from cnnref.verify import verify
-from cnnref.verify.options import default_jobs
 
 pytestmark = pytest.mark.slow  # whole runs with worker processes, serial and parallel
 

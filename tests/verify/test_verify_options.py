@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cnnref.cli import build_parser
-from cnnref.verify.options import RUN_OPTIONS, Option, run_options
+from cnnref.options import RUN_OPTIONS, Option, run_options
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,7 +42,7 @@ def test_the_plugin_offers_each_plugin_option_and_its_ini_key(pytester: pytest.P
 def test_an_ini_value_reads_as_the_command_line_reads_it(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\ncnnref_memory = 1G\ncnnref_timeout = 2.5\n")
     pytester.makeconftest(
-        "from cnnref.verify.pytest_plugin import run_settings\n"
+        "from cnnref.pytest_plugin import run_settings\n"
         "def pytest_configure(config):\n"
         "    settings = run_settings(config)\n"
         "    print('memory', settings['memory'], 'timeout', settings['timeout'])\n"

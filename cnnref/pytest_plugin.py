@@ -11,8 +11,9 @@
   pytest-xdist each worker sends its results to the controller, which
   writes one merged report.
 
-Heavy imports wait until a session asks for cnnref, so that installing
-cnnref costs other pytest runs nothing.
+The verifier (Hypothesis, the checks, PyTorch) loads when a session asks for cnnref, so that
+installing cnnref costs other pytest runs next to nothing; the plugin and its options table
+(``cnnref.options``) sit outside ``cnnref.verify`` so that loading them does not load it.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from ..cli import report_problem
-from ..results import Status
-from ..sandbox.target import Command
+from .cli import report_problem
 from .options import RUN_OPTIONS
+from .results import Status
+from .sandbox.target import Command
 
 # The run options a test item takes from the command line or the ini file; -x, --ff and
 # --lf are pytest's own, and -j is xdist's (-n).
@@ -73,7 +74,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def _add_grader_options(group) -> None:
     """The fences' openings and --strict/--require, as ``cnnref verify`` has them."""
-    from ..sandbox.options import OPTIONS
+    from .sandbox.options import OPTIONS
 
     for name, settings in OPTIONS:
         group.addoption(f"--cnnref-{name}", **settings)
@@ -105,7 +106,7 @@ def pytest_configure(config: pytest.Config) -> None:
     state = _SessionState(config)
     config.stash[STATE] = state
     if reports or _targets(config):
-        from . import result_listeners
+        from .verify import result_listeners
 
         result_listeners.append(state.record)
 
@@ -113,7 +114,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(STATE, None)
     if state is not None and state.listening:
-        from . import result_listeners
+        from .verify import result_listeners
 
         result_listeners.remove(state.record)
 
@@ -133,7 +134,7 @@ def _selected(config: pytest.Config) -> list:
     ops = [op.strip() for given in config.getoption("cnnref_ops") for op in given.split(",")]
     if not _targets(config):
         return []
-    from . import select_properties
+    from .verify import select_properties
 
     try:
         return select_properties([op for op in ops if op] or None)
@@ -236,10 +237,10 @@ class _SessionState:
 
     def run(self, target: str, prop, command: Command | None = None):
         """``verify`` of one property, in the target's process (started once per session)."""
-        from ..sandbox.options import LIMITS_OPTIONS, chosen
-        from ..sandbox.process import Limits
-        from . import verify
-        from .candidate import CandidateLoadError, IsolatedCandidate
+        from .sandbox.options import LIMITS_OPTIONS, chosen
+        from .sandbox.process import Limits
+        from .verify import verify
+        from .verify.candidate import CandidateLoadError, IsolatedCandidate
 
         config = self.config
         grader = chosen(config.option, prefix="cnnref_")
@@ -281,7 +282,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state.close()
     if not state.results and not state.worker_reports:
         return
-    from ..report.json_report import report_dict
+    from .report.json_report import report_dict
 
     reports = [report_dict(result) for result in state.results] + state.worker_reports
     if hasattr(config, "workeroutput"):  # a pytest-xdist worker: hand results to the controller
@@ -289,7 +290,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     paths = config.getoption("cnnref_report")
     if paths:
-        from ..report import merge_reports, write_report
+        from .report import merge_reports, write_report
 
         merged = merge_reports(reports)
         for path in paths:

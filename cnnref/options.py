@@ -14,9 +14,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..cli import cpu_seconds, memory_size, module_list, positive_float, positive_int
-from ..ops import FUNCTIONS, GROUPS
-from ..sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, DEFAULT_TIMEOUT
+from .cli import cpu_seconds, memory_size, module_list, positive_float, positive_int
+from .ops import FUNCTIONS, GROUPS
+from .sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, DEFAULT_TIMEOUT
 
 DEFAULT_CANDIDATE = "cnnref"
 DEFAULT_EXAMPLES = 100
