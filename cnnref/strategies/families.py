@@ -81,6 +81,11 @@ class OpCase:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.field_names())
         return f"{type(self).__qualname__}({shown})"
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis (and IPython) print a dataclass field by field, ClassVars included;
+        # a case prints as its repr, the line that reproduces it.
+        printer.text(repr(self))
+
     @classmethod
     def field_names(cls) -> list[str]:
         """The fields in the order a caller writes them: positional ones, then keyword-only."""

@@ -63,6 +63,13 @@ def test_cases_are_reproducible_from_their_repr() -> None:
         assert (a is None and b is None) or np.array_equal(a, b)
 
 
+def test_hypothesis_prints_a_drawn_case_as_its_repr() -> None:
+    from hypothesis.vendor.pretty import pretty
+
+    case = ConvCase(1, 2, 2, 5, 5, (3, 3), dtype="float16", seed=3)
+    assert pretty(case) == repr(case), "a failing draw must print as the line that rebuilds it"
+
+
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_layouts_keep_values_and_change_memory(layout: str) -> None:
     array = np.arange(24.0).reshape(1, 2, 3, 4)
