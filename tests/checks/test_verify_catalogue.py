@@ -192,8 +192,8 @@ def test_check_example_passes_quietly_on_a_correct_candidate() -> None:
 # Correct candidates: the from-scratch student at the default 100 examples, the slow ones
 # (Python loops, PyTorch round trips) at fewer: the claim is that a correct implementation is
 # never called wrong, and the student makes it at full strength.  The reference makes it at
-# full strength in properties/test_reference_properties.py (every property, 100 examples in
-# every dtype, in process); here it runs isolated through verify.  One test per op for the
+# full strength in properties/test_reference_properties.py (every property, 100 examples,
+# each in a dtype drawn from all four, in process); here it runs isolated through verify.  One test per op for the
 # reference and the student, so that the xdist workers share them out.
 @pytest.mark.usefixtures("torch_required")
 @pytest.mark.parametrize(

@@ -129,7 +129,7 @@ def test_xdist_workers_results_merge_into_one_report(project: pytest.Pytester) -
     require(
         importlib.util.find_spec("xdist") is not None, "pytest-xdist (pip install -e '.[test]')"
     )
-    # The pool properties only (ten items, both workers get some): the merge is what is tested.
+    # The max pool's properties only (both workers get some): the merge is what is tested.
     result = project.runpytest_subprocess(
         "-n",
         "2",
@@ -142,7 +142,7 @@ def test_xdist_workers_results_merge_into_one_report(project: pytest.Pytester) -
         "--cnnref-report",
         "merged.json",
     )
-    pool = sorted(p.name for p in select_properties(["pool"]))
+    pool = sorted(p.name for p in select_properties(["max_pool"]))
     result.assert_outcomes(passed=len(pool))
     report = json.loads((project.path / "merged.json").read_text())
     assert sorted(p["name"] for p in report["properties"]) == pool

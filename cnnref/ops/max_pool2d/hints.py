@@ -50,7 +50,7 @@ NAN_FIRST = (
     "only windows containing NaN are wrong: with nan='first' the FIRST NaN of a window takes dL/dY"
 )
 OVERLAP_ONLY = "only inputs shared by overlapping windows are wrong: each window must ADD its gradient (+=), not assign it"
-NONFINITE_SPREAD = (
+MASKED_NONFINITE_DY = (
     "dx is NaN where no NaN or inf of dy is routed, only in windows whose dy is NaN or inf: "
     "0 * NaN and 0 * inf are NaN, so multiplying dy by a 0/1 mask spreads them; route dy "
     "with np.where or by index instead"
@@ -171,12 +171,12 @@ def backward_hints(
 def _nonfinite_dy_spread(
     case: PoolCase, x: np.ndarray, dy: np.ndarray, expected: np.ndarray, actual: np.ndarray
 ) -> list[str]:
-    """NONFINITE_SPREAD when every stray NaN of dx lies in a window whose dy is not finite."""
+    """MASKED_NONFINITE_DY when every stray NaN of dx lies in a window whose dy is not finite."""
     stray = np.isnan(actual) & ~np.isnan(expected)
     if not stray.any() or np.isfinite(dy).all():
         return []
     reached = spread_to_inputs(case, x, ~np.isfinite(dy))
-    return [] if (stray & ~reached).any() else [NONFINITE_SPREAD]
+    return [] if (stray & ~reached).any() else [MASKED_NONFINITE_DY]
 
 
 def _nans_per_window(case: PoolCase, x: np.ndarray) -> np.ndarray:
