@@ -16,19 +16,12 @@ from typing import Any
 
 from .cli import cpu_seconds, memory_size, module_list, positive_float, positive_int
 from .ops import FUNCTIONS, GROUPS
+from .ops.threads import free_cores
 from .sandbox.process import DEFAULT_CPU_SECONDS, DEFAULT_MEMORY, DEFAULT_TIMEOUT
 
 DEFAULT_CANDIDATE = "cnnref"
 DEFAULT_EXAMPLES = 100
 PLUGIN_PREFIX = "cnnref"
-
-
-def available_cores() -> int:
-    """The cores this process may run on (its CPU affinity), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -200,16 +193,6 @@ SELECTION_OPTIONS: tuple[Option, ...] = (
 def run_options(values: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments of ``verify`` that the run options' parsed ``values`` give."""
     return {option.key: values[option.key] for option in RUN_OPTIONS if option.key in values}
-
-
-def free_cores() -> int:
-    """The cores this process may use less those already busy (the last minute's load
-    average, whole cores), at least 1: on a busy machine more workers only take turns."""
-    try:
-        busy = int(os.getloadavg()[0])
-    except OSError:  # no load average on this system
-        busy = 0
-    return max(1, available_cores() - busy)
 
 
 def default_jobs() -> int:

@@ -46,21 +46,20 @@ def mnist_dir() -> Path:
 pytest_plugins = ["pytester"]
 
 
-# Groups of tests that share one slow fixture and so stay on one xdist worker, in a row.
-SERIAL_GROUPS = ("wheel", "report", "vectors")
+@pytest.fixture(scope="session")
+def _extensions_imported() -> None:
+    """The compiled modules a verification and its reports load, imported before any
+    ``pytester`` is made (session fixtures come first): pytester takes out of ``sys.modules``
+    what a test imported after it was made, and such a module cannot be loaded twice."""
+    import scipy.signal  # noqa: F401
+
+    import cnnref.report.html_report  # noqa: F401  (jinja2's markupsafe)
+
+    if torch_available():
+        import torch  # noqa: F401
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest work first, so that the many short tests fill the workers' ends: the serial
-    groups (the wheel's is about 30 s in a row), then the other ``slow`` tests, then the rest.
-    xdist hands tests out in this order; collected in place, a slow test could leave one worker
-    running it alone at the end of the run."""
-
-    def serial(item: pytest.Item) -> bool:
-        marker = item.get_closest_marker("xdist_group")
-        return marker is not None and marker.args[0] in SERIAL_GROUPS
-
-    def slow(item: pytest.Item) -> bool:
-        return item.get_closest_marker("slow") is not None
-
-    items.sort(key=lambda item: (not serial(item), not slow(item)))
+@pytest.fixture
+def pytester_in_process(_extensions_imported: None, pytester: pytest.Pytester) -> pytest.Pytester:
+    """``pytester``, for sessions run in this process (``runpytest_inprocess``)."""
+    return pytester

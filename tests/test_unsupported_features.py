@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from cnnref.report import report_dict
 from cnnref.verify import verify
+from tests.support.cli import cnnref
 
 pytestmark = pytest.mark.slow  # whole verifications with declared features
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_declared_features_are_not_drawn_and_reported_as_not_covered() -> None:
@@ -39,12 +34,6 @@ def test_declared_features_are_not_drawn_and_reported_as_not_covered() -> None:
 
 
 def test_an_unknown_feature_name_is_a_usage_error() -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "cnnref", "verify", "--impl", "tests.candidates.misdeclared"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    run = cnnref("verify", "--impl", "tests.candidates.misdeclared")
     assert run.returncode == 2, run.stdout + run.stderr
     assert "unknown features ['grups']" in run.stderr

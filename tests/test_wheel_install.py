@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -16,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.once import once_per_run
+
 ROOT = Path(__file__).resolve().parents[1]
-# One wheel and one virtual environment for the run (``installed``); on one xdist worker where
-# xdist_group works, so that the others need not wait for it.
-# slow: builds and installs a wheel
-pytestmark = [pytest.mark.xdist_group("wheel"), pytest.mark.slow]
+# One wheel and one virtual environment for the run (``installed``).
+pytestmark = pytest.mark.slow  # builds and installs a wheel
 
 CANDIDATE = textwrap.dedent(
     """
@@ -103,30 +102,10 @@ def build_and_install(work: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def installed(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+def installed(request: pytest.FixtureRequest) -> Path:
     """A virtual environment with cnnref's wheel installed (its dependencies come from this
-    interpreter), made once per test run.
-
-    Under pytest-xdist every worker that runs these tests asks for it: the first builds it in
-    the run's own temporary root (shared by its workers, by no other run) while holding a
-    lock, the others wait and reuse it.  xdist_group alone does not keep the tests on one
-    worker with every pytest that pyproject allows.
-    """
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if hasattr(request.config, "workerinput") else base
-    work, done, failed = root / "wheel", root / "wheel.done", root / "wheel.failed"
-    with open(root / "wheel.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if failed.exists():
-            pytest.fail(failed.read_text(), pytrace=False)
-        if not done.exists():
-            try:
-                build_and_install(work)
-            except BaseException as error:
-                failed.write_text(f"another worker's build failed: {error}")
-                raise
-            done.touch()
-    return work / "venv"
+    interpreter), made once per test run whichever xdist workers run these tests."""
+    return once_per_run(request, "wheel", build_and_install) / "venv"
 
 
 def run(environment: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:

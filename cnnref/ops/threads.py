@@ -38,7 +38,8 @@ def free_cores(cores: int | None = None, load: float | None = None) -> int:
     """The cores left for this process: ``cores`` (default: those it may run on) less the
     1-minute load average ``load`` (default: the system's), rounded, and at least 1."""
     if cores is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        cores = cores or 1
     if load is None:
         try:
             load = os.getloadavg()[0]

@@ -79,11 +79,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     from ..checks import PROPERTIES
     from ..sandbox.process import QUIET_WHEN_IDLE
     from . import CandidateLoadError, SelectionError, select_properties, verify
     from .candidate import Command
+
+    # sys.stdout and sys.stderr as they are when called (redirect_stdout and pytest's capture
+    # replace them), not as they were when this module was imported.
+    out, err = out or sys.stdout, err or sys.stderr
 
     # The verifier's own PyTorch (imported later, by the torch properties) takes turns with the
     # candidate's process: its idle threads should sleep, not spin (see sandbox.process).

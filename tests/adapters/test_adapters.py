@@ -7,8 +7,6 @@ stay fast; the planted bugs run on one chosen example each (check_example).
 from __future__ import annotations
 
 import importlib.util
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,11 +18,16 @@ from cnnref.strategies import ConvCase, PoolCase
 from cnnref.verify import check_example, verify
 from tests.candidates import cs231n
 from tests.conftest import require
+from tests.support.cli import cnnref
 
 pytestmark = pytest.mark.slow  # verifies candidates through PyTorch and JAX
 
 ROOT = Path(__file__).resolve().parents[2]
 PINNED = {"examples": 8, "seed": 0}
+# The PyTorch-backed adapters run in this process, where PyTorch is loaded already (a second
+# saved per run): what is judged is the adapter, and `cnnref verify --impl module:object`
+# runs one in its own process in test_the_cli_takes_an_adapter_object.
+IN_PROCESS = PINNED | {"isolate": False}
 
 
 def _all_passed(result, properties):
@@ -42,7 +45,7 @@ def test_torch_forwards_get_their_backwards_from_autograd(torch_required) -> Non
         "max_pool2d_backward.matches_reference",
         "max_pool2d_backward.contract",
     ]
-    result = verify("tests.candidates.adapted:torch_functions", properties=properties, **PINNED)
+    result = verify("tests.candidates.adapted:torch_functions", properties=properties, **IN_PROCESS)
     _all_passed(result, properties)
 
 
@@ -50,7 +53,7 @@ def test_the_forward_adapters_adapt_every_op_of_the_registry(torch_required) -> 
     properties = [
         name for op in OPS for name in (f"{op}.contract", f"{op}_backward.matches_reference")
     ]
-    result = verify("tests.candidates.adapted:torch_every_op", properties=properties, **PINNED)
+    result = verify("tests.candidates.adapted:torch_every_op", properties=properties, **IN_PROCESS)
     _all_passed(result, properties)
 
 
@@ -61,7 +64,7 @@ def test_an_adapter_refuses_a_name_that_is_no_op() -> None:
 
 def test_torch_module_classes_are_built_per_call_with_cnnrefs_weights(torch_required) -> None:
     properties = ["conv2d_backward.matches_reference", "max_pool2d_backward.matches_reference"]
-    result = verify("tests.candidates.adapted:torch_modules", properties=properties, **PINNED)
+    result = verify("tests.candidates.adapted:torch_modules", properties=properties, **IN_PROCESS)
     _all_passed(result, properties)
 
 
@@ -166,10 +169,9 @@ def test_an_unbound_adapter_needs_isolate_false() -> None:
 
 
 def test_the_cli_takes_an_adapter_object() -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "cnnref", "verify", "--impl", "tests.candidates.cs231n:pooling",
-         "--property", "max_pool2d_backward.matches_reference", "--examples", "5", "--seed", "0"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    run = cnnref(
+        "verify", "--impl", "tests.candidates.cs231n:pooling",
+        "--property", "max_pool2d_backward.matches_reference", "--examples", "5", "--seed", "0",
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
     assert "max_pool2d_backward.matches_reference" in run.stdout
@@ -337,7 +339,7 @@ def test_all_four_ops_go_through_the_torch_adapter(torch_required) -> None:
         "avg_pool2d_backward.matches_reference",
         "avg_pool2d.contract",
     ]
-    result = verify("tests.candidates.adapted:torch_all_ops", properties=properties, **PINNED)
+    result = verify("tests.candidates.adapted:torch_all_ops", properties=properties, **IN_PROCESS)
     _all_passed(result, properties)
 
 
@@ -348,7 +350,7 @@ def test_torch_module_builds_transposed_convs_average_and_adaptive_pools(torch_r
         "adaptive_avg_pool2d_backward.matches_reference",
         "adaptive_max_pool2d_backward.matches_reference",
     ]
-    result = verify("tests.candidates.adapted:torch_modules", properties=properties, **PINNED)
+    result = verify("tests.candidates.adapted:torch_modules", properties=properties, **IN_PROCESS)
     _all_passed(result, properties)
 
 

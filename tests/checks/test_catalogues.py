@@ -30,12 +30,7 @@ CATALOGUES = (
     test_avg_pool2d_catalogue.CATALOGUE,
     test_adaptive_pool2d_catalogue.CATALOGUE,
 )
-# Both tests of a bug on one xdist worker where it honours groups, so that its run is made once.
-EACH_BUG = [
-    pytest.param(c, bug, id=f"{c.name}:{bug}", marks=pytest.mark.xdist_group(f"{c.name}:{bug}"))
-    for c in CATALOGUES
-    for bug in c.bugs
-]
+EACH_BUG = [pytest.param(c, bug, id=f"{c.name}:{bug}") for c in CATALOGUES for bug in c.bugs]
 
 
 @pytest.mark.parametrize("catalogue", CATALOGUES, ids=lambda c: c.name)
@@ -48,15 +43,9 @@ def test_every_bug_is_pinned_to_a_property(catalogue: Catalogue) -> None:
 
 
 @pytest.mark.parametrize(("catalogue", "bug"), EACH_BUG)
-def test_a_default_run_fails_the_bug_first_at_its_pinned_property(
+def test_a_default_run_fails_first_at_the_pinned_property_and_names_the_bug(
     catalogue: Catalogue, bug: str
 ) -> None:
-    prop, _ = catalogue.caught[bug]
-    failed_first_at(default_run(catalogue, bug), prop, f"{bug} ({catalogue.bugs[bug]})")
-
-
-@pytest.mark.parametrize(("catalogue", "bug"), EACH_BUG)
-def test_the_pinned_property_names_the_bug(catalogue: Catalogue, bug: str) -> None:
     prop, phrases = catalogue.caught[bug]
     what = f"{bug} ({catalogue.bugs[bug]})"
     outcome = failed_first_at(default_run(catalogue, bug), prop, what)

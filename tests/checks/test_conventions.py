@@ -7,10 +7,6 @@ each must pass under its declaration and fail under PyTorch's, the default.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import jsonschema
 import numpy as np
 import pytest
@@ -29,10 +25,10 @@ from cnnref.verify import check_example, declare, verify
 from cnnref.verify.candidate import IsolatedCandidate
 from cnnref.verify.cli import summary_table
 from tests.candidates import conventions
+from tests.support.cli import cnnref
 
 pytestmark = pytest.mark.slow  # verifies each declared convention
 
-ROOT = Path(__file__).resolve().parents[2]
 TARGETS = "tests.candidates.conventions"
 FORMS = {"fast": fast, "literal": literal}
 
@@ -175,13 +171,7 @@ def test_declarations_travel_through_the_candidate_process() -> None:
 
 
 def test_a_bad_declaration_is_a_usage_error_on_the_command_line() -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "cnnref", "verify", "--impl", f"{TARGETS}:unknown_value"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    run = cnnref("verify", "--impl", f"{TARGETS}:unknown_value")
     assert run.returncode == 2, run.stdout + run.stderr
     assert "ties must be one of ['first', 'split']; got 'spread'" in run.stderr
     assert "Traceback" not in run.stderr

@@ -78,8 +78,14 @@ def test_float32_accumulating_kernels_pass(kernel: str, dtype: str, seed: int) -
 def test_pytorch_cpu_passes_under_its_declared_accumulation(torch_required, dtype, seed) -> None:
     properties = [p for p in VALUES if not p.startswith("avg_pool2d")]  # the adapter has none
     properties += ["conv2d_backward.matches_torch", "max_pool2d_backward.matches_torch"]
+    # In this process, where PyTorch is loaded already: what is judged is the bound, not the fence.
     result = verify(
-        f"{TARGET}:torch_cpu", properties=properties, examples=25, seed=seed, dtype=dtype
+        f"{TARGET}:torch_cpu",
+        properties=properties,
+        examples=25,
+        seed=seed,
+        dtype=dtype,
+        isolate=False,
     )
     assert result.passed, result.explain()
 

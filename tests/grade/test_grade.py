@@ -27,9 +27,9 @@ STUDENT = ROOT / "tests" / "candidates" / "student.py"
 CORRECT = "from student import build\n\n_impl = build()\n"
 BUGGY = "from student import build\n\n_impl = build({bug!r})\n"
 EXPOSE = "conv2d, conv2d_backward = _impl.conv2d, _impl.conv2d_backward\n"
-# Catalogue bugs (tests/candidates/catalogue.py) the seed's first examples catch.
-BUGS = ["flip_kernel", "stride_axes_swapped", "padding_one_side", "bias_first_item_only",
-        "dx_kernel_rotated", "dx_overlap_assigned", "dw_mean_over_batch", "db_mean"]  # fmt: skip
+# Catalogue bugs (tests/candidates/catalogue.py) the seed's first examples catch, one in each
+# result: y, dx, dw and db (the catalogue's own tests show that every bug is caught).
+BUGS = ["flip_kernel", "dx_overlap_assigned", "dw_mean_over_batch", "db_mean"]
 WRONG = {
     "zeros": "import numpy as np\n\n_impl = build()\n\n\ndef conv2d(x, w, *a, **k):\n"
     "    return np.zeros_like(_impl.conv2d(x, w, *a, **k))\n\n\n"
@@ -54,7 +54,8 @@ PROPERTIES = ["conv2d.matches_reference", "conv2d_backward.matches_reference"]
 def make_class(folder: Path, correct: int = 3, crashes: int = 2, hangs: int = 1) -> dict[str, str]:
     """A class: each submission a folder with layers.py (and the student's helper), every kind
     there is, the correct, crashing and hanging ones as many times as asked; what each is.
-    docs/grading.md's figures are for ``correct=10, crashes=4, hangs=3``, 31 submissions."""
+    docs/grading.md's figures are for ``correct=10, crashes=4, hangs=3`` and 8 catalogue bugs,
+    31 submissions."""
     kinds: dict[str, str] = {}
 
     def submit(name: str, layers: str, kind: str) -> None:
@@ -88,7 +89,7 @@ def rows_of(out: Path) -> dict[str, dict]:
     }
 
 
-@pytest.mark.slow  # 20 verifications, two at a time
+@pytest.mark.slow  # 16 verifications, two at a time
 def test_a_class_is_graded_into_a_gradebook_and_resumes_without_regrading(tmp_path: Path) -> None:
     kinds = make_class(tmp_path / "class")
     assert set(kinds.values()) == {"correct", "bug", "crash", "hang", "import error"}

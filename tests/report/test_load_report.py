@@ -4,16 +4,13 @@ reports, saying why, so that a grader's pipeline finds a result for every submis
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow  # each case is a cnnref process
+from tests.support.cli import cnnref
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow  # each case runs cnnref verify
 
 
 @pytest.mark.parametrize(
@@ -29,15 +26,8 @@ def test_a_candidate_that_cannot_be_loaded_gets_a_report_with_the_reason(
 ) -> None:
     (tmp_path / "homework.py").write_text(source)
     report, page = tmp_path / "report.json", tmp_path / "report.html"
-    command = [sys.executable, "-m", "cnnref", "verify", "--impl", "homework", *extra]
-    run = subprocess.run(
-        [*command, "--json", str(report), "--report", str(page)],
-        cwd=tmp_path,
-        env=os.environ | {"PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    options = ["--json", str(report), "--report", str(page)]
+    run = cnnref("verify", "--impl", "homework", *extra, *options, cwd=tmp_path)
     assert run.returncode == 2, run.stdout + run.stderr
     assert reason in run.stderr and "Traceback" not in run.stderr
     written = json.loads(report.read_text())

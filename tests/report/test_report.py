@@ -17,23 +17,27 @@ from cnnref.report.junit_report import render_junit
 from cnnref.verify import verify
 from tests.conftest import require
 from tests.support.browser import Browser, find_chromium
+from tests.support.once import json_once_per_run
 
-# The module-scoped fixtures are whole runs: keep the module on one xdist worker.
-# slow: verifies candidates for its reports and drives a browser
-pytestmark = [pytest.mark.xdist_group("report"), pytest.mark.slow]
+pytestmark = pytest.mark.slow  # verifies candidates for its reports and drives a browser
 SCHEMA = report_schema()
 
 
+# Each report is a whole run, made once per test run and read back from its JSON.
 @pytest.fixture(scope="module")
-def passing() -> dict:
-    return report_dict(verify("cnnref", examples=8, seed=3))
-
-
-@pytest.fixture(scope="module")
-def failing() -> dict:
-    return report_dict(
-        verify("tests.candidates.catalogue:ties_last", ops=["pool"], examples=20, seed=0)
+def passing(request: pytest.FixtureRequest) -> dict:
+    return json_once_per_run(
+        request, "passing_report", lambda: report_dict(verify("cnnref", examples=8, seed=3))
     )
+
+
+@pytest.fixture(scope="module")
+def failing(request: pytest.FixtureRequest) -> dict:
+    def make() -> dict:
+        candidate = "tests.candidates.catalogue:ties_last"
+        return report_dict(verify(candidate, ops=["pool"], examples=20, seed=0))
+
+    return json_once_per_run(request, "failing_report", make)
 
 
 def test_reports_validate_against_the_schema(passing: dict, failing: dict) -> None:

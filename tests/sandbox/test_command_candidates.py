@@ -287,10 +287,10 @@ def test_a_load_error_from_the_program_is_its_message(tmp_path: Path) -> None:
 
 
 def test_the_pytest_plugin_takes_a_command(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, c_server: Path
+    pytester_in_process: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, c_server: Path
 ) -> None:
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
-    result = pytester.runpytest_subprocess(
+    result = pytester_in_process.runpytest_inprocess(
         "--cnnref-command", str(c_server), "--cnnref-examples", "2", "-k", "contract", "-q"
     )
     contracts = [p for p in select_properties() if p.name.endswith(".contract")]

@@ -29,10 +29,9 @@ from cnnref.precision import DTYPES, HALF_DTYPES
 from cnnref.reference import literal
 from cnnref.vectors import FEATURES, FORMAT, FORMAT_VERSION, MANIFEST, iter_files
 from tests.conftest import require
+from tests.support.once import once_per_run
 
-# The module-scoped fixtures are whole runs: keep the module on one xdist worker.
-# slow: writes golden-vector corpora
-pytestmark = [pytest.mark.xdist_group("vectors"), pytest.mark.slow]
+pytestmark = pytest.mark.slow  # writes golden-vector corpora
 ROOT = Path(__file__).resolve().parents[2]
 # What the corpus must exercise (issue 12): written out here, not read from cnnref.
 REQUIRED_FEATURES = {
@@ -77,10 +76,13 @@ REQUIRED_FEATURES = {
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("vectors") / "corpus"
-    assert main(["vectors", str(directory)]) == 0
-    return directory
+def corpus(request: pytest.FixtureRequest) -> Path:
+    """The default corpus, written once per test run by the CLI."""
+
+    def write(directory: Path) -> None:
+        assert main(["vectors", str(directory / "corpus")]) == 0
+
+    return once_per_run(request, "vectors", write) / "corpus"
 
 
 @pytest.fixture(scope="module")

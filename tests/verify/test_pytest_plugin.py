@@ -19,21 +19,26 @@ pytestmark = pytest.mark.slow  # pytest sessions that each verify a candidate
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# Each session runs in this process (runpytest_inprocess), where PyTorch, SciPy and Hypothesis
+# are already imported: a second or two saved per session.  The candidates still run in their
+# own processes, and so do a session's xdist workers.
 @pytest.fixture
-def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+def project(
+    pytester_in_process: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> pytest.Pytester:
     """A scratch project that can import this repository's test candidates."""
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     monkeypatch.syspath_prepend(str(ROOT))
-    return pytester
+    return pytester_in_process
 
 
 def test_impl_option_adds_one_item_per_property(project: pytest.Pytester) -> None:
-    result = project.runpytest_subprocess("--cnnref-impl", "cnnref", "--cnnref-examples", "5", "-q")
+    result = project.runpytest_inprocess("--cnnref-impl", "cnnref", "--cnnref-examples", "5", "-q")
     result.assert_outcomes(passed=len(PROPERTIES))
 
 
 def test_a_failing_property_shows_its_explanation_not_a_traceback(project: pytest.Pytester) -> None:
-    result = project.runpytest_subprocess(
+    result = project.runpytest_inprocess(
         "--cnnref-impl",
         "tests.candidates.catalogue:ties_last",
         "--cnnref-examples",
@@ -53,7 +58,7 @@ def test_a_failing_property_shows_its_explanation_not_a_traceback(project: pytes
 
 
 def test_forbid_fences_the_candidate_of_a_plugin_item(project: pytest.Pytester) -> None:
-    result = project.runpytest_subprocess(
+    result = project.runpytest_inprocess(
         "--cnnref-impl",
         "tests.candidates.forgers.imports_torch",
         "--cnnref-forbid",
@@ -71,7 +76,7 @@ def test_forbid_fences_the_candidate_of_a_plugin_item(project: pytest.Pytester) 
 
 def test_the_ini_file_names_the_candidate(project: pytest.Pytester) -> None:
     project.makeini("[pytest]\ncnnref_impl = cnnref\ncnnref_examples = 3\n")
-    result = project.runpytest_subprocess("-q", "-k", "conv2d_backward")
+    result = project.runpytest_inprocess("-q", "-k", "conv2d_backward")
     result.assert_outcomes(passed=len(select_properties(["conv2d_backward"])))
 
 
@@ -93,7 +98,7 @@ def test_assert_verified_inside_a_test(project: pytest.Pytester) -> None:
                 )
         """
     )
-    project.runpytest_subprocess("-q").assert_outcomes(passed=2)
+    project.runpytest_inprocess("-q").assert_outcomes(passed=2)
 
 
 def test_the_session_report_holds_items_and_api_calls(project: pytest.Pytester) -> None:
@@ -105,7 +110,7 @@ def test_the_session_report_holds_items_and_api_calls(project: pytest.Pytester) 
             assert_verified("cnnref", ops=["pool"], examples=3)
         """
     )
-    result = project.runpytest_subprocess(
+    result = project.runpytest_inprocess(
         "--cnnref-impl",
         "cnnref",
         "--cnnref-examples",
@@ -130,7 +135,7 @@ def test_xdist_workers_results_merge_into_one_report(project: pytest.Pytester) -
         importlib.util.find_spec("xdist") is not None, "pytest-xdist (pip install -e '.[test]')"
     )
     # The max pool's properties only (both workers get some): the merge is what is tested.
-    result = project.runpytest_subprocess(
+    result = project.runpytest_inprocess(
         "-n",
         "2",
         "--cnnref-impl",
@@ -150,7 +155,7 @@ def test_xdist_workers_results_merge_into_one_report(project: pytest.Pytester) -
 
 
 def test_a_bad_report_path_is_a_usage_error(project: pytest.Pytester) -> None:
-    result = project.runpytest_subprocess("--cnnref-report", "out.txt")
+    result = project.runpytest_inprocess("--cnnref-report", "out.txt")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         ["*--cnnref-report out.txt: the file name must end in .json, .html or .xml*"]
@@ -158,7 +163,7 @@ def test_a_bad_report_path_is_a_usage_error(project: pytest.Pytester) -> None:
 
 
 def test_a_report_path_in_a_missing_directory_is_a_usage_error(project: pytest.Pytester) -> None:
-    result = project.runpytest_subprocess("--cnnref-report", "nosuch/x.html")
+    result = project.runpytest_inprocess("--cnnref-report", "nosuch/x.html")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         ["*--cnnref-report nosuch/x.html: directory nosuch does not exist*"]
@@ -183,7 +188,7 @@ def test_bad_option_values_are_usage_errors(
     project: pytest.Pytester, args: list[str], ini: str, message: str
 ) -> None:
     project.makeini(f"[pytest]\ncnnref_impl = cnnref\n{ini}\n")
-    result = project.runpytest_subprocess(*args)
+    result = project.runpytest_inprocess(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
     result.stderr.fnmatch_lines([message])
 
@@ -217,7 +222,7 @@ def test_a_merged_report_counts_each_verification_once(project: pytest.Pytester)
             assert_verified("cnnref", ops=["max_pool2d"], examples=4, seed=0)
         """
     )
-    result = project.runpytest_subprocess(
+    result = project.runpytest_inprocess(
         "--cnnref-impl",
         "cnnref",
         "--cnnref-examples",
@@ -263,7 +268,7 @@ def test_the_pytest_script_finds_an_api_candidate_where_it_was_started(
 
 
 def test_deselected_items_leave_a_true_count(project: pytest.Pytester) -> None:
-    result = project.runpytest_subprocess(
+    result = project.runpytest_inprocess(
         "--cnnref-impl", "cnnref", "--cnnref-examples", "3", "-k", "conv2d.contract"
     )
     result.assert_outcomes(passed=1)
@@ -272,7 +277,7 @@ def test_deselected_items_leave_a_true_count(project: pytest.Pytester) -> None:
 
 
 def test_ops_option_keeps_those_functions_items(project: pytest.Pytester) -> None:
-    result = project.runpytest_subprocess(
+    result = project.runpytest_inprocess(
         "--cnnref-impl", "cnnref", "--cnnref-ops", "pool,conv2d", "--collect-only", "-q"
     )
     wanted = {p.name for p in select_properties(["pool", "conv2d"])}
@@ -281,7 +286,7 @@ def test_ops_option_keeps_those_functions_items(project: pytest.Pytester) -> Non
 
 
 def test_an_unknown_op_is_a_usage_error(project: pytest.Pytester) -> None:
-    result = project.runpytest_subprocess("--cnnref-impl", "cnnref", "--cnnref-ops", "conv3d")
+    result = project.runpytest_inprocess("--cnnref-impl", "cnnref", "--cnnref-ops", "conv3d")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--cnnref-ops: unknown op 'conv3d'; choose from conv2d*"])
 
@@ -291,7 +296,7 @@ def test_strict_fails_a_plugin_item_whose_function_declared_a_feature_away(
 ) -> None:
     arguments = ["--cnnref-impl", "tests.candidates.limited", "--cnnref-examples", "3"]
     arguments += ["--cnnref-seed", "0", "-k", "conv2d.matches_reference"]
-    project.runpytest_subprocess(*arguments).assert_outcomes(passed=1)
-    result = project.runpytest_subprocess(*arguments, "--cnnref-strict")
+    project.runpytest_inprocess(*arguments).assert_outcomes(passed=1)
+    result = project.runpytest_inprocess(*arguments, "--cnnref-strict")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*CNNREF_UNSUPPORTED declares 'dilation', 'groups'*--strict*"])

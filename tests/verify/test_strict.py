@@ -10,18 +10,16 @@ a message naming the declaration; ``require`` fails only what it names.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from cnnref.declarations import NOTHING_DECLARED, Conventions, Declarations, enforce, parse
 from cnnref.verify import verify
+from tests.support.cli import cnnref
 
 pytestmark = pytest.mark.slow  # whole runs under --strict and --require
 
-ROOT = Path(__file__).resolve().parents[2]
 LIMITED = "tests.candidates.limited"
 CONV = ["conv2d.matches_reference"]
 
@@ -79,11 +77,9 @@ def test_excused_features_stay_honoured_under_strict() -> None:
 
 def test_the_cli_and_the_report_say_strict_and_require(tmp_path: Path) -> None:
     report = tmp_path / "report.json"
-    command = [sys.executable, "-m", "cnnref", "verify", "--impl", LIMITED, "--seed", "0"]
-    command += ["--examples", "3", "--property", CONV[0], "--require", "groups,stride"]
-    run = subprocess.run(
-        [*command, "--json", str(report)], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+    command = ["verify", "--impl", LIMITED, "--seed", "0", "--examples", "3"]
+    command += ["--property", CONV[0], "--require", "groups,stride", "--json", str(report)]
+    run = cnnref(*command)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "CNNREF_UNSUPPORTED declares 'groups' unsupported for conv2d" in run.stdout
     settings = json.loads(report.read_text())["settings"]
@@ -95,7 +91,6 @@ def test_the_cli_and_the_report_say_strict_and_require(tmp_path: Path) -> None:
     [("groups,nonsense", "unknown features ['nonsense']"), (",", "expected feature names")],
 )
 def test_require_with_an_unknown_feature_is_a_usage_error(value: str, words: str) -> None:
-    command = [sys.executable, "-m", "cnnref", "verify", "--impl", LIMITED, "--require", value]
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    run = cnnref("verify", "--impl", LIMITED, "--require", value)
     assert run.returncode == 2 and "--require" in run.stderr and "Traceback" not in run.stderr
     assert words in run.stderr

@@ -1,4 +1,9 @@
-"""``cnnref verify`` as a CI gate: exit codes, output, reports."""
+"""``cnnref verify`` as a CI gate: exit codes, output, reports.
+
+The command runs in this process, through ``cnnref.cli.main`` as the console script calls it
+(PyTorch and SciPy are already imported here: a second or two saved per run); the last
+tests check that the console script and ``python -m cnnref`` give the same in a fresh process.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +11,26 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import redirect_stdout
+from io import StringIO
 from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow  # runs cnnref verify in fresh processes
+from cnnref.cli import main
+from tests.support.cli import cnnref
+
+pytestmark = pytest.mark.slow  # runs cnnref verify
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def cnnref(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    environment = os.environ | {"PYTHONPATH": str(ROOT)}
+def fresh(*args: str) -> subprocess.CompletedProcess:
+    """``python -m cnnref ARGS`` in a new process."""
     return subprocess.run(
         [sys.executable, "-m", "cnnref", *args],
-        cwd=cwd,
-        env=environment,
+        cwd=ROOT,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=600,
@@ -205,4 +215,17 @@ def test_python_dash_m_and_the_console_script_agree() -> None:
     )
     run = subprocess.run([str(script), "--version"], capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.startswith("cnnref ")
-    assert cnnref("--version").stdout == run.stdout
+    assert fresh("--version").stdout == run.stdout == cnnref("--version").stdout
+
+
+def test_the_exit_code_and_the_error_reach_the_shell() -> None:
+    run = fresh("verify", "--examples", "0")
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "argument --examples: must be > 0 and finite; got 0" in run.stderr, run.stderr
+
+
+def test_main_prints_where_the_caller_redirected_output() -> None:
+    out = StringIO()
+    with redirect_stdout(out):
+        assert main(["verify", "--list"]) == 0
+    assert "conv2d.matches_reference" in out.getvalue()

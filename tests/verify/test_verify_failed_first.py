@@ -9,8 +9,9 @@ import pytest
 
 from cnnref.verify import select_properties, verify
 from cnnref.verify.last_failed import record_path
+from tests.support.cli import cnnref
 
-pytestmark = pytest.mark.slow  # whole runs, twice each, through the CLI and the plugin
+pytestmark = pytest.mark.slow  # whole runs, twice each, through the API, the CLI and the plugin
 
 ROOT = Path(__file__).resolve().parents[2]
 BUGGY = "from tests.candidates.catalogue import ties_last as chosen\n"
@@ -59,30 +60,25 @@ def test_failed_first_runs_last_times_failures_first_and_last_failed_only_them(
 
 
 def test_the_cli_takes_ff_and_lf(layers: Path) -> None:
-    import subprocess
-    import sys
-
-    run = [sys.executable, "-m", "cnnref", "verify", "--impl", "layers", "--ops", "pool"]
-    options = ["--examples", "10", "--seed", "2", "-j", "1"]
-    env = {"PYTHONPATH": f"{ROOT}:{layers.parent}", "PATH": "/usr/bin:/bin"}
-    subprocess.run([*run, *options], capture_output=True, text=True, env=env, timeout=600)
-    only = subprocess.run(
-        [*run, *options, "--lf"], capture_output=True, text=True, env=env, timeout=600
-    )
+    run = ["verify", "--impl", "layers", "--ops", "pool", "--examples", "10", "--seed", "2"]
+    cnnref(*run, "-j", "1", cwd=layers.parent)
+    only = cnnref(*run, "-j", "1", "--lf", cwd=layers.parent)
     assert only.returncode == 1, only.stdout + only.stderr
     summary = only.stdout.splitlines()
     assert any("FAILED: layers: 0 passed" in line for line in summary), only.stdout
 
 
-def test_the_plugin_items_follow_pytests_own_lf(pytester: pytest.Pytester, monkeypatch) -> None:
+def test_the_plugin_items_follow_pytests_own_lf(
+    pytester_in_process: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
-    pytester.makeini(
+    pytester_in_process.makeini(
         "[pytest]\ncnnref_impl = tests.candidates.catalogue:ties_last\n"
         "cnnref_examples = 10\ncnnref_seed = 2\n"
     )
-    first = pytester.runpytest_subprocess("-k", "max_pool2d")
+    first = pytester_in_process.runpytest_inprocess("-k", "max_pool2d")
     outcomes = first.parseoutcomes()
     assert outcomes.get("failed") and outcomes.get("passed"), outcomes
-    again = pytester.runpytest_subprocess("-k", "max_pool2d", "--lf")
+    again = pytester_in_process.runpytest_inprocess("-k", "max_pool2d", "--lf")
     assert again.parseoutcomes().get("failed") == outcomes["failed"]
     assert "passed" not in again.parseoutcomes(), again.parseoutcomes()

@@ -11,6 +11,7 @@ import pytest
 
 from cnnref.cli import build_parser
 from cnnref.options import RUN_OPTIONS, Option, run_options
+from tests.support.cli import cnnref
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,11 +77,6 @@ def test_cnnref_version_loads_no_command() -> None:
 
 
 def test_an_unknown_property_is_a_usage_error_naming_it() -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "cnnref", "verify", "--property", "conv2d.nope"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    run = cnnref("verify", "--property", "conv2d.nope")
     assert run.returncode == 2
     assert "unknown property 'conv2d.nope'" in run.stderr and "Traceback" not in run.stderr

@@ -23,9 +23,9 @@ from cnnref.sandbox.signatures import expected_calls
 from cnnref.verify import CandidateLoadError, select_properties, verify
 from cnnref.verify.cli import ProgressPrinter
 from tests.conftest import require
-from tests.verify.test_verify_cli import cnnref
+from tests.support.cli import cnnref
 
-pytestmark = pytest.mark.slow  # most tests run cnnref in a process of its own
+pytestmark = pytest.mark.slow  # most tests run cnnref verify
 
 ROOT = Path(__file__).resolve().parents[2]
 SCALED_DW = "tests.candidates.scaled_dw"
