@@ -63,3 +63,11 @@ def _extensions_imported() -> None:
 def pytester_in_process(_extensions_imported: None, pytester: pytest.Pytester) -> pytest.Pytester:
     """``pytester``, for sessions run in this process (``runpytest_inprocess``)."""
     return pytester
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The ``slow`` tests first, so that the many short tests fill the workers' ends: xdist
+    hands tests out in this order, two at a time (``--maxschedchunk 2`` in pyproject.toml;
+    its default hands each worker a quarter of its share at once, and the worker given the
+    first quarter, every slow test, then runs alone for half a minute at the end)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

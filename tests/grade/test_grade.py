@@ -89,7 +89,7 @@ def rows_of(out: Path) -> dict[str, dict]:
     }
 
 
-@pytest.mark.slow  # 16 verifications, two at a time
+@pytest.mark.slow  # a class of 16 submissions, two verified at a time
 def test_a_class_is_graded_into_a_gradebook_and_resumes_without_regrading(tmp_path: Path) -> None:
     kinds = make_class(tmp_path / "class")
     assert set(kinds.values()) == {"correct", "bug", "crash", "hang", "import error"}
