@@ -69,5 +69,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The ``slow`` tests first, so that the many short tests fill the workers' ends: xdist
     hands tests out in this order, two at a time (``--maxschedchunk 2`` in pyproject.toml;
     its default hands each worker a quarter of its share at once, and the worker given the
-    first quarter, every slow test, then runs alone for half a minute at the end)."""
+    first quarter, mostly slow tests, runs alone for half a minute at the end)."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -27,7 +27,7 @@ SCHEMA = report_schema()
 @pytest.fixture(scope="module")
 def passing(request: pytest.FixtureRequest) -> dict:
     return json_once_per_run(
-        request, "passing_report", lambda: report_dict(verify("cnnref", examples=8, seed=3))
+        request, "passing_report", lambda: report_dict(verify("cnnref", examples=4, seed=3))
     )
 
 
