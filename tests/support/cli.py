@@ -1,8 +1,9 @@
-"""``cnnref`` on the command line, run in the test's own process."""
+"""``cnnref`` on the command line: in the test's own process, or in a fresh one."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
@@ -39,3 +40,15 @@ def cnnref(*args: str, cwd: Path = ROOT) -> Run:
         os.environ.update(environment)
         sys.path[:] = path
     return Run(code, out.getvalue(), err.getvalue())
+
+
+def fresh(*args: str) -> subprocess.CompletedProcess:
+    """``python -m cnnref ARGS`` in a new process, from the repository root."""
+    return subprocess.run(
+        [sys.executable, "-m", "cnnref", *args],
+        cwd=ROOT,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )

@@ -8,7 +8,6 @@ tests check that the console script and ``python -m cnnref`` give the same in a 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from contextlib import redirect_stdout
@@ -18,23 +17,9 @@ from pathlib import Path
 import pytest
 
 from cnnref.cli import main
-from tests.support.cli import cnnref
+from tests.support.cli import cnnref, fresh
 
 pytestmark = pytest.mark.slow  # runs cnnref verify
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def fresh(*args: str) -> subprocess.CompletedProcess:
-    """``python -m cnnref ARGS`` in a new process."""
-    return subprocess.run(
-        [sys.executable, "-m", "cnnref", *args],
-        cwd=ROOT,
-        env=os.environ | {"PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def test_a_correct_candidate_exits_0_with_a_summary_table(tmp_path: Path) -> None:

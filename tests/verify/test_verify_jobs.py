@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from cnnref.options import default_jobs
 from cnnref.report import report_dict
 from cnnref.verify import verify
+from tests.support.cli import fresh
 
 pytestmark = pytest.mark.slow  # whole runs with worker processes, serial and parallel
 
-ROOT = Path(__file__).resolve().parents[2]
 TIMINGS = {"created", "duration_seconds", "seconds", "time"}
 
 
@@ -103,19 +100,9 @@ def test_jobs_default_to_the_free_cores_and_one_inside_an_xdist_worker(
 
 
 def test_the_cli_takes_j_and_refuses_zero() -> None:
-    environment = os.environ | {"PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "cnnref", "verify", "--ops", "pool", "--examples", "3"]
-    run = subprocess.run(
-        [*command, "--seed", "1", "-j", "2"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    command = ["verify", "--ops", "pool", "--examples", "3"]
+    run = fresh(*command, "--seed", "1", "-j", "2")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "PASSED: cnnref: 8 passed" in run.stdout
-    refused = subprocess.run(
-        [*command, "-j", "0"], cwd=ROOT, env=environment, capture_output=True, text=True
-    )
+    refused = fresh(*command, "-j", "0")
     assert refused.returncode == 2 and "-j/--jobs: must be > 0" in refused.stderr
